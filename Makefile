@@ -1,0 +1,39 @@
+# fracdet: every target is one command that works the same on a laptop and in CI.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+DEMO_DIR ?= runs/demo
+PIP_COMPILE := $(BIN)/pip-compile --quiet --strip-extras --no-emit-index-url --no-emit-find-links
+
+.DEFAULT_GOAL := help
+.PHONY: help install lock test demo bench clean
+
+help: ## list the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-8s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+$(STAMP): requirements.lock requirements-dev.lock setup.cfg pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found: install Python 3.11 or run make PYTHON=/path/to/python3.11" >&2; exit 2; }
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock -r requirements-dev.lock
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	touch $(STAMP)
+
+install: $(STAMP) ## make .venv with the pinned lock files and fracdet (editable)
+
+lock: $(STAMP) ## re-resolve requirements*.in into the lock files (UPGRADE=1 to take newer releases)
+	$(PIP_COMPILE) $(if $(UPGRADE),--upgrade) -o requirements.lock requirements.in
+	$(PIP_COMPILE) $(if $(UPGRADE),--upgrade) -o requirements-dev.lock requirements-dev.in
+
+test: $(STAMP) ## run the whole test suite (starts its own fake-gcs-server)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+demo: $(STAMP) ## make a synthetic radiograph dataset and print where it is
+	$(BIN)/fracdet synth --out $(DEMO_DIR)/data --train 200 --val 50 --overwrite
+	@echo "demo: synthetic dataset in $(abspath $(DEMO_DIR))/data (open data.yaml, train/images, valid/images)"
+
+bench: $(STAMP) ## print speed and memory figures measured on this machine
+	$(BIN)/python bench/synth.py
+
+clean: ## remove the virtual environment and demo outputs
+	rm -rf $(VENV) runs

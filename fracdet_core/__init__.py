@@ -1,0 +1,11 @@
+"""fracdet: bone-fracture detection on X-rays, from YOLO data to a registered model.
+
+The library does the work; the `fracdet` CLI and the KFP components are thin doors into it.
+"""
+
+from importlib.metadata import PackageNotFoundError, version
+
+try:
+    __version__ = version("fracdet")
+except PackageNotFoundError:  # running from a source tree that was never installed
+    __version__ = "0.0.0+source"

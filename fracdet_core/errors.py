@@ -1,0 +1,29 @@
+"""Exception types the library raises for problems a user can fix.
+
+The CLI turns every `FracdetError` into one line on stderr and exit code 2; anything else
+is a bug and keeps its traceback.
+"""
+
+
+class FracdetError(Exception):
+    """A problem with the user's input, configuration or environment."""
+
+
+class ConfigError(FracdetError, ValueError):
+    """A parameter or configuration value outside what is allowed."""
+
+
+class StorageError(FracdetError):
+    """A storage operation failed; the message names the URI."""
+
+
+class NotFoundError(StorageError, FileNotFoundError):
+    """The object, file or bucket does not exist."""
+
+
+class AlreadyExistsError(StorageError, FileExistsError):
+    """A create-only write found the target already there."""
+
+
+class AccessDeniedError(StorageError, PermissionError):
+    """The credentials in use may not read or write the URI."""

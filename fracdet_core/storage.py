@@ -1,0 +1,349 @@
+"""One door to storage for every stage: local paths and `gs://bucket/prefix` URIs alike.
+
+Every stage reads and writes through these functions so that a local run and a cluster run
+differ only in the URIs they are given. Writes are atomic: an object becomes visible whole or
+not at all. Locally that is a temporary file in the target folder and a rename; on Google Cloud
+Storage a single upload is already atomic, and create-only writes add the precondition
+`if_generation_match=0`, so of several racing writers exactly one succeeds.
+
+Errors a user can fix (missing bucket or object, denied access, an existing target of a
+create-only write) become `fracdet_core.errors` exceptions naming the URI. Transient GCS errors
+are retried by the client's own retry policies.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import os
+import shutil
+import tempfile
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+from fracdet_core.errors import AccessDeniedError, AlreadyExistsError, NotFoundError, StorageError
+
+GCS_SCHEME = "gs://"
+_TEMP_MARKER = ".tmp-"
+_GCS_READ_CHUNK = 8 * 1024 * 1024
+
+
+def is_gcs(uri: str | os.PathLike[str]) -> bool:
+    """Whether `uri` names a Google Cloud Storage location."""
+    return str(uri).startswith(GCS_SCHEME)
+
+
+def join(base: str | os.PathLike[str], *parts: str) -> str:
+    """Join path segments onto a local path or a `gs://` URI."""
+    if is_gcs(base):
+        segments = [str(base).rstrip("/")] + [part.strip("/") for part in parts]
+        return "/".join(segment for segment in segments if segment)
+    return os.path.join(os.fspath(base), *parts)
+
+
+def split_gcs(uri: str) -> tuple[str, str]:
+    """Split `gs://bucket/key` into (bucket, key); the key may be empty.
+
+    Raises:
+        StorageError: if `uri` has no bucket name.
+    """
+    bucket, _, key = uri[len(GCS_SCHEME) :].partition("/")
+    if not bucket:
+        raise StorageError(f"{uri!r} names no bucket; expected gs://BUCKET/PATH")
+    return bucket, key
+
+
+# --- public operations --------------------------------------------------------------------
+
+
+def read_bytes(uri: str | os.PathLike[str]) -> bytes:
+    """The whole content of a file or object."""
+    with open_read(uri) as stream:
+        return stream.read()
+
+
+def read_text(uri: str | os.PathLike[str], encoding: str = "utf-8") -> str:
+    """The whole content of a text file or object."""
+    return read_bytes(uri).decode(encoding)
+
+
+def write_bytes(uri: str | os.PathLike[str], data: bytes, *, create_only: bool = False) -> None:
+    """Publish `data` at `uri` atomically.
+
+    Args:
+        uri: local path or `gs://` URI; local parent folders are created.
+        data: the full content.
+        create_only: fail instead of replacing an existing object. Of several writers racing
+            for the same URI exactly one succeeds.
+
+    Raises:
+        AlreadyExistsError: `create_only` and the target exists.
+    """
+    if is_gcs(uri):
+        _Gcs.write_bytes(str(uri), data, create_only=create_only)
+    else:
+        with open_write(uri, create_only=create_only) as stream:
+            stream.write(data)
+
+
+def write_text(
+    uri: str | os.PathLike[str], text: str, *, create_only: bool = False, encoding: str = "utf-8"
+) -> None:
+    """Publish `text` at `uri` atomically; see `write_bytes`."""
+    write_bytes(uri, text.encode(encoding), create_only=create_only)
+
+
+@contextlib.contextmanager
+def open_read(uri: str | os.PathLike[str]) -> Iterator[BinaryIO]:
+    """A binary stream over a file or object, read lazily so large objects stay out of memory."""
+    if is_gcs(uri):
+        with _Gcs.open_read(str(uri)) as stream:
+            yield stream
+    else:
+        path = os.fspath(uri)
+        with _local_errors(path):
+            stream = open(path, "rb")
+        with stream:
+            yield stream
+
+
+@contextlib.contextmanager
+def open_write(uri: str | os.PathLike[str], *, create_only: bool = False) -> Iterator[BinaryIO]:
+    """A binary stream whose content is published at `uri` only when the block exits cleanly.
+
+    If the block raises, or the process dies, nothing appears at `uri`: the data goes to a
+    temporary file first (beside the target locally, in the temp folder for GCS).
+
+    Raises:
+        AlreadyExistsError: `create_only` and the target exists when publishing.
+    """
+    if is_gcs(uri):
+        with tempfile.NamedTemporaryFile(prefix="fracdet-upload-") as staging:
+            yield staging  # type: ignore[misc]
+            staging.flush()
+            _Gcs.upload_file(str(uri), staging.name, create_only=create_only)
+        return
+
+    target = Path(os.fspath(uri))
+    with _local_errors(str(target)):
+        target.parent.mkdir(parents=True, exist_ok=True)
+        staging_path = target.with_name(f".{target.name}{_TEMP_MARKER}{uuid.uuid4().hex}")
+        stream = open(staging_path, "wb")
+    try:
+        with stream:
+            yield stream  # type: ignore[misc]
+            stream.flush()
+            os.fsync(stream.fileno())
+        _publish_local(staging_path, target, create_only=create_only)
+    finally:
+        staging_path.unlink(missing_ok=True)
+
+
+def exists(uri: str | os.PathLike[str]) -> bool:
+    """Whether a file or object exists at `uri` (folders and prefixes count as missing)."""
+    if is_gcs(uri):
+        return _Gcs.exists(str(uri))
+    return os.path.isfile(os.fspath(uri))
+
+
+def list_files(prefix: str | os.PathLike[str]) -> list[str]:
+    """Every file under the folder or prefix `prefix`, recursively, sorted.
+
+    Temporary files of writes still in progress are left out. A missing folder lists as empty.
+    """
+    if is_gcs(prefix):
+        return _Gcs.list_files(str(prefix))
+    root = os.fspath(prefix)
+    found = []
+    for folder, _, names in os.walk(root):
+        found.extend(os.path.join(folder, name) for name in names if _TEMP_MARKER not in name)
+    return sorted(found)
+
+
+def remove(uri: str | os.PathLike[str], *, missing_ok: bool = False) -> None:
+    """Delete one file or object.
+
+    Raises:
+        NotFoundError: it does not exist and `missing_ok` is false.
+    """
+    if is_gcs(uri):
+        _Gcs.remove(str(uri), missing_ok=missing_ok)
+        return
+    path = os.fspath(uri)
+    if missing_ok and not os.path.exists(path):
+        return
+    with _local_errors(path):
+        os.unlink(path)
+
+
+def copy_tree(source: str | os.PathLike[str], destination: str | os.PathLike[str]) -> int:
+    """Copy every file under `source` to the same relative place under `destination`.
+
+    Works across backends; GCS to GCS copies stay on the server.
+
+    Returns:
+        The number of files copied.
+
+    Raises:
+        NotFoundError: `source` holds no files.
+    """
+    source_root = str(source).rstrip("/")
+    files = list_files(source_root)
+    if not files:
+        raise NotFoundError(f"nothing to copy: no files under {source_root}")
+    for path in files:
+        relative = os.path.relpath(path, source_root) if not is_gcs(path) else path[len(source_root) + 1 :]
+        target = join(destination, *relative.split(os.sep))
+        if is_gcs(path) and is_gcs(target):
+            _Gcs.copy(path, target)
+        else:
+            with open_read(path) as reader, open_write(target) as writer:
+                shutil.copyfileobj(reader, writer, length=_GCS_READ_CHUNK)
+    return len(files)
+
+
+# --- local backend ------------------------------------------------------------------------
+
+
+def _publish_local(staging_path: Path, target: Path, *, create_only: bool) -> None:
+    with _local_errors(str(target)):
+        if create_only:
+            try:
+                os.link(staging_path, target)  # fails if the target exists: an atomic create
+            except FileExistsError:
+                raise AlreadyExistsError(f"{target} already exists") from None
+        else:
+            os.replace(staging_path, target)
+
+
+@contextlib.contextmanager
+def _local_errors(path: str) -> Iterator[None]:
+    try:
+        yield
+    except FileNotFoundError as error:
+        raise NotFoundError(f"no such file or folder: {error.filename or path}") from error
+    except PermissionError as error:
+        raise AccessDeniedError(f"permission denied: {error.filename or path}") from error
+    except IsADirectoryError as error:
+        raise StorageError(f"{path} is a folder, not a file") from error
+
+
+# --- Google Cloud Storage backend ---------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=4)
+def _client_for(process_id: int, emulator_host: str | None):  # noqa: ANN202 - lazy import
+    """A client per process (clients do not survive fork) and per emulator endpoint."""
+    del process_id, emulator_host  # cache keys only; the client reads the environment itself
+    from google.auth.exceptions import DefaultCredentialsError
+    from google.cloud import storage
+
+    try:
+        return storage.Client()
+    except DefaultCredentialsError as error:
+        raise StorageError(
+            "no Google Cloud credentials found for gs:// access: set GOOGLE_APPLICATION_CREDENTIALS, "
+            "run `gcloud auth application-default login`, or use Workload Identity"
+        ) from error
+
+
+def _client():  # noqa: ANN202 - lazy import
+    return _client_for(os.getpid(), os.environ.get("STORAGE_EMULATOR_HOST"))
+
+
+class _Gcs:
+    """The GCS side of each operation; every call maps API errors to `StorageError`s."""
+
+    @staticmethod
+    @contextlib.contextmanager
+    def errors(uri: str) -> Iterator[None]:
+        from google.api_core import exceptions
+
+        try:
+            yield
+        except exceptions.PreconditionFailed as error:
+            raise AlreadyExistsError(f"{uri} already exists") from error
+        except exceptions.NotFound as error:
+            bucket, _ = split_gcs(uri)
+            if not _client().bucket(bucket).exists():
+                raise NotFoundError(f"bucket gs://{bucket} does not exist (while accessing {uri})") from error
+            raise NotFoundError(f"no object at {uri}") from error
+        except (exceptions.Forbidden, exceptions.Unauthorized) as error:
+            raise AccessDeniedError(f"access denied to {uri}: {error.message}") from error
+        except exceptions.GoogleAPICallError as error:
+            raise StorageError(f"storage request for {uri} failed: {error}") from error
+
+    @staticmethod
+    def blob(uri: str):  # noqa: ANN205 - lazy import
+        bucket, key = split_gcs(uri)
+        if not key or key.endswith("/"):
+            raise StorageError(f"{uri!r} names a prefix, not an object")
+        return _client().bucket(bucket).blob(key)
+
+    @classmethod
+    def write_bytes(cls, uri: str, data: bytes, *, create_only: bool) -> None:
+        from google.cloud.storage.retry import DEFAULT_RETRY
+
+        with cls.errors(uri):
+            if create_only:
+                # With a generation precondition the client picks a conditional retry itself.
+                cls.blob(uri).upload_from_string(data, if_generation_match=0)
+            else:
+                cls.blob(uri).upload_from_string(data, retry=DEFAULT_RETRY)
+
+    @classmethod
+    def upload_file(cls, uri: str, filename: str, *, create_only: bool) -> None:
+        from google.cloud.storage.retry import DEFAULT_RETRY
+
+        with cls.errors(uri):
+            if create_only:
+                cls.blob(uri).upload_from_filename(filename, if_generation_match=0)
+            else:
+                cls.blob(uri).upload_from_filename(filename, retry=DEFAULT_RETRY)
+
+    @classmethod
+    @contextlib.contextmanager
+    def open_read(cls, uri: str) -> Iterator[BinaryIO]:
+        blob = cls.blob(uri)
+        with cls.errors(uri):
+            blob.reload()  # fail here, with a clear message, rather than at the first read
+            reader = blob.open("rb", chunk_size=_GCS_READ_CHUNK)
+        with reader:
+            with cls.errors(uri):
+                yield reader
+
+    @classmethod
+    def exists(cls, uri: str) -> bool:
+        bucket, key = split_gcs(uri)
+        if not key or key.endswith("/"):
+            return False
+        with cls.errors(uri):
+            return _client().bucket(bucket).blob(key).exists()
+
+    @classmethod
+    def list_files(cls, prefix: str) -> list[str]:
+        bucket, key = split_gcs(prefix)
+        folder_key = key.rstrip("/") + "/" if key else ""
+        with cls.errors(prefix):
+            names = [blob.name for blob in _client().list_blobs(bucket, prefix=folder_key)]
+        return sorted(
+            f"{GCS_SCHEME}{bucket}/{name}" for name in names if not name.endswith("/") and _TEMP_MARKER not in name
+        )
+
+    @classmethod
+    def remove(cls, uri: str, *, missing_ok: bool) -> None:
+        try:
+            with cls.errors(uri):
+                cls.blob(uri).delete()
+        except NotFoundError:
+            if not missing_ok:
+                raise
+
+    @classmethod
+    def copy(cls, source: str, target: str) -> None:
+        source_blob = cls.blob(source)
+        target_bucket, target_key = split_gcs(target)
+        with cls.errors(source):
+            source_blob.bucket.copy_blob(source_blob, _client().bucket(target_bucket), target_key)

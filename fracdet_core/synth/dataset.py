@@ -1,0 +1,236 @@
+"""Write a synthetic radiograph dataset in the Ultralytics YOLO layout.
+
+The layout is that of the Kaggle "XR Bones" dataset the model was designed for:
+`data.yaml`, `train/images`, `train/labels`, `valid/images`, `valid/labels`, one label file per
+image with `class cx cy w h` lines normalised to [0, 1]. Positive studies carry one
+`XR_<PART>_positive` box per fracture; negative studies one `XR_<PART>_negative` box around the
+examined bones; a share of training images has no label file at all, as in the real data, where
+such images serve as background.
+
+Every image is a pure function of (seed, split, index), so the output is byte-identical
+whatever the number of worker processes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import multiprocessing
+import os
+from collections import Counter
+from collections.abc import Mapping
+from types import MappingProxyType
+
+import numpy as np
+import yaml
+from PIL import Image
+from tqdm import tqdm
+
+from fracdet_core import storage
+from fracdet_core.classes import BODY_PARTS, CLASS_NAMES, class_id
+from fracdet_core.errors import ConfigError, FracdetError
+from fracdet_core.synth.dicom import encode_dicom
+from fracdet_core.synth.render import render_signal, to_display
+from fracdet_core.synth.scene import Box, sample_scene
+
+SPLIT_FOLDERS: Mapping[str, str] = MappingProxyType({"train": "train", "val": "valid"})
+IMAGE_FORMATS = ("png", "dcm")
+
+# Roughly the body-part mix of the musculoskeletal radiographs the real data comes from.
+DEFAULT_BODY_PART_SHARES: Mapping[str, float] = MappingProxyType(
+    {"ELBOW": 0.2, "FINGER": 0.18, "FOREARM": 0.12, "HAND": 0.22, "SHOULDER": 0.28}
+)
+_SPLIT_CODES = {"train": 0, "val": 1}
+
+
+@dataclasses.dataclass(frozen=True)
+class SynthConfig:
+    """What to generate.
+
+    Attributes:
+        train, val: number of images per split.
+        size: longer image side, pixels; the shorter is 78-100% of it.
+        seed: the whole dataset is a function of it.
+        image_format: "png" (8-bit grayscale) or "dcm" (12-bit CR DICOM).
+        positive_share: share of labelled studies with a fracture.
+        background_share: share of training images written without a label file.
+        body_part_shares: relative frequency of each body part.
+    """
+
+    train: int = 200
+    val: int = 50
+    size: int = 512
+    seed: int = 0
+    image_format: str = "png"
+    positive_share: float = 0.45
+    background_share: float = 0.11
+    body_part_shares: Mapping[str, float] = dataclasses.field(default_factory=lambda: dict(DEFAULT_BODY_PART_SHARES))
+
+    def __post_init__(self) -> None:
+        if self.train < 0 or self.val < 0 or self.train + self.val == 0:
+            raise ConfigError(f"image counts must be >= 0 and not both 0, got train={self.train} val={self.val}")
+        if not 64 <= self.size <= 4096:
+            raise ConfigError(f"size must be within [64, 4096] pixels, got {self.size}")
+        if self.image_format not in IMAGE_FORMATS:
+            raise ConfigError(f"image format must be one of {', '.join(IMAGE_FORMATS)}, got {self.image_format!r}")
+        for name in ("positive_share", "background_share"):
+            value = getattr(self, name)
+            if not 0.0 <= value <= 1.0:
+                raise ConfigError(f"{name} must be within [0, 1], got {value}")
+        if set(self.body_part_shares) != set(BODY_PARTS) or min(self.body_part_shares.values()) < 0:
+            raise ConfigError(
+                f"body_part_shares must give a non-negative share for exactly {', '.join(BODY_PARTS)}, "
+                f"got {dict(self.body_part_shares)}"
+            )
+        if sum(self.body_part_shares.values()) <= 0:
+            raise ConfigError("body_part_shares must not all be 0")
+
+
+@dataclasses.dataclass(frozen=True)
+class ImagePlan:
+    """What one image shows, drawn from its own seed before anything is rendered."""
+
+    split: str
+    index: int
+    body_part: str
+    fractured: bool
+    background: bool
+    seed: int
+
+    @property
+    def stem(self) -> str:
+        return f"synth_{self.split}_{self.index:06d}"
+
+
+@dataclasses.dataclass(frozen=True)
+class SynthSummary:
+    """What was written: per split, images, background images and boxes per class name."""
+
+    out: str
+    images: Mapping[str, int]
+    background: Mapping[str, int]
+    boxes: Mapping[str, Mapping[str, int]]
+
+
+def plan_image(config: SynthConfig, split: str, index: int) -> ImagePlan:
+    """The content of image `index` of `split`, independent of every other image."""
+    sequence = np.random.SeedSequence([config.seed, _SPLIT_CODES[split], index])
+    rng = np.random.default_rng(sequence)
+    shares = np.array([config.body_part_shares[part] for part in BODY_PARTS], dtype=float)
+    body_part = str(rng.choice(BODY_PARTS, p=shares / shares.sum()))
+    background = split == "train" and bool(rng.random() < config.background_share)
+    fractured = not background and bool(rng.random() < config.positive_share)
+    return ImagePlan(split, index, body_part, fractured, background, int(rng.integers(0, 2**63 - 1)))
+
+
+def yolo_line(class_index: int, box: Box, width: int, height: int) -> str:
+    """One Ultralytics label line for a pixel box (xmin, ymin, xmax, ymax)."""
+    xmin, ymin, xmax, ymax = box
+    cx, cy = (xmin + xmax) / 2 / width, (ymin + ymax) / 2 / height
+    w, h = (xmax - xmin) / width, (ymax - ymin) / height
+    return f"{class_index} {cx:.6f} {cy:.6f} {w:.6f} {h:.6f}"
+
+
+def make_image(config: SynthConfig, plan: ImagePlan) -> tuple[bytes, list[str]]:
+    """Encoded image bytes and its label lines (empty for background images)."""
+    scene = sample_scene(np.random.default_rng(plan.seed), plan.body_part, plan.fractured, config.size)
+    signal = render_signal(scene)
+    if config.image_format == "dcm":
+        encoded = encode_dicom(signal, scene, identity=f"{config.seed}-{plan.split}-{plan.index}")
+    else:
+        buffer = io.BytesIO()
+        Image.fromarray(to_display(signal, scene), mode="L").save(buffer, format="PNG")
+        encoded = buffer.getvalue()
+    if plan.background:
+        return encoded, []
+    boxes = scene.fracture_boxes() if plan.fractured else [scene.examined_box()]
+    label = class_id(plan.body_part, plan.fractured)
+    return encoded, [yolo_line(label, box, scene.width, scene.height) for box in boxes]
+
+
+def generate_dataset(
+    config: SynthConfig, out: str, *, workers: int = 1, overwrite: bool = False, progress: bool = True
+) -> SynthSummary:
+    """Render and write the dataset under `out` (a folder or `gs://` prefix).
+
+    `data.yaml` is written last, so its presence means the dataset is complete.
+
+    Raises:
+        FracdetError: `out` already holds files and `overwrite` is false.
+        ConfigError: `workers` is below 1.
+    """
+    if workers < 1:
+        raise ConfigError(f"workers must be >= 1, got {workers}")
+    _prepare_output(out, overwrite)
+    plans = [plan_image(config, split, i) for split in ("train", "val") for i in range(getattr(config, split))]
+    tasks = [(config, out, plan) for plan in plans]
+    boxes: dict[str, Counter[str]] = {split: Counter() for split in SPLIT_FOLDERS}
+    bar = tqdm(total=len(tasks), desc="synth", unit="img", disable=not progress, smoothing=0.1)
+    with bar:
+        if workers == 1:
+            results = map(_write_image, tasks)
+            for plan, lines in zip(plans, results):
+                _count(boxes[plan.split], lines)
+                bar.update()
+        else:
+            with multiprocessing.get_context("spawn").Pool(workers) as pool:
+                for plan, lines in zip(plans, pool.imap(_write_image, tasks, chunksize=4)):
+                    _count(boxes[plan.split], lines)
+                    bar.update()
+    storage.write_text(storage.join(out, "data.yaml"), _data_yaml(config, out))
+    return SynthSummary(
+        out=out,
+        images={split: getattr(config, split) for split in SPLIT_FOLDERS},
+        background={split: sum(p.background for p in plans if p.split == split) for split in SPLIT_FOLDERS},
+        boxes={split: dict(sorted(counter.items())) for split, counter in boxes.items()},
+    )
+
+
+def _write_image(task: tuple[SynthConfig, str, ImagePlan]) -> list[str]:
+    config, out, plan = task
+    encoded, lines = make_image(config, plan)
+    folder = SPLIT_FOLDERS[plan.split]
+    storage.write_bytes(storage.join(out, folder, "images", f"{plan.stem}.{config.image_format}"), encoded)
+    if not plan.background:
+        storage.write_text(storage.join(out, folder, "labels", f"{plan.stem}.txt"), "\n".join(lines) + "\n")
+    return lines
+
+
+def _count(counter: Counter[str], lines: list[str]) -> None:
+    counter.update(CLASS_NAMES[int(line.split()[0])] for line in lines)
+
+
+def _prepare_output(out: str, overwrite: bool) -> None:
+    """Refuse to mix with an earlier dataset in `out`, or remove it when told to.
+
+    Only what the generator writes (`data.yaml` and the split folders) is ever removed.
+    """
+    existing = [
+        uri
+        for folder in SPLIT_FOLDERS.values()
+        for uri in storage.list_files(storage.join(out, folder))
+    ]
+    data_yaml = storage.join(out, "data.yaml")
+    if storage.exists(data_yaml):
+        existing.append(data_yaml)
+    if existing and not overwrite:
+        raise FracdetError(f"{out} already holds a dataset ({len(existing)} files); pass --overwrite to replace it")
+    for uri in existing:
+        storage.remove(uri, missing_ok=True)
+
+
+def _data_yaml(config: SynthConfig, out: str) -> str:
+    root = out if storage.is_gcs(out) else os.path.abspath(out)
+    content = {
+        "path": root,
+        "train": f"{SPLIT_FOLDERS['train']}/images",
+        "val": f"{SPLIT_FOLDERS['val']}/images",
+        "nc": len(CLASS_NAMES),
+        "names": dict(enumerate(CLASS_NAMES)),
+    }
+    header = (
+        "# Synthetic radiographs made by `fracdet synth`: "
+        f"seed {config.seed}, {config.train} train and {config.val} val images, "
+        f"{config.size} px, {config.image_format}.\n"
+    )
+    return header + yaml.safe_dump(content, sort_keys=False)

