@@ -79,7 +79,7 @@ def hand(rng: np.random.Generator) -> Anatomy:
     scale = rng.uniform(0.9, 1.05)
     s = scale
     bones: list[Bone] = [
-        Shaft((0.42, 1.25), (0.43 + rng.uniform(-0.01, 0.01), 0.90), 0.055 * s, flare=1.6, fracture_span=(0.7, 0.9)),
+        Shaft((0.42, 1.25), (0.43 + rng.uniform(-0.01, 0.01), 0.90), 0.046 * s, flare=1.45, fracture_span=(0.7, 0.9)),
         Shaft((0.60, 1.25), (0.585, 0.915), 0.032 * s, flare=1.4, fracture_span=(0.7, 0.9)),
     ]
     carpal_rows = [((0.41, 0.84), (0.49, 0.845), (0.555, 0.85), (0.60, 0.86)), ((0.40, 0.77), (0.46, 0.765), (0.52, 0.77), (0.575, 0.78))]
@@ -100,7 +100,7 @@ def hand(rng: np.random.Generator) -> Anatomy:
         angle = np.radians(degrees + rng.normal(0.0, 3.0))
         chain, tip = _digit(rng, (base[0] * 1.0, base[1]), angle, [v * s for v in lengths], [v * s for v in radii])
         bones.extend(chain)
-        tissues.append(Tissue(_towards(base, angle, 0.12 * s), tip, 0.036 * s))
+        tissues.append(Tissue(_towards(base, angle, 0.12 * s), tip, 0.047 * s))
     return Anatomy(tuple(bones), tuple(tissues))
 
 

@@ -27,9 +27,9 @@ SIGNAL_MAX = 6.0  # detector signal (-log of the transmitted share) that saturat
 # Linear attenuation per pixel of a 512-pixel image; scaled with the image so contrast is
 # independent of resolution.
 _REFERENCE_SIDE = 512.0
-_MU_SOFT_TISSUE = 0.0042
-_MU_CORTEX = 0.036
-_MU_MARROW = 0.011
+_MU_SOFT_TISSUE = 0.006
+_MU_CORTEX = 0.05
+_MU_MARROW = 0.007
 _TRABECULAR_CONTRAST = 0.35
 _MARKER_ATTENUATION = 5.0
 _COLLIMATED_TRANSMISSION = 0.03

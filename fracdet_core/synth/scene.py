@@ -198,7 +198,7 @@ def _sample_acquisition(rng: np.random.Generator, width: int, height: int, marke
     pad = 0.02 * short_side
     x0 = collimation[0] + pad if left else collimation[2] - pad - marker_size
     y0 = collimation[1] + pad if top else collimation[3] - pad - marker_size
-    low = rng.uniform(-0.05, 0.25)
+    low = rng.uniform(-0.05, 0.1)
     return Acquisition(
         photons=float(rng.uniform(250.0, 3000.0)),
         blur=float(rng.uniform(0.5, 1.1)),
