@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
+import posixpath
 import shutil
 import tempfile
 import uuid
@@ -41,6 +42,15 @@ def join(base: str | os.PathLike[str], *parts: str) -> str:
         segments = [str(base).rstrip("/")] + [part.strip("/") for part in parts]
         return "/".join(segment for segment in segments if segment)
     return os.path.join(os.fspath(base), *parts)
+
+
+def normalize(uri: str | os.PathLike[str]) -> str:
+    """Collapse `.`, `..` and repeated slashes, on local paths and in `gs://` keys alike."""
+    if is_gcs(uri):
+        bucket, key = split_gcs(str(uri))
+        key = posixpath.normpath(key) if key else ""
+        return f"{GCS_SCHEME}{bucket}" + ("" if key in ("", ".") else f"/{key}")
+    return os.path.normpath(os.fspath(uri))
 
 
 def split_gcs(uri: str) -> tuple[str, str]:
@@ -176,6 +186,23 @@ def remove(uri: str | os.PathLike[str], *, missing_ok: bool = False) -> None:
         return
     with _local_errors(path):
         os.unlink(path)
+
+
+def remove_temporaries(folder: str | os.PathLike[str]) -> int:
+    """Delete what writers killed mid-write left behind in a local folder; returns how many.
+
+    Such files are never visible through `list_files`; this only frees their space. GCS
+    writes stage outside the bucket, so there is nothing to remove there.
+    """
+    if is_gcs(folder) or not os.path.isdir(folder):
+        return 0
+    removed = 0
+    for current, _, names in os.walk(os.fspath(folder)):
+        for name in names:
+            if name.startswith(".") and _TEMP_MARKER in name:
+                os.unlink(os.path.join(current, name))
+                removed += 1
+    return removed
 
 
 def copy_tree(source: str | os.PathLike[str], destination: str | os.PathLike[str]) -> int:

@@ -1,0 +1,219 @@
+"""Decode one radiograph (PNG, JPEG, BMP, TIFF or DICOM) into the grayscale form ingest stores.
+
+What is stored, and why:
+- Grayscale only. Radiographs are single-channel; colour files are converted (ITU-R 601 luma),
+  alpha is dropped, CMYK and palette images are converted, EXIF orientation is applied.
+- Bit depth is kept: 8-bit sources stay 8-bit, sources with more range (16-bit PNG and TIFF,
+  DICOM) become 16-bit. Radiographs carry 10-16 bits of signal, and an 8-bit cut would throw
+  away the range that windowing and augmentation use. Readers decode both to [0, 1] floats.
+- DICOM pixel values go through the modality LUT (rescale slope and intercept) and the VOI LUT
+  or window, as a viewer shows them, are stretched over 16 bits, and MONOCHROME1 is inverted
+  so bone is always bright.
+- An 8-bit grayscale PNG or JPEG (or a 16-bit grayscale PNG) that needs no rotation or
+  resizing is stored as its original bytes: nothing is lost or recompressed. Everything else
+  is stored as a lossless PNG.
+
+Problems raise `ImageRejected` with a stable reason code for `quarantine.jsonl`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import warnings
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+DICOM_SUFFIXES = (".dcm", ".dicom")
+_PASS_THROUGH_FORMATS = {"PNG": "png", "JPEG": "jpeg"}
+
+
+class ImageRejected(Exception):
+    """An image that cannot be used; `reason` is a stable code, `detail` says what is wrong."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+        self.detail = detail
+
+
+@dataclasses.dataclass(frozen=True)
+class DecodeLimits:
+    """Bounds every image must meet.
+
+    Attributes:
+        max_pixels: images with more pixels are rejected as decompression bombs.
+        min_side: images whose shorter side is smaller are rejected as too small.
+        max_side: images whose longer side is larger are downscaled to it (0: never).
+    """
+
+    max_pixels: int = 100_000_000
+    min_side: int = 32
+    max_side: int = 0
+
+
+@dataclasses.dataclass(frozen=True)
+class DecodedImage:
+    """A grayscale image ready to store.
+
+    Attributes:
+        encoded: the bytes to store (PNG or JPEG).
+        image_format: "png" or "jpeg".
+        height, width: pixels of the stored image.
+        bit_depth: 8 or 16.
+    """
+
+    encoded: bytes
+    image_format: str
+    height: int
+    width: int
+    bit_depth: int
+
+
+def decode_image(data: bytes, suffix: str, limits: DecodeLimits) -> DecodedImage:
+    """Decode, check and normalise one image file's bytes.
+
+    Args:
+        data: the file's content.
+        suffix: its extension, lower case with the dot (decides DICOM or not, with the
+            DICM magic as a second test).
+        limits: size bounds.
+
+    Raises:
+        ImageRejected: empty, corrupt, too large, too small or undecodable.
+    """
+    if not data:
+        raise ImageRejected("empty_file", "the file is empty (0 bytes)")
+    if suffix in DICOM_SUFFIXES or data[128:132] == b"DICM":
+        pixels = _decode_dicom(data, limits)
+        return _finish(pixels, limits, original=None)
+    return _decode_raster(data, limits)
+
+
+def _decode_raster(data: bytes, limits: DecodeLimits) -> DecodedImage:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data))
+            width, height = image.size
+            if width * height > limits.max_pixels:
+                raise ImageRejected(
+                    "decompression_bomb", f"{width}x{height} = {width * height:,} pixels, above the limit of {limits.max_pixels:,}"
+                )
+            image.load()
+    except ImageRejected:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
+        raise ImageRejected("decompression_bomb", str(error)) from error
+    except UnidentifiedImageError:
+        raise ImageRejected("corrupt_image", "not a readable image (unknown or damaged format)") from None
+    except (OSError, SyntaxError, ValueError) as error:
+        raise ImageRejected("corrupt_image", f"cannot decode: {error}") from error
+
+    source_format = image.format
+    rotated = _orientation(image) not in (None, 1)
+    pixels = _to_gray(ImageOps.exif_transpose(image) if rotated else image)
+    keep_original = (
+        source_format in _PASS_THROUGH_FORMATS
+        and not rotated
+        and image.mode in ("L", "I;16")
+        and (source_format == "PNG" or image.mode == "L")
+    )
+    original = (data, _PASS_THROUGH_FORMATS[source_format]) if keep_original else None
+    return _finish(pixels, limits, original)
+
+
+def _orientation(image: Image.Image) -> int | None:
+    try:
+        return image.getexif().get(0x0112)
+    except Exception:  # noqa: BLE001 - a damaged EXIF block must not reject a readable image
+        return None
+
+
+def _to_gray(image: Image.Image) -> np.ndarray:
+    """(H, W) uint8 or uint16 pixels of any Pillow mode."""
+    mode = image.mode
+    if mode in ("I;16", "I;16L", "I;16B", "I;16N"):
+        return np.asarray(image, dtype=np.uint16)
+    if mode in ("I", "F"):
+        values = np.asarray(image, dtype=np.float64)
+        if mode == "I" and values.min() >= 0 and values.max() <= 65535:
+            return values.astype(np.uint16)
+        return _stretch_to_uint16(values)
+    if mode in ("RGBA", "LA", "PA"):
+        image = image.convert("RGB" if mode != "LA" else "L")
+    if mode == "CMYK" or image.mode not in ("L", "RGB"):
+        image = image.convert("RGB")
+    return np.asarray(image.convert("L"), dtype=np.uint8)
+
+
+def _stretch_to_uint16(values: np.ndarray) -> np.ndarray:
+    low, high = float(np.min(values)), float(np.max(values))
+    if high <= low:
+        return np.zeros(values.shape, np.uint16)
+    return np.round((values - low) / (high - low) * 65535.0).astype(np.uint16)
+
+
+def _decode_dicom(data: bytes, limits: DecodeLimits) -> np.ndarray:
+    import pydicom
+    from pydicom.errors import InvalidDicomError
+    from pydicom.pixels import apply_modality_lut, apply_voi_lut
+
+    try:
+        dataset = pydicom.dcmread(io.BytesIO(data), force=True)
+    except (InvalidDicomError, OSError, ValueError, EOFError) as error:
+        raise ImageRejected("corrupt_image", f"not a readable DICOM file: {error}") from error
+    if "PixelData" not in dataset:
+        raise ImageRejected("dicom_no_pixel_data", "the DICOM file has no pixel data")
+    rows, columns = int(dataset.get("Rows", 0)), int(dataset.get("Columns", 0))
+    if rows * columns > limits.max_pixels:
+        raise ImageRejected("decompression_bomb", f"{columns}x{rows} pixels, above the limit of {limits.max_pixels:,}")
+    transfer_syntax = getattr(getattr(dataset, "file_meta", None), "TransferSyntaxUID", None)
+    try:
+        pixels = dataset.pixel_array
+    except (NotImplementedError, RuntimeError) as error:
+        name = getattr(transfer_syntax, "name", transfer_syntax) or "unknown"
+        raise ImageRejected(
+            "dicom_unsupported_transfer_syntax", f"cannot decode transfer syntax {name}: {_first_line(error)}"
+        ) from error
+    except (ValueError, AttributeError, KeyError, TypeError) as error:
+        raise ImageRejected("corrupt_image", f"cannot decode DICOM pixel data: {_first_line(error)}") from error
+    if int(dataset.get("NumberOfFrames", 1) or 1) > 1:
+        pixels = pixels[0]  # radiographs are single frames; a stack keeps its first
+    if pixels.ndim == 3:  # colour DICOM (secondary captures)
+        return np.asarray(Image.fromarray(pixels.astype(np.uint8)).convert("L"), dtype=np.uint8)
+    values = apply_modality_lut(pixels, dataset)
+    if "WindowCenter" in dataset or "VOILUTSequence" in dataset:
+        values = apply_voi_lut(values, dataset, index=0)
+    values = np.asarray(values, dtype=np.float64)
+    if dataset.get("PhotometricInterpretation") == "MONOCHROME1":
+        values = values.max() - values
+    return _stretch_to_uint16(values)
+
+
+def _first_line(error: Exception) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
+def _finish(pixels: np.ndarray, limits: DecodeLimits, original: tuple[bytes, str] | None) -> DecodedImage:
+    height, width = pixels.shape
+    if min(height, width) < limits.min_side:
+        raise ImageRejected("image_too_small", f"{width}x{height} pixels, below the minimum side of {limits.min_side}")
+    bit_depth = 16 if pixels.dtype == np.uint16 else 8
+    if limits.max_side and max(height, width) > limits.max_side:
+        scale = limits.max_side / max(height, width)
+        size = (max(1, round(width * scale)), max(1, round(height * scale)))
+        image = Image.fromarray(pixels.astype(np.float32) if bit_depth == 16 else pixels)
+        resized = np.asarray(image.resize(size, Image.Resampling.LANCZOS if bit_depth == 8 else Image.Resampling.BILINEAR))
+        pixels = np.clip(np.round(resized), 0, 65535).astype(np.uint16) if bit_depth == 16 else resized
+        height, width = pixels.shape
+        original = None
+    if original is not None:
+        encoded, image_format = original
+    else:
+        buffer = io.BytesIO()
+        Image.fromarray(pixels).save(buffer, format="PNG", compress_level=3)
+        encoded, image_format = buffer.getvalue(), "png"
+    return DecodedImage(encoded, image_format, height, width, bit_depth)

@@ -1,0 +1,155 @@
+"""Find every file of each split, pair images with labels, and flag files that cannot be used.
+
+Every file under a split's image folders and label folders is accounted for: an image (to be
+ingested), or a `Problem` (a label with no image, a file of an unsupported type, a path that
+leaves the dataset root through a symbolic link or `..`). Nothing found is dropped silently.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import posixpath
+from collections.abc import Iterator
+
+from fracdet_core import storage
+from fracdet_core.ingest.spec import DatasetSpec
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".dcm", ".dicom")
+
+
+@dataclasses.dataclass(frozen=True)
+class ImageTask:
+    """One image to ingest.
+
+    Attributes:
+        split: "train" or "val".
+        image_uri: where the image is.
+        label_uri: its label file, or None when it has none (a background image).
+        source_id: the image's path relative to the dataset root (stable across machines).
+    """
+
+    split: str
+    image_uri: str
+    label_uri: str | None
+    source_id: str
+
+
+@dataclasses.dataclass(frozen=True)
+class Problem:
+    """A file that is not ingested: one line of `quarantine.jsonl`."""
+
+    path: str
+    split: str
+    reason: str
+    detail: str
+
+
+def label_uri_for(image_uri: str) -> str:
+    """The Ultralytics rule: the last `/images/` becomes `/labels/`, the extension `.txt`."""
+    head, separator, tail = image_uri.rpartition("/images/")
+    moved = f"{head}/labels/{tail}" if separator else image_uri
+    return posixpath.splitext(moved)[0] + ".txt"
+
+
+def discover(spec: DatasetSpec) -> tuple[dict[str, list[ImageTask]], list[Problem]]:
+    """Images per split (sorted by source id) and the problems found while listing."""
+    tasks: dict[str, list[ImageTask]] = {}
+    problems: list[Problem] = []
+    for split, source in spec.splits.items():
+        images: dict[str, str] = {}
+        others: list[str] = []
+        candidates = [uri for folder in source.folders for uri in _walk(folder, spec.root, split, problems)]
+        for uri in candidates + list(source.listed_files):
+            problem = _check_path(uri, spec.root, split)
+            if problem:
+                problems.append(problem)
+            elif uri.lower().endswith(IMAGE_SUFFIXES):
+                images.setdefault(_source_id(uri, spec.root), uri)
+            else:
+                others.append(uri)
+        wanted = {label_uri_for(uri) for uri in images.values()}
+        label_folders = {posixpath.dirname(label) for label in wanted}
+        labels = _existing_labels(label_folders, split, problems)
+        tasks[split] = [
+            ImageTask(split, uri, label_uri_for(uri) if label_uri_for(uri) in labels else None, source_id)
+            for source_id, uri in sorted(images.items())
+        ]
+        problems.extend(
+            Problem(uri, split, "unsupported_format", f"not an image type fracdet reads ({', '.join(IMAGE_SUFFIXES)})")
+            for uri in others
+            if uri not in labels  # labels kept beside their images, when a path has no /images/
+        )
+        problems.extend(
+            Problem(label, split, "orphan_label", "label file with no image of the same name in the images folder")
+            for label in sorted(labels - wanted)
+        )
+    return tasks, problems
+
+
+def _source_id(uri: str, root: str) -> str:
+    if storage.is_gcs(uri):
+        return uri[len(root.rstrip("/")) + 1 :]
+    return os.path.relpath(uri, root).replace(os.sep, "/")
+
+
+def _check_path(uri: str, root: str, split: str) -> Problem | None:
+    """A problem if `uri` leaves the dataset root (`..`, or a link pointing outside)."""
+    if storage.is_gcs(uri):
+        normalized = storage.normalize(uri)
+        if not normalized.startswith(root.rstrip("/") + "/"):
+            return Problem(uri, split, "path_outside_root", f"resolves to {normalized}, outside the dataset root {root}")
+        return None
+    resolved = os.path.realpath(uri)
+    root_resolved = os.path.realpath(root)
+    if os.path.commonpath([resolved, root_resolved]) != root_resolved:
+        how = "a symbolic link" if os.path.islink(uri) or resolved != os.path.abspath(uri) else "the path"
+        return Problem(uri, split, "path_outside_root", f"{how} leads to {resolved}, outside the dataset root {root}")
+    if not os.path.exists(uri):
+        return Problem(uri, split, "missing_file", "listed or linked, but no such file")
+    return None
+
+
+def _walk(folder: str, root: str, split: str, problems: list[Problem]) -> Iterator[str]:
+    """Files under `folder`; linked folders are followed only while they stay under the root."""
+    if storage.is_gcs(folder):
+        yield from storage.list_files(folder)
+        return
+    root_resolved = os.path.realpath(root)
+    stack, visited = [folder], set()
+    while stack:
+        current = stack.pop()
+        resolved = os.path.realpath(current)
+        if resolved in visited:
+            continue
+        visited.add(resolved)
+        with os.scandir(current) as entries:
+            for entry in sorted(entries, key=lambda e: e.name):
+                if entry.is_dir(follow_symlinks=True):
+                    target = os.path.realpath(entry.path)
+                    if os.path.commonpath([target, root_resolved]) != root_resolved:
+                        problems.append(
+                            Problem(entry.path, split, "path_outside_root", f"a symbolic link leads to the folder {target}, outside the dataset root {root}")
+                        )
+                    else:
+                        stack.append(entry.path)
+                else:
+                    yield entry.path
+
+
+def _existing_labels(folders: set[str], split: str, problems: list[Problem]) -> set[str]:
+    """Label files in the label folders next to the images' folders (not their sub-folders)."""
+    labels: set[str] = set()
+    for folder in sorted(folders):
+        if storage.is_gcs(folder):
+            found = [uri for uri in storage.list_files(folder) if "/" not in uri[len(folder) + 1 :]]
+        elif os.path.isdir(folder):
+            found = sorted(entry.path for entry in os.scandir(folder) if not entry.is_dir())
+        else:
+            continue
+        for uri in found:
+            if uri.endswith(".txt"):
+                labels.add(uri)
+            elif not uri.lower().endswith(IMAGE_SUFFIXES):
+                problems.append(Problem(uri, split, "unsupported_format", "not a .txt label file, in a labels folder"))
+    return labels

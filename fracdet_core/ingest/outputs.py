@@ -1,0 +1,180 @@
+"""The files ingest publishes: TFRecord shards, `labels.parquet`, `quarantine.jsonl`, `manifest.json`.
+
+Each is published atomically through the storage layer; `manifest.json` comes last, so its
+presence means the ingest is whole.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+from collections.abc import Iterable, Sequence
+from typing import BinaryIO
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from fracdet_core import storage
+from fracdet_core.classes import CLASS_NAMES, describe_class
+from fracdet_core.ingest.discovery import Problem
+from fracdet_core.ingest.process import IngestedImage
+from fracdet_core.ingest.tfrecord import frame_record
+
+LABEL_SCHEMA = pa.schema(
+    [
+        ("image_id", pa.string()),
+        ("split", pa.string()),
+        ("class_id", pa.int32()),
+        ("class_name", pa.string()),
+        ("body_part", pa.string()),
+        ("positive", pa.bool_()),
+        ("cx", pa.float32()),
+        ("cy", pa.float32()),
+        ("w", pa.float32()),
+        ("h", pa.float32()),
+        ("image_width", pa.int32()),
+        ("image_height", pa.int32()),
+        ("shard", pa.string()),
+        ("sha256", pa.string()),
+    ]
+)
+_ROW_GROUP = 8192
+
+
+def shard_name(split: str, index: int, count: int) -> str:
+    return f"{split}-{index:05d}-of-{count:05d}.tfrecord"
+
+
+class ShardWriter:
+    """Writes a split's records into a fixed number of shards, one open at a time.
+
+    Shard k receives the images at positions [k*n/N, (k+1)*n/N) of the split's processing
+    order, so shard sizes differ by at most one image before quarantine. Used as a context
+    manager: on success every shard is published (empty ones too, so names stay stable); on an
+    exception the shard in progress is dropped unpublished.
+    """
+
+    def __init__(self, out: str, split: str, images: int, shards: int) -> None:
+        self._out, self._split, self._count = out, split, shards
+        self._bounds = [images * k // shards for k in range(shards + 1)]
+        self._index = -1
+        self._position = 0
+        self._context: contextlib.AbstractContextManager[BinaryIO] | None = None
+        self._stream: BinaryIO | None = None
+        self._hash = hashlib.sha256()
+        self._records = 0
+        self.written: list[dict[str, object]] = []
+
+    def __enter__(self) -> ShardWriter:
+        return self
+
+    def __exit__(self, kind, error, traceback) -> None:  # noqa: ANN001 - context manager protocol
+        if error is None:
+            while self._index < self._count - 1:
+                self._open_next()
+            self._close_current()
+        elif self._context is not None:
+            self._context.__exit__(kind, error, traceback)
+
+    @property
+    def current_name(self) -> str:
+        return shard_name(self._split, max(self._index, 0), self._count)
+
+    def advance(self) -> None:
+        """Move to the next image position, opening the next shard when this one is full."""
+        while self._index < 0 or self._position >= self._bounds[self._index + 1]:
+            self._open_next()
+        self._position += 1
+
+    def write(self, record: bytes) -> None:
+        assert self._stream is not None, "advance() opens a shard before the first write"
+        framed = frame_record(record)
+        self._stream.write(framed)
+        self._hash.update(framed)
+        self._records += 1
+
+    def _open_next(self) -> None:
+        self._close_current()
+        self._index += 1
+        self._context = storage.open_write(storage.join(self._out, self.current_name))
+        self._stream = self._context.__enter__()
+
+    def _close_current(self) -> None:
+        if self._context is None:
+            return
+        self._context.__exit__(None, None, None)
+        self.written.append({"file": self.current_name, "records": self._records, "sha256": self._hash.hexdigest()})
+        self._context, self._stream, self._hash, self._records = None, None, hashlib.sha256(), 0
+
+
+def label_rows(image: IngestedImage, shard: str) -> list[dict[str, object]]:
+    """Rows of `labels.parquet` for one image: one per box, or one null-class row if it has none."""
+    common = {
+        "image_id": image.task.source_id,
+        "split": image.task.split,
+        "image_width": image.width,
+        "image_height": image.height,
+        "shard": shard,
+        "sha256": image.sha256,
+    }
+    if not image.boxes:
+        return [{**common, "class_id": None, "class_name": None, "body_part": None, "positive": None,
+                 "cx": None, "cy": None, "w": None, "h": None}]
+    rows = []
+    for box in image.boxes:
+        name = CLASS_NAMES[box.class_id]
+        part, positive = describe_class(name)
+        rows.append(
+            {
+                **common,
+                "class_id": box.class_id,
+                "class_name": name,
+                "body_part": part,
+                "positive": positive,
+                "cx": (box.xmin + box.xmax) / 2,
+                "cy": (box.ymin + box.ymax) / 2,
+                "w": box.xmax - box.xmin,
+                "h": box.ymax - box.ymin,
+            }
+        )
+    return rows
+
+
+class LabelTableWriter:
+    """Streams rows into `labels.parquet` in row groups, so memory stays flat."""
+
+    def __init__(self, stream: BinaryIO) -> None:
+        self._writer = pq.ParquetWriter(stream, LABEL_SCHEMA, compression="zstd")
+        self._pending: list[dict[str, object]] = []
+
+    def add(self, rows: Iterable[dict[str, object]]) -> None:
+        self._pending.extend(rows)
+        if len(self._pending) >= _ROW_GROUP:
+            self._flush()
+
+    def close(self) -> None:
+        self._flush()
+        self._writer.close()
+
+    def _flush(self) -> None:
+        if self._pending:
+            self._writer.write_table(pa.Table.from_pylist(self._pending, schema=LABEL_SCHEMA))
+            self._pending = []
+
+
+def write_quarantine(out: str, entries: Sequence[tuple[Problem, str]]) -> None:
+    """`quarantine.jsonl`: one object per rejected or suspicious file, sorted for stable bytes.
+
+    Each entry carries `action`: "rejected" (not ingested) or "kept" (ingested, with a warning).
+    """
+    ordered = sorted(entries, key=lambda item: (item[0].split, item[0].path, item[0].reason, item[0].detail))
+    lines = [
+        json.dumps({"path": p.path, "split": p.split, "reason": p.reason, "detail": p.detail, "action": action}, ensure_ascii=False)
+        for p, action in ordered
+    ]
+    storage.write_text(storage.join(out, "quarantine.jsonl"), "".join(line + "\n" for line in lines))
+
+
+def write_manifest(out: str, manifest: dict[str, object]) -> None:
+    storage.write_text(storage.join(out, "manifest.json"), json.dumps(manifest, indent=2, sort_keys=False) + "\n")

@@ -1,0 +1,194 @@
+"""Read an Ultralytics `data.yaml` into the splits, folders and class remap ingest needs.
+
+Conventions users know from Ultralytics:
+- `--data` is the YAML file, or a folder or `gs://` prefix holding `data.yaml`;
+- `path` is the dataset root; `train` and `val` are image folders (or lists of them, or `.txt`
+  files listing images) relative to it;
+- `names` is a list or an `{id: name}` map;
+- labels sit where `/images/` becomes `/labels/` and the extension `.txt`.
+
+One deviation, on purpose: a relative `path` is taken relative to the YAML's folder (Ultralytics
+takes it relative to its own datasets folder), and an absolute local `path` that does not exist
+falls back to the YAML's folder, so a dataset copied elsewhere, or into a bucket, still ingests.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import posixpath
+from collections.abc import Mapping
+
+import yaml
+
+from fracdet_core import storage
+from fracdet_core.classes import CLASS_NAMES
+from fracdet_core.errors import FracdetError
+
+SPLITS = ("train", "val")
+
+
+class DatasetError(FracdetError):
+    """The dataset as a whole cannot be used (as opposed to one bad file, which is quarantined)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class SplitSource:
+    """Where one split's images are: folders to walk and single files listed by a `.txt`."""
+
+    folders: tuple[str, ...]
+    listed_files: tuple[str, ...]
+
+
+@dataclasses.dataclass(frozen=True)
+class DatasetSpec:
+    """A parsed `data.yaml`.
+
+    Attributes:
+        yaml_uri: the `data.yaml` read.
+        root: the dataset root every relative path is resolved against.
+        splits: split name -> its sources.
+        source_names: class names as the dataset lists them, by the dataset's ids.
+        class_remap: the dataset's class id -> fracdet class id (DESIGN.md's order).
+    """
+
+    yaml_uri: str
+    root: str
+    splits: Mapping[str, SplitSource]
+    source_names: Mapping[int, str]
+    class_remap: Mapping[int, int]
+
+    @property
+    def remapped(self) -> bool:
+        return any(source != target for source, target in self.class_remap.items())
+
+
+def locate_yaml(data: str) -> str:
+    """The `data.yaml` that `--data` names: the file itself, or `data.yaml` inside a folder."""
+    if data.endswith((".yaml", ".yml")):
+        if not storage.exists(data):
+            raise DatasetError(f"{data}: no such data.yaml")
+        return data
+    candidate = storage.join(data, "data.yaml")
+    if storage.exists(candidate):
+        return candidate
+    raise DatasetError(f"{data}: no data.yaml here; pass the YAML file or the folder holding it")
+
+
+def read_spec(data: str) -> DatasetSpec:
+    """Parse and check `data.yaml`.
+
+    Raises:
+        DatasetError: the YAML is not valid, lacks `names`, `train` or `val`, names a class
+            outside fracdet's ten, or points at folders that do not exist.
+    """
+    yaml_uri = locate_yaml(data)
+    try:
+        content = yaml.safe_load(storage.read_text(yaml_uri))
+    except (yaml.YAMLError, UnicodeDecodeError) as error:
+        raise DatasetError(f"{yaml_uri}: not valid YAML: {_first_line(error)}") from error
+    if not isinstance(content, dict):
+        raise DatasetError(f"{yaml_uri}: expected a mapping with path, train, val and names, got {type(content).__name__}")
+    source_names = _read_names(yaml_uri, content)
+    root = _resolve_root(yaml_uri, content.get("path"))
+    splits = {split: _read_split(yaml_uri, root, content, split) for split in SPLITS}
+    remap = {source_id: CLASS_NAMES.index(name) for source_id, name in source_names.items()}
+    return DatasetSpec(yaml_uri, root, splits, source_names, remap)
+
+
+def _first_line(error: Exception) -> str:
+    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+
+
+def _read_names(yaml_uri: str, content: dict) -> dict[int, str]:
+    names = content.get("names")
+    if names is None:
+        raise DatasetError(f"{yaml_uri}: no 'names': list the class names (a list or an id -> name map)")
+    if isinstance(names, list):
+        mapping = dict(enumerate(names))
+    elif isinstance(names, dict):
+        try:
+            mapping = {int(key): value for key, value in names.items()}
+        except (TypeError, ValueError):
+            raise DatasetError(f"{yaml_uri}: 'names' keys must be class ids (integers), got {list(names)}") from None
+    else:
+        raise DatasetError(f"{yaml_uri}: 'names' must be a list or an id -> name map, got {type(names).__name__}")
+    if not mapping:
+        raise DatasetError(f"{yaml_uri}: 'names' is empty")
+    for class_index, name in mapping.items():
+        if name not in CLASS_NAMES:
+            raise DatasetError(
+                f"{yaml_uri}: unknown class {name!r} (id {class_index}) in 'names'; "
+                f"fracdet detects exactly: {', '.join(CLASS_NAMES)}"
+            )
+    repeated = sorted({name for name in mapping.values() if list(mapping.values()).count(name) > 1})
+    if repeated:
+        raise DatasetError(f"{yaml_uri}: class names listed twice in 'names': {', '.join(repeated)}")
+    declared = content.get("nc")
+    if declared is not None and declared != len(mapping):
+        raise DatasetError(f"{yaml_uri}: 'nc' is {declared} but 'names' lists {len(mapping)} classes")
+    return mapping
+
+
+def _parent(uri: str) -> str:
+    if storage.is_gcs(uri):
+        return posixpath.dirname(uri.rstrip("/"))
+    return os.path.dirname(os.path.abspath(uri))
+
+
+def _resolve_root(yaml_uri: str, path: object) -> str:
+    base = _parent(yaml_uri)
+    if path in (None, ""):
+        return base
+    if not isinstance(path, str):
+        raise DatasetError(f"{yaml_uri}: 'path' must be a string, got {path!r}")
+    if storage.is_gcs(path):
+        return path.rstrip("/")
+    if os.path.isabs(path):
+        if storage.is_gcs(base) or not os.path.isdir(path):
+            return base  # the dataset was moved; its YAML's folder is the root now
+        return os.path.normpath(path)
+    if storage.is_gcs(base):
+        return storage.normalize(storage.join(base, path))
+    return os.path.normpath(os.path.join(base, path))
+
+
+def _read_split(yaml_uri: str, root: str, content: dict, split: str) -> SplitSource:
+    entries = content.get(split)
+    if entries in (None, "", []):
+        raise DatasetError(f"{yaml_uri}: no '{split}': name the {split} image folder")
+    if isinstance(entries, str):
+        entries = [entries]
+    if not isinstance(entries, list) or not all(isinstance(entry, str) for entry in entries):
+        raise DatasetError(f"{yaml_uri}: '{split}' must be a folder or a list of folders, got {entries!r}")
+    folders, listed = [], []
+    for entry in entries:
+        location = _under_root(root, entry)
+        if entry.endswith(".txt"):
+            if not storage.exists(location):
+                raise DatasetError(f"{yaml_uri}: {split} list {location} does not exist")
+            listed.extend(_read_image_list(root, location))
+        elif not storage.list_files(location):
+            raise DatasetError(f"{yaml_uri}: {split} folder {location} does not exist or holds no files")
+        else:
+            folders.append(location)
+    return SplitSource(tuple(folders), tuple(listed))
+
+
+def _under_root(root: str, entry: str) -> str:
+    if storage.is_gcs(entry) or os.path.isabs(entry):
+        return entry
+    return storage.join(root, *[part for part in entry.split("/") if part and part != "."])
+
+
+def _read_image_list(root: str, list_uri: str) -> list[str]:
+    """Image paths from an Ultralytics `.txt` list: `./x` is relative to the list's folder."""
+    folder = _parent(list_uri)
+    paths = []
+    for line in storage.read_text(list_uri).splitlines():
+        line = line.strip()
+        if not line:
+            continue
+        base = folder if line.startswith("./") else root
+        paths.append(line if storage.is_gcs(line) or os.path.isabs(line) else storage.join(base, line.removeprefix("./")))
+    return paths
