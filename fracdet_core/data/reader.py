@@ -40,8 +40,8 @@ def parse_example(serialized: tf.Tensor) -> dict[str, tf.Tensor]:
     }
 
 
-def load_split(ingest_uri: str, split: str, *, deterministic: bool = False) -> tf.data.Dataset:
-    """(image, boxes, classes) triples of one split, read from its shards."""
+def load_examples(ingest_uri: str, split: str, *, deterministic: bool = False) -> tf.data.Dataset:
+    """Parsed examples of one split (dicts of `parse_example`), read from its shards."""
     files = shard_uris(ingest_uri, split)
     records = tf.data.Dataset.from_tensor_slices(files).interleave(
         tf.data.TFRecordDataset,
@@ -49,5 +49,10 @@ def load_split(ingest_uri: str, split: str, *, deterministic: bool = False) -> t
         num_parallel_calls=tf.data.AUTOTUNE,
         deterministic=deterministic,
     )
-    parsed = records.map(parse_example, num_parallel_calls=tf.data.AUTOTUNE, deterministic=deterministic)
-    return parsed.map(lambda example: (example["image"], example["boxes"], example["classes"]))
+    return records.map(parse_example, num_parallel_calls=tf.data.AUTOTUNE, deterministic=deterministic)
+
+
+def load_split(ingest_uri: str, split: str, *, deterministic: bool = False) -> tf.data.Dataset:
+    """(image, boxes, classes) triples of one split."""
+    examples = load_examples(ingest_uri, split, deterministic=deterministic)
+    return examples.map(lambda example: (example["image"], example["boxes"], example["classes"]))

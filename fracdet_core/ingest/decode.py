@@ -141,9 +141,11 @@ def _to_gray(image: Image.Image) -> np.ndarray:
         if mode == "I" and values.min() >= 0 and values.max() <= 65535:
             return values.astype(np.uint16)
         return _stretch_to_uint16(values)
-    if mode in ("RGBA", "LA", "PA"):
-        image = image.convert("RGB" if mode != "LA" else "L")
-    if mode == "CMYK" or image.mode not in ("L", "RGB"):
+    if mode in ("P", "PA"):  # palettes may carry transparency: resolve it through RGBA
+        image = image.convert("RGBA")
+    if image.mode == "LA":
+        image = image.convert("L")
+    if image.mode not in ("L", "RGB"):  # RGBA drops alpha; CMYK, YCbCr and the rest convert
         image = image.convert("RGB")
     return np.asarray(image.convert("L"), dtype=np.uint8)
 
