@@ -28,12 +28,17 @@ lock: $(STAMP) ## re-resolve requirements*.in into the lock files (UPGRADE=1 to 
 test: $(STAMP) ## run the whole test suite (starts its own fake-gcs-server)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-demo: $(STAMP) ## make a synthetic radiograph dataset and print where it is
+demo: $(STAMP) ## make synthetic radiographs and run the pipeline on them locally; prints where results are
 	$(BIN)/fracdet synth --out $(DEMO_DIR)/data --train 200 --val 50 --overwrite
-	@echo "demo: synthetic dataset in $(abspath $(DEMO_DIR))/data (open data.yaml, train/images, valid/images)"
+	$(BIN)/fracdet pipeline run --data $(DEMO_DIR)/data --root $(DEMO_DIR)/pipeline
+	@echo
+	@echo "demo: synthetic dataset:  $(abspath $(DEMO_DIR))/data (data.yaml, train/, valid/)"
+	@echo "demo: pipeline outputs:   $(abspath $(DEMO_DIR))/pipeline (one folder per run, one per task)"
+	@echo "demo: ingested shards:    $$(ls -d $(abspath $(DEMO_DIR))/pipeline/*/ingest/dataset | tail -n 1)"
 
 bench: $(STAMP) ## print speed and memory figures measured on this machine
 	$(BIN)/python bench/synth.py
+	$(BIN)/python bench/ingest.py
 
 clean: ## remove the virtual environment and demo outputs
 	rm -rf $(VENV) runs

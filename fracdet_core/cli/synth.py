@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from fracdet_core.cli.arguments import default_workers, non_negative_int, positive_int
+from fracdet_core.cli.arguments import non_negative_int, positive_int
+from fracdet_core.parallel import default_workers
 from fracdet_core.synth import SynthConfig, generate_dataset
 from fracdet_core.synth.dataset import IMAGE_FORMATS
 

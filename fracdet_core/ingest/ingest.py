@@ -17,17 +17,11 @@ Guarantees:
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import functools
 import hashlib
 import math
-import multiprocessing
 from collections import Counter
-from collections.abc import Iterator
-
-from tqdm import tqdm
-
 from fracdet_core import __version__, storage
 from fracdet_core.classes import CLASS_NAMES
 from fracdet_core.errors import ConfigError
@@ -36,6 +30,8 @@ from fracdet_core.ingest.discovery import ImageTask, Problem, discover
 from fracdet_core.ingest.outputs import LabelTableWriter, ShardWriter, label_rows, write_manifest, write_quarantine
 from fracdet_core.ingest.process import IngestedImage, process_image
 from fracdet_core.ingest.spec import SPLITS, DatasetSpec, read_spec
+from fracdet_core.parallel import OrderedMap, worker_pool
+from fracdet_core.progress import progress_bar
 
 SCHEMA_VERSION = 1
 IMAGES_PER_AUTO_SHARD = 1000
@@ -90,7 +86,7 @@ def ingest_dataset(data: str, out: str, options: IngestOptions = IngestOptions()
     split_summaries = {}
     with storage.open_write(storage.join(out, "labels.parquet")) as table_stream:
         table = LabelTableWriter(table_stream)
-        with _worker_pool(options.workers) as pool:
+        with worker_pool(options.workers) as pool:
             for split in SPLITS:
                 ordered = processing_order(tasks[split])
                 summary = _ingest_split(spec, out, split, ordered, options, pool, seen, quarantine, table, progress)
@@ -106,29 +102,13 @@ def ingest_dataset(data: str, out: str, options: IngestOptions = IngestOptions()
     return manifest
 
 
-class _Serial:
-    """The `imap` of a pool, in this process: no start-up cost for one worker."""
-
-    def imap(self, function, iterable, chunksize: int = 1) -> Iterator:  # noqa: ANN001
-        return map(function, iterable)
-
-
-@contextlib.contextmanager
-def _worker_pool(workers: int) -> Iterator:
-    if workers == 1:
-        yield _Serial()
-        return
-    with multiprocessing.get_context("spawn").Pool(workers) as pool:
-        yield pool
-
-
 def _ingest_split(
     spec: DatasetSpec,
     out: str,
     split: str,
     ordered: list[ImageTask],
     options: IngestOptions,
-    pool,  # noqa: ANN001 - a multiprocessing pool or _Serial
+    pool: OrderedMap,
     seen: dict[str, tuple[str, str]],
     quarantine: list[tuple[Problem, str]],
     table: LabelTableWriter,
@@ -137,7 +117,7 @@ def _ingest_split(
     work = functools.partial(process_image, class_remap=dict(spec.class_remap), limits=options.limits)
     images, boxes = Counter(), Counter()
     background = ingested = 0
-    bar = tqdm(total=len(ordered), desc=f"ingest {split}", unit="img", disable=not progress, smoothing=0.1)
+    bar = progress_bar(len(ordered), f"ingest {split}", enabled=progress)
     with bar, ShardWriter(out, split, len(ordered), options.shard_count(len(ordered))) as shards:
         for result in pool.imap(work, ordered, chunksize=8):
             shards.advance()

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import dataclasses
 import io
-import multiprocessing
 import os
 from collections import Counter
 from collections.abc import Mapping
@@ -24,11 +23,12 @@ from types import MappingProxyType
 import numpy as np
 import yaml
 from PIL import Image
-from tqdm import tqdm
 
 from fracdet_core import storage
 from fracdet_core.classes import BODY_PARTS, CLASS_NAMES, class_id
 from fracdet_core.errors import ConfigError, FracdetError
+from fracdet_core.parallel import worker_pool
+from fracdet_core.progress import progress_bar
 from fracdet_core.synth.dicom import encode_dicom
 from fracdet_core.synth.render import render_signal, to_display
 from fracdet_core.synth.scene import Box, sample_scene
@@ -166,18 +166,11 @@ def generate_dataset(
     plans = [plan_image(config, split, i) for split in ("train", "val") for i in range(getattr(config, split))]
     tasks = [(config, out, plan) for plan in plans]
     boxes: dict[str, Counter[str]] = {split: Counter() for split in SPLIT_FOLDERS}
-    bar = tqdm(total=len(tasks), desc="synth", unit="img", disable=not progress, smoothing=0.1)
-    with bar:
-        if workers == 1:
-            results = map(_write_image, tasks)
-            for plan, lines in zip(plans, results):
-                _count(boxes[plan.split], lines)
-                bar.update()
-        else:
-            with multiprocessing.get_context("spawn").Pool(workers) as pool:
-                for plan, lines in zip(plans, pool.imap(_write_image, tasks, chunksize=4)):
-                    _count(boxes[plan.split], lines)
-                    bar.update()
+    bar = progress_bar(len(tasks), "synth", enabled=progress)
+    with bar, worker_pool(workers) as pool:
+        for plan, lines in zip(plans, pool.imap(_write_image, tasks, chunksize=4)):
+            _count(boxes[plan.split], lines)
+            bar.update()
     storage.write_text(storage.join(out, "data.yaml"), _data_yaml(config, out))
     return SynthSummary(
         out=out,

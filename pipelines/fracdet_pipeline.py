@@ -1,0 +1,48 @@
+"""The fracdet DAG. This module only wires components; compiling and running live elsewhere.
+
+ingest -> (EDA, training, evaluation and registration join as they land)
+"""
+
+from kfp import dsl
+from kfp.dsl import Dataset
+
+from components.ingest import ingest
+
+PIPELINE_NAME = "fracdet"
+CLUSTER_TASK_RETRIES = 2
+
+
+def create_pipeline(task_retries: int = CLUSTER_TASK_RETRIES):
+    """The pipeline function, with `task_retries` retries (with backoff) on its I/O tasks.
+
+    On a cluster, retries ride out pod evictions and node loss. A local run uses 0: there a
+    failure is a deterministic input error, and retrying would only delay its message.
+    """
+
+    @dsl.pipeline(
+        name=PIPELINE_NAME,
+        description="Bone-fracture detection on X-rays: YOLO dataset to a trained, evaluated, registered detector.",
+    )
+    def fracdet_pipeline(data_uri: str, shards: int = 0, max_side: int = 0) -> Dataset:
+        """Train a fracture detector from a YOLO dataset.
+
+        Args:
+            data_uri: Ultralytics data.yaml, or the folder or gs:// prefix holding one.
+            shards: TFRecord shards per split; 0 makes one per 1000 images.
+            max_side: downscale images whose longer side exceeds this many pixels at ingest; 0 keeps sizes.
+
+        Returns:
+            The ingested dataset (TFRecord shards and their manifest).
+        """
+        ingest_task = ingest(data_uri=data_uri, shards=shards, max_side=max_side)
+        ingest_task.set_display_name("Ingest YOLO dataset")
+        ingest_task.set_caching_options(enable_caching=True)
+        ingest_task.set_cpu_request("2").set_memory_request("4G")
+        if task_retries:
+            ingest_task.set_retry(num_retries=task_retries, backoff_duration="30s", backoff_factor=2.0)
+        return ingest_task.outputs["dataset"]
+
+    return fracdet_pipeline
+
+
+fracdet_pipeline = create_pipeline()

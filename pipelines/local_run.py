@@ -1,0 +1,36 @@
+"""Run the DAG on this machine with `kfp.local`: the embedded default, no cluster needed.
+
+`SubprocessRunner(use_venv=False)` runs each lightweight component in a subprocess of this
+Python environment, where `fracdet_core` is installed, exactly as the image runs it on a cluster.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+
+from kfp import local
+
+from fracdet_core.errors import FracdetError
+from pipelines.fracdet_pipeline import create_pipeline
+
+_ANSI_COLOUR = re.compile(r"\x1b\[[0-9;]*m")
+
+
+class LocalRunError(FracdetError):
+    """A task of a local pipeline run failed; its log, printed above, says why."""
+
+
+def run_locally(data_uri: str, pipeline_root: str, *, shards: int = 0, max_side: int = 0) -> str:
+    """Run the whole pipeline locally; returns the ingested dataset's folder.
+
+    Raises:
+        LocalRunError: a task failed; the task's log, printed above, shows why.
+    """
+    local.init(runner=local.SubprocessRunner(use_venv=False), pipeline_root=os.path.abspath(pipeline_root))
+    try:
+        result = create_pipeline(task_retries=0)(data_uri=data_uri, shards=shards, max_side=max_side)
+    except RuntimeError as error:
+        summary = _ANSI_COLOUR.sub("", str(error))
+        raise LocalRunError(f"{summary} Its log above says why; outputs are under {pipeline_root}") from error
+    return result.output.path
