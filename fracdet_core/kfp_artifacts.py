@@ -9,6 +9,7 @@ from typing import Protocol
 
 from fracdet_core.storage import is_gcs
 
+
 class _Artifact(Protocol):
     uri: str
     path: str

@@ -45,10 +45,16 @@ def join(base: str | os.PathLike[str], *parts: str) -> str:
 
 
 def normalize(uri: str | os.PathLike[str]) -> str:
-    """Collapse `.`, `..` and repeated slashes, on local paths and in `gs://` keys alike."""
+    """Collapse `.`, `..` and repeated slashes, on local paths and in `gs://` keys alike.
+
+    Raises:
+        StorageError: a `gs://` key whose `..` climbs above the bucket.
+    """
     if is_gcs(uri):
         bucket, key = split_gcs(str(uri))
         key = posixpath.normpath(key) if key else ""
+        if key == ".." or key.startswith("../"):
+            raise StorageError(f"{uri} climbs above its bucket")
         return f"{GCS_SCHEME}{bucket}" + ("" if key in ("", ".") else f"/{key}")
     return os.path.normpath(os.fspath(uri))
 

@@ -239,3 +239,18 @@ def test_ingest_between_buckets(gcs_bucket, tmp_path):
     ingest_dataset(str(local), str(reference), IngestOptions(shards=2), progress=False)
     for name in ("train-00000-of-00002.tfrecord", "val-00001-of-00002.tfrecord", "labels.parquet"):
         assert storage.read_bytes(storage.join(out, name)) == (reference / name).read_bytes()
+
+
+def test_a_list_entry_climbing_out_of_a_bucket_is_quarantined(gcs_bucket, tmp_path):
+    root = tmp_path / "data"
+    add_image(root, "train", "a.png", png_bytes(1), GOOD)
+    add_image(root, "valid", "b.png", png_bytes(2), GOOD)
+    (root / "val.txt").write_text("./valid/images/b.png\n../../elsewhere/c.png\n")
+    write_data_yaml(root, val="val.txt")
+    data = f"gs://{gcs_bucket}/xr"
+    storage.copy_tree(str(root), data)
+    out = f"gs://{gcs_bucket}/out"
+    manifest = ingest_dataset(data, out, progress=False)
+    assert manifest["totals"] == {"found": 3, "ingested": 2, "quarantined": 1, "warnings": 0}
+    (entry,) = [json.loads(line) for line in storage.read_text(storage.join(out, "quarantine.jsonl")).splitlines()]
+    assert entry["reason"] == "path_outside_root" and entry["split"] == "val"

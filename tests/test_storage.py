@@ -78,6 +78,33 @@ def test_a_writer_killed_mid_write_leaves_nothing_visible(storage_root):
     assert storage.list_files(storage_root) == []
 
 
+def test_leftovers_of_killed_writers_can_be_removed(tmp_path):
+    uri = str(tmp_path / "shards" / "train-00000.tfrecord")
+    process = _SPAWN.Process(target=_write_then_die, args=(uri,))
+    process.start()
+    process.join(60)
+    assert [p.name for p in (tmp_path / "shards").iterdir()] != []  # the hidden staging file
+    assert storage.remove_temporaries(str(tmp_path)) == 1
+    assert list((tmp_path / "shards").iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("uri", "expected"),
+    [
+        ("gs://bucket/a/./b//c/../d", "gs://bucket/a/b/d"),
+        ("gs://bucket/a/..", "gs://bucket"),
+        ("/data/./train/../valid", "/data/valid"),
+    ],
+)
+def test_normalize(uri, expected):
+    assert storage.normalize(uri) == expected
+
+
+def test_normalize_refuses_to_climb_above_a_bucket():
+    with pytest.raises(StorageError, match="climbs above its bucket"):
+        storage.normalize("gs://bucket/a/../../x")
+
+
 def test_list_files_is_recursive_sorted_and_bounded_by_the_folder(storage_root):
     for name in ("b/2.txt", "a.txt", "b/1.txt", "b/c/3.txt"):
         storage.write_text(storage.join(storage_root, "data", *name.split("/")), name)

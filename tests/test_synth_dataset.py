@@ -17,7 +17,8 @@ from fracdet_core import storage
 from fracdet_core.classes import BODY_PARTS, CLASS_NAMES, describe_class
 from fracdet_core.errors import ConfigError, FracdetError
 from fracdet_core.synth import SynthConfig, generate_dataset
-from fracdet_core.synth.dataset import DEFAULT_BODY_PART_SHARES, plan_image
+from fracdet_core.synth.config import DEFAULT_BODY_PART_SHARES
+from fracdet_core.synth.dataset import plan_image
 
 TINY = SynthConfig(train=16, val=6, size=128, seed=7)
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 
 from fracdet_core.cli.arguments import non_negative_int, positive_int
+from fracdet_core.ingest.limits import DecodeLimits
 from fracdet_core.parallel import default_workers
-from fracdet_core.ingest import DecodeLimits, IngestOptions, ingest_dataset
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -35,6 +35,8 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from fracdet_core.ingest.ingest import IngestOptions, ingest_dataset
+
     options = IngestOptions(
         shards=args.shards,
         workers=args.workers,

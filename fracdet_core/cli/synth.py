@@ -6,8 +6,7 @@ import argparse
 
 from fracdet_core.cli.arguments import non_negative_int, positive_int
 from fracdet_core.parallel import default_workers
-from fracdet_core.synth import SynthConfig, generate_dataset
-from fracdet_core.synth.dataset import IMAGE_FORMATS
+from fracdet_core.synth.config import IMAGE_FORMATS, SynthConfig
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -35,6 +34,8 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from fracdet_core.synth.dataset import generate_dataset
+
     config = SynthConfig(train=args.train, val=args.val, size=args.size, seed=args.seed, image_format=args.image_format)
     summary = generate_dataset(config, args.out, workers=args.workers, overwrite=args.overwrite, progress=not args.quiet)
     for split, count in summary.images.items():

@@ -1,7 +1,23 @@
-"""Ingest: a YOLO dataset (folder or gs://; PNG, JPEG, BMP, TIFF, DICOM) to validated TFRecord shards."""
+"""Ingest: a YOLO dataset (folder or gs://; PNG, JPEG, BMP, TIFF, DICOM) to validated TFRecord shards.
 
-from fracdet_core.ingest.decode import DecodeLimits
-from fracdet_core.ingest.ingest import IngestOptions, ingest_dataset
-from fracdet_core.ingest.spec import DatasetError
+The names below load on first use, so worker processes that only need
+`fracdet_core.ingest.process` do not pay for pyarrow and the output writers.
+"""
 
-__all__ = ["DatasetError", "DecodeLimits", "IngestOptions", "ingest_dataset"]
+from __future__ import annotations
+
+import importlib
+
+_EXPORTS = {
+    "DatasetError": "fracdet_core.ingest.spec",
+    "DecodeLimits": "fracdet_core.ingest.limits",
+    "IngestOptions": "fracdet_core.ingest.ingest",
+    "ingest_dataset": "fracdet_core.ingest.ingest",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> object:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(_EXPORTS[name]), name)

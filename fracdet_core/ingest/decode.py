@@ -25,6 +25,8 @@ import warnings
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from fracdet_core.ingest.limits import DecodeLimits
+
 DICOM_SUFFIXES = (".dcm", ".dicom")
 _PASS_THROUGH_FORMATS = {"PNG": "png", "JPEG": "jpeg"}
 
@@ -36,21 +38,6 @@ class ImageRejected(Exception):
         super().__init__(f"{reason}: {detail}")
         self.reason = reason
         self.detail = detail
-
-
-@dataclasses.dataclass(frozen=True)
-class DecodeLimits:
-    """Bounds every image must meet.
-
-    Attributes:
-        max_pixels: images with more pixels are rejected as decompression bombs.
-        min_side: images whose shorter side is smaller are rejected as too small.
-        max_side: images whose longer side is larger are downscaled to it (0: never).
-    """
-
-    max_pixels: int = 100_000_000
-    min_side: int = 32
-    max_side: int = 0
 
 
 @dataclasses.dataclass(frozen=True)

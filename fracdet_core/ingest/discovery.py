@@ -13,6 +13,7 @@ import posixpath
 from collections.abc import Iterator
 
 from fracdet_core import storage
+from fracdet_core.errors import StorageError
 from fracdet_core.ingest.spec import DatasetSpec
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".dcm", ".dicom")
@@ -96,7 +97,10 @@ def _source_id(uri: str, root: str) -> str:
 def _check_path(uri: str, root: str, split: str) -> Problem | None:
     """A problem if `uri` leaves the dataset root (`..`, or a link pointing outside)."""
     if storage.is_gcs(uri):
-        normalized = storage.normalize(uri)
+        try:
+            normalized = storage.normalize(uri)
+        except StorageError as error:
+            return Problem(uri, split, "path_outside_root", str(error))
         if not normalized.startswith(root.rstrip("/") + "/"):
             return Problem(uri, split, "path_outside_root", f"resolves to {normalized}, outside the dataset root {root}")
         return None

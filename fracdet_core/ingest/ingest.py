@@ -21,7 +21,10 @@ import dataclasses
 import functools
 import hashlib
 import math
+import tempfile
 from collections import Counter
+from collections.abc import Callable
+
 from fracdet_core import __version__, storage
 from fracdet_core.classes import CLASS_NAMES
 from fracdet_core.errors import ConfigError
@@ -84,13 +87,21 @@ def ingest_dataset(data: str, out: str, options: IngestOptions = IngestOptions()
     quarantine: list[tuple[Problem, str]] = [(problem, "rejected") for problem in problems]
     seen: dict[str, tuple[str, str]] = {}
     split_summaries = {}
-    with storage.open_write(storage.join(out, "labels.parquet")) as table_stream:
+    with (
+        storage.open_write(storage.join(out, "labels.parquet")) as table_stream,
+        tempfile.TemporaryDirectory(prefix="fracdet-ingest-") as spill_dir,
+        worker_pool(options.workers) as pool,
+    ):
         table = LabelTableWriter(table_stream)
-        with worker_pool(options.workers) as pool:
-            for split in SPLITS:
-                ordered = processing_order(tasks[split])
-                summary = _ingest_split(spec, out, split, ordered, options, pool, seen, quarantine, table, progress)
-                split_summaries[split] = summary
+        work = functools.partial(
+            process_image,
+            class_remap=dict(spec.class_remap),
+            limits=options.limits,
+            spill_dir=spill_dir if options.workers > 1 else None,
+        )
+        for split in SPLITS:
+            ordered = processing_order(tasks[split])
+            split_summaries[split] = _ingest_split(out, split, ordered, options, pool, work, seen, quarantine, table, progress)
         table.close()
     write_quarantine(out, quarantine)
     shard_files = {entry["file"] for summary in split_summaries.values() for entry in summary["shards"]}
@@ -103,18 +114,17 @@ def ingest_dataset(data: str, out: str, options: IngestOptions = IngestOptions()
 
 
 def _ingest_split(
-    spec: DatasetSpec,
     out: str,
     split: str,
     ordered: list[ImageTask],
     options: IngestOptions,
     pool: OrderedMap,
+    work: Callable[[ImageTask], IngestedImage | Problem],
     seen: dict[str, tuple[str, str]],
     quarantine: list[tuple[Problem, str]],
     table: LabelTableWriter,
     progress: bool,
 ) -> dict:
-    work = functools.partial(process_image, class_remap=dict(spec.class_remap), limits=options.limits)
     images, boxes = Counter(), Counter()
     background = ingested = 0
     bar = progress_bar(len(ordered), f"ingest {split}", enabled=progress)
@@ -125,12 +135,13 @@ def _ingest_split(
             if isinstance(result, Problem):
                 quarantine.append((result, "rejected"))
                 continue
+            example = result.take_example()
             duplicate = _duplicate_of(result, seen)
             if duplicate:
                 quarantine.append((duplicate, "rejected"))
                 continue
             seen[result.sha256] = (split, result.task.source_id)
-            shards.write(result.example)
+            shards.write(example)
             table.add(label_rows(result, shards.current_name))
             quarantine.extend((Problem(result.task.image_uri, split, reason, detail), "kept") for reason, detail in result.warnings)
             ingested += 1
