@@ -315,26 +315,26 @@ class _Gcs:
             raise StorageError(f"{uri!r} names a prefix, not an object")
         return _client().bucket(bucket).blob(key)
 
-    @classmethod
-    def write_bytes(cls, uri: str, data: bytes, *, create_only: bool) -> None:
+    @staticmethod
+    def upload_options(create_only: bool) -> dict:
+        """Keyword arguments of an upload: a create-only precondition, or a retried overwrite.
+
+        With a generation precondition the client picks a conditional retry itself; a plain
+        overwrite is retried explicitly, which is safe since it always writes the same bytes.
+        """
         from google.cloud.storage.retry import DEFAULT_RETRY
 
+        return {"if_generation_match": 0} if create_only else {"retry": DEFAULT_RETRY}
+
+    @classmethod
+    def write_bytes(cls, uri: str, data: bytes, *, create_only: bool) -> None:
         with cls.errors(uri):
-            if create_only:
-                # With a generation precondition the client picks a conditional retry itself.
-                cls.blob(uri).upload_from_string(data, if_generation_match=0)
-            else:
-                cls.blob(uri).upload_from_string(data, retry=DEFAULT_RETRY)
+            cls.blob(uri).upload_from_string(data, **cls.upload_options(create_only))
 
     @classmethod
     def upload_file(cls, uri: str, filename: str, *, create_only: bool) -> None:
-        from google.cloud.storage.retry import DEFAULT_RETRY
-
         with cls.errors(uri):
-            if create_only:
-                cls.blob(uri).upload_from_filename(filename, if_generation_match=0)
-            else:
-                cls.blob(uri).upload_from_filename(filename, retry=DEFAULT_RETRY)
+            cls.blob(uri).upload_from_filename(filename, **cls.upload_options(create_only))
 
     @classmethod
     @contextlib.contextmanager

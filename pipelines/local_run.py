@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import warnings
 
 from kfp import local
 
@@ -29,7 +30,13 @@ def run_locally(data_uri: str, pipeline_root: str, *, shards: int = 0, max_side:
     """
     local.init(runner=local.SubprocessRunner(use_venv=False), pipeline_root=os.path.abspath(pipeline_root))
     try:
-        result = create_pipeline(task_retries=0)(data_uri=data_uri, shards=shards, max_side=max_side)
+        with warnings.catch_warnings():
+            # kfp.local warns that the components name a non-Python base image (running them in
+            # this environment, where fracdet_core is installed, is the intent) and that cluster
+            # settings (display names, resources) do nothing here (they are meant for a cluster).
+            warnings.filterwarnings("ignore", message="You may be attemp", category=RuntimeWarning)
+            warnings.filterwarnings("ignore", message=".*have no effect in the current local runner", category=UserWarning)
+            result = create_pipeline(task_retries=0)(data_uri=data_uri, shards=shards, max_side=max_side)
     except RuntimeError as error:
         summary = _ANSI_COLOUR.sub("", str(error))
         raise LocalRunError(f"{summary} Its log above says why; outputs are under {pipeline_root}") from error

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 
 from fracdet_core.cli.arguments import non_negative_int
 
@@ -47,5 +48,5 @@ def _run(args: argparse.Namespace) -> int:
 
     dataset = run_locally(args.data, args.root, shards=args.shards, max_side=args.max_side)
     print(f"ingested dataset: {dataset}")
-    print(f"all task outputs: {args.root}")
+    print(f"all task outputs: {os.path.abspath(args.root)}")
     return 0

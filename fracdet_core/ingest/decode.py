@@ -26,18 +26,14 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from fracdet_core.ingest.limits import DecodeLimits
+from fracdet_core.ingest.rejection import Rejected
 
 DICOM_SUFFIXES = (".dcm", ".dicom")
 _PASS_THROUGH_FORMATS = {"PNG": "png", "JPEG": "jpeg"}
 
 
-class ImageRejected(Exception):
-    """An image that cannot be used; `reason` is a stable code, `detail` says what is wrong."""
-
-    def __init__(self, reason: str, detail: str) -> None:
-        super().__init__(f"{reason}: {detail}")
-        self.reason = reason
-        self.detail = detail
+class ImageRejected(Rejected):
+    """An image that cannot be used."""
 
 
 @dataclasses.dataclass(frozen=True)

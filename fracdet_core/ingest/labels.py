@@ -16,16 +16,13 @@ import dataclasses
 import math
 from collections.abc import Mapping
 
+from fracdet_core.ingest.rejection import Rejected
+
 BOUNDS_TOLERANCE = 0.01
 
 
-class LabelRejected(Exception):
-    """A label file that cannot be used; `reason` is a stable code, `detail` names the line."""
-
-    def __init__(self, reason: str, detail: str) -> None:
-        super().__init__(f"{reason}: {detail}")
-        self.reason = reason
-        self.detail = detail
+class LabelRejected(Rejected):
+    """A label file that cannot be used; the detail names the line."""
 
 
 @dataclasses.dataclass(frozen=True)

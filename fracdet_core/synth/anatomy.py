@@ -113,7 +113,7 @@ def forearm(rng: np.random.Generator) -> Anatomy:
     bones.append(Blob((0.52, -0.08), (0.13 * s, 0.06 * s), 0.0, cortex=0.22, examined=False))  # distal humerus
     for cx in (0.42, 0.49, 0.56):  # proximal carpal row at the wrist
         bones.append(Blob((cx, 1.06), (0.03 * s, 0.025 * s), rng.uniform(0, np.pi), cortex=0.3, examined=False))
-    tissues = [Tissue((0.5, -0.15), (0.5, 0.5), 0.2 * s), Tissue((0.5, 0.5), (0.5, 1.15), 0.16 * s)]
+    tissues = [Tissue((0.5, -0.15), (0.5, 1.15), 0.21 * s, end_radius=0.15 * s)]
     return Anatomy(tuple(bones), tuple(tissues))
 
 
@@ -137,8 +137,8 @@ def elbow(rng: np.random.Generator) -> Anatomy:
     olecranon = Blob(_towards(ulna_start, forearm_angle + np.pi, 0.03 * s), (0.045 * s, 0.032 * s), forearm_angle, cortex=0.15)
     bones: list[Bone] = [humerus, condyles, radius_bone, ulna, olecranon]
     tissues = [
-        Tissue((0.47, -0.2), joint, 0.17 * s),
-        Tissue(joint, _towards(joint, forearm_angle, 0.75), 0.14 * s),
+        Tissue((0.47, -0.2), joint, 0.17 * s, end_radius=0.15 * s),
+        Tissue(joint, _towards(joint, forearm_angle, 0.75), 0.15 * s, end_radius=0.12 * s),
     ]
     return Anatomy(tuple(bones), tuple(tissues))
 
@@ -166,7 +166,7 @@ def shoulder(rng: np.random.Generator) -> Anatomy:
     tissues = [
         Tissue((0.0, 0.8), (0.45, 0.62), 0.42 * s, density=0.45),  # chest wall
         Tissue((0.2, 0.35), (0.62, 0.38), 0.22 * s, density=0.9),  # shoulder girdle
-        Tissue(head_center, (neck[0] + 0.05, 1.3), 0.17 * s),  # upper arm
+        Tissue(head_center, (neck[0] + 0.05, 1.3), 0.18 * s, end_radius=0.15 * s),  # upper arm
     ]
     return Anatomy(tuple(bones), tuple(tissues))
 

@@ -203,30 +203,38 @@ class Tissue:
 
     Attributes:
         start, end: axis end points, pixels.
-        radius: half-width, pixels.
+        radius: half-width at `start`, pixels.
+        end_radius: half-width at `end` (limbs taper); None means the same as `radius`.
         density: attenuation multiplier; below 1 for regions with air or fat (the thorax).
     """
 
     start: Point
     end: Point
     radius: float
+    end_radius: float | None = None
     density: float = 1.0
 
     def transformed(self, transform: Similarity) -> Tissue:
         return dataclasses.replace(
-            self, start=transform.point(self.start), end=transform.point(self.end), radius=transform.length(self.radius)
+            self,
+            start=transform.point(self.start),
+            end=transform.point(self.end),
+            radius=transform.length(self.radius),
+            end_radius=None if self.end_radius is None else transform.length(self.end_radius),
         )
 
     def bounds(self) -> tuple[float, float, float, float]:
+        reach = max(self.radius, self.end_radius or 0.0)
         xs, ys = (self.start[0], self.end[0]), (self.start[1], self.end[1])
-        return (min(xs) - self.radius, min(ys) - self.radius, max(xs) + self.radius, max(ys) + self.radius)
+        return (min(xs) - reach, min(ys) - reach, max(xs) + reach, max(ys) + reach)
 
     def path_length(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         ax, ay = self.start
         vx, vy = self.end[0] - ax, self.end[1] - ay
         t = np.clip(((x - ax) * vx + (y - ay) * vy) / max(vx * vx + vy * vy, 1e-9), 0.0, 1.0)
         distance_sq = (x - (ax + t * vx)) ** 2 + (y - (ay + t * vy)) ** 2
-        return 2.0 * self.density * np.sqrt(np.maximum(self.radius**2 - distance_sq, 0.0))
+        radius = self.radius if self.end_radius is None else self.radius + (self.end_radius - self.radius) * t
+        return 2.0 * self.density * np.sqrt(np.maximum(radius**2 - distance_sq, 0.0))
 
 
 Bone = Shaft | Blob
