@@ -5,14 +5,23 @@ Kept in the library so component bodies stay a few lines and the logic is tested
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
+from fracdet_core import storage
 from fracdet_core.storage import is_gcs
+
+if TYPE_CHECKING:
+    from fracdet_core.eda.config import EdaOptions
 
 
 class _Artifact(Protocol):
     uri: str
     path: str
+    metadata: dict
+
+
+class _Metrics(Protocol):
+    def log_metric(self, metric: str, value: float) -> None: ...
 
 
 def artifact_location(artifact: _Artifact) -> str:
@@ -45,3 +54,52 @@ def ingest_metadata(manifest: dict) -> dict:
     for reason, count in manifest["quarantine_reasons"].items():
         metadata[f"quarantined_{reason}"] = count
     return metadata
+
+
+def run_eda_component(
+    dataset: _Artifact,
+    analysis: _Artifact,
+    report: _Artifact,
+    summary: _Artifact,
+    metrics: _Metrics,
+    options: EdaOptions,
+    baseline_uri: str | None,
+) -> None:
+    """The EDA component's work: run EDA into `analysis`, then fill the dashboard artifacts.
+
+    The HTML and Markdown artifacts get their copies of the report even when a data check
+    fails (the error is raised after), so the report that says why is where people look.
+    """
+    from fracdet_core.eda.run import run_eda
+
+    location = artifact_location(analysis)
+    try:
+        stats = run_eda(artifact_location(dataset), location, options, baseline_uri=baseline_uri)
+    finally:
+        for name, artifact, title in (("report.html", report, "EDA report"), ("report.md", summary, "EDA summary")):
+            source = storage.join(location, name)
+            if storage.exists(source):
+                storage.write_bytes(artifact_location(artifact), storage.read_bytes(source))
+                artifact.metadata["display_name"] = title
+    analysis.metadata["display_name"] = "EDA statistics and class weights"
+    metrics.metadata["display_name"] = "Data figures"
+    for name, value in eda_metrics(stats).items():
+        metrics.log_metric(name, value)
+
+
+def eda_metrics(stats: dict) -> dict[str, float]:
+    """The figures shown as the EDA task's metrics."""
+    train = stats["splits"]["train"]
+    figures = {
+        "train_images": train["images"],
+        "train_boxes": train["boxes"],
+        "val_images": stats["splits"]["val"]["images"],
+        "quarantine_share": round(stats["quarantine"]["share"], 4),
+        "min_class_train_boxes": min(values["boxes"] for values in train["classes"].values()),
+        "failed_checks": sum(1 for check in stats["checks"] if check["severity"] == "failure" and not check["passed"]),
+        "warnings": sum(1 for check in stats["checks"] if check["severity"] == "warning" and not check["passed"]),
+    }
+    if stats["drift"] is not None:
+        figures["drift_flags"] = len(stats["drift"]["flagged"])
+        figures["class_share_psi"] = round(stats["drift"]["class_shares"]["psi"], 4)
+    return {name: float(value) for name, value in figures.items()}

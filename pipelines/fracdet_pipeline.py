@@ -1,15 +1,23 @@
 """The fracdet DAG. This module only wires components; compiling and running live elsewhere.
 
-ingest -> (EDA, training, evaluation and registration join as they land)
+ingest -> eda -> (training, evaluation and registration join as they land)
 """
 
-from kfp import dsl
-from kfp.dsl import Dataset
+from typing import NamedTuple
 
+from kfp import dsl
+from kfp.dsl import HTML, Dataset
+
+from components.eda import eda
 from components.ingest import ingest
 
 PIPELINE_NAME = "fracdet"
 CLUSTER_TASK_RETRIES = 2
+
+
+class PipelineOutputs(NamedTuple):
+    dataset: Dataset
+    eda_report: HTML
 
 
 def create_pipeline(task_retries: int = CLUSTER_TASK_RETRIES):
@@ -23,24 +31,46 @@ def create_pipeline(task_retries: int = CLUSTER_TASK_RETRIES):
         name=PIPELINE_NAME,
         description="Bone-fracture detection on X-rays: YOLO dataset to a trained, evaluated, registered detector.",
     )
-    def fracdet_pipeline(data_uri: str, shards: int = 0, max_side: int = 0) -> Dataset:
+    def fracdet_pipeline(
+        data_uri: str,
+        shards: int = 0,
+        max_side: int = 0,
+        eda_baseline: str = "",
+        class_weighting: str = "balanced",
+        max_quarantine_share: float = 0.1,
+    ) -> PipelineOutputs:
         """Train a fracture detector from a YOLO dataset.
 
         Args:
             data_uri: Ultralytics data.yaml, or the folder or gs:// prefix holding one.
             shards: TFRecord shards per split; 0 makes one per 1000 images.
             max_side: downscale images whose longer side exceeds this many pixels at ingest; 0 keeps sizes.
+            eda_baseline: an earlier EDA output (the champion's) to measure drift against; empty for none.
+            class_weighting: class weights from the EDA, "balanced" or "effective".
+            max_quarantine_share: stop the run when a larger share of the files was quarantined.
 
         Returns:
-            The ingested dataset (TFRecord shards and their manifest).
+            The ingested dataset and the EDA report.
         """
         ingest_task = ingest(data_uri=data_uri, shards=shards, max_side=max_side)
         ingest_task.set_display_name("Ingest YOLO dataset")
         ingest_task.set_caching_options(enable_caching=True)
         ingest_task.set_cpu_request("2").set_memory_request("4G")
+
+        eda_task = eda(
+            dataset=ingest_task.outputs["dataset"],
+            baseline_uri=eda_baseline,
+            weighting=class_weighting,
+            max_quarantine_share=max_quarantine_share,
+        )
+        eda_task.set_display_name("EDA, class weights and data checks")
+        eda_task.set_caching_options(enable_caching=True)
+        eda_task.set_cpu_request("1").set_memory_request("2G")
+
         if task_retries:
-            ingest_task.set_retry(num_retries=task_retries, backoff_duration="30s", backoff_factor=2.0)
-        return ingest_task.outputs["dataset"]
+            for task in (ingest_task, eda_task):
+                task.set_retry(num_retries=task_retries, backoff_duration="30s", backoff_factor=2.0)
+        return PipelineOutputs(dataset=ingest_task.outputs["dataset"], eda_report=eda_task.outputs["report"])
 
     return fracdet_pipeline
 

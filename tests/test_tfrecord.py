@@ -7,7 +7,15 @@ import io
 import pytest
 import tensorflow as tf
 
-from fracdet_core.ingest.tfrecord import BytesFeature, FloatFeature, Int64Feature, frame_record, read_records, serialize_example
+from fracdet_core.ingest.tfrecord import (
+    BytesFeature,
+    FloatFeature,
+    Int64Feature,
+    frame_record,
+    parse_example,
+    read_records,
+    serialize_example,
+)
 
 
 def test_tensorflow_parses_the_example():
@@ -58,3 +66,24 @@ def test_read_records_notices_corruption():
     data[20] ^= 0xFF
     with pytest.raises(ValueError, match="data checksum mismatch"):
         list(read_records(io.BytesIO(bytes(data))))
+
+
+def test_parse_example_reads_what_tensorflow_writes():
+    example = tf.train.Example(
+        features=tf.train.Features(
+            feature={
+                "bytes": tf.train.Feature(bytes_list=tf.train.BytesList(value=[b"x", b""])),
+                "floats": tf.train.Feature(float_list=tf.train.FloatList(value=[0.5, -1.25])),
+                "ints": tf.train.Feature(int64_list=tf.train.Int64List(value=[3, -7, 2**40])),
+                "none": tf.train.Feature(int64_list=tf.train.Int64List(value=[])),
+            }
+        )
+    )
+    assert parse_example(example.SerializeToString()) == {
+        "bytes": [b"x", b""], "floats": [0.5, -1.25], "ints": [3, -7, 2**40], "none": [],
+    }
+
+
+def test_parse_example_round_trips_our_encoder():
+    features = {"a": BytesFeature([b"q"]), "f": FloatFeature([0.25, 1.0]), "i": Int64Feature([-1, 5])}
+    assert parse_example(serialize_example(features)) == {"a": [b"q"], "f": [0.25, 1.0], "i": [-1, 5]}

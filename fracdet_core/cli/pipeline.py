@@ -33,6 +33,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     run_parser.add_argument("--root", default="runs/local", help="folder for every task's outputs (default: %(default)s)")
     run_parser.add_argument("--shards", type=non_negative_int, default=0, help="shards per split (default: 0 = automatic)")
     run_parser.add_argument("--max-side", type=non_negative_int, default=0, help="downscale longer sides above this (default: 0 = keep)")
+    run_parser.add_argument("--eda-baseline", default="", help="an earlier EDA output to measure drift against")
     run_parser.set_defaults(run=_run)
 
 
@@ -46,7 +47,8 @@ def _compile(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     from pipelines.local_run import run_locally
 
-    dataset = run_locally(args.data, args.root, shards=args.shards, max_side=args.max_side)
-    print(f"ingested dataset: {dataset}")
+    outputs = run_locally(args.data, args.root, shards=args.shards, max_side=args.max_side, eda_baseline=args.eda_baseline)
+    print(f"ingested dataset: {outputs['dataset']}")
+    print(f"EDA report: {outputs['eda_report']}")
     print(f"all task outputs: {os.path.abspath(args.root)}")
     return 0

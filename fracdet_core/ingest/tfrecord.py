@@ -10,7 +10,8 @@ cost seconds and hundreds of megabytes. The wire formats are small and stable:
   a `FloatList` (packed) or an `Int64List` (packed).
 
 Keys are written in sorted order, so the same example always serialises to the same bytes.
-The tests parse these bytes with TensorFlow itself.
+`parse_example` reads examples back, for tools (EDA thumbnails) that need a few records without
+paying for a TensorFlow import. The tests check both directions against TensorFlow itself.
 """
 
 from __future__ import annotations
@@ -76,6 +77,85 @@ def serialize_example(features: Mapping[str, BytesFeature | FloatFeature | Int64
         _field(1, _field(1, key.encode()) + _field(2, _feature(features[key]))) for key in sorted(features)
     )
     return _field(1, entries)
+
+
+def _read_varint(data: bytes, position: int) -> tuple[int, int]:
+    value = shift = 0
+    while True:
+        byte = data[position]
+        position += 1
+        value |= (byte & 0x7F) << shift
+        if not byte & 0x80:
+            return value, position
+        shift += 7
+
+
+def _fields(data: bytes) -> Iterable[tuple[int, int, bytes | int]]:
+    """(field number, wire type, payload) of each field of a protobuf message."""
+    position = 0
+    while position < len(data):
+        key, position = _read_varint(data, position)
+        number, wire_type = key >> 3, key & 7
+        if wire_type == 0:
+            value, position = _read_varint(data, position)
+            yield number, wire_type, value
+        elif wire_type == 2:
+            length, position = _read_varint(data, position)
+            yield number, wire_type, data[position : position + length]
+            position += length
+        elif wire_type == 5:
+            yield number, wire_type, data[position : position + 4]
+            position += 4
+        elif wire_type == 1:
+            yield number, wire_type, data[position : position + 8]
+            position += 8
+        else:
+            raise ValueError(f"unsupported protobuf wire type {wire_type}")
+
+
+def _signed(value: int) -> int:
+    return value - (1 << 64) if value >= 1 << 63 else value
+
+
+def _feature_values(feature: bytes) -> list[bytes] | list[float] | list[int]:
+    for kind, _, payload in _fields(feature):
+        assert isinstance(payload, bytes)
+        if kind == 1:
+            return [value for _, _, value in _fields(payload)]  # type: ignore[misc]
+        if kind == 2:
+            values: list[float] = []
+            for _, _, item in _fields(payload):  # a packed run, or a single fixed32
+                values.extend(struct.unpack(f"<{len(item) // 4}f", item))  # type: ignore[arg-type]
+            return values
+        if kind == 3:
+            numbers: list[int] = []
+            for _, wire_type, item in _fields(payload):
+                if wire_type == 0:
+                    numbers.append(_signed(item))  # type: ignore[arg-type]
+                else:
+                    position = 0
+                    while position < len(item):  # type: ignore[arg-type]
+                        value, position = _read_varint(item, position)  # type: ignore[arg-type]
+                        numbers.append(_signed(value))
+            return numbers
+    return []
+
+
+def parse_example(data: bytes) -> dict[str, list[bytes] | list[float] | list[int]]:
+    """The features of a serialised `tf.train.Example`, name -> list of values."""
+    features: dict[str, list[bytes] | list[float] | list[int]] = {}
+    for number, _, payload in _fields(data):
+        if number != 1:
+            continue
+        for _, _, entry in _fields(payload):  # type: ignore[arg-type]
+            key, value = b"", b""
+            for field_number, _, item in _fields(entry):  # type: ignore[arg-type]
+                if field_number == 1:
+                    key = item  # type: ignore[assignment]
+                elif field_number == 2:
+                    value = item  # type: ignore[assignment]
+            features[key.decode()] = _feature_values(value)
+    return features
 
 
 def _masked_crc(data: bytes) -> int:
