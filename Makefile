@@ -35,10 +35,12 @@ demo: $(STAMP) ## make synthetic radiographs and run the pipeline on them locall
 	@echo "demo: synthetic dataset:  $(abspath $(DEMO_DIR))/data (data.yaml, train/, valid/)"
 	@echo "demo: pipeline outputs:   $(abspath $(DEMO_DIR))/pipeline (one folder per run, one per task)"
 	@echo "demo: ingested shards:    $$(ls -d $(abspath $(DEMO_DIR))/pipeline/*/ingest/dataset | tail -n 1)"
+	@echo "demo: EDA report:         $$(ls $(abspath $(DEMO_DIR))/pipeline/*/eda/analysis/report.html | tail -n 1)"
 
 bench: $(STAMP) ## print speed and memory figures measured on this machine
 	$(BIN)/python bench/synth.py
 	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/eda.py
 
 clean: ## remove the virtual environment and demo outputs
 	rm -rf $(VENV) runs

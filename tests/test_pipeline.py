@@ -51,7 +51,22 @@ def test_the_ingest_task_is_named_cached_retried_and_sized(compiled):
     resources = compiled["deploymentSpec"]["executors"]["exec-ingest"]["container"]["resources"]
     assert resources["cpuRequest"] == 2.0 and resources["memoryRequest"] == 4.0
     outputs = compiled["root"]["outputDefinitions"]["artifacts"]
-    assert outputs["Output"]["artifactType"]["schemaTitle"] == "system.Dataset"
+    assert outputs["dataset"]["artifactType"]["schemaTitle"] == "system.Dataset"
+    assert outputs["eda_report"]["artifactType"]["schemaTitle"] == "system.HTML"
+
+
+def test_eda_follows_ingest_and_takes_the_baseline(compiled):
+    task = compiled["root"]["dag"]["tasks"]["eda"]
+    assert task["dependentTasks"] == ["ingest"]
+    assert task["inputs"]["artifacts"]["dataset"]["taskOutputArtifact"] == {"outputArtifactKey": "dataset", "producerTask": "ingest"}
+    assert task["inputs"]["parameters"]["baseline_uri"]["componentInputParameter"] == "eda_baseline"
+    assert task["taskInfo"]["name"] == "EDA, class weights and data checks"
+    outputs = compiled["components"]["comp-eda"]["outputDefinitions"]["artifacts"]
+    assert {name: spec["artifactType"]["schemaTitle"] for name, spec in outputs.items()} == {
+        "analysis": "system.Artifact", "report": "system.HTML", "summary": "system.Markdown", "metrics": "system.Metrics",
+    }
+    parameters = compiled["root"]["inputDefinitions"]["parameters"]
+    assert parameters["eda_baseline"]["defaultValue"] == "" and parameters["class_weighting"]["defaultValue"] == "balanced"
 
 
 def test_image_override_and_the_compiled_file_loads_back(tmp_path):
@@ -63,29 +78,41 @@ def test_image_override_and_the_compiled_file_loads_back(tmp_path):
     assert {e["container"]["image"] for e in spec["deploymentSpec"]["executors"].values()} == {"registry.example/fracdet:ci"}
     loaded = components.load_component_from_file(str(path))
     assert loaded.name == "fracdet"
-    assert set(loaded.component_spec.inputs) == {"data_uri", "shards", "max_side"}
+    assert set(loaded.component_spec.inputs) == {
+        "data_uri", "shards", "max_side", "eda_baseline", "class_weighting", "max_quarantine_share",
+    }
 
 
 @pytest.mark.slow
 def test_the_whole_dag_runs_locally(tmp_path):
     data = tmp_path / "data"
-    generate_dataset(SynthConfig(train=12, val=4, size=96, seed=5), str(data), progress=False)
+    generate_dataset(SynthConfig(train=60, val=12, size=96, seed=5), str(data), progress=False)
     root = tmp_path / "runs"
     result = subprocess.run([FRACDET, "pipeline", "run", "--data", str(data), "--root", str(root), "--shards", "2"],
                             capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stdout + result.stderr
-    dataset = Path(next(line for line in result.stdout.splitlines() if line.startswith("ingested dataset: ")).split(": ", 1)[1])
-    assert dataset.is_relative_to(root)
+    printed = dict(line.split(": ", 1) for line in result.stdout.splitlines() if ": " in line)
+    dataset, report = Path(printed["ingested dataset"]), Path(printed["EDA report"])
+    assert dataset.is_relative_to(root) and report.is_relative_to(root)
     manifest = json.loads((dataset / "manifest.json").read_text())
-    assert manifest["totals"] == {"found": 16, "ingested": 16, "quarantined": 0, "warnings": 0}
+    assert manifest["totals"] == {"found": 72, "ingested": 72, "quarantined": 0, "warnings": 0}
     assert sorted(p.name for p in dataset.glob("*.tfrecord")) == [
         "train-00000-of-00002.tfrecord", "train-00001-of-00002.tfrecord",
         "val-00000-of-00002.tfrecord", "val-00001-of-00002.tfrecord",
     ]
-    executor_output = json.loads((dataset.parent / "executor_output.json").read_text())
-    metadata = executor_output["artifacts"]["dataset"]["artifacts"][0]["metadata"]
+    ingest_output = json.loads((dataset.parent / "executor_output.json").read_text())
+    metadata = ingest_output["artifacts"]["dataset"]["artifacts"][0]["metadata"]
     assert metadata["display_name"] == "Ingested dataset (TFRecord shards)"
-    assert metadata["ingested"] == 16 and metadata["train_images"] == 12
+    assert metadata["ingested"] == 72 and metadata["train_images"] == 60
+
+    assert report.read_text().startswith("<!DOCTYPE html>")
+    eda_output = json.loads((report.parent / "executor_output.json").read_text())
+    names = {key: value["artifacts"][0]["metadata"].get("display_name") for key, value in eda_output["artifacts"].items()}
+    assert names == {"analysis": "EDA statistics and class weights", "report": "EDA report", "summary": "EDA summary",
+                     "metrics": "Data figures"}
+    weights = json.loads((report.parent / "analysis" / "class_weights.json").read_text())
+    assert len(weights) == 10 and all(0 < weight <= 10 for weight in weights.values())
+    assert eda_output["artifacts"]["metrics"]["artifacts"][0]["metadata"]["train_images"] == 60
 
 
 def test_a_failed_local_run_is_one_clear_line(tmp_path):

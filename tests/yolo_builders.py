@@ -86,3 +86,19 @@ def add_image(root: Path, split_folder: str, name: str, data: bytes, label: str 
         label_path.parent.mkdir(parents=True, exist_ok=True)
         label_path.write_bytes(label.encode() if isinstance(label, str) else label)
     return image_path
+
+
+def labelled_dataset(root: Path, train: list[str | None], val: list[str | None], *, first_seed: int = 1000) -> Path:
+    """A dataset with one 64x48 image per label text (None: no label file); returns `root`."""
+    seed = first_seed
+    for folder, labels in (("train", train), ("valid", val)):
+        for index, label in enumerate(labels):
+            add_image(root, folder, f"{folder}_{index:04d}.png", png_bytes(seed), label)
+            seed += 1
+    write_data_yaml(root)
+    return root
+
+
+def one_box_per_class(size: float = 0.2) -> list[str]:
+    """Ten label texts, one box of each class."""
+    return [f"{class_id} 0.5 0.5 {size} {size}\n" for class_id in range(len(CLASS_NAMES))]

@@ -19,14 +19,14 @@ _MAX_SCATTER_POINTS = 5000
 
 def _png(figure: plt.Figure) -> bytes:
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=96, bbox_inches="tight")
+    figure.savefig(buffer, format="png", dpi=96)
     plt.close(figure)
     return buffer.getvalue()
 
 
 def class_counts(stats: dict) -> bytes:
     """Boxes per class, one bar per split."""
-    figure, axes = plt.subplots(figsize=(8, 4.5))
+    figure, axes = plt.subplots(figsize=(8, 4.5), layout="constrained")
     positions = np.arange(len(CLASS_NAMES))
     splits = list(stats["splits"])
     height = 0.8 / max(len(splits), 1)
@@ -46,7 +46,7 @@ def body_part_balance(stats: dict) -> bytes:
     balance = stats["splits"]["train"]["body_parts"]
     positive = [balance[part]["positive_images"] for part in BODY_PARTS]
     negative = [balance[part]["negative_images"] for part in BODY_PARTS]
-    figure, axes = plt.subplots(figsize=(7, 3.5))
+    figure, axes = plt.subplots(figsize=(7, 3.5), layout="constrained")
     axes.bar(BODY_PARTS, positive, label="fractured", color="#d9534f")
     axes.bar(BODY_PARTS, negative, bottom=positive, label="normal", color="#5bc0de")
     axes.set_ylabel("training images")
@@ -60,7 +60,7 @@ def box_sizes(boxes: pd.DataFrame) -> bytes:
     train = boxes[boxes["split"] == "train"]
     if len(train) > _MAX_SCATTER_POINTS:
         train = train.sample(_MAX_SCATTER_POINTS, random_state=0)
-    figure, axes = plt.subplots(figsize=(7, 5))
+    figure, axes = plt.subplots(figsize=(7, 5), layout="constrained")
     colours = plt.get_cmap("tab10")
     for index, name in enumerate(CLASS_NAMES):
         of_class = train[train["class_name"] == name]
@@ -78,7 +78,7 @@ def box_sizes(boxes: pd.DataFrame) -> bytes:
 def box_positions(boxes: pd.DataFrame) -> bytes:
     """Where box centres fall in the image, fractures and examined regions apart (train)."""
     train = boxes[boxes["split"] == "train"]
-    figure, all_axes = plt.subplots(1, 2, figsize=(8, 4))
+    figure, all_axes = plt.subplots(1, 2, figsize=(8, 4), layout="constrained")
     for axes, positive, title in ((all_axes[0], True, "fracture boxes"), (all_axes[1], False, "normal-study boxes")):
         subset = train[train["positive"] == positive]
         axes.hist2d(subset["cx"], subset["cy"], bins=16, range=[[0, 1], [0, 1]], cmap="magma")
