@@ -43,10 +43,10 @@ def test_parameters_and_their_defaults(compiled):
     assert "shards per split" in parameters["shards"]["description"]
 
 
-def test_the_ingest_task_is_named_cached_retried_and_sized(compiled):
+def test_the_ingest_task_is_named_uncached_retried_and_sized(compiled):
     task = compiled["root"]["dag"]["tasks"]["ingest"]
     assert task["taskInfo"]["name"] == "Ingest YOLO dataset"
-    assert task["cachingOptions"] == {"enableCache": True}
+    assert task["cachingOptions"] == {}  # off: the key would not see new data under the same URI
     assert task["retryPolicy"]["maxRetryCount"] == 2
     resources = compiled["deploymentSpec"]["executors"]["exec-ingest"]["container"]["resources"]
     assert resources["cpuRequest"] == 2.0 and resources["memoryRequest"] == 4.0
@@ -61,6 +61,7 @@ def test_eda_follows_ingest_and_takes_the_baseline(compiled):
     assert task["inputs"]["artifacts"]["dataset"]["taskOutputArtifact"] == {"outputArtifactKey": "dataset", "producerTask": "ingest"}
     assert task["inputs"]["parameters"]["baseline_uri"]["componentInputParameter"] == "eda_baseline"
     assert task["taskInfo"]["name"] == "EDA, class weights and data checks"
+    assert task["cachingOptions"] == {"enableCache": True}  # keyed on the ingest artifact it reads
     outputs = compiled["components"]["comp-eda"]["outputDefinitions"]["artifacts"]
     assert {name: spec["artifactType"]["schemaTitle"] for name, spec in outputs.items()} == {
         "analysis": "system.Artifact", "report": "system.HTML", "summary": "system.Markdown", "metrics": "system.Metrics",
