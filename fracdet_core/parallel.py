@@ -8,6 +8,7 @@ in input order, so outputs never depend on the number of workers.
 from __future__ import annotations
 
 import contextlib
+import importlib
 import multiprocessing
 import os
 from collections.abc import Callable, Iterable, Iterator
@@ -34,10 +35,16 @@ def default_workers() -> int:
 
 
 @contextlib.contextmanager
-def worker_pool(workers: int) -> Iterator[OrderedMap]:
-    """An ordered `imap` over `workers` processes (in this process when `workers` is 1)."""
+def worker_pool(workers: int, preload: str | None = None) -> Iterator[OrderedMap]:
+    """An ordered `imap` over `workers` processes (in this process when `workers` is 1).
+
+    `preload` names a module each worker imports as it starts. Workers start in the
+    background, so a pool opened before other set-up work (listing files) is ready when the
+    first task arrives instead of importing NumPy and Pillow then.
+    """
     if workers == 1:
         yield _InProcess()
         return
-    with multiprocessing.get_context("spawn").Pool(workers) as pool:
+    initializer, arguments = (importlib.import_module, (preload,)) if preload else (None, ())
+    with multiprocessing.get_context("spawn").Pool(workers, initializer=initializer, initargs=arguments) as pool:
         yield pool

@@ -24,6 +24,7 @@ import math
 import tempfile
 from collections import Counter
 from collections.abc import Callable
+from typing import BinaryIO
 
 from fracdet_core import __version__, storage
 from fracdet_core.classes import CLASS_NAMES
@@ -80,29 +81,18 @@ def ingest_dataset(data: str, out: str, options: IngestOptions = IngestOptions()
         DatasetError: the dataset as a whole is unusable (see `read_spec`).
         StorageError: `out` cannot be written.
     """
-    spec = read_spec(data)
-    tasks, problems = discover(spec)
-    storage.remove(storage.join(out, "manifest.json"), missing_ok=True)
-    storage.remove_temporaries(out)
-    quarantine: list[tuple[Problem, str]] = [(problem, "rejected") for problem in problems]
-    seen: dict[str, tuple[str, str]] = {}
-    split_summaries = {}
     with (
-        storage.open_write(storage.join(out, "labels.parquet")) as table_stream,
+        worker_pool(options.workers, preload=process_image.__module__) as pool,  # starts while we list files
         tempfile.TemporaryDirectory(prefix="fracdet-ingest-") as spill_dir,
-        worker_pool(options.workers) as pool,
     ):
-        table = LabelTableWriter(table_stream)
-        work = functools.partial(
-            process_image,
-            class_remap=dict(spec.class_remap),
-            limits=options.limits,
-            spill_dir=spill_dir if options.workers > 1 else None,
-        )
-        for split in SPLITS:
-            ordered = processing_order(tasks[split])
-            split_summaries[split] = _ingest_split(out, split, ordered, options, pool, work, seen, quarantine, table, progress)
-        table.close()
+        spec = read_spec(data)
+        tasks, problems = discover(spec)
+        storage.remove(storage.join(out, "manifest.json"), missing_ok=True)
+        storage.remove_temporaries(out)
+        quarantine: list[tuple[Problem, str]] = [(problem, "rejected") for problem in problems]
+        seen: dict[str, tuple[str, str]] = {}
+        with storage.open_write(storage.join(out, "labels.parquet")) as table_stream:
+            split_summaries = _ingest_splits(spec, out, tasks, options, pool, spill_dir, seen, quarantine, table_stream, progress)
     write_quarantine(out, quarantine)
     shard_files = {entry["file"] for summary in split_summaries.values() for entry in summary["shards"]}
     for stale in storage.list_files(out):
@@ -111,6 +101,34 @@ def ingest_dataset(data: str, out: str, options: IngestOptions = IngestOptions()
     manifest = _manifest(spec, options, split_summaries, quarantine, tasks, problems)
     write_manifest(out, manifest)
     return manifest
+
+
+def _ingest_splits(
+    spec: DatasetSpec,
+    out: str,
+    tasks: dict[str, list[ImageTask]],
+    options: IngestOptions,
+    pool: OrderedMap,
+    spill_dir: str,
+    seen: dict[str, tuple[str, str]],
+    quarantine: list[tuple[Problem, str]],
+    table_stream: BinaryIO,
+    progress: bool,
+) -> dict[str, dict]:
+    """Every split through the pool, train first (so val copies of train images are the duplicates)."""
+    table = LabelTableWriter(table_stream)
+    work = functools.partial(
+        process_image,
+        class_remap=dict(spec.class_remap),
+        limits=options.limits,
+        spill_dir=spill_dir if options.workers > 1 else None,
+    )
+    summaries = {
+        split: _ingest_split(out, split, processing_order(tasks[split]), options, pool, work, seen, quarantine, table, progress)
+        for split in SPLITS
+    }
+    table.close()
+    return summaries
 
 
 def _ingest_split(
