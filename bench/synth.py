@@ -25,7 +25,7 @@ def _images_per_second(config: SynthConfig, workers: int) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--images", type=int, default=96, help="images per run (default: %(default)s)")
+    parser.add_argument("--images", type=int, default=192, help="images per run (default: %(default)s)")
     parser.add_argument("--size", type=int, default=512, help="longer image side (default: %(default)s)")
     args = parser.parse_args()
     config = SynthConfig(train=args.images, val=0, size=args.size, seed=1)
