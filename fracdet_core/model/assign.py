@@ -1,0 +1,109 @@
+"""Which grid cells are responsible for which box: the training targets.
+
+Scheme (anchor-free, after FCOS, Tian et al. 2019, with its centre sampling):
+- Every pyramid level l (stride s = 2**l) has one cell per s x s pixels of the letterboxed
+  input; cell centres sit at ((col + 0.5) * s, (row + 0.5) * s).
+- A box goes to one level by its longer side in input pixels: the finest level takes sides up
+  to 8 of its strides (64 px at stride 8), each next level up to 8 of its own strides, the
+  coarsest everything larger. A fracture of a few pixels thus lands on the finest grid and a
+  whole-bone box on the coarsest.
+- On its level, a box claims the cells whose centres lie within `CENTRE_RADIUS` strides of the
+  box centre (in x and in y), so even a box smaller than a cell claims the cell holding its
+  centre and its nearest neighbours; cells outside the image do not exist.
+- A cell claimed by several boxes takes the one with the smallest area (small fractures are
+  not swallowed by the bone box around them).
+
+Targets per cell, float32 `(cells, 5 + classes)`: `[dx, dy, log_w, log_h, objectness,
+one-hot classes]` where (dx, dy) is the box centre minus the cell centre and (w, h) the box
+size, both in strides; unclaimed cells are all zero. Written in TensorFlow ops because it runs
+inside the `tf.data` input pipeline.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import tensorflow as tf
+
+from fracdet_core.model.config import ModelConfig
+
+CENTRE_RADIUS = 1.5
+SIDE_PER_STRIDE = 8.0
+_MIN_SIZE_PX = 1.0
+
+
+def grid(config: ModelConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Cell centres (cells, 2) as (x, y) pixels, strides (cells,), and each level's side limits (cells, 2).
+
+    Cells are ordered level by level, row-major within a level, as the detector outputs them.
+    """
+    centres, strides, limits = [], [], []
+    for index, stride in enumerate(config.strides):
+        side = config.image_size // stride
+        rows, cols = np.meshgrid(np.arange(side), np.arange(side), indexing="ij")
+        centres.append(np.stack([(cols.ravel() + 0.5) * stride, (rows.ravel() + 0.5) * stride], axis=1))
+        strides.append(np.full(side * side, stride, dtype=np.float32))
+        lower = 0.0 if index == 0 else SIDE_PER_STRIDE * config.strides[index - 1]
+        upper = np.inf if index == len(config.strides) - 1 else SIDE_PER_STRIDE * stride
+        limits.append(np.tile([[lower, upper]], (side * side, 1)))
+    return (np.concatenate(centres).astype(np.float32), np.concatenate(strides), np.concatenate(limits).astype(np.float32))
+
+
+def assign_targets(boxes: tf.Tensor, classes: tf.Tensor, config: ModelConfig) -> tf.Tensor:
+    """Targets for one image.
+
+    Args:
+        boxes: float32 (N, 4), `ymin, xmin, ymax, xmax` normalised to the letterboxed input.
+        classes: int32 (N,), class ids.
+        config: the model's grid.
+
+    Returns:
+        float32 (cells, 5 + num_classes), as the module docstring describes.
+    """
+    centres, strides, limits = (tf.constant(array) for array in grid(config))
+    size = float(config.image_size)
+    boxes = tf.reshape(tf.cast(boxes, tf.float32), [-1, 4]) * size  # (N, 4) pixels
+    ymin, xmin, ymax, xmax = tf.unstack(boxes, axis=1)
+    width = tf.maximum(xmax - xmin, _MIN_SIZE_PX)
+    height = tf.maximum(ymax - ymin, _MIN_SIZE_PX)
+    centre_x, centre_y = (xmin + xmax) / 2.0, (ymin + ymax) / 2.0
+    longer = tf.maximum(width, height)
+
+    # (N, cells): does box n claim cell c?
+    on_level = (longer[:, None] > limits[None, :, 0]) & (longer[:, None] <= limits[None, :, 1])
+    reach = CENTRE_RADIUS * strides[None, :]
+    near = (tf.abs(centres[None, :, 0] - centre_x[:, None]) <= reach) & (tf.abs(centres[None, :, 1] - centre_y[:, None]) <= reach)
+    claims = on_level & near
+    area = tf.where(claims, (width * height)[:, None], np.inf)
+    # A sentinel row that claims nothing keeps argmin defined for images without boxes.
+    area = tf.concat([area, tf.fill([1, tf.shape(area)[1]], np.inf)], axis=0)
+    owner = tf.argmin(area, axis=0, output_type=tf.int32)  # (cells,) smallest claiming box
+    positive = tf.reduce_any(claims, axis=0)
+
+    described = tf.concat([tf.stack([centre_x, centre_y, width, height], axis=1), tf.ones([1, 4])], axis=0)
+    owned = tf.gather(described, owner)  # (cells, 4); the sentinel's where no box claims the cell
+    box_targets = tf.stack(
+        [
+            (owned[:, 0] - centres[:, 0]) / strides,
+            (owned[:, 1] - centres[:, 1]) / strides,
+            tf.math.log(owned[:, 2] / strides),
+            tf.math.log(owned[:, 3] / strides),
+        ],
+        axis=1,
+    )
+    padded_classes = tf.concat([tf.reshape(tf.cast(classes, tf.int32), [-1]), [0]], axis=0)
+    one_hot = tf.one_hot(tf.gather(padded_classes, owner), config.num_classes)
+    mask = tf.cast(positive, tf.float32)[:, None]
+    targets = tf.concat([box_targets, tf.ones_like(mask), one_hot], axis=1) * mask
+    return tf.where(tf.math.is_finite(targets), targets, 0.0)
+
+
+def decode_boxes(predictions, config: ModelConfig):  # noqa: ANN001, ANN201 - Keras tensors
+    """Predicted boxes as `ymin, xmin, ymax, xmax` in input pixels, (N, cells, 4)."""
+    from keras import ops
+
+    centres, strides, _ = grid(config)
+    strides = strides[:, None]
+    centre = centres + predictions[..., 0:2] * strides
+    size = ops.exp(ops.clip(predictions[..., 2:4], -10.0, 10.0)) * strides
+    top_left, bottom_right = centre - size / 2.0, centre + size / 2.0
+    return ops.stack([top_left[..., 1], top_left[..., 0], bottom_right[..., 1], bottom_right[..., 0]], axis=-1)

@@ -1,0 +1,60 @@
+"""The detector's shape, in one small frozen config checked on creation.
+
+Read once at the edge (a YAML file or CLI flags) and handed to `build_detector`; library
+classes take explicit arguments.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from fracdet_core.classes import CLASS_NAMES
+from fracdet_core.errors import ConfigError
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelConfig:
+    """Attributes:
+        image_size: side of the square, letterboxed training input, pixels; a multiple of the
+            coarsest stride.
+        stem_width: channels of the stride-2 stem convolution.
+        stage_widths: channels of each residual stage; each stage halves the resolution.
+        stage_depths: residual blocks per stage.
+        fpn_levels: pyramid levels used for detection (level l has stride 2**l); they must be
+            the last stages of the backbone.
+        fpn_width: channels of every pyramid level.
+        head_depth: 3x3 convolutions in each head before its output layer.
+        num_classes: detection classes (fracdet's ten).
+    """
+
+    image_size: int = 256
+    stem_width: int = 16
+    stage_widths: tuple[int, ...] = (24, 32, 64, 96, 128)
+    stage_depths: tuple[int, ...] = (1, 1, 2, 2, 1)
+    fpn_levels: tuple[int, ...] = (3, 4, 5)
+    fpn_width: int = 64
+    head_depth: int = 2
+    num_classes: int = len(CLASS_NAMES)
+
+    def __post_init__(self) -> None:
+        if len(self.stage_widths) != len(self.stage_depths) or not self.stage_widths:
+            raise ConfigError(f"stage_widths and stage_depths need one entry per stage, got {self.stage_widths} and {self.stage_depths}")
+        if min(self.stage_widths) < 1 or min(self.stage_depths) < 1 or self.stem_width < 1 or self.fpn_width < 1:
+            raise ConfigError("widths and depths must be at least 1")
+        deepest = len(self.stage_widths) + 1  # the stem halves once, then each stage
+        if sorted(self.fpn_levels) != list(self.fpn_levels) or not self.fpn_levels or self.fpn_levels[0] < 2 or self.fpn_levels[-1] > deepest:
+            raise ConfigError(f"fpn_levels must be increasing levels within [2, {deepest}], got {self.fpn_levels}")
+        if list(self.fpn_levels) != list(range(self.fpn_levels[0], self.fpn_levels[-1] + 1)):
+            raise ConfigError(f"fpn_levels must be consecutive, got {self.fpn_levels}")
+        coarsest = 2 ** self.fpn_levels[-1]
+        if self.image_size < coarsest or self.image_size % coarsest:
+            raise ConfigError(f"image_size must be a positive multiple of {coarsest} (the coarsest stride), got {self.image_size}")
+        if self.head_depth < 0 or self.num_classes < 1:
+            raise ConfigError(f"head_depth must be >= 0 and num_classes >= 1, got {self.head_depth}, {self.num_classes}")
+
+    @property
+    def strides(self) -> tuple[int, ...]:
+        return tuple(2**level for level in self.fpn_levels)
+
+    def grid_sizes(self) -> tuple[int, ...]:
+        return tuple(self.image_size // stride for stride in self.strides)
