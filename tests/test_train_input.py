@@ -1,0 +1,84 @@
+"""The input pipeline: letterboxing and augmentation move boxes with the pixels; batches are reproducible."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from fracdet_core.ingest import IngestOptions, ingest_dataset
+from fracdet_core.model.config import ModelConfig
+from fracdet_core.synth import SynthConfig, generate_dataset
+from fracdet_core.train.augment import AugmentConfig, augment, letterbox
+from fracdet_core.train.dataset import training_dataset
+
+GEOMETRY_ONLY = AugmentConfig(max_brightness=0.0, contrast_range=(1.0, 1.0), gamma_range=(1.0, 1.0), noise_std=0.0)
+
+
+def _bright_box(image: np.ndarray) -> np.ndarray:
+    """(ymin, xmin, ymax, xmax) in pixels of the pixels brighter than half."""
+    rows, cols = np.nonzero(image[..., 0] > 0.5)
+    return np.array([rows.min(), cols.min(), rows.max() + 1, cols.max() + 1], np.float32)
+
+
+def _image_with_rectangle(height: int, width: int, box_px: tuple[int, int, int, int]) -> tuple[tf.Tensor, tf.Tensor]:
+    image = np.zeros((height, width, 1), np.float32)
+    y0, x0, y1, x1 = box_px
+    image[y0:y1, x0:x1] = 1.0
+    return tf.constant(image), tf.constant([[y0 / height, x0 / width, y1 / height, x1 / width]], tf.float32)
+
+
+def test_letterbox_keeps_the_aspect_and_moves_the_boxes():
+    image, boxes = _image_with_rectangle(100, 200, (20, 40, 60, 120))
+    canvas, moved = letterbox(image, boxes, 256)
+    assert canvas.shape == (256, 256, 1)
+    np.testing.assert_allclose(_bright_box(canvas.numpy()), moved.numpy()[0] * 256, atol=1.5)
+    assert canvas.numpy()[:60].max() == 0.0  # the padding above the 128-px-high picture
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_augmented_boxes_follow_the_pixels(seed):
+    image, boxes = _image_with_rectangle(128, 128, (30, 50, 70, 90))
+    warped, moved, classes = augment(image, boxes, tf.constant([3]), GEOMETRY_ONLY, tf.constant([seed, 7], tf.int64))
+    assert classes.numpy().tolist() == [3]
+    np.testing.assert_allclose(_bright_box(warped.numpy()), moved.numpy()[0] * 128, atol=2.0)
+
+
+def test_augmentation_is_a_function_of_its_seed():
+    image, boxes = _image_with_rectangle(64, 64, (10, 10, 30, 40))
+    first = augment(image, boxes, tf.constant([1]), AugmentConfig(), tf.constant([1, 2], tf.int64))
+    again = augment(image, boxes, tf.constant([1]), AugmentConfig(), tf.constant([1, 2], tf.int64))
+    other = augment(image, boxes, tf.constant([1]), AugmentConfig(), tf.constant([3, 4], tf.int64))
+    np.testing.assert_array_equal(first[0].numpy(), again[0].numpy())
+    assert not np.array_equal(first[0].numpy(), other[0].numpy())
+
+
+def test_a_box_pushed_out_of_the_image_is_dropped():
+    image, boxes = _image_with_rectangle(64, 64, (0, 0, 6, 6))
+    shove = AugmentConfig(flip=False, max_rotation_degrees=0.0, scale_range=(1.0, 1.0), max_translation=0.5)
+    dropped = 0
+    for seed in range(20):
+        _, moved, classes = augment(image, boxes, tf.constant([2]), shove, tf.constant([seed, 0], tf.int64))
+        assert moved.shape[0] == classes.shape[0] <= 1
+        dropped += moved.shape[0] == 0
+    assert dropped > 0
+
+
+@pytest.fixture(scope="module")
+def ingest(tmp_path_factory):
+    base = tmp_path_factory.mktemp("input")
+    generate_dataset(SynthConfig(train=24, val=6, size=128, seed=12), str(base / "data"), progress=False)
+    ingest_dataset(str(base / "data"), str(base / "ingest"), IngestOptions(shards=2), progress=False)
+    return str(base / "ingest")
+
+
+def test_batches_have_dense_targets_and_repeat_in_deterministic_mode(ingest):
+    config = ModelConfig(image_size=128)
+    first = list(training_dataset(ingest, "train", config, 8, deterministic=True, seed=4).as_numpy_iterator())
+    again = list(training_dataset(ingest, "train", config, 8, deterministic=True, seed=4).as_numpy_iterator())
+    assert [images.shape for images, _ in first] == [(8, 128, 128, 1)] * 3
+    assert all(targets.shape == (8, 336, 15) for _, targets in first)
+    assert sum(targets[..., 4].sum() for _, targets in first) > 0
+    for (images_a, targets_a), (images_b, targets_b) in zip(first, again):
+        np.testing.assert_array_equal(images_a, images_b)
+        np.testing.assert_array_equal(targets_a, targets_b)
