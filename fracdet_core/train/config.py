@@ -1,0 +1,81 @@
+"""Training settings, checked on creation, and the YAML file that may hold them with the model's."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import yaml
+
+from fracdet_core import storage
+from fracdet_core.errors import ConfigError
+from fracdet_core.model.config import ModelConfig
+from fracdet_core.model.loss import BOX_LOSSES
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainConfig:
+    """Attributes:
+        epochs: passes over the training split (early stopping may end sooner).
+        batch_size: images per step, over all replicas.
+        learning_rate: Adam's peak rate, reached after the warm-up, then cosine-decayed.
+        warmup_epochs: linear warm-up length.
+        box_loss: "mse" (the original design) or "giou".
+        focal_gamma: focal exponent on objectness; 0 for plain cross-entropy.
+        early_stopping_patience: epochs without a better val loss before stopping (0: never).
+        augment: augment training images.
+        seed: seeds Python, NumPy, TensorFlow and the input pipeline.
+        xla: compile the training step with XLA.
+    """
+
+    epochs: int = 30
+    batch_size: int = 16
+    learning_rate: float = 2e-3
+    warmup_epochs: float = 1.0
+    box_loss: str = "mse"
+    focal_gamma: float = 0.0
+    early_stopping_patience: int = 8
+    augment: bool = True
+    seed: int = 0
+    xla: bool = False
+
+    def __post_init__(self) -> None:
+        if self.epochs < 1 or self.batch_size < 1:
+            raise ConfigError(f"epochs and batch_size must be at least 1, got {self.epochs} and {self.batch_size}")
+        if not 0 < self.learning_rate < 1:
+            raise ConfigError(f"learning_rate must be within (0, 1), got {self.learning_rate}")
+        if self.warmup_epochs < 0 or self.focal_gamma < 0 or self.early_stopping_patience < 0:
+            raise ConfigError("warmup_epochs, focal_gamma and early_stopping_patience must be 0 or more")
+        if self.box_loss not in BOX_LOSSES:
+            raise ConfigError(f"box_loss must be one of {', '.join(BOX_LOSSES)}, got {self.box_loss!r}")
+
+
+def load_configs(uri: str | None, **overrides: object) -> tuple[ModelConfig, TrainConfig]:
+    """Model and training configs from a YAML file with optional `model:` and `train:` sections.
+
+    `overrides` (the CLI's flags that were given) replace file values by field name.
+
+    Raises:
+        ConfigError: the file is not YAML, has unknown sections or fields, or a value is invalid.
+    """
+    content: dict = {}
+    if uri:
+        try:
+            content = yaml.safe_load(storage.read_text(uri)) or {}
+        except yaml.YAMLError as error:
+            raise ConfigError(f"{uri}: not valid YAML: {error}") from None
+        unknown = set(content) - {"model", "train"}
+        if unknown:
+            raise ConfigError(f"{uri}: unknown sections {sorted(unknown)}; expected 'model' and 'train'")
+    sections = {}
+    for name, cls in (("model", ModelConfig), ("train", TrainConfig)):
+        fields = {field.name for field in dataclasses.fields(cls)}
+        values = dict(content.get(name) or {})
+        unknown = set(values) - fields
+        if unknown:
+            raise ConfigError(f"{uri}: unknown {name} settings {sorted(unknown)}; known: {sorted(fields)}")
+        values.update({key: value for key, value in overrides.items() if key in fields and value is not None})
+        for key, value in values.items():
+            if isinstance(value, list):
+                values[key] = tuple(value)
+        sections[name] = cls(**values)
+    return sections["model"], sections["train"]

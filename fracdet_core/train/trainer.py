@@ -1,0 +1,143 @@
+"""Train the detector on an ingest, with checkpoints that survive preemption.
+
+- Resume: `BackupAndRestore` saves the model, optimizer and epoch after every epoch under
+  `<out>/backup`; the same command restarted after a kill continues from the last finished
+  epoch instead of starting over, and the backup is removed when training completes.
+- Best weights by val loss in `<out>/checkpoints/best.weights.h5`; TensorBoard logs in
+  `<out>/logs`; early stopping on val loss (restoring the best weights); TerminateOnNaN.
+- Adam, linear warm-up then cosine decay, per step.
+- Strategy: `MultiWorkerMirroredStrategy` when `TF_CONFIG` is set, `MirroredStrategy` with
+  several local GPUs, the default otherwise; mixed precision on GPUs.
+
+Writes `<out>/model.keras`, `model_config.json` and `train_summary.json` (epochs run, best val
+loss, images/s, wall time).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+import sys
+import time
+
+import keras
+import tensorflow as tf
+
+from fracdet_core import storage
+from fracdet_core.classes import CLASS_NAMES
+from fracdet_core.data.manifest import read_manifest
+from fracdet_core.model.config import ModelConfig
+from fracdet_core.model.detector import build_detector
+from fracdet_core.model.loss import DetectionLoss
+from fracdet_core.train.augment import AugmentConfig
+from fracdet_core.train.config import TrainConfig
+from fracdet_core.train.dataset import training_dataset
+
+
+def choose_strategy() -> tf.distribute.Strategy:
+    """The distribution strategy this machine calls for."""
+    if os.environ.get("TF_CONFIG"):
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    gpus = tf.config.list_logical_devices("GPU")
+    if len(gpus) > 1:
+        return tf.distribute.MirroredStrategy()
+    return tf.distribute.get_strategy()
+
+
+class ProgressLog(keras.callbacks.Callback):
+    """One line per epoch with losses, images/s and the time left, readable in a task's log."""
+
+    def __init__(self, epochs: int, images_per_epoch: int) -> None:
+        super().__init__()
+        self.epochs = epochs
+        self.images_per_epoch = images_per_epoch
+        self.rates: list[float] = []
+        self.epochs_done = 0
+        self._started = 0.0
+
+    def on_epoch_begin(self, epoch: int, logs=None) -> None:  # noqa: ANN001
+        self._started = time.perf_counter()
+
+    def on_epoch_end(self, epoch: int, logs=None) -> None:  # noqa: ANN001
+        seconds = time.perf_counter() - self._started
+        rate = self.images_per_epoch / max(seconds, 1e-9)
+        self.rates.append(rate)
+        self.epochs_done = epoch + 1
+        left = (self.epochs - epoch - 1) * seconds
+        figures = ", ".join(f"{name} {value:.4f}" for name, value in sorted((logs or {}).items()) if "loss" in name)
+        print(f"epoch {epoch + 1}/{self.epochs}: {figures}; {rate:.1f} images/s; about {left:.0f} s left", file=sys.stderr, flush=True)
+
+
+def train(
+    ingest_uri: str,
+    class_weights_uri: str | None,
+    out: str,
+    model_config: ModelConfig = ModelConfig(),
+    config: TrainConfig = TrainConfig(),
+) -> dict:
+    """Train on the ingest's train split, validate on its val split; returns the train summary."""
+    started = time.perf_counter()
+    keras.utils.set_random_seed(config.seed)
+    manifest = read_manifest(ingest_uri)
+    weights = json.loads(storage.read_text(class_weights_uri)) if class_weights_uri else {}
+    train_images = manifest["splits"]["train"]["images"]
+    steps_per_epoch = max(1, math.ceil(train_images / config.batch_size))
+
+    strategy = choose_strategy()
+    if tf.config.list_logical_devices("GPU"):
+        keras.mixed_precision.set_global_policy("mixed_float16")
+    augmentation = AugmentConfig() if config.augment else None
+    train_data = training_dataset(ingest_uri, "train", model_config, config.batch_size, augmentation=augmentation, seed=config.seed)
+    val_data = training_dataset(ingest_uri, "val", model_config, config.batch_size, augmentation=None, shuffle=False, deterministic=True)
+
+    with strategy.scope():
+        model = build_detector(model_config)
+        total_steps = steps_per_epoch * config.epochs
+        warmup_steps = min(int(config.warmup_epochs * steps_per_epoch), total_steps - 1)
+        schedule = keras.optimizers.schedules.CosineDecay(
+            initial_learning_rate=config.learning_rate * 0.01,
+            decay_steps=max(total_steps - warmup_steps, 1),
+            alpha=0.01,
+            warmup_target=config.learning_rate,
+            warmup_steps=warmup_steps,
+        )
+        loss = DetectionLoss(class_weights=weights, box_loss=config.box_loss, focal_gamma=config.focal_gamma)
+        model.compile(optimizer=keras.optimizers.Adam(schedule, clipnorm=10.0), loss=loss, jit_compile=config.xla)
+
+    progress = ProgressLog(config.epochs, train_images)
+    callbacks = [
+        keras.callbacks.BackupAndRestore(storage.join(out, "backup")),
+        keras.callbacks.ModelCheckpoint(storage.join(out, "checkpoints", "best.weights.h5"), monitor="val_loss",
+                                        save_best_only=True, save_weights_only=True),
+        keras.callbacks.TensorBoard(storage.join(out, "logs")),
+        keras.callbacks.TerminateOnNaN(),
+        progress,
+    ]
+    if config.early_stopping_patience:
+        callbacks.append(keras.callbacks.EarlyStopping(monitor="val_loss", patience=config.early_stopping_patience,
+                                                       restore_best_weights=True))
+    if not storage.is_gcs(out):
+        os.makedirs(storage.join(out, "checkpoints"), exist_ok=True)
+    history = model.fit(train_data.repeat(), steps_per_epoch=steps_per_epoch, validation_data=val_data,
+                        epochs=config.epochs, callbacks=callbacks, verbose=0)
+
+    model.save(storage.join(out, "model.keras"))
+    val_losses = history.history.get("val_loss", [])
+    steady_rates = sorted(progress.rates[1:] or progress.rates)  # the first epoch also traces the graph
+    summary = {
+        "epochs_run": progress.epochs_done,  # counts epochs before a resume too
+        "epochs_planned": config.epochs,
+        "stopped_early": progress.epochs_done < config.epochs,
+        "best_val_loss": min(val_losses) if val_losses else None,
+        "final_loss": history.history["loss"][-1] if history.history.get("loss") else None,
+        "train_images_per_second": steady_rates[len(steady_rates) // 2] if steady_rates else None,
+        "wall_time_s": time.perf_counter() - started,
+        "class_names": list(CLASS_NAMES),
+        "class_weights": loss.class_weights,
+    }
+    storage.write_text(storage.join(out, "model_config.json"),
+                       json.dumps({"model": dataclasses.asdict(model_config), "train": dataclasses.asdict(config)}, indent=2) + "\n")
+    storage.write_text(storage.join(out, "train_summary.json"), json.dumps(summary, indent=2) + "\n")
+    return summary

@@ -1,0 +1,105 @@
+"""Training for real on tiny data: it runs, writes its outputs, and resumes after a kill."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from fracdet_core.errors import ConfigError
+from fracdet_core.ingest import IngestOptions, ingest_dataset
+from fracdet_core.synth import SynthConfig, generate_dataset
+from fracdet_core.train.config import TrainConfig, load_configs
+
+FRACDET = str(Path(sys.executable).with_name("fracdet"))
+TINY_MODEL = """
+model:
+  image_size: 64
+  stem_width: 8
+  stage_widths: [8, 8, 16, 16, 16]
+  stage_depths: [1, 1, 1, 1, 1]
+  fpn_width: 8
+  head_depth: 1
+train:
+  batch_size: 8
+  early_stopping_patience: 0
+"""
+
+
+@pytest.fixture(scope="module")
+def ingest(tmp_path_factory) -> Path:
+    base = tmp_path_factory.mktemp("train")
+    generate_dataset(SynthConfig(train=32, val=8, size=96, seed=14), str(base / "data"), progress=False)
+    ingest_dataset(str(base / "data"), str(base / "ingest"), IngestOptions(shards=2), progress=False)
+    (base / "tiny.yaml").write_text(TINY_MODEL)
+    return base
+
+
+def _train_command(base: Path, out: Path, epochs: int) -> list[str]:
+    return [FRACDET, "train", "--data", str(base / "ingest"), "--out", str(out), "--config", str(base / "tiny.yaml"),
+            "--epochs", str(epochs)]
+
+
+@pytest.mark.slow
+def test_training_writes_the_model_and_its_summary(ingest, tmp_path):
+    result = subprocess.run(_train_command(ingest, tmp_path / "out", 2), capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    assert "epoch 1/2:" in result.stderr and "images/s" in result.stderr
+    summary = json.loads((tmp_path / "out" / "train_summary.json").read_text())
+    assert summary["epochs_run"] == 2 and summary["best_val_loss"] > 0 and summary["train_images_per_second"] > 0
+    assert (tmp_path / "out" / "model.keras").exists() and (tmp_path / "out" / "checkpoints" / "best.weights.h5").exists()
+    assert any((tmp_path / "out" / "logs").rglob("events.out.tfevents.*"))
+    assert not (tmp_path / "out" / "backup").exists()  # removed once training completes
+
+
+@pytest.mark.slow
+def test_a_killed_training_resumes_from_its_last_epoch(ingest, tmp_path):
+    out = tmp_path / "out"
+    process = subprocess.Popen(_train_command(ingest, out, 6), stderr=subprocess.PIPE, text=True)
+    seen = []
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        line = process.stderr.readline()
+        seen.append(line)
+        if line.startswith("epoch 2/6:"):
+            break
+    time.sleep(0.5)  # let the backup of epoch 2 land
+    process.send_signal(signal.SIGKILL)
+    process.wait(30)
+    assert any(line.startswith("epoch 2/6:") for line in seen), "".join(seen)
+
+    resumed = subprocess.run(_train_command(ingest, out, 6), capture_output=True, text=True, timeout=600)
+    assert resumed.returncode == 0, resumed.stderr
+    epochs = [line.split(":")[0] for line in resumed.stderr.splitlines() if line.startswith("epoch ")]
+    assert epochs[0] in ("epoch 3/6", "epoch 4/6") and epochs[-1] == "epoch 6/6"
+    assert json.loads((out / "train_summary.json").read_text())["epochs_run"] == 6
+
+
+def test_configs_from_yaml_with_overrides(tmp_path):
+    path = tmp_path / "config.yaml"
+    path.write_text(TINY_MODEL)
+    model, train = load_configs(str(path), epochs=3, batch_size=None)
+    assert model.image_size == 64 and model.stage_widths == (8, 8, 16, 16, 16)
+    assert train.epochs == 3 and train.batch_size == 8 and train.early_stopping_patience == 0
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [("model: {depth: 3}", "unknown model settings"), ("optimizer: {}", "unknown sections"),
+     ("train: {box_loss: l1}", "box_loss must be one of"), ("train: [1, 2", "not valid YAML")],
+)
+def test_bad_configs_are_named(tmp_path, content, message):
+    path = tmp_path / "config.yaml"
+    path.write_text(content)
+    with pytest.raises(ConfigError, match=message):
+        load_configs(str(path))
+
+
+def test_train_config_checks_itself():
+    with pytest.raises(ConfigError, match="learning_rate"):
+        TrainConfig(learning_rate=2.0)
