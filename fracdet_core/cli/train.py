@@ -14,8 +14,8 @@ def register(commands: argparse._SubParsersAction) -> None:
         description=(
             "Train the residual-FPN detector on an ingest's train split, validating on its val split. "
             "Checkpoints after every epoch: the same command restarted after a kill continues from the last "
-            "finished epoch. Writes model.keras, model_config.json, train_summary.json, checkpoints/ and "
-            "TensorBoard logs/ to --out."
+            "finished epoch. Writes saved_model/ (the serving SavedModel), model.keras, model_config.json, "
+            "train_summary.json, checkpoints/ and TensorBoard logs/ to --out."
         ),
     )
     parser.add_argument("--data", required=True, help="the ingest output folder or gs:// prefix")
@@ -40,5 +40,5 @@ def run(args: argparse.Namespace) -> int:
     summary = train(args.data, args.class_weights, args.out, model_config, train_config)
     print(f"trained {summary['epochs_run']} epochs; best val loss {summary['best_val_loss']:.4f}; "
           f"{summary['train_images_per_second']:.1f} images/s")
-    print(f"model: {storage.join(args.out, 'model.keras')}")
+    print(f"model: {storage.join(args.out, 'saved_model')} (serving SavedModel); {storage.join(args.out, 'model.keras')}")
     return 0

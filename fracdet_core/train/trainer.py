@@ -9,8 +9,8 @@
 - Strategy: `MultiWorkerMirroredStrategy` when `TF_CONFIG` is set, `MirroredStrategy` with
   several local GPUs, the default otherwise; mixed precision on GPUs.
 
-Writes `<out>/model.keras`, `model_config.json` and `train_summary.json` (epochs run, best val
-loss, images/s, wall time).
+Writes `<out>/model.keras`, the serving SavedModel in `<out>/saved_model` (see `export`),
+`model_config.json` and `train_summary.json` (epochs run, best val loss, images/s, wall time).
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ from fracdet_core.model.loss import DetectionLoss
 from fracdet_core.train.augment import AugmentConfig
 from fracdet_core.train.config import TrainConfig
 from fracdet_core.train.dataset import training_dataset
+from fracdet_core.train.export import export_saved_model
 
 
 def choose_strategy() -> tf.distribute.Strategy:
@@ -124,6 +125,7 @@ def train(
                         epochs=config.epochs, callbacks=callbacks, verbose=0)
 
     model.save(storage.join(out, "model.keras"))
+    export_saved_model(model, model_config, storage.join(out, "saved_model"))
     val_losses = history.history.get("val_loss", [])
     steady_rates = sorted(progress.rates[1:] or progress.rates)  # the first epoch also traces the graph
     summary = {

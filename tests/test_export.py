@@ -1,0 +1,94 @@
+"""The exported SavedModel: DESIGN.md's serving signature, boxes in original-image coordinates."""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import subprocess
+import sys
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+from PIL import Image
+
+from fracdet_core.model.assign import grid
+from fracdet_core.model.config import ModelConfig
+from fracdet_core.train.augment import letterbox
+from fracdet_core.train.export import export_saved_model, to_original
+
+CONFIG = ModelConfig(image_size=128)
+CELLS = sum(side * side for side in CONFIG.grid_sizes())
+
+
+@pytest.mark.parametrize(("height", "width"), [(100, 200), (300, 150), (64, 64), (77, 513)])
+def test_to_original_undoes_the_letterbox(height, width):
+    boxes = tf.constant([[0.1, 0.2, 0.5, 0.9], [0.0, 0.0, 1.0, 1.0]], tf.float32)
+    _, moved = letterbox(tf.zeros([height, width, 1]), boxes, CONFIG.image_size)
+    back = to_original(moved * CONFIG.image_size, height, width, CONFIG.image_size)
+    np.testing.assert_allclose(back.numpy(), boxes.numpy(), atol=1e-5)
+
+
+def _one_detection_model() -> tuple[keras.Model, np.ndarray]:
+    """A model that always predicts one class-7 box at a P4 cell: (dx, dy) = (0.25, -0.5), 3 x 2 strides."""
+    centres, strides, _ = grid(CONFIG)
+    cell = int(np.flatnonzero(strides == 16)[37])
+    predictions = np.full((CELLS, 15), -12.0, np.float32)
+    predictions[cell, :4] = [0.25, -0.5, math.log(3.0), math.log(2.0)]
+    predictions[cell, 4] = 12.0
+    predictions[cell, 5 + 7] = 12.0
+    inputs = keras.Input((128, 128, 1))
+    constant = keras.layers.Lambda(lambda x: tf.zeros_like(x[:, :1, 0, 0])[:, :, None] + predictions[None])(inputs)
+    centre = centres[cell] + np.array([0.25, -0.5]) * 16
+    box_px = np.array([centre[1] - 16, centre[0] - 24, centre[1] + 16, centre[0] + 24], np.float32)  # ymin, xmin, ymax, xmax
+    return keras.Model(inputs, constant), box_px
+
+
+def _png(height: int, width: int) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(np.random.default_rng(height).integers(0, 255, (height, width), dtype=np.uint8)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def _jpeg(height: int, width: int) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(np.random.default_rng(width).integers(0, 255, (height, width, 3), dtype=np.uint8)).save(buffer, format="JPEG")
+    return buffer.getvalue()
+
+
+_LOAD_AND_SERVE = """
+import json, sys
+import numpy as np
+import tensorflow as tf
+serve = tf.saved_model.load(sys.argv[1]).signatures["serving_default"]
+images = [open(path, "rb").read() for path in sys.argv[2:]]
+outputs = serve(images=tf.constant(images))
+print(json.dumps({key: value.numpy().tolist() for key, value in outputs.items()}))
+"""
+
+
+@pytest.mark.slow
+def test_a_fresh_process_gets_boxes_in_original_coordinates(tmp_path):
+    model, box_px = _one_detection_model()
+    export_saved_model(model, CONFIG, str(tmp_path / "saved_model"))
+    sizes = [(100, 200), (300, 150), (128, 128)]
+    paths = []
+    for index, (height, width) in enumerate(sizes):
+        path = tmp_path / f"image{index}.{'jpg' if index == 1 else 'png'}"
+        path.write_bytes(_jpeg(height, width) if index == 1 else _png(height, width))
+        paths.append(str(path))
+    result = subprocess.run([sys.executable, "-c", _LOAD_AND_SERVE, str(tmp_path / "saved_model"), *paths],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    outputs = json.loads(result.stdout.strip().splitlines()[-1])
+    assert outputs["num_detections"] == [1, 1, 1]
+    for index, (height, width) in enumerate(sizes):
+        expected = to_original(tf.constant(box_px), height, width, CONFIG.image_size).numpy()
+        np.testing.assert_allclose(outputs["detection_boxes"][index][0], expected, atol=1e-4)
+        assert outputs["detection_classes"][index][0] == 7
+        assert outputs["detection_scores"][index][0] == pytest.approx(1 / (1 + math.exp(-12)) ** 2, rel=1e-4)
+        assert len(outputs["detection_scores"][index]) == 100
+    description = json.loads((tmp_path / "saved_model" / "fracdet_model.json").read_text())
+    assert description["input_size"] == 128 and description["class_names"][7] == "XR_FOREARM_negative"
