@@ -28,7 +28,7 @@ lock: $(STAMP) ## re-resolve requirements*.in into the lock files (UPGRADE=1 to 
 test: $(STAMP) ## run the whole test suite (starts its own fake-gcs-server)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-demo: $(STAMP) ## make synthetic radiographs and run the pipeline on them locally; prints where results are
+demo: $(STAMP) ## make synthetic radiographs, run the pipeline (ingest, EDA, training) locally; print where results are
 	$(BIN)/fracdet synth --out $(DEMO_DIR)/data --train 200 --val 50 --overwrite
 	$(BIN)/fracdet pipeline run --data $(DEMO_DIR)/data --root $(DEMO_DIR)/pipeline
 	@echo
@@ -36,6 +36,7 @@ demo: $(STAMP) ## make synthetic radiographs and run the pipeline on them locall
 	@echo "demo: pipeline outputs:   $(abspath $(DEMO_DIR))/pipeline (one folder per run, one per task)"
 	@echo "demo: ingested shards:    $$(ls -d $(abspath $(DEMO_DIR))/pipeline/*/ingest/dataset | tail -n 1)"
 	@echo "demo: EDA report:         $$(ls $(abspath $(DEMO_DIR))/pipeline/*/eda/analysis/report.html | tail -n 1)"
+	@echo "demo: trained model:      $$(ls -d $(abspath $(DEMO_DIR))/pipeline/*/train/model/saved_model | tail -n 1)"
 
 bench: $(STAMP) ## print speed and memory figures measured on this machine
 	$(BIN)/python bench/synth.py

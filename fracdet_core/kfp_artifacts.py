@@ -103,3 +103,24 @@ def eda_metrics(stats: dict) -> dict[str, float]:
         figures["drift_flags"] = len(stats["drift"]["flagged"])
         figures["class_share_psi"] = round(stats["drift"]["class_shares"]["psi"], 4)
     return {name: float(value) for name, value in figures.items()}
+
+
+def run_train_component(
+    dataset: _Artifact, analysis: _Artifact, model: _Artifact, *, epochs: int, image_size: int, batch_size: int,
+    config_uri: str | None,
+) -> None:
+    """The train component's work: train into `model` and describe it for the dashboard."""
+    from fracdet_core.train.config import load_configs
+    from fracdet_core.train.trainer import train
+
+    model_config, train_config = load_configs(config_uri, epochs=epochs, image_size=image_size, batch_size=batch_size)
+    weights = storage.join(artifact_location(analysis), "class_weights.json")
+    summary = train(artifact_location(dataset), weights, artifact_location(model), model_config, train_config)
+    model.metadata.update({
+        "display_name": "Trained detector (SavedModel)",
+        "epochs_run": summary["epochs_run"],
+        "best_val_loss": summary["best_val_loss"],
+        "train_images_per_second": summary["train_images_per_second"],
+        "image_size": model_config.image_size,
+        "saved_model": storage.join(model.uri, "saved_model"),
+    })

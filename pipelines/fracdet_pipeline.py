@@ -1,15 +1,16 @@
 """The fracdet DAG. This module only wires components; compiling and running live elsewhere.
 
-ingest -> eda -> (training, evaluation and registration join as they land)
+ingest -> eda -> train -> (evaluation and registration join as they land)
 """
 
 from typing import NamedTuple
 
 from kfp import dsl
-from kfp.dsl import HTML, Dataset
+from kfp.dsl import HTML, Dataset, Model
 
 from components.eda import eda
 from components.ingest import ingest
+from components.train import train
 
 PIPELINE_NAME = "fracdet"
 CLUSTER_TASK_RETRIES = 2
@@ -18,6 +19,7 @@ CLUSTER_TASK_RETRIES = 2
 class PipelineOutputs(NamedTuple):
     dataset: Dataset
     eda_report: HTML
+    model: Model
 
 
 def create_pipeline(task_retries: int = CLUSTER_TASK_RETRIES):
@@ -38,6 +40,12 @@ def create_pipeline(task_retries: int = CLUSTER_TASK_RETRIES):
         eda_baseline: str = "",
         class_weighting: str = "balanced",
         max_quarantine_share: float = 0.1,
+        epochs: int = 30,
+        image_size: int = 256,
+        batch_size: int = 16,
+        train_config_uri: str = "",
+        gpu_count: int = 0,
+        gpu_type: str = "nvidia.com/gpu",
     ) -> PipelineOutputs:
         """Train a fracture detector from a YOLO dataset.
 
@@ -48,9 +56,15 @@ def create_pipeline(task_retries: int = CLUSTER_TASK_RETRIES):
             eda_baseline: an earlier EDA output (the champion's) to measure drift against; empty for none.
             class_weighting: class weights from the EDA, "balanced" or "effective".
             max_quarantine_share: stop the run when a larger share of the files was quarantined.
+            epochs: training passes over the data (early stopping may end sooner).
+            image_size: square training input side, pixels.
+            batch_size: training images per step over all replicas.
+            train_config_uri: a YAML with 'model:' and 'train:' sections; the three numbers above override it.
+            gpu_count: GPUs for the training task; 0 trains on CPUs.
+            gpu_type: the Kubernetes resource name of the GPUs (nvidia.com/gpu, or a node's accelerator type).
 
         Returns:
-            The ingested dataset and the EDA report.
+            The ingested dataset, the EDA report and the trained model.
         """
         ingest_task = ingest(data_uri=data_uri, shards=shards, max_side=max_side)
         ingest_task.set_display_name("Ingest YOLO dataset")
@@ -69,10 +83,25 @@ def create_pipeline(task_retries: int = CLUSTER_TASK_RETRIES):
         eda_task.set_caching_options(enable_caching=True)
         eda_task.set_cpu_request("1").set_memory_request("2G")
 
+        train_task = train(
+            dataset=ingest_task.outputs["dataset"],
+            analysis=eda_task.outputs["analysis"],
+            epochs=epochs,
+            image_size=image_size,
+            batch_size=batch_size,
+            config_uri=train_config_uri,
+        )
+        train_task.set_display_name("Train detector")
+        train_task.set_caching_options(enable_caching=True)
+        train_task.set_cpu_request("4").set_memory_request("16G")
+        train_task.set_accelerator_type(gpu_type).set_accelerator_limit(gpu_count)
+
         if task_retries:
-            for task in (ingest_task, eda_task):
+            for task in (ingest_task, eda_task, train_task):  # training resumes from its last epoch
                 task.set_retry(num_retries=task_retries, backoff_duration="30s", backoff_factor=2.0)
-        return PipelineOutputs(dataset=ingest_task.outputs["dataset"], eda_report=eda_task.outputs["report"])
+        return PipelineOutputs(
+            dataset=ingest_task.outputs["dataset"], eda_report=eda_task.outputs["report"], model=train_task.outputs["model"]
+        )
 
     return fracdet_pipeline
 

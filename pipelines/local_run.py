@@ -22,10 +22,10 @@ class LocalRunError(FracdetError):
     """A task of a local pipeline run failed; its log, printed above, says why."""
 
 
-def run_locally(
-    data_uri: str, pipeline_root: str, *, shards: int = 0, max_side: int = 0, eda_baseline: str = ""
-) -> dict[str, str]:
+def run_locally(data_uri: str, pipeline_root: str, **parameters: object) -> dict[str, str]:
     """Run the whole pipeline locally; returns where its outputs are (name -> local path).
+
+    `parameters` are the pipeline's other parameters (shards, epochs, ...), by name.
 
     Raises:
         LocalRunError: a task failed; the task's log, printed above, shows why.
@@ -38,9 +38,7 @@ def run_locally(
             # settings (display names, resources) do nothing here (they are meant for a cluster).
             warnings.filterwarnings("ignore", message="You may be attemp", category=RuntimeWarning)
             warnings.filterwarnings("ignore", message=".*have no effect in the current local runner", category=UserWarning)
-            result = create_pipeline(task_retries=0)(
-                data_uri=data_uri, shards=shards, max_side=max_side, eda_baseline=eda_baseline
-            )
+            result = create_pipeline(task_retries=0)(data_uri=data_uri, **parameters)
     except RuntimeError as error:
         summary = _ANSI_COLOUR.sub("", str(error))
         raise LocalRunError(f"{summary} Its log above says why; outputs are under {pipeline_root}") from error

@@ -55,6 +55,16 @@ def test_the_ingest_task_is_named_uncached_retried_and_sized(compiled):
     assert outputs["eda_report"]["artifactType"]["schemaTitle"] == "system.HTML"
 
 
+def test_training_follows_eda_with_its_weights_and_gpu_settings(compiled):
+    task = compiled["root"]["dag"]["tasks"]["train"]
+    assert sorted(task["dependentTasks"]) == ["eda", "ingest"]
+    assert task["inputs"]["artifacts"]["analysis"]["taskOutputArtifact"] == {"outputArtifactKey": "analysis", "producerTask": "eda"}
+    assert task["retryPolicy"]["maxRetryCount"] == 2  # a retried task resumes from its last epoch
+    resources = compiled["deploymentSpec"]["executors"]["exec-train"]["container"]["resources"]
+    assert "gpu_count" in resources["accelerator"]["resourceCount"] and "gpu_type" in resources["accelerator"]["resourceType"]
+    assert compiled["root"]["outputDefinitions"]["artifacts"]["model"]["artifactType"]["schemaTitle"] == "system.Model"
+
+
 def test_eda_follows_ingest_and_takes_the_baseline(compiled):
     task = compiled["root"]["dag"]["tasks"]["eda"]
     assert task["dependentTasks"] == ["ingest"]
@@ -81,6 +91,7 @@ def test_image_override_and_the_compiled_file_loads_back(tmp_path):
     assert loaded.name == "fracdet"
     assert set(loaded.component_spec.inputs) == {
         "data_uri", "shards", "max_side", "eda_baseline", "class_weighting", "max_quarantine_share",
+        "epochs", "image_size", "batch_size", "train_config_uri", "gpu_count", "gpu_type",
     }
 
 
@@ -89,11 +100,19 @@ def test_the_whole_dag_runs_locally(tmp_path):
     data = tmp_path / "data"
     generate_dataset(SynthConfig(train=60, val=12, size=96, seed=5), str(data), progress=False)
     root = tmp_path / "runs"
-    result = subprocess.run([FRACDET, "pipeline", "run", "--data", str(data), "--root", str(root), "--shards", "2"],
+    tiny = tmp_path / "tiny.yaml"
+    tiny.write_text("model: {stem_width: 8, stage_widths: [8, 8, 16, 16, 16], stage_depths: [1, 1, 1, 1, 1], fpn_width: 8, head_depth: 1}\n")
+    result = subprocess.run([FRACDET, "pipeline", "run", "--data", str(data), "--root", str(root), "--shards", "2",
+                             "--epochs", "1", "--image-size", "64", "--batch-size", "8", "--train-config", str(tiny)],
                             capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stdout + result.stderr
     printed = dict(line.split(": ", 1) for line in result.stdout.splitlines() if ": " in line)
     dataset, report = Path(printed["ingested dataset"]), Path(printed["EDA report"])
+    saved_model = Path(printed["trained model"])
+    assert (saved_model / "saved_model.pb").exists() and saved_model.is_relative_to(root)
+    train_output = json.loads((saved_model.parent.parent / "executor_output.json").read_text())
+    model_metadata = train_output["artifacts"]["model"]["artifacts"][0]["metadata"]
+    assert model_metadata["display_name"] == "Trained detector (SavedModel)" and model_metadata["epochs_run"] == 1
     assert dataset.is_relative_to(root) and report.is_relative_to(root)
     manifest = json.loads((dataset / "manifest.json").read_text())
     assert manifest["totals"] == {"found": 72, "ingested": 72, "quarantined": 0, "warnings": 0}

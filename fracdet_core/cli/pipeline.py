@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 
-from fracdet_core.cli.arguments import non_negative_int
+from fracdet_core.cli.arguments import non_negative_int, positive_int
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -34,6 +34,10 @@ def register(commands: argparse._SubParsersAction) -> None:
     run_parser.add_argument("--shards", type=non_negative_int, default=0, help="shards per split (default: 0 = automatic)")
     run_parser.add_argument("--max-side", type=non_negative_int, default=0, help="downscale longer sides above this (default: 0 = keep)")
     run_parser.add_argument("--eda-baseline", default="", help="an earlier EDA output to measure drift against")
+    run_parser.add_argument("--epochs", type=positive_int, default=30, help="training epochs (default: %(default)s)")
+    run_parser.add_argument("--image-size", type=positive_int, default=256, help="training input side (default: %(default)s)")
+    run_parser.add_argument("--batch-size", type=positive_int, default=16, help="training batch size (default: %(default)s)")
+    run_parser.add_argument("--train-config", default="", help="YAML with 'model:' and 'train:' sections")
     run_parser.set_defaults(run=_run)
 
 
@@ -47,8 +51,12 @@ def _compile(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     from pipelines.local_run import run_locally
 
-    outputs = run_locally(args.data, args.root, shards=args.shards, max_side=args.max_side, eda_baseline=args.eda_baseline)
+    outputs = run_locally(
+        args.data, args.root, shards=args.shards, max_side=args.max_side, eda_baseline=args.eda_baseline,
+        epochs=args.epochs, image_size=args.image_size, batch_size=args.batch_size, train_config_uri=args.train_config,
+    )
     print(f"ingested dataset: {outputs['dataset']}")
     print(f"EDA report: {outputs['eda_report']}")
+    print(f"trained model: {outputs['model']}/saved_model")
     print(f"all task outputs: {os.path.abspath(args.root)}")
     return 0

@@ -21,6 +21,7 @@ import math
 import os
 import sys
 import time
+import warnings
 
 import keras
 import tensorflow as tf
@@ -109,7 +110,8 @@ def train(
 
     progress = ProgressLog(config.epochs, train_images)
     callbacks = [
-        keras.callbacks.BackupAndRestore(storage.join(out, "backup")),
+        # Two backups: a kill while one is being written leaves the other to resume from.
+        keras.callbacks.BackupAndRestore(storage.join(out, "backup"), double_checkpoint=True),
         keras.callbacks.ModelCheckpoint(storage.join(out, "checkpoints", "best.weights.h5"), monitor="val_loss",
                                         save_best_only=True, save_weights_only=True),
         keras.callbacks.TensorBoard(storage.join(out, "logs")),
@@ -121,8 +123,12 @@ def train(
                                                        restore_best_weights=True))
     if not storage.is_gcs(out):
         os.makedirs(storage.join(out, "checkpoints"), exist_ok=True)
-    history = model.fit(train_data.repeat(), steps_per_epoch=steps_per_epoch, validation_data=val_data,
-                        epochs=config.epochs, callbacks=callbacks, verbose=0)
+    with warnings.catch_warnings():
+        # Keras says the input "ran out of data" when a finite validation set ends: that is the
+        # intent (each validation is one full pass over the val split).
+        warnings.filterwarnings("ignore", message="Your input ran out of data")
+        history = model.fit(train_data.repeat(), steps_per_epoch=steps_per_epoch, validation_data=val_data,
+                            epochs=config.epochs, callbacks=callbacks, shuffle=False, verbose=0)
 
     model.save(storage.join(out, "model.keras"))
     export_saved_model(model, model_config, storage.join(out, "saved_model"))
