@@ -30,7 +30,7 @@ test: $(STAMP) ## run the whole test suite (starts its own fake-gcs-server)
 
 demo: $(STAMP) ## make synthetic radiographs, run the pipeline (ingest, EDA, training) locally; print where results are
 	$(BIN)/fracdet synth --out $(DEMO_DIR)/data --train 200 --val 50 --overwrite
-	$(BIN)/fracdet pipeline run --data $(DEMO_DIR)/data --root $(DEMO_DIR)/pipeline
+	TF_CPP_MIN_LOG_LEVEL=2 $(BIN)/fracdet pipeline run --data $(DEMO_DIR)/data --root $(DEMO_DIR)/pipeline
 	@echo
 	@echo "demo: synthetic dataset:  $(abspath $(DEMO_DIR))/data (data.yaml, train/, valid/)"
 	@echo "demo: pipeline outputs:   $(abspath $(DEMO_DIR))/pipeline (one folder per run, one per task)"
