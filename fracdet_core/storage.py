@@ -227,8 +227,8 @@ def copy_tree(source: str | os.PathLike[str], destination: str | os.PathLike[str
     if not files:
         raise NotFoundError(f"nothing to copy: no files under {source_root}")
     for path in files:
-        relative = os.path.relpath(path, source_root) if not is_gcs(path) else path[len(source_root) + 1 :]
-        target = join(destination, *relative.split(os.sep))
+        relative = path[len(source_root) + 1 :]  # list_files returns paths under source_root
+        target = join(destination, *relative.split("/"))
         if is_gcs(path) and is_gcs(target):
             _Gcs.copy(path, target)
         else:

@@ -57,12 +57,13 @@ def discover(spec: DatasetSpec) -> tuple[dict[str, list[ImageTask]], list[Proble
     """Images per split (sorted by source id) and the problems found while listing."""
     tasks: dict[str, list[ImageTask]] = {}
     problems: list[Problem] = []
+    root_resolved = spec.root if storage.is_gcs(spec.root) else os.path.realpath(spec.root)
     for split, source in spec.splits.items():
         images: dict[str, str] = {}
         others: list[str] = []
         candidates = [uri for folder in source.folders for uri in _walk(folder, spec.root, split, problems)]
         for uri in candidates + list(source.listed_files):
-            problem = _check_path(uri, spec.root, split)
+            problem = _check_path(uri, spec.root, root_resolved, split)
             if problem:
                 problems.append(problem)
             elif uri.lower().endswith(IMAGE_SUFFIXES):
@@ -94,7 +95,7 @@ def _source_id(uri: str, root: str) -> str:
     return os.path.relpath(uri, root).replace(os.sep, "/")
 
 
-def _check_path(uri: str, root: str, split: str) -> Problem | None:
+def _check_path(uri: str, root: str, root_resolved: str, split: str) -> Problem | None:
     """A problem if `uri` leaves the dataset root (`..`, or a link pointing outside)."""
     if storage.is_gcs(uri):
         try:
@@ -105,7 +106,6 @@ def _check_path(uri: str, root: str, split: str) -> Problem | None:
             return Problem(uri, split, "path_outside_root", f"resolves to {normalized}, outside the dataset root {root}")
         return None
     resolved = os.path.realpath(uri)
-    root_resolved = os.path.realpath(root)
     if os.path.commonpath([resolved, root_resolved]) != root_resolved:
         how = "a symbolic link" if os.path.islink(uri) or resolved != os.path.abspath(uri) else "the path"
         return Problem(uri, split, "path_outside_root", f"{how} leads to {resolved}, outside the dataset root {root}")

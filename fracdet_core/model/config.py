@@ -11,6 +11,8 @@ import dataclasses
 from fracdet_core.classes import CLASS_NAMES
 from fracdet_core.errors import ConfigError
 
+BOX_LOSSES = ("mse", "giou")  # the box terms DetectionLoss offers
+
 
 @dataclasses.dataclass(frozen=True)
 class ModelConfig:

@@ -19,8 +19,7 @@ import keras
 from keras import ops
 
 from fracdet_core.classes import CLASS_NAMES
-
-BOX_LOSSES = ("mse", "giou")
+from fracdet_core.model.config import BOX_LOSSES
 
 
 def _bce(targets, logits):  # noqa: ANN001, ANN202 - Keras tensors

@@ -8,8 +8,7 @@ import yaml
 
 from fracdet_core import storage
 from fracdet_core.errors import ConfigError
-from fracdet_core.model.config import ModelConfig
-from fracdet_core.model.loss import BOX_LOSSES
+from fracdet_core.model.config import BOX_LOSSES, ModelConfig
 
 
 @dataclasses.dataclass(frozen=True)
