@@ -1,0 +1,45 @@
+"""What every metric reads: per image, the ground truth and the model's detections.
+
+Boxes are `ymin, xmin, ymax, xmax` normalised to the original image, as the TFRecords store
+them and the serving signature returns them; the true image size travels with the truth so
+that metrics needing pixels (COCO areas) convert exactly once.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+
+@dataclasses.dataclass(frozen=True)
+class ImageTruth:
+    """Attributes:
+        source_id: the image's path in the source dataset, for galleries and reports.
+        width, height: the original image size, pixels.
+        boxes: float32 (N, 4) yxyx normalised; N is 0 for an image without labels.
+        classes: int32 (N,) fracdet class ids.
+    """
+
+    source_id: str
+    width: int
+    height: int
+    boxes: np.ndarray
+    classes: np.ndarray
+
+
+@dataclasses.dataclass(frozen=True)
+class ImageDetections:
+    """Attributes:
+        boxes: float32 (K, 4) yxyx normalised to the original image.
+        scores: float32 (K,), in [0, 1].
+        classes: int32 (K,) fracdet class ids.
+    """
+
+    boxes: np.ndarray
+    scores: np.ndarray
+    classes: np.ndarray
+
+    @classmethod
+    def empty(cls) -> ImageDetections:
+        return cls(np.zeros((0, 4), np.float32), np.zeros(0, np.float32), np.zeros(0, np.int32))
