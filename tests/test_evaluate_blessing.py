@@ -26,7 +26,8 @@ def _metrics(map50=0.612, map50_95=0.4, sensitivity=0.912, specificity=0.7, auc=
     }
 
 
-STRICT = BlessingThresholds(min_map50=0.5, min_sensitivity={"overall": 0.9, "HAND": 0.9}, max_regression={"map50": 0.02, "auc": 0.01})
+STRICT = BlessingThresholds(min_map50=0.5, min_sensitivity={"overall": 0.9, "HAND": 0.9}, min_specificity={"overall": 0.5},
+                            min_auc={"HAND": 0.75}, max_regression={"map50": 0.02, "auc": 0.01})
 
 
 def test_blessed_when_every_check_passes_without_champion():
@@ -36,6 +37,8 @@ def test_blessed_when_every_check_passes_without_champion():
         "PASS map50 0.612 >= 0.500",
         "PASS fracture.overall.sensitivity 0.912 >= 0.900",
         "PASS fracture.HAND.sensitivity 0.950 >= 0.900",
+        "PASS fracture.overall.specificity 0.700 >= 0.500",
+        "PASS fracture.HAND.auc 0.800 >= 0.750",
         "PASS map50 regression: no champion to compare against",
         "PASS auc regression: no champion to compare against",
     ]
@@ -52,6 +55,12 @@ def test_low_part_sensitivity_fails():
     blessing = decide(_metrics(hand_sensitivity=0.8), STRICT, champion=None)
     assert not blessing.blessed
     assert "FAIL fracture.HAND.sensitivity 0.800 < 0.900" in blessing.reasons
+
+
+def test_a_model_that_flags_everything_fails_on_specificity():
+    blessing = decide(_metrics(sensitivity=1.0, specificity=0.02), STRICT, champion=None)
+    assert not blessing.blessed
+    assert "FAIL fracture.overall.specificity 0.020 < 0.500" in blessing.reasons
 
 
 def test_regression_within_and_beyond_the_allowance():
@@ -94,7 +103,8 @@ def test_reads_the_metrics_the_evaluate_modules_produce():
     truths, detections = random_case(3, num_images=30)
     coco = coco_metrics(truths, detections)
     metrics = {"map50": coco.map50, "map50_95": coco.map50_95, "fracture": clinical_metrics(truths, detections).summary()}
-    thresholds = BlessingThresholds(min_map50=0.0, min_sensitivity={"overall": 0.9}, max_regression={"sensitivity": 0.0})
+    thresholds = BlessingThresholds(min_map50=0.0, min_sensitivity={"overall": 0.9}, min_specificity={}, min_auc={},
+                                    max_regression={"sensitivity": 0.0})
     blessing = decide(metrics, thresholds, champion=metrics)
     assert blessing.blessed, blessing.reasons
     assert blessing.reasons[1] == f"PASS fracture.overall.sensitivity {metrics['fracture']['overall']['sensitivity']:.3f} >= 0.900"
@@ -104,13 +114,15 @@ def test_defaults():
     thresholds = load_thresholds(None)
     assert thresholds == BlessingThresholds()
     assert thresholds.min_map50 == 0.3 and thresholds.min_sensitivity == {"overall": 0.8}
+    assert thresholds.min_specificity == {"overall": 0.3} and thresholds.min_auc == {"overall": 0.6}
 
 
 def test_load_number_and_mapping(tmp_path):
     path = tmp_path / "blessing.yaml"
-    path.write_text("min_map50: 0.5\nmin_sensitivity: 0.85\nmax_regression:\n  map50: 0.02\n  sensitivity: 0.05\n")
+    path.write_text("min_map50: 0.5\nmin_sensitivity: 0.85\nmin_auc: 0.7\nmax_regression:\n  map50: 0.02\n  sensitivity: 0.05\n")
     thresholds = load_thresholds(str(path))
-    assert thresholds == BlessingThresholds(0.5, {"overall": 0.85}, {"map50": 0.02, "sensitivity": 0.05})
+    assert thresholds == BlessingThresholds(min_map50=0.5, min_sensitivity={"overall": 0.85}, min_auc={"overall": 0.7},
+                                            max_regression={"map50": 0.02, "sensitivity": 0.05})
     path.write_text("min_sensitivity: {HAND: 0.9, overall: 0.8}\n")
     assert load_thresholds(str(path)).min_sensitivity == {"HAND": 0.9, "overall": 0.8}
     path.write_text("")
@@ -126,6 +138,8 @@ def test_load_number_and_mapping(tmp_path):
         ("min_map50: true\n", "min_map50"),
         ("min_sensitivity: {FOOT: 0.9}\n", "min_sensitivity.FOOT"),
         ("min_sensitivity: {HAND: -0.1}\n", "min_sensitivity.HAND"),
+        ("min_specificity: {KNEE: 0.5}\n", "min_specificity.KNEE"),
+        ("min_auc: 2\n", "min_auc.overall"),
         ("max_regression: {latency: 0.1}\n", "max_regression.latency"),
         ("max_regression: 0.1\n", "max_regression"),
         ("- 0.5\n", "mapping"),

@@ -8,7 +8,14 @@ The thresholds file is small YAML, every key optional:
 
     min_map50: 0.3
     min_sensitivity: 0.8            # overall only; or per group: {overall: 0.8, HAND: 0.85}
+    min_specificity: 0.3            # at the operating threshold; same forms
+    min_auc: 0.6                    # image-level ROC AUC; same forms
     max_regression: {map50: 0.05}   # allowed absolute drop vs the champion, per metric
+
+The operating threshold is chosen on the evaluated images to reach the target sensitivity, so
+sensitivity meets the target there by construction (unless no fracture is detected at all);
+specificity at that threshold and the AUC are what tell a useful fracture call from a
+model that flags everything.
 """
 
 from __future__ import annotations
@@ -35,6 +42,9 @@ REGRESSION_METRICS: dict[str, tuple[str, ...]] = {
     "auc": ("fracture", OVERALL, "auc"),
 }
 
+# Threshold field -> the metric of metrics.json's `fracture` groups it bounds from below.
+_GROUP_MINIMUMS: dict[str, str] = {"min_sensitivity": "sensitivity", "min_specificity": "specificity", "min_auc": "auc"}
+
 # Rounding slack for "drop <= allowed": 0.62 - 0.57 is 0.05000000000000004 in floats.
 _TOLERANCE = 1e-9
 
@@ -43,8 +53,9 @@ _TOLERANCE = 1e-9
 class BlessingThresholds:
     """Attributes:
         min_map50: the lowest mAP@0.5 blessed.
-        min_sensitivity: group (a body part or "overall") -> the lowest image-level
-            sensitivity blessed.
+        min_sensitivity, min_specificity, min_auc: group (a body part or "overall") -> the
+            lowest image-level sensitivity, specificity at the operating threshold, and ROC
+            AUC blessed.
         max_regression: metric name (a key of `REGRESSION_METRICS`) -> the largest absolute
             drop against the champion blessed.
 
@@ -53,18 +64,22 @@ class BlessingThresholds:
 
     min_map50: float = 0.3
     min_sensitivity: Mapping[str, float] = dataclasses.field(default_factory=lambda: {OVERALL: 0.8})
+    min_specificity: Mapping[str, float] = dataclasses.field(default_factory=lambda: {OVERALL: 0.3})
+    min_auc: Mapping[str, float] = dataclasses.field(default_factory=lambda: {OVERALL: 0.6})
     max_regression: Mapping[str, float] = dataclasses.field(default_factory=lambda: {"map50": 0.05})
 
     def __post_init__(self) -> None:
         _check_fraction("min_map50", self.min_map50)
-        if not isinstance(self.min_sensitivity, Mapping):
-            raise ConfigError(f"min_sensitivity must be a number or a mapping group -> number, got {self.min_sensitivity!r}")
+        for name in _GROUP_MINIMUMS:
+            minimums = getattr(self, name)
+            if not isinstance(minimums, Mapping):
+                raise ConfigError(f"{name} must be a number or a mapping group -> number, got {minimums!r}")
+            for group, value in minimums.items():
+                if group not in SENSITIVITY_GROUPS:
+                    raise ConfigError(f"{name}.{group}: unknown group; expected one of {', '.join(SENSITIVITY_GROUPS)}")
+                _check_fraction(f"{name}.{group}", value)
         if not isinstance(self.max_regression, Mapping):
             raise ConfigError(f"max_regression must be a mapping metric -> number, got {self.max_regression!r}")
-        for group, value in self.min_sensitivity.items():
-            if group not in SENSITIVITY_GROUPS:
-                raise ConfigError(f"min_sensitivity.{group}: unknown group; expected one of {', '.join(SENSITIVITY_GROUPS)}")
-            _check_fraction(f"min_sensitivity.{group}", value)
         for metric, value in self.max_regression.items():
             if metric not in REGRESSION_METRICS:
                 raise ConfigError(f"max_regression.{metric}: unknown metric; expected one of {', '.join(REGRESSION_METRICS)}")
@@ -85,7 +100,7 @@ class Blessing:
 def load_thresholds(uri: str | None) -> BlessingThresholds:
     """Thresholds from a YAML file (local path or gs:// URI); None gives the defaults.
 
-    A single number for `min_sensitivity` applies to "overall": per-part samples are often
+    A single number for a `min_*` group threshold applies to "overall": per-part samples are often
     too small to gate on unless asked for by name.
 
     Raises:
@@ -106,8 +121,9 @@ def load_thresholds(uri: str | None) -> BlessingThresholds:
     if unknown:
         raise ConfigError(f"{uri}: unknown keys {sorted(map(str, unknown))}; known: {sorted(known)}")
     values = dict(content)
-    if "min_sensitivity" in values and not isinstance(values["min_sensitivity"], dict):
-        values["min_sensitivity"] = {OVERALL: values["min_sensitivity"]}
+    for name in _GROUP_MINIMUMS:
+        if name in values and not isinstance(values[name], dict):
+            values[name] = {OVERALL: values[name]}
     try:
         return BlessingThresholds(**values)
     except ConfigError as error:
@@ -126,8 +142,9 @@ def decide(metrics: Mapping, thresholds: BlessingThresholds, champion: Mapping |
     (an older metrics.json) passes that check, a candidate without it fails.
     """
     reasons = [_minimum("map50", _lookup(metrics, ("map50",)), thresholds.min_map50)]
-    for group, minimum in thresholds.min_sensitivity.items():
-        reasons.append(_minimum(f"fracture.{group}.sensitivity", _lookup(metrics, ("fracture", group, "sensitivity")), minimum))
+    for name, metric in _GROUP_MINIMUMS.items():
+        for group, minimum in getattr(thresholds, name).items():
+            reasons.append(_minimum(f"fracture.{group}.{metric}", _lookup(metrics, ("fracture", group, metric)), minimum))
     for metric, allowed in thresholds.max_regression.items():
         reasons.append(_regression(metric, metrics, champion, allowed))
     return Blessing(blessed=all(reason.startswith("PASS") for reason in reasons), reasons=reasons)

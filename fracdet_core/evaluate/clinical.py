@@ -145,7 +145,7 @@ def clinical_metrics(
         raise ConfigError(f"target_sensitivity must be within (0, 1], got {target_sensitivity}")
     check_records(truths, detections)
     parts = np.array(image_body_parts(truths), dtype=object)
-    fractured = np.array([bool(_FRACTURE_CLASSES[np.asarray(truth.classes, np.int64)].any()) for truth in truths])
+    fractured = fractured_images(truths)
     part_scores = np.array([_part_scores(found) for found in detections])  # (I, parts)
 
     overall_scores = part_scores.max(axis=1)
@@ -166,6 +166,16 @@ def clinical_metrics(
             false_negative=int(np.sum(~called & fractured)),
         )
     return ClinicalMetrics(groups=groups, confusion=confusion, target_sensitivity=target_sensitivity)
+
+
+def fractured_images(truths: Sequence[ImageTruth]) -> np.ndarray:
+    """bool (I,): whether each image has a fracture (positive-class) truth box."""
+    return np.array([bool(_FRACTURE_CLASSES[np.asarray(truth.classes, np.int64)].any()) for truth in truths], bool)
+
+
+def fracture_scores(detections: Sequence[ImageDetections]) -> np.ndarray:
+    """float (I,): each image's most confident fracture detection, whatever the body part; 0 without."""
+    return np.array([_part_scores(found).max() for found in detections], np.float64)
 
 
 def _part_scores(found: ImageDetections) -> np.ndarray:

@@ -1,0 +1,49 @@
+"""`fracdet evaluate`: measure a trained model on an ingest's val split and decide whether to bless it."""
+
+from __future__ import annotations
+
+import argparse
+
+from fracdet_core.cli.arguments import positive_int
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser(
+        "evaluate",
+        help="evaluate a model: COCO mAP, per-class AP, FROC, per-body-part clinical metrics, blessing",
+        description=(
+            "Run the model's serving signature on the ingest's val split, as a server would, and write "
+            "metrics.json (COCO mAP@0.5 with a bootstrap interval, mAP@[.5:.95], per-class AP, FROC, "
+            "per-body-part sensitivity, specificity, ROC AUC and operating threshold, latency), blessing.json "
+            "(blessed or not, with every check's reason) and report.html to --out. With --champion, the "
+            "champion is evaluated on the same split and the candidate must not regress against it. "
+            "Exits 0 whether or not the model is blessed; read blessing.json."
+        ),
+    )
+    parser.add_argument("--model", required=True, help="a SavedModel folder, or a train output holding saved_model/")
+    parser.add_argument("--data", required=True, help="the ingest output folder or gs:// prefix")
+    parser.add_argument("--out", required=True, help="output folder or gs:// prefix")
+    parser.add_argument("--champion", help="the model in service (same forms as --model), to compare against")
+    parser.add_argument("--thresholds", help="blessing thresholds YAML: min_map50, min_sensitivity, max_regression")
+    parser.add_argument("--cache", help="folder or gs:// prefix caching the champion's metrics by model and data")
+    parser.add_argument("--split", default="val", help="the ingest split to evaluate on (default: %(default)s)")
+    parser.add_argument("--target-sensitivity", type=float, default=0.90,
+                        help="image-level sensitivity the per-body-part thresholds are set for (default: %(default)s)")
+    parser.add_argument("--batch-size", type=positive_int, default=8, help="images per serving call (default: %(default)s)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from fracdet_core import storage
+    from fracdet_core.evaluate.run import EvaluateOptions, run_evaluation
+    from fracdet_core.evaluate.summary import blessing_lines, metrics_table
+
+    options = EvaluateOptions(split=args.split, target_sensitivity=args.target_sensitivity, batch_size=args.batch_size,
+                              show_progress=not args.quiet)
+    metrics, blessing = run_evaluation(args.model, args.data, args.out, champion_uri=args.champion,
+                                       thresholds_uri=args.thresholds, cache_uri=args.cache, options=options)
+    print(metrics_table(metrics))
+    print(blessing_lines(blessing.blessed, blessing.reasons))
+    print(f"report: {storage.join(args.out, 'report.html')}")
+    return 0

@@ -1,0 +1,169 @@
+"""`fracdet evaluate`'s work: measure a model on an ingest's val split, compare with the champion, bless or not.
+
+Writes to the output folder, each file whole or not at all:
+- `metrics.json`: DESIGN.md's fields (`map50`, `map50_95`, `per_class_ap`, `fracture`,
+  `latency_ms`) plus the bootstrap interval of mAP@0.5, AR@100, FROC sensitivities, and what
+  was measured (model and data fingerprints, split, image count);
+- `blessing.json`: `blessed` and every check's reason; the champion's metrics when one was given;
+- `report.html`: the self-contained report.
+
+The champion is evaluated on the same split in the same run, so the comparison is like for
+like; its metrics are cached under `cache_uri` by model fingerprint, data fingerprint and
+evaluation settings, since a champion is compared against many candidates.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import hashlib
+import json
+
+from fracdet_core import storage
+from fracdet_core.errors import ConfigError
+from fracdet_core.evaluate.blessing import Blessing, decide, load_thresholds
+from fracdet_core.evaluate.bootstrap import bootstrap_map50
+from fracdet_core.evaluate.clinical import ClinicalMetrics, clinical_metrics
+from fracdet_core.evaluate.coco import CocoMetrics, coco_metrics
+from fracdet_core.evaluate.froc import Froc, froc_curve
+from fracdet_core.evaluate.inference import evaluate_split, load_serving, median_latency_ms, read_split, saved_model_location
+from fracdet_core.evaluate.records import ImageDetections, ImageTruth
+
+SCHEMA_VERSION = 1
+
+
+@dataclasses.dataclass(frozen=True)
+class EvaluateOptions:
+    """Attributes:
+        split: the ingest split to evaluate on.
+        target_sensitivity: image-level sensitivity the per-body-part thresholds are chosen for.
+        froc_iou: overlap at which a fracture box counts as found (FROC).
+        bootstrap_resamples: resamples for the mAP@0.5 confidence interval.
+        batch_size: images per call of the serving signature.
+        latency_repeats: single-image calls timed for `latency_ms`.
+        show_progress: show a progress bar.
+    """
+
+    split: str = "val"
+    target_sensitivity: float = 0.90
+    froc_iou: float = 0.3
+    bootstrap_resamples: int = 1000
+    batch_size: int = 8
+    latency_repeats: int = 20
+    show_progress: bool = True
+
+    def __post_init__(self) -> None:
+        if not 0 < self.target_sensitivity <= 1:
+            raise ConfigError(f"target_sensitivity must be within (0, 1], got {self.target_sensitivity}")
+        if not 0 < self.froc_iou <= 1:
+            raise ConfigError(f"froc_iou must be within (0, 1], got {self.froc_iou}")
+        if self.bootstrap_resamples < 1 or self.batch_size < 1 or self.latency_repeats < 1:
+            raise ConfigError("bootstrap_resamples, batch_size and latency_repeats must be at least 1")
+
+    def fingerprint(self) -> str:
+        """What the metrics depend on besides model and data (not the batch size or the bar)."""
+        settings = (self.split, self.target_sensitivity, self.froc_iou, self.bootstrap_resamples, SCHEMA_VERSION)
+        return hashlib.sha256(repr(settings).encode()).hexdigest()[:12]
+
+
+@dataclasses.dataclass(frozen=True)
+class Evaluation:
+    """One model measured on one split."""
+
+    model_uri: str
+    truths: list[ImageTruth]
+    detections: list[ImageDetections]
+    coco: CocoMetrics
+    froc: Froc
+    clinical: ClinicalMetrics
+    metrics: dict
+
+
+def fingerprint_tree(uri: str) -> str:
+    """sha256 over a folder's relative file names and contents: the identity of a SavedModel."""
+    digest = hashlib.sha256()
+    root = storage.normalize(uri).rstrip("/") + "/"
+    for file in sorted(storage.list_files(uri)):
+        digest.update(file[len(root):].encode() + b"\0")
+        digest.update(hashlib.sha256(storage.read_bytes(file)).digest())
+    return digest.hexdigest()
+
+
+def evaluate_model(model_uri: str, ingest_uri: str, options: EvaluateOptions = EvaluateOptions()) -> Evaluation:
+    """Run the model's serving signature over the split and compute every metric."""
+    location = saved_model_location(model_uri)
+    serve = load_serving(location)
+    truths, detections = evaluate_split(serve, ingest_uri, options.split, batch_size=options.batch_size,
+                                        show_progress=options.show_progress)
+    samples = [encoded for _, encoded in zip(range(4), (encoded for _, encoded in read_split(ingest_uri, options.split)))]
+    latency = median_latency_ms(serve, samples, repeats=options.latency_repeats)
+    coco = coco_metrics(truths, detections)
+    interval = bootstrap_map50(coco.matches, resamples=options.bootstrap_resamples)
+    froc = froc_curve(truths, detections, iou_threshold=options.froc_iou)
+    clinical = clinical_metrics(truths, detections, target_sensitivity=options.target_sensitivity)
+    metrics = {
+        "schema_version": SCHEMA_VERSION,
+        "model": location,
+        "model_sha256": fingerprint_tree(location),
+        "data": ingest_uri,
+        "data_manifest_sha256": hashlib.sha256(storage.read_bytes(storage.join(ingest_uri, "manifest.json"))).hexdigest(),
+        "split": options.split,
+        "images": len(truths),
+        "boxes": int(sum(len(truth.classes) for truth in truths)),
+        "map50": coco.map50,
+        "map50_ci95": [interval.low, interval.high] if interval else None,
+        "map50_95": coco.map50_95,
+        "ar100": coco.ar100,
+        "per_class_ap": coco.per_class_ap50,
+        "froc": {
+            "iou_threshold": froc.iou_threshold,
+            "fractures": froc.num_fractures,
+            "sensitivity_at_fp_per_image": {f"{rate:g}": value for rate, value in froc.sensitivity_at.items()},
+        },
+        "target_sensitivity": options.target_sensitivity,
+        "fracture": clinical.summary(),
+        "latency_ms": latency,
+        "evaluated_at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+    }
+    return Evaluation(location, truths, detections, coco, froc, clinical, metrics)
+
+
+def champion_metrics(champion_uri: str, ingest_uri: str, options: EvaluateOptions, cache_uri: str | None) -> dict:
+    """The champion's metrics on the same data, from the cache when this model, data and settings were measured."""
+    location = saved_model_location(champion_uri)
+    key = None
+    if cache_uri:
+        manifest = storage.read_bytes(storage.join(ingest_uri, "manifest.json"))
+        key = f"{fingerprint_tree(location)[:16]}-{hashlib.sha256(manifest).hexdigest()[:16]}-{options.fingerprint()}.json"
+        cached = storage.join(cache_uri, key)
+        if storage.exists(cached):
+            return json.loads(storage.read_text(cached))
+    metrics = evaluate_model(location, ingest_uri, options).metrics
+    if key:
+        storage.write_text(storage.join(cache_uri, key), json.dumps(metrics, indent=2) + "\n")
+    return metrics
+
+
+def run_evaluation(
+    model_uri: str,
+    ingest_uri: str,
+    out: str,
+    *,
+    champion_uri: str | None = None,
+    thresholds_uri: str | None = None,
+    cache_uri: str | None = None,
+    options: EvaluateOptions = EvaluateOptions(),
+) -> tuple[dict, Blessing]:
+    """Evaluate, compare, bless, and write metrics.json, blessing.json and report.html to `out`."""
+    from fracdet_core.evaluate.report import render_report
+
+    thresholds = load_thresholds(thresholds_uri)  # a bad file fails before the long work
+    evaluation = evaluate_model(model_uri, ingest_uri, options)
+    champion = champion_metrics(champion_uri, ingest_uri, options, cache_uri) if champion_uri else None
+    blessing = decide(evaluation.metrics, thresholds, champion)
+    storage.write_text(storage.join(out, "metrics.json"), json.dumps(evaluation.metrics, indent=2) + "\n")
+    verdict = {"blessed": blessing.blessed, "reasons": blessing.reasons, "champion": champion,
+               "thresholds": dataclasses.asdict(thresholds)}
+    storage.write_text(storage.join(out, "blessing.json"), json.dumps(verdict, indent=2, default=dict) + "\n")
+    storage.write_text(storage.join(out, "report.html"), render_report(evaluation, blessing, champion, ingest_uri, options))
+    return evaluation.metrics, blessing

@@ -1,0 +1,119 @@
+"""`fracdet evaluate` end to end, with a SavedModel whose one detection is known, so the metrics are too."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+import yaml
+from yolo_builders import add_image, png_bytes, write_data_yaml
+
+from fracdet_core.cli import main
+from fracdet_core.evaluate.inference import load_serving, read_split
+from fracdet_core.evaluate.run import EvaluateOptions, run_evaluation
+from fracdet_core.ingest import IngestOptions, ingest_dataset
+from fracdet_core.model.assign import grid
+from fracdet_core.model.config import ModelConfig
+from fracdet_core.train.export import export_saved_model, to_original
+
+CONFIG = ModelConfig(image_size=128)
+CLASS = 7  # XR_FOREARM_negative
+SIZES = [(200, 100), (200, 100), (150, 300), (150, 300)]  # (width, height) of the val images
+NO_CLINICAL_GATES = {"min_map50": 0.9, "min_sensitivity": {}, "min_specificity": {}, "min_auc": {}}
+
+
+def _constant_model() -> tuple[keras.Model, np.ndarray]:
+    """A model that always predicts one class-7 box; returns it and the box in letterboxed pixels (yxyx)."""
+    centres, strides, _ = grid(CONFIG)
+    cell = int(np.flatnonzero(strides == 16)[37])
+    predictions = np.full((len(strides), 15), -12.0, np.float32)
+    predictions[cell, :4] = [0.25, -0.5, math.log(3.0), math.log(2.0)]
+    predictions[cell, 4] = 12.0
+    predictions[cell, 5 + CLASS] = 12.0
+    inputs = keras.Input((CONFIG.image_size, CONFIG.image_size, 1))
+    constant = keras.layers.Lambda(lambda x: tf.zeros_like(x[:, :1, 0, 0])[:, :, None] + predictions[None])(inputs)
+    centre = centres[cell] + np.array([0.25, -0.5]) * 16
+    box_px = np.array([centre[1] - 16, centre[0] - 24, centre[1] + 16, centre[0] + 24], np.float32)
+    return keras.Model(inputs, constant), box_px
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory) -> dict:
+    """A SavedModel and an ingest whose val images each hold exactly the box the model predicts."""
+    base = tmp_path_factory.mktemp("evaluate")
+    model, box_px = _constant_model()
+    export_saved_model(model, CONFIG, str(base / "model" / "saved_model"))
+    data = base / "data"
+    for index, (width, height) in enumerate(SIZES):
+        ymin, xmin, ymax, xmax = to_original(tf.constant(box_px), height, width, CONFIG.image_size).numpy()
+        label = f"{CLASS} {(xmin + xmax) / 2:.8f} {(ymin + ymax) / 2:.8f} {xmax - xmin:.8f} {ymax - ymin:.8f}\n"
+        add_image(data, "valid", f"val_{index}.png", png_bytes(index, size=(width, height)), label)
+        add_image(data, "train", f"train_{index}.png", png_bytes(10 + index, size=(width, height)), label)
+    write_data_yaml(data)
+    ingest_dataset(str(data), str(base / "ingest"), IngestOptions(), progress=False)
+    (base / "gates.yaml").write_text(yaml.safe_dump(NO_CLINICAL_GATES))
+    return {"base": base, "model": str(base / "model"), "ingest": str(base / "ingest"), "gates": str(base / "gates.yaml")}
+
+
+QUICK = EvaluateOptions(bootstrap_resamples=50, latency_repeats=2, show_progress=False)
+
+
+def test_the_signature_runs_on_every_val_image_with_boxes_in_original_coordinates(setup):
+    serve = load_serving(setup["model"])  # a train output: the SavedModel is found in saved_model/
+    for truth, encoded in read_split(setup["ingest"], "val"):
+        outputs = serve(images=tf.constant([encoded]))
+        assert int(outputs["num_detections"][0]) == 1
+        np.testing.assert_allclose(outputs["detection_boxes"][0, 0].numpy(), truth.boxes[0], atol=1e-4)
+
+
+def test_a_perfect_model_scores_one_and_writes_every_output(setup, tmp_path):
+    metrics, blessing = run_evaluation(setup["model"], setup["ingest"], str(tmp_path), thresholds_uri=setup["gates"], options=QUICK)
+    assert metrics["map50"] == pytest.approx(1.0) and metrics["map50_95"] == pytest.approx(1.0)
+    assert metrics["per_class_ap"]["XR_FOREARM_negative"] == pytest.approx(1.0)
+    assert metrics["per_class_ap"]["XR_HAND_positive"] is None  # no truth: undefined, not zero
+    assert metrics["map50_ci95"] == pytest.approx([1.0, 1.0])
+    assert metrics["images"] == 4 and metrics["boxes"] == 4 and metrics["split"] == "val"
+    assert metrics["fracture"]["overall"]["n_fractured"] == 0 and metrics["fracture"]["overall"]["sensitivity"] is None
+    assert metrics["latency_ms"] > 0 and len(metrics["model_sha256"]) == 64
+    assert blessing.blessed, blessing.reasons
+    assert json.loads((tmp_path / "metrics.json").read_text()) == metrics
+    verdict = json.loads((tmp_path / "blessing.json").read_text())
+    assert verdict["blessed"] and verdict["reasons"] == blessing.reasons and verdict["champion"] is None
+    report = (tmp_path / "report.html").read_text()
+    assert "Blessed" in report and "<script" not in report and not re.search(r"(src|href)=\"https?:", report)
+    assert report.count("data:image/png;base64,") >= 5  # PR, ROC, FROC, confusion and the gallery
+
+
+def test_default_gates_refuse_a_model_that_finds_no_fracture(setup, tmp_path):
+    _, blessing = run_evaluation(setup["model"], setup["ingest"], str(tmp_path), options=QUICK)
+    assert not blessing.blessed
+    assert "FAIL fracture.overall.sensitivity is missing from the metrics (needs >= 0.800)" in blessing.reasons
+
+
+def test_the_champion_is_measured_once_then_read_from_the_cache(setup, tmp_path):
+    cache = tmp_path / "cache"
+    run_evaluation(setup["model"], setup["ingest"], str(tmp_path / "first"), champion_uri=setup["model"],
+                   thresholds_uri=setup["gates"], cache_uri=str(cache), options=QUICK)
+    (entry,) = cache.iterdir()
+    champion = json.loads(entry.read_text())
+    assert champion["map50"] == pytest.approx(1.0)
+    champion["map50"] = 0.5  # a cached value the next run can only have read from the cache
+    entry.write_text(json.dumps(champion))
+    _, blessing = run_evaluation(setup["model"], setup["ingest"], str(tmp_path / "second"), champion_uri=setup["model"],
+                                 thresholds_uri=setup["gates"], cache_uri=str(cache), options=QUICK)
+    assert "PASS map50 1.000 vs champion 0.500: drop -0.500 <= 0.050" in blessing.reasons
+    assert json.loads((tmp_path / "second" / "blessing.json").read_text())["champion"]["map50"] == 0.5
+
+
+def test_the_cli_prints_the_table_and_names_a_missing_model(setup, tmp_path, capsys):
+    assert main(["evaluate", "--model", setup["model"], "--data", setup["ingest"], "--out", str(tmp_path / "out"),
+                 "--thresholds", setup["gates"], "--quiet"]) == 0
+    printed = capsys.readouterr().out
+    assert "mAP@0.5 1.000" in printed and "blessed: yes" in printed and "report:" in printed
+    assert main(["evaluate", "--model", str(tmp_path), "--data", setup["ingest"], "--out", str(tmp_path / "x"), "--quiet"]) == 2
+    assert "no saved_model.pb" in capsys.readouterr().err
