@@ -27,3 +27,7 @@ class AlreadyExistsError(StorageError, FileExistsError):
 
 class AccessDeniedError(StorageError, PermissionError):
     """The credentials in use may not read or write the URI."""
+
+
+class ConflictError(StorageError):
+    """A conditional write lost: the object changed since it was read."""

@@ -124,3 +124,67 @@ def run_train_component(
         "image_size": model_config.image_size,
         "saved_model": storage.join(model.uri, "saved_model"),
     })
+
+
+def run_evaluate_component(
+    dataset: _Artifact,
+    model: _Artifact,
+    evaluation: _Artifact,
+    metrics: _Metrics,
+    fracture_call: _Artifact,
+    report: _Artifact,
+    *,
+    champion_uri: str | None,
+    thresholds_uri: str | None,
+    cache_uri: str | None,
+    target_sensitivity: float,
+) -> tuple[bool, float]:
+    """The evaluate component's work: evaluate into `evaluation`, fill the dashboard artifacts; (blessed, mAP@0.5)."""
+    from fracdet_core.evaluate.run import EvaluateOptions, run_evaluation
+
+    location = artifact_location(evaluation)
+    result, blessing = run_evaluation(
+        artifact_location(model), artifact_location(dataset), location, champion_uri=champion_uri,
+        thresholds_uri=thresholds_uri, cache_uri=cache_uri, options=EvaluateOptions(target_sensitivity=target_sensitivity),
+    )
+    storage.write_bytes(artifact_location(report), storage.read_bytes(storage.join(location, "report.html")))
+    report.metadata["display_name"] = "Evaluation report"
+    evaluation.metadata.update({"display_name": "Evaluation (metrics.json, blessing.json)", "blessed": blessing.blessed})
+    metrics.metadata["display_name"] = "Detection and clinical metrics"
+    for name, value in evaluation_metrics(result.metrics, blessing.blessed).items():
+        metrics.log_metric(name, value)
+    _log_fracture_call(fracture_call, result.clinical)
+    return blessing.blessed, float(result.metrics["map50"] or 0.0)
+
+
+def evaluation_metrics(metrics: dict, blessed: bool) -> dict[str, float]:
+    """The scalars shown as the evaluate task's metrics; undefined values are left out (KFP takes numbers only)."""
+    figures: dict[str, float | None] = {
+        "blessed": float(blessed),
+        "map50": metrics["map50"],
+        "map50_95": metrics["map50_95"],
+        "ar100": metrics["ar100"],
+        "latency_ms": metrics["latency_ms"],
+    }
+    if metrics.get("map50_ci95"):
+        figures["map50_ci95_low"], figures["map50_ci95_high"] = metrics["map50_ci95"]
+    for group, values in metrics["fracture"].items():
+        for name in ("sensitivity", "specificity", "auc"):
+            figures[f"{group.lower()}_{name}"] = values[name]
+    return {name: round(float(value), 4) for name, value in figures.items() if value is not None}
+
+
+def _log_fracture_call(artifact, clinical) -> None:  # noqa: ANN001 - kfp ClassificationMetrics, ClinicalMetrics
+    """The image-level fracture call as KFP draws it: ROC curve and confusion matrix over all images."""
+    artifact.metadata["display_name"] = "Fracture call per image (all body parts)"
+    overall = clinical.groups["overall"]
+    if overall.roc is not None:
+        # scikit-learn's first threshold is +inf (call nothing); JSON has no infinity.
+        thresholds = [min(float(value), 1.0) for value in overall.roc.thresholds]
+        artifact.log_roc_curve(overall.roc.false_positive_rate.tolist(), overall.roc.true_positive_rate.tolist(), thresholds)
+    if clinical.confusion is not None:
+        matrix = clinical.confusion
+        artifact.log_confusion_matrix(
+            ["fractured", "normal"],
+            [[matrix.true_positive, matrix.false_negative], [matrix.false_positive, matrix.true_negative]],
+        )

@@ -14,7 +14,9 @@ are retried by the client's own retry policies.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import functools
+import hashlib
 import os
 import posixpath
 import shutil
@@ -24,7 +26,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-from fracdet_core.errors import AccessDeniedError, AlreadyExistsError, NotFoundError, StorageError
+from fracdet_core.errors import AccessDeniedError, AlreadyExistsError, ConflictError, NotFoundError, StorageError
 
 GCS_SCHEME = "gs://"
 _TEMP_MARKER = ".tmp-"
@@ -157,6 +159,48 @@ def open_write(uri: str | os.PathLike[str], *, create_only: bool = False) -> Ite
         staging_path.unlink(missing_ok=True)
 
 
+MISSING = "0"  # the version token of an object that does not exist
+
+
+def read_versioned(uri: str | os.PathLike[str]) -> tuple[bytes | None, str]:
+    """The content of `uri` (None when absent) and a version token for `write_if_unchanged`.
+
+    The token is the object generation on GCS and a content hash locally; `MISSING` when absent.
+    """
+    if is_gcs(uri):
+        return _Gcs.read_versioned(str(uri))
+    path = os.fspath(uri)
+    if not os.path.isfile(path):
+        return None, MISSING
+    data = read_bytes(path)
+    return data, hashlib.sha256(data).hexdigest()
+
+
+def write_if_unchanged(uri: str | os.PathLike[str], data: bytes, token: str) -> None:
+    """Compare and swap: publish `data` only if `uri` is still at the version `token` names.
+
+    Of two writers that read the same version, exactly one succeeds. On GCS this is an
+    `if_generation_match` precondition; locally the check and the atomic rename happen under an
+    exclusive `flock` on a hidden lock file beside the target (local disks only, not NFS).
+
+    Raises:
+        ConflictError: the object changed (or appeared, or vanished) since `token` was read.
+    """
+    if is_gcs(uri):
+        _Gcs.write_if_unchanged(str(uri), data, token)
+        return
+    target = Path(os.fspath(uri))
+    with _local_errors(str(target)):
+        target.parent.mkdir(parents=True, exist_ok=True)
+        lock = open(target.with_name(f".{target.name}{_TEMP_MARKER}lock"), "a")
+    with lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if read_versioned(target)[1] != token:
+            raise ConflictError(f"{target} changed since it was read; read it again and retry")
+        with open_write(target) as stream:
+            stream.write(data)
+
+
 def exists(uri: str | os.PathLike[str]) -> bool:
     """Whether a file or object exists at `uri` (folders and prefixes count as missing)."""
     if is_gcs(uri):
@@ -209,6 +253,16 @@ def remove_temporaries(folder: str | os.PathLike[str]) -> int:
                 os.unlink(os.path.join(current, name))
                 removed += 1
     return removed
+
+
+def tree_sha256(folder: str | os.PathLike[str]) -> str:
+    """sha256 over the relative names and contents of every file under `folder`: a folder's identity."""
+    digest = hashlib.sha256()
+    root = normalize(folder).rstrip("/") + "/"
+    for uri in list_files(root):
+        digest.update(uri[len(root):].encode() + b"\0")
+        digest.update(hashlib.sha256(read_bytes(uri)).digest())
+    return digest.hexdigest()
 
 
 def copy_tree(source: str | os.PathLike[str], destination: str | os.PathLike[str]) -> int:
@@ -330,6 +384,32 @@ class _Gcs:
     def write_bytes(cls, uri: str, data: bytes, *, create_only: bool) -> None:
         with cls.errors(uri):
             cls.blob(uri).upload_from_string(data, **cls.upload_options(create_only))
+
+    @classmethod
+    def read_versioned(cls, uri: str) -> tuple[bytes | None, str]:
+        bucket, key = split_gcs(uri)
+        while True:
+            with cls.errors(uri):
+                blob = _client().bucket(bucket).get_blob(key)
+            if blob is None:
+                return None, MISSING
+            try:
+                with cls.errors(uri):
+                    return blob.download_as_bytes(if_generation_match=blob.generation), str(blob.generation)
+            except (AlreadyExistsError, NotFoundError):  # replaced or deleted between the two calls: read again
+                continue
+
+    @classmethod
+    def write_if_unchanged(cls, uri: str, data: bytes, token: str) -> None:
+        from google.api_core import exceptions
+
+        try:
+            with cls.errors(uri):
+                cls.blob(uri).upload_from_string(data, if_generation_match=int(token))
+        except AlreadyExistsError as error:  # errors() reads every failed precondition as "exists"
+            if isinstance(error.__cause__, exceptions.PreconditionFailed):
+                raise ConflictError(f"{uri} changed since it was read; read it again and retry") from None
+            raise
 
     @classmethod
     def upload_file(cls, uri: str, filename: str, *, create_only: bool) -> None:

@@ -17,6 +17,9 @@ def gcs_emulator() -> Iterator[FakeGCSServer]:
     """fake-gcs-server on 127.0.0.1 and a free port; the client finds it via STORAGE_EMULATOR_HOST."""
     server = FakeGCSServer()
     server.start()
+    # The wrapper pipes the server's request log to stderr and never reads it: once the pipe's
+    # buffer is full the server blocks mid-request. Drain it for the session.
+    threading.Thread(target=lambda: server._process.stderr.read(), daemon=True).start()
     try:
         yield server
     finally:

@@ -3,61 +3,28 @@
 from __future__ import annotations
 
 import json
-import math
 import re
 
-import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 import yaml
-from yolo_builders import add_image, png_bytes, write_data_yaml
+from model_builders import perfect_setup
 
 from fracdet_core.cli import main
 from fracdet_core.evaluate.inference import load_serving, read_split
 from fracdet_core.evaluate.run import EvaluateOptions, run_evaluation
-from fracdet_core.ingest import IngestOptions, ingest_dataset
-from fracdet_core.model.assign import grid
-from fracdet_core.model.config import ModelConfig
-from fracdet_core.train.export import export_saved_model, to_original
 
-CONFIG = ModelConfig(image_size=128)
-CLASS = 7  # XR_FOREARM_negative
-SIZES = [(200, 100), (200, 100), (150, 300), (150, 300)]  # (width, height) of the val images
 NO_CLINICAL_GATES = {"min_map50": 0.9, "min_sensitivity": {}, "min_specificity": {}, "min_auc": {}}
-
-
-def _constant_model() -> tuple[keras.Model, np.ndarray]:
-    """A model that always predicts one class-7 box; returns it and the box in letterboxed pixels (yxyx)."""
-    centres, strides, _ = grid(CONFIG)
-    cell = int(np.flatnonzero(strides == 16)[37])
-    predictions = np.full((len(strides), 15), -12.0, np.float32)
-    predictions[cell, :4] = [0.25, -0.5, math.log(3.0), math.log(2.0)]
-    predictions[cell, 4] = 12.0
-    predictions[cell, 5 + CLASS] = 12.0
-    inputs = keras.Input((CONFIG.image_size, CONFIG.image_size, 1))
-    constant = keras.layers.Lambda(lambda x: tf.zeros_like(x[:, :1, 0, 0])[:, :, None] + predictions[None])(inputs)
-    centre = centres[cell] + np.array([0.25, -0.5]) * 16
-    box_px = np.array([centre[1] - 16, centre[0] - 24, centre[1] + 16, centre[0] + 24], np.float32)
-    return keras.Model(inputs, constant), box_px
 
 
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory) -> dict:
     """A SavedModel and an ingest whose val images each hold exactly the box the model predicts."""
     base = tmp_path_factory.mktemp("evaluate")
-    model, box_px = _constant_model()
-    export_saved_model(model, CONFIG, str(base / "model" / "saved_model"))
-    data = base / "data"
-    for index, (width, height) in enumerate(SIZES):
-        ymin, xmin, ymax, xmax = to_original(tf.constant(box_px), height, width, CONFIG.image_size).numpy()
-        label = f"{CLASS} {(xmin + xmax) / 2:.8f} {(ymin + ymax) / 2:.8f} {xmax - xmin:.8f} {ymax - ymin:.8f}\n"
-        add_image(data, "valid", f"val_{index}.png", png_bytes(index, size=(width, height)), label)
-        add_image(data, "train", f"train_{index}.png", png_bytes(10 + index, size=(width, height)), label)
-    write_data_yaml(data)
-    ingest_dataset(str(data), str(base / "ingest"), IngestOptions(), progress=False)
+    model, ingest = perfect_setup(base)
     (base / "gates.yaml").write_text(yaml.safe_dump(NO_CLINICAL_GATES))
-    return {"base": base, "model": str(base / "model"), "ingest": str(base / "ingest"), "gates": str(base / "gates.yaml")}
+    return {"base": base, "model": model, "ingest": ingest, "gates": str(base / "gates.yaml")}
 
 
 QUICK = EvaluateOptions(bootstrap_resamples=50, latency_repeats=2, show_progress=False)
@@ -72,7 +39,8 @@ def test_the_signature_runs_on_every_val_image_with_boxes_in_original_coordinate
 
 
 def test_a_perfect_model_scores_one_and_writes_every_output(setup, tmp_path):
-    metrics, blessing = run_evaluation(setup["model"], setup["ingest"], str(tmp_path), thresholds_uri=setup["gates"], options=QUICK)
+    evaluation, blessing = run_evaluation(setup["model"], setup["ingest"], str(tmp_path), thresholds_uri=setup["gates"], options=QUICK)
+    metrics = evaluation.metrics
     assert metrics["map50"] == pytest.approx(1.0) and metrics["map50_95"] == pytest.approx(1.0)
     assert metrics["per_class_ap"]["XR_FOREARM_negative"] == pytest.approx(1.0)
     assert metrics["per_class_ap"]["XR_HAND_positive"] is None  # no truth: undefined, not zero

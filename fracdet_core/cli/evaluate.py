@@ -41,9 +41,9 @@ def run(args: argparse.Namespace) -> int:
 
     options = EvaluateOptions(split=args.split, target_sensitivity=args.target_sensitivity, batch_size=args.batch_size,
                               show_progress=not args.quiet)
-    metrics, blessing = run_evaluation(args.model, args.data, args.out, champion_uri=args.champion,
+    evaluation, blessing = run_evaluation(args.model, args.data, args.out, champion_uri=args.champion,
                                        thresholds_uri=args.thresholds, cache_uri=args.cache, options=options)
-    print(metrics_table(metrics))
+    print(metrics_table(evaluation.metrics))
     print(blessing_lines(blessing.blessed, blessing.reasons))
     print(f"report: {storage.join(args.out, 'report.html')}")
     return 0

@@ -28,6 +28,7 @@ from fracdet_core.evaluate.coco import CocoMetrics, coco_metrics
 from fracdet_core.evaluate.froc import Froc, froc_curve
 from fracdet_core.evaluate.inference import evaluate_split, load_serving, median_latency_ms, read_split, saved_model_location
 from fracdet_core.evaluate.records import ImageDetections, ImageTruth
+from fracdet_core.registry.refs import resolve
 
 SCHEMA_VERSION = 1
 
@@ -79,16 +80,6 @@ class Evaluation:
     metrics: dict
 
 
-def fingerprint_tree(uri: str) -> str:
-    """sha256 over a folder's relative file names and contents: the identity of a SavedModel."""
-    digest = hashlib.sha256()
-    root = storage.normalize(uri).rstrip("/") + "/"
-    for file in sorted(storage.list_files(uri)):
-        digest.update(file[len(root):].encode() + b"\0")
-        digest.update(hashlib.sha256(storage.read_bytes(file)).digest())
-    return digest.hexdigest()
-
-
 def evaluate_model(model_uri: str, ingest_uri: str, options: EvaluateOptions = EvaluateOptions()) -> Evaluation:
     """Run the model's serving signature over the split and compute every metric."""
     location = saved_model_location(model_uri)
@@ -104,7 +95,7 @@ def evaluate_model(model_uri: str, ingest_uri: str, options: EvaluateOptions = E
     metrics = {
         "schema_version": SCHEMA_VERSION,
         "model": location,
-        "model_sha256": fingerprint_tree(location),
+        "model_sha256": storage.tree_sha256(location),
         "data": ingest_uri,
         "data_manifest_sha256": hashlib.sha256(storage.read_bytes(storage.join(ingest_uri, "manifest.json"))).hexdigest(),
         "split": options.split,
@@ -128,13 +119,20 @@ def evaluate_model(model_uri: str, ingest_uri: str, options: EvaluateOptions = E
     return Evaluation(location, truths, detections, coco, froc, clinical, metrics)
 
 
-def champion_metrics(champion_uri: str, ingest_uri: str, options: EvaluateOptions, cache_uri: str | None) -> dict:
-    """The champion's metrics on the same data, from the cache when this model, data and settings were measured."""
-    location = saved_model_location(champion_uri)
+def champion_metrics(champion_uri: str, ingest_uri: str, options: EvaluateOptions, cache_uri: str | None) -> dict | None:
+    """The champion's metrics on the same data, from the cache when this model, data and settings were measured.
+
+    `champion_uri` may be a registry reference (`<root>/<name>@champion`); None when that alias
+    is not set yet (the first model of a registry has no champion to beat).
+    """
+    resolved = resolve(champion_uri, missing_ok=True)
+    if resolved is None:
+        return None
+    location = saved_model_location(resolved)
     key = None
     if cache_uri:
         manifest = storage.read_bytes(storage.join(ingest_uri, "manifest.json"))
-        key = f"{fingerprint_tree(location)[:16]}-{hashlib.sha256(manifest).hexdigest()[:16]}-{options.fingerprint()}.json"
+        key = f"{storage.tree_sha256(location)[:16]}-{hashlib.sha256(manifest).hexdigest()[:16]}-{options.fingerprint()}.json"
         cached = storage.join(cache_uri, key)
         if storage.exists(cached):
             return json.loads(storage.read_text(cached))
@@ -153,7 +151,7 @@ def run_evaluation(
     thresholds_uri: str | None = None,
     cache_uri: str | None = None,
     options: EvaluateOptions = EvaluateOptions(),
-) -> tuple[dict, Blessing]:
+) -> tuple[Evaluation, Blessing]:
     """Evaluate, compare, bless, and write metrics.json, blessing.json and report.html to `out`."""
     from fracdet_core.evaluate.report import render_report
 
@@ -166,4 +164,4 @@ def run_evaluation(
                "thresholds": dataclasses.asdict(thresholds)}
     storage.write_text(storage.join(out, "blessing.json"), json.dumps(verdict, indent=2, default=dict) + "\n")
     storage.write_text(storage.join(out, "report.html"), render_report(evaluation, blessing, champion, ingest_uri, options))
-    return evaluation.metrics, blessing
+    return evaluation, blessing

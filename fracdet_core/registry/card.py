@@ -1,0 +1,90 @@
+"""The model card of a registered version (Mitchell et al., "Model Cards for Model Reporting", 2019).
+
+Written for the radiologist or engineer deciding whether to trust a version: what it is for,
+what it was trained on, how it measures per body part (with the interval of its mAP), which
+thresholds serving should use, and what it must not be used for.
+"""
+
+from __future__ import annotations
+
+import html
+
+from fracdet_core.classes import BODY_PARTS
+from fracdet_core.html_page import page, table
+
+LIMITATIONS = (
+    "Research and engineering use: not a medical device, not cleared for clinical decisions; a radiologist reads every study.",
+    "Measured on the validation split named below only; performance on other scanners, sites, ages or projections is unknown "
+    "until measured there.",
+    "Detects fractures of the elbow, finger, forearm, hand and shoulder in plain radiographs; other body parts and "
+    "modalities are out of scope, and an image is assumed to show one body part.",
+    "Operating thresholds were chosen on the validation split for the target sensitivity; they meet it there by "
+    "construction and should be re-checked on local data before use.",
+    "Models trained on the synthetic demo data learn synthetic anatomy and fractures; they say nothing about real X-rays.",
+)
+
+
+def _number(value: object) -> str:
+    return "-" if value is None else f"{value:.3f}" if isinstance(value, float) else str(value)
+
+
+def _sections(metadata: dict, eda_stats: dict | None) -> list[tuple[str, list[str], list[list[str]] | None]]:
+    """(title, paragraphs, table rows with a header first) for both renderings."""
+    metrics = metadata["metrics"]
+    interval = metrics.get("map50_ci95")
+    summary = [
+        f"Version {metadata['version']} of model '{metadata['name']}', registered {metadata['created_at']}.",
+        f"Blessed: {'yes' if metadata.get('blessed') else 'no'}. Code {metadata['code_version']}"
+        f"{', commit ' + metadata['git_commit'] if metadata.get('git_commit') else ''}.",
+        f"Serving: KServe TensorFlow predictor with storageUri {metadata['uri']}; input: encoded PNG or JPEG bytes.",
+    ]
+    sections: list[tuple[str, list[str], list[list[str]] | None]] = [
+        ("Model", summary, None),
+        ("Intended use", ["Flag likely fractures on elbow, finger, forearm, hand and shoulder radiographs and draw boxes "
+                          "around them, as a second reader or for triage, with a radiologist making every call."], None),
+    ]
+    data = [f"Training data: {metadata.get('data_uri') or 'unknown'} (manifest sha256 {metadata.get('data_manifest_sha256') or '-'})."]
+    rows = None
+    if eda_stats:
+        splits = eda_stats["splits"]
+        data.append("; ".join(f"{split}: {values['images']:,} images, {values['boxes']:,} boxes, "
+                              f"{values['background_images']:,} without labels" for split, values in splits.items()) + ".")
+        balance = splits["train"].get("body_parts", {})
+        if balance:
+            rows = [["body part", "fractured training images", "normal training images"]]
+            rows += [[part, str(balance[part]["positive_images"]), str(balance[part]["negative_images"])] for part in BODY_PARTS if part in balance]
+    sections.append(("Data", data, rows))
+    detection = [f"mAP@0.5 {_number(metrics.get('map50'))}"
+                 + (f" (95% bootstrap interval {interval[0]:.3f}-{interval[1]:.3f})" if interval else "")
+                 + f", mAP@[.5:.95] {_number(metrics.get('map50_95'))}, on {metrics.get('images')} {metrics.get('split')} images; "
+                 f"latency {_number(metrics.get('latency_ms'))} ms per image through the serving signature."]
+    fracture = metrics.get("fracture") or {}
+    clinical = [["body part", "images", "fractured", "sensitivity", "specificity", "ROC AUC", "threshold"]]
+    clinical += [[group, _number(values.get("n_images")), _number(values.get("n_fractured")), _number(values.get("sensitivity")),
+                  _number(values.get("specificity")), _number(values.get("auc")), _number(values.get("threshold"))]
+                 for group, values in fracture.items()]
+    sections.append(("Performance", detection, clinical))
+    sections.append(("Blessing", list(metadata.get("blessing_reasons") or ["no blessing recorded"]), None))
+    sections.append(("Limitations", list(LIMITATIONS), None))
+    return sections
+
+
+def render_card_markdown(metadata: dict, eda_stats: dict | None) -> str:
+    lines = [f"# Model card: {metadata['name']} version {metadata['version']}", ""]
+    for title, paragraphs, rows in _sections(metadata, eda_stats):
+        lines += [f"## {title}", ""]
+        lines += [f"- {text}" for text in paragraphs] + [""]
+        if rows:
+            lines += ["| " + " | ".join(rows[0]) + " |", "|" + "---|" * len(rows[0])]
+            lines += ["| " + " | ".join(row) + " |" for row in rows[1:]] + [""]
+    return "\n".join(lines)
+
+
+def render_card_html(metadata: dict, eda_stats: dict | None) -> str:
+    body = [f"<h1>Model card: {html.escape(metadata['name'])} version {metadata['version']}</h1>"]
+    for title, paragraphs, rows in _sections(metadata, eda_stats):
+        body.append(f"<h2>{html.escape(title)}</h2>")
+        body += [f"<p>{html.escape(text)}</p>" for text in paragraphs]
+        if rows:
+            body.append(table(rows[0], rows[1:]))
+    return page(f"fracdet model card v{metadata['version']}", body)
