@@ -134,14 +134,22 @@ def run_evaluate_component(
     fracture_call: _Artifact,
     report: _Artifact,
     *,
-    champion_uri: str | None,
+    registry_uri: str | None,
+    model_name: str,
     thresholds_uri: str | None,
-    cache_uri: str | None,
     target_sensitivity: float,
-) -> tuple[bool, float]:
-    """The evaluate component's work: evaluate into `evaluation`, fill the dashboard artifacts; (blessed, mAP@0.5)."""
+) -> bool:
+    """The evaluate component's work: evaluate into `evaluation`, fill the dashboard artifacts; whether blessed.
+
+    With a registry, its champion (if any) is the model to beat, and the champion's metrics are
+    cached in the registry, beside the versions they describe.
+    """
     from fracdet_core.evaluate.run import EvaluateOptions, run_evaluation
 
+    champion_uri = cache_uri = None
+    if registry_uri:
+        champion_uri = storage.join(registry_uri, model_name) + "@champion"
+        cache_uri = storage.join(registry_uri, model_name, "evaluation_cache")
     location = artifact_location(evaluation)
     result, blessing = run_evaluation(
         artifact_location(model), artifact_location(dataset), location, champion_uri=champion_uri,
@@ -154,7 +162,7 @@ def run_evaluate_component(
     for name, value in evaluation_metrics(result.metrics, blessing.blessed).items():
         metrics.log_metric(name, value)
     _log_fracture_call(fracture_call, result.clinical)
-    return blessing.blessed, float(result.metrics["map50"] or 0.0)
+    return blessing.blessed
 
 
 def evaluation_metrics(metrics: dict, blessed: bool) -> dict[str, float]:
@@ -188,3 +196,27 @@ def _log_fracture_call(artifact, clinical) -> None:  # noqa: ANN001 - kfp Classi
             ["fractured", "normal"],
             [[matrix.true_positive, matrix.false_negative], [matrix.false_positive, matrix.true_negative]],
         )
+
+
+def run_register_component(
+    model: _Artifact, evaluation: _Artifact, analysis: _Artifact, registered: _Artifact, *, registry_uri: str, model_name: str,
+    promote: bool, run: dict,
+) -> int:
+    """The register component's work: register, maybe promote, point `registered` at the version; its number."""
+    from fracdet_core.registry.aliases import promote as promote_version
+    from fracdet_core.registry.versions import register
+
+    metadata, created = register(artifact_location(model), artifact_location(evaluation), registry_uri, model_name,
+                                 eda_uri=artifact_location(analysis), run=run)
+    if promote:
+        promote_version(registry_uri, model_name, metadata["version"], require_blessed=True, reason=f"pipeline run {run.get('run_id')}")
+    registered.uri = metadata["uri"]
+    registered.metadata.update({
+        "display_name": f"Registered {model_name} version {metadata['version']}",
+        "version": metadata["version"],
+        "created": created,
+        "champion": promote,
+        "saved_model": metadata["saved_model_uri"],
+        "map50": metadata["metrics"]["map50"],
+    })
+    return int(metadata["version"])

@@ -6,6 +6,7 @@ Python environment, where `fracdet_core` is installed, exactly as the image runs
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import warnings
@@ -43,3 +44,32 @@ def run_locally(data_uri: str, pipeline_root: str, **parameters: object) -> dict
         summary = _ANSI_COLOUR.sub("", str(error))
         raise LocalRunError(f"{summary} Its log above says why; outputs are under {pipeline_root}") from error
     return {name: artifact.path for name, artifact in result.outputs.items()}
+
+
+def registered_version(registry_uri: str, model_name: str, model_path: str) -> dict | None:
+    """The registry version made from this run's model, or None when the register step did not run."""
+    from fracdet_core.registry.versions import list_versions
+
+    source = os.path.join(model_path, "saved_model")
+    return next((item for item in list_versions(registry_uri, model_name) if item["source_model_uri"] == source), None)
+
+
+def run_summary(outputs: dict[str, str]) -> str:
+    """What a person wants after a run: counts, class weights, training, metrics, blessing."""
+    from fracdet_core.evaluate.summary import blessing_lines, metrics_table
+
+    manifest = json.load(open(os.path.join(outputs["dataset"], "manifest.json")))
+    weights = json.load(open(os.path.join(os.path.dirname(outputs["eda_report"]), "analysis", "class_weights.json")))
+    training = json.load(open(os.path.join(outputs["model"], "train_summary.json")))
+    evaluation = os.path.join(os.path.dirname(outputs["evaluation_report"]), "evaluation")
+    metrics = json.load(open(os.path.join(evaluation, "metrics.json")))
+    blessing = json.load(open(os.path.join(evaluation, "blessing.json")))
+    totals = manifest["totals"]
+    return "\n".join([
+        f"ingested {totals['ingested']} of {totals['found']} files ({totals['quarantined']} quarantined)",
+        "class weights: " + ", ".join(f"{name.removeprefix('XR_')} {weight:.2f}" for name, weight in weights.items()),
+        f"training: {training['epochs_run']} epochs in {training['wall_time_s']:.0f} s, "
+        f"{training['train_images_per_second']:.1f} images/s, best val loss {training['best_val_loss']:.4f}",
+        metrics_table(metrics),
+        blessing_lines(blessing["blessed"], blessing["reasons"]),
+    ])

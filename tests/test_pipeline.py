@@ -80,6 +80,38 @@ def test_eda_follows_ingest_and_takes_the_baseline(compiled):
     assert parameters["eda_baseline"]["defaultValue"] == "" and parameters["class_weighting"]["defaultValue"] == "balanced"
 
 
+def test_evaluation_follows_training_and_gates_registration(compiled):
+    tasks = compiled["root"]["dag"]["tasks"]
+    evaluate = tasks["evaluate"]
+    assert sorted(evaluate["dependentTasks"]) == ["ingest", "train"]
+    assert evaluate["inputs"]["artifacts"]["model"]["taskOutputArtifact"] == {"outputArtifactKey": "model", "producerTask": "train"}
+    assert evaluate["inputs"]["parameters"]["registry_uri"]["componentInputParameter"] == "registry_uri"
+    assert evaluate["cachingOptions"] == {} and evaluate["taskInfo"]["name"] == "Evaluate and bless"
+    outputs = compiled["components"]["comp-evaluate"]["outputDefinitions"]
+    assert {name: spec["artifactType"]["schemaTitle"] for name, spec in outputs["artifacts"].items()} == {
+        "evaluation": "system.Artifact", "metrics": "system.Metrics", "fracture_call": "system.ClassificationMetrics",
+        "report": "system.HTML",
+    }
+    assert outputs["parameters"]["Output"]["parameterType"] == "BOOLEAN"
+
+    condition = tasks["condition-1"]
+    assert sorted(condition["dependentTasks"]) == ["eda", "evaluate", "train"]
+    assert condition["triggerPolicy"]["condition"] == "inputs.parameter_values['pipelinechannel--evaluate-Output'] == true"
+    register = compiled["components"]["comp-condition-1"]["dag"]["tasks"]["register"]
+    assert register["taskInfo"]["name"] == "Register model" and register["cachingOptions"] == {}
+    assert register["retryPolicy"]["maxRetryCount"] == 2  # registering the same model again returns its version
+    assert register["inputs"]["artifacts"]["evaluation"]["componentInputArtifact"] == "pipelinechannel--evaluate-evaluation"
+    assert register["inputs"]["parameters"]["promote"]["componentInputParameter"] == "pipelinechannel--promote"
+    registered = compiled["components"]["comp-register"]["outputDefinitions"]["artifacts"]["registered"]
+    assert registered["artifactType"]["schemaTitle"] == "system.Model"
+
+
+def test_compiling_twice_gives_the_same_file(tmp_path):
+    compile_pipeline(str(tmp_path / "a.yaml"))
+    compile_pipeline(str(tmp_path / "b.yaml"))
+    assert (tmp_path / "a.yaml").read_bytes() == (tmp_path / "b.yaml").read_bytes()
+
+
 def test_image_override_and_the_compiled_file_loads_back(tmp_path):
     path = tmp_path / "pipeline.yaml"
     result = subprocess.run([FRACDET, "pipeline", "compile", "--out", str(path), "--image", "registry.example/fracdet:ci"],
@@ -90,21 +122,38 @@ def test_image_override_and_the_compiled_file_loads_back(tmp_path):
     loaded = components.load_component_from_file(str(path))
     assert loaded.name == "fracdet"
     assert set(loaded.component_spec.inputs) == {
-        "data_uri", "shards", "max_side", "eda_baseline", "class_weighting", "max_quarantine_share",
-        "epochs", "image_size", "batch_size", "train_config_uri", "gpu_count", "gpu_type",
+        "data_uri", "registry_uri", "model_name", "promote", "shards", "max_side", "eda_baseline", "class_weighting",
+        "max_quarantine_share", "epochs", "image_size", "batch_size", "train_config_uri", "gpu_count", "gpu_type",
+        "thresholds_uri", "target_sensitivity",
     }
 
 
+TINY_MODEL = "model: {stem_width: 8, stage_widths: [8, 8, 16, 16, 16], stage_depths: [1, 1, 1, 1, 1], fpn_width: 8, head_depth: 1}\n"
+OPEN_GATES = "min_map50: 0\nmin_sensitivity: {}\nmin_specificity: {}\nmin_auc: {}\n"  # any model is blessed
+CLOSED_GATES = "min_map50: 1.0\n"  # out of reach for a model trained one epoch
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory) -> Path:
+    base = tmp_path_factory.mktemp("dag")
+    generate_dataset(SynthConfig(train=60, val=12, size=96, seed=5), str(base / "data"), progress=False)
+    (base / "tiny.yaml").write_text(TINY_MODEL)
+    (base / "open.yaml").write_text(OPEN_GATES)
+    (base / "closed.yaml").write_text(CLOSED_GATES)
+    return base
+
+
+def _run_dag(base: Path, root: Path, gates: str) -> subprocess.CompletedProcess:
+    return subprocess.run([FRACDET, "pipeline", "run", "--data", str(base / "data"), "--root", str(root), "--shards", "2",
+                           "--epochs", "1", "--image-size", "64", "--batch-size", "8", "--train-config", str(base / "tiny.yaml"),
+                           "--thresholds", str(base / gates), "--promote"],
+                          capture_output=True, text=True, timeout=600)
+
+
 @pytest.mark.slow
-def test_the_whole_dag_runs_locally(tmp_path):
-    data = tmp_path / "data"
-    generate_dataset(SynthConfig(train=60, val=12, size=96, seed=5), str(data), progress=False)
+def test_the_whole_dag_runs_locally_and_registers_a_blessed_model(tiny_run, tmp_path):
     root = tmp_path / "runs"
-    tiny = tmp_path / "tiny.yaml"
-    tiny.write_text("model: {stem_width: 8, stage_widths: [8, 8, 16, 16, 16], stage_depths: [1, 1, 1, 1, 1], fpn_width: 8, head_depth: 1}\n")
-    result = subprocess.run([FRACDET, "pipeline", "run", "--data", str(data), "--root", str(root), "--shards", "2",
-                             "--epochs", "1", "--image-size", "64", "--batch-size", "8", "--train-config", str(tiny)],
-                            capture_output=True, text=True, timeout=600)
+    result = _run_dag(tiny_run, root, "open.yaml")
     assert result.returncode == 0, result.stdout + result.stderr
     printed = dict(line.split(": ", 1) for line in result.stdout.splitlines() if ": " in line)
     dataset, report = Path(printed["ingested dataset"]), Path(printed["EDA report"])
@@ -133,6 +182,35 @@ def test_the_whole_dag_runs_locally(tmp_path):
     weights = json.loads((report.parent / "analysis" / "class_weights.json").read_text())
     assert len(weights) == 10 and all(0 < weight <= 10 for weight in weights.values())
     assert eda_output["artifacts"]["metrics"]["artifacts"][0]["metadata"]["train_images"] == 60
+
+    evaluation = Path(printed["evaluation report"]).parent / "evaluation"
+    assert json.loads((evaluation / "blessing.json").read_text())["blessed"] is True
+    assert "mAP@0.5" in result.stdout and "blessed: yes" in result.stdout
+    evaluate_output = json.loads((evaluation.parent / "executor_output.json").read_text())
+    assert evaluate_output["parameterValues"]["Output"] is True
+    assert evaluate_output["artifacts"]["metrics"]["artifacts"][0]["metadata"]["blessed"] == 1.0
+    # What ran: the register task, and the registry now holds this run's model as the champion.
+    (run_folder,) = [path for path in root.iterdir() if path.name.startswith("fracdet-")]
+    assert (run_folder / "register" / "executor_output.json").exists()
+    version = root / "registry" / "fracdet" / "versions" / "1"
+    assert printed["registered"] == str(version)
+    metadata = json.loads((version / "metadata.json").read_text())
+    assert metadata["source_model_uri"] == str(saved_model) and metadata["run"]["task"] == "register"
+    assert json.loads((root / "registry" / "fracdet" / "aliases" / "champion").read_text())["version"] == 1
+    registered = json.loads((run_folder / "register" / "executor_output.json").read_text())["artifacts"]["registered"]
+    assert registered["artifacts"][0]["uri"] == str(version)
+
+
+@pytest.mark.slow
+def test_an_unblessed_model_is_not_registered(tiny_run, tmp_path):
+    root = tmp_path / "runs"
+    result = _run_dag(tiny_run, root, "closed.yaml")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "blessed: NO" in result.stdout and "FAIL map50" in result.stdout
+    assert "registered: no (not blessed)" in result.stdout
+    (run_folder,) = [path for path in root.iterdir() if path.name.startswith("fracdet-")]
+    assert (run_folder / "evaluate").is_dir() and not (run_folder / "register").exists()  # the branch did not run
+    assert not (root / "registry" / "fracdet" / "versions").exists()
 
 
 def test_a_failed_local_run_is_one_clear_line(tmp_path):

@@ -38,6 +38,10 @@ def register(commands: argparse._SubParsersAction) -> None:
     run_parser.add_argument("--image-size", type=positive_int, default=256, help="training input side (default: %(default)s)")
     run_parser.add_argument("--batch-size", type=positive_int, default=16, help="training batch size (default: %(default)s)")
     run_parser.add_argument("--train-config", default="", help="YAML with 'model:' and 'train:' sections")
+    run_parser.add_argument("--registry", help="model registry root (default: ROOT/registry)")
+    run_parser.add_argument("--model-name", default="fracdet", help="the model's name in the registry (default: %(default)s)")
+    run_parser.add_argument("--promote", action="store_true", help="make a blessed, registered model the champion")
+    run_parser.add_argument("--thresholds", default="", help="blessing thresholds YAML (default: the built-in gates)")
     run_parser.set_defaults(run=_run)
 
 
@@ -49,14 +53,20 @@ def _compile(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from pipelines.local_run import run_locally
+    from pipelines.local_run import registered_version, run_locally, run_summary
 
+    registry = os.path.abspath(args.registry or os.path.join(args.root, "registry"))
     outputs = run_locally(
-        args.data, args.root, shards=args.shards, max_side=args.max_side, eda_baseline=args.eda_baseline,
+        args.data, args.root, registry_uri=registry, model_name=args.model_name, promote=args.promote,
+        thresholds_uri=args.thresholds, shards=args.shards, max_side=args.max_side, eda_baseline=args.eda_baseline,
         epochs=args.epochs, image_size=args.image_size, batch_size=args.batch_size, train_config_uri=args.train_config,
     )
+    print(run_summary(outputs))
+    version = registered_version(registry, args.model_name, outputs["model"])
     print(f"ingested dataset: {outputs['dataset']}")
     print(f"EDA report: {outputs['eda_report']}")
     print(f"trained model: {outputs['model']}/saved_model")
+    print(f"evaluation report: {outputs['evaluation_report']}")
+    print(f"registered: {version['uri'] if version else 'no (not blessed)'}")
     print(f"all task outputs: {os.path.abspath(args.root)}")
     return 0
