@@ -8,6 +8,7 @@ thresholds serving should use, and what it must not be used for.
 from __future__ import annotations
 
 import html
+import math
 
 from fracdet_core.classes import BODY_PARTS
 from fracdet_core.html_page import page, table
@@ -26,6 +27,20 @@ LIMITATIONS = (
 
 def _number(value: object) -> str:
     return "-" if value is None else f"{value:.3f}" if isinstance(value, float) else str(value)
+
+
+def wilson_interval(share: float | None, count: int | None, z: float = 1.96) -> tuple[float, float] | None:
+    """95% Wilson score interval of a proportion measured on `count` images (small samples stay inside [0, 1])."""
+    if share is None or not count:
+        return None
+    centre = (share + z * z / (2 * count)) / (1 + z * z / count)
+    half = z * math.sqrt(share * (1 - share) / count + z * z / (4 * count * count)) / (1 + z * z / count)
+    return max(centre - half, 0.0), min(centre + half, 1.0)
+
+
+def _with_interval(share: float | None, count: int | None) -> str:
+    interval = wilson_interval(share, count)
+    return _number(share) + (f" ({interval[0]:.2f}-{interval[1]:.2f})" if interval else "")
 
 
 def _sections(metadata: dict, eda_stats: dict | None) -> list[tuple[str, list[str], list[list[str]] | None]]:
@@ -57,12 +72,15 @@ def _sections(metadata: dict, eda_stats: dict | None) -> list[tuple[str, list[st
     detection = [f"mAP@0.5 {_number(metrics.get('map50'))}"
                  + (f" (95% bootstrap interval {interval[0]:.3f}-{interval[1]:.3f})" if interval else "")
                  + f", mAP@[.5:.95] {_number(metrics.get('map50_95'))}, on {metrics.get('images')} {metrics.get('split')} images; "
-                 f"latency {_number(metrics.get('latency_ms'))} ms per image through the serving signature."]
+                 f"latency {_number(metrics.get('latency_ms'))} ms per image through the serving signature.",
+                 "Image-level fracture call per body part below; intervals are 95% Wilson intervals over the images counted."]
     fracture = metrics.get("fracture") or {}
-    clinical = [["body part", "images", "fractured", "sensitivity", "specificity", "ROC AUC", "threshold"]]
-    clinical += [[group, _number(values.get("n_images")), _number(values.get("n_fractured")), _number(values.get("sensitivity")),
-                  _number(values.get("specificity")), _number(values.get("auc")), _number(values.get("threshold"))]
-                 for group, values in fracture.items()]
+    clinical = [["body part", "images", "fractured", "sensitivity (95% CI)", "specificity (95% CI)", "ROC AUC", "threshold"]]
+    for group, values in fracture.items():
+        fractured, images = values.get("n_fractured") or 0, values.get("n_images") or 0
+        clinical.append([group, _number(images), _number(fractured), _with_interval(values.get("sensitivity"), fractured),
+                         _with_interval(values.get("specificity"), images - fractured), _number(values.get("auc")),
+                         _number(values.get("threshold"))])
     sections.append(("Performance", detection, clinical))
     sections.append(("Blessing", list(metadata.get("blessing_reasons") or ["no blessing recorded"]), None))
     sections.append(("Limitations", list(LIMITATIONS), None))
