@@ -28,15 +28,18 @@ lock: $(STAMP) ## re-resolve requirements*.in into the lock files (UPGRADE=1 to 
 test: $(STAMP) ## run the whole test suite (starts its own fake-gcs-server)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-demo: $(STAMP) ## make synthetic radiographs, run the pipeline (ingest, EDA, training) locally; print where results are
-	$(BIN)/fracdet synth --out $(DEMO_DIR)/data --train 200 --val 50 --overwrite
-	TF_CPP_MIN_LOG_LEVEL=2 $(BIN)/fracdet pipeline run --data $(DEMO_DIR)/data --root $(DEMO_DIR)/pipeline
+demo: $(STAMP) ## make synthetic radiographs, run the whole pipeline locally; print the metrics and where results are
+	$(BIN)/fracdet synth --out $(DEMO_DIR)/data --train 1000 --val 100 --overwrite
+	TF_CPP_MIN_LOG_LEVEL=2 $(BIN)/fracdet pipeline run --data $(DEMO_DIR)/data --root $(DEMO_DIR)/pipeline \
+		--registry $(DEMO_DIR)/registry --epochs 9 --promote
 	@echo
 	@echo "demo: synthetic dataset:  $(abspath $(DEMO_DIR))/data (data.yaml, train/, valid/)"
 	@echo "demo: pipeline outputs:   $(abspath $(DEMO_DIR))/pipeline (one folder per run, one per task)"
 	@echo "demo: ingested shards:    $$(ls -d $(abspath $(DEMO_DIR))/pipeline/*/ingest/dataset | tail -n 1)"
 	@echo "demo: EDA report:         $$(ls $(abspath $(DEMO_DIR))/pipeline/*/eda/analysis/report.html | tail -n 1)"
 	@echo "demo: trained model:      $$(ls -d $(abspath $(DEMO_DIR))/pipeline/*/train/model/saved_model | tail -n 1)"
+	@echo "demo: evaluation report:  $$(ls $(abspath $(DEMO_DIR))/pipeline/*/evaluate/evaluation/report.html | tail -n 1)"
+	@echo "demo: model registry:     $(abspath $(DEMO_DIR))/registry (.venv/bin/fracdet registry list --registry $(DEMO_DIR)/registry)"
 
 bench: $(STAMP) ## print speed and memory figures measured on this machine
 	$(BIN)/python bench/synth.py
