@@ -12,6 +12,9 @@ CLASS_NAMES: Final[tuple[str, ...]] = tuple(
     [f"XR_{part}_positive" for part in BODY_PARTS] + [f"XR_{part}_negative" for part in BODY_PARTS]
 )
 
+# Whether each class marks a fracture (the positive classes), in class-id order.
+IS_FRACTURE: Final[tuple[bool, ...]] = tuple(name.endswith("_positive") for name in CLASS_NAMES)
+
 
 def class_id(body_part: str, fractured: bool) -> int:
     """Class id for a body part and a fracture finding.

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import numpy as np
 from sklearn.metrics import roc_auc_score, roc_curve
 
-from fracdet_core.classes import BODY_PARTS, CLASS_NAMES, describe_class
+from fracdet_core.classes import BODY_PARTS, CLASS_NAMES, IS_FRACTURE, describe_class
 from fracdet_core.errors import ConfigError
 from fracdet_core.evaluate.inputs import check_records
 from fracdet_core.evaluate.records import ImageDetections, ImageTruth
@@ -23,7 +23,7 @@ from fracdet_core.evaluate.records import ImageDetections, ImageTruth
 OVERALL = "overall"
 
 _CLASS_PARTS = tuple(describe_class(name)[0] for name in CLASS_NAMES)
-_FRACTURE_CLASSES = np.array([describe_class(name)[1] for name in CLASS_NAMES])  # (C,) bool
+_FRACTURE_CLASSES = np.array(IS_FRACTURE)  # (C,) bool
 
 
 @dataclasses.dataclass(frozen=True)

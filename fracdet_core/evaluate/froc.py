@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from fracdet_core.classes import CLASS_NAMES, describe_class
+from fracdet_core.classes import IS_FRACTURE
 from fracdet_core.errors import ConfigError
 from fracdet_core.evaluate.boxes import iou_yxyx
 from fracdet_core.evaluate.inputs import check_records
@@ -22,7 +22,7 @@ from fracdet_core.evaluate.records import ImageDetections, ImageTruth
 
 FP_PER_IMAGE_POINTS: tuple[float, ...] = (0.125, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0)
 
-_FRACTURE_CLASSES = np.array([describe_class(name)[1] for name in CLASS_NAMES])  # (C,) bool
+_FRACTURE_CLASSES = np.array(IS_FRACTURE)  # (C,) bool
 
 
 @dataclasses.dataclass(frozen=True)

@@ -80,9 +80,21 @@ class Evaluation:
     metrics: dict
 
 
-def evaluate_model(model_uri: str, ingest_uri: str, options: EvaluateOptions = EvaluateOptions()) -> Evaluation:
-    """Run the model's serving signature over the split and compute every metric."""
+def fingerprints(location: str, ingest_uri: str) -> tuple[str, str]:
+    """(sha256 of the SavedModel folder, sha256 of the ingest's manifest): what the metrics were measured on."""
+    manifest = storage.read_bytes(storage.join(ingest_uri, "manifest.json"))
+    return storage.tree_sha256(location), hashlib.sha256(manifest).hexdigest()
+
+
+def evaluate_model(
+    model_uri: str, ingest_uri: str, options: EvaluateOptions = EvaluateOptions(), *, known: tuple[str, str] | None = None
+) -> Evaluation:
+    """Run the model's serving signature over the split and compute every metric.
+
+    `known`: the `fingerprints` when the caller already computed them (hashing reads the whole model).
+    """
     location = saved_model_location(model_uri)
+    model_sha256, data_sha256 = known or fingerprints(location, ingest_uri)
     serve = load_serving(location)
     truths, detections = evaluate_split(serve, ingest_uri, options.split, batch_size=options.batch_size,
                                         show_progress=options.show_progress)
@@ -95,9 +107,9 @@ def evaluate_model(model_uri: str, ingest_uri: str, options: EvaluateOptions = E
     metrics = {
         "schema_version": SCHEMA_VERSION,
         "model": location,
-        "model_sha256": storage.tree_sha256(location),
+        "model_sha256": model_sha256,
         "data": ingest_uri,
-        "data_manifest_sha256": hashlib.sha256(storage.read_bytes(storage.join(ingest_uri, "manifest.json"))).hexdigest(),
+        "data_manifest_sha256": data_sha256,
         "split": options.split,
         "images": len(truths),
         "boxes": int(sum(len(truth.classes) for truth in truths)),
@@ -129,14 +141,14 @@ def champion_metrics(champion_uri: str, ingest_uri: str, options: EvaluateOption
     if resolved is None:
         return None
     location = saved_model_location(resolved)
-    key = None
+    key = known = None
     if cache_uri:
-        manifest = storage.read_bytes(storage.join(ingest_uri, "manifest.json"))
-        key = f"{storage.tree_sha256(location)[:16]}-{hashlib.sha256(manifest).hexdigest()[:16]}-{options.fingerprint()}.json"
+        known = fingerprints(location, ingest_uri)
+        key = f"{known[0][:16]}-{known[1][:16]}-{options.fingerprint()}.json"
         cached = storage.join(cache_uri, key)
         if storage.exists(cached):
             return json.loads(storage.read_text(cached))
-    metrics = evaluate_model(location, ingest_uri, options).metrics
+    metrics = evaluate_model(location, ingest_uri, options, known=known).metrics
     if key:
         storage.write_text(storage.join(cache_uri, key), json.dumps(metrics, indent=2) + "\n")
     return metrics
