@@ -11,8 +11,12 @@ import importlib
 _EXPORTS = {
     "DatasetError": "fracdet_core.ingest.spec",
     "DecodeLimits": "fracdet_core.ingest.limits",
+    "FanOutError": "fracdet_core.ingest.plan",
     "IngestOptions": "fracdet_core.ingest.ingest",
     "ingest_dataset": "fracdet_core.ingest.ingest",
+    "ingest_shards": "fracdet_core.ingest.part",
+    "merge_parts": "fracdet_core.ingest.merge",
+    "plan_ingest": "fracdet_core.ingest.plan",
 }
 __all__ = sorted(_EXPORTS)
 

@@ -13,6 +13,10 @@ Guarantees:
 - leakage: an image whose bytes equal a training image is quarantined from val as
   `duplicate_across_splits`; a repeat within a split as `duplicate_within_split`;
 - memory: images stream through; what is kept per image is a hash and a few numbers.
+
+The steps that a fanned-out ingest (`plan.py`, `part.py`, `merge.py`) shares with this one are
+public here: the options, the processing order, the image worker, the loop that accepts results,
+and the preparation and clean-up of the output folder.
 """
 
 from __future__ import annotations
@@ -22,23 +26,24 @@ import functools
 import hashlib
 import math
 import tempfile
-from collections import Counter
-from collections.abc import Callable
-from typing import BinaryIO
+from collections.abc import Callable, Iterable, Mapping
 
-from fracdet_core import __version__, storage
-from fracdet_core.classes import CLASS_NAMES
+from tqdm import tqdm
+
+from fracdet_core import storage
 from fracdet_core.errors import ConfigError
+from fracdet_core.ingest.accounting import DuplicateFinder, SplitTally, build_manifest
 from fracdet_core.ingest.decode import DecodeLimits
 from fracdet_core.ingest.discovery import ImageTask, Problem, discover
 from fracdet_core.ingest.outputs import LabelTableWriter, ShardWriter, label_rows, write_manifest, write_quarantine
 from fracdet_core.ingest.process import IngestedImage, process_image
-from fracdet_core.ingest.spec import SPLITS, DatasetSpec, read_spec
+from fracdet_core.ingest.spec import SPLITS, read_spec
 from fracdet_core.parallel import OrderedMap, worker_pool
 from fracdet_core.progress import progress_bar
 
-SCHEMA_VERSION = 1
 IMAGES_PER_AUTO_SHARD = 1000
+
+ImageWork = Callable[[ImageTask], IngestedImage | Problem]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -87,48 +92,45 @@ def ingest_dataset(data: str, out: str, options: IngestOptions = IngestOptions()
     ):
         spec = read_spec(data)
         tasks, problems = discover(spec)
-        storage.remove(storage.join(out, "manifest.json"), missing_ok=True)
-        storage.remove_temporaries(out)
+        prepare_output(out, "manifest.json")
         quarantine: list[tuple[Problem, str]] = [(problem, "rejected") for problem in problems]
-        seen: dict[str, tuple[str, str]] = {}
-        with storage.open_write(storage.join(out, "labels.parquet")) as table_stream:
-            split_summaries = _ingest_splits(spec, out, tasks, options, pool, spill_dir, seen, quarantine, table_stream, progress)
+        work = image_worker(spec.class_remap, options, spill_dir)
+        duplicates = DuplicateFinder()
+        with storage.open_write(storage.join(out, "labels.parquet")) as table_stream, LabelTableWriter(table_stream) as table:
+            split_summaries = {
+                split: _ingest_split(out, split, processing_order(tasks[split]), options, pool, work, duplicates, quarantine,
+                                     table, progress)
+                for split in SPLITS  # train first, so val copies of train images are the duplicates
+            }
     write_quarantine(out, quarantine)
-    shard_files = {entry["file"] for summary in split_summaries.values() for entry in summary["shards"]}
-    for stale in storage.list_files(out):
-        if stale.endswith(".tfrecord") and stale.rsplit("/", 1)[-1] not in shard_files:
-            storage.remove(stale, missing_ok=True)
-    manifest = _manifest(spec, options, split_summaries, quarantine, tasks, problems)
+    remove_stale_shards(out, [entry["file"] for summary in split_summaries.values() for entry in summary["shards"]])
+    manifest = build_manifest(spec, options.shards, options.limits, split_summaries, quarantine, tasks, problems)
     write_manifest(out, manifest)
     return manifest
 
 
-def _ingest_splits(
-    spec: DatasetSpec,
-    out: str,
-    tasks: dict[str, list[ImageTask]],
-    options: IngestOptions,
-    pool: OrderedMap,
-    spill_dir: str,
-    seen: dict[str, tuple[str, str]],
-    quarantine: list[tuple[Problem, str]],
-    table_stream: BinaryIO,
-    progress: bool,
-) -> dict[str, dict]:
-    """Every split through the pool, train first (so val copies of train images are the duplicates)."""
-    table = LabelTableWriter(table_stream)
-    work = functools.partial(
+def image_worker(class_remap: Mapping[int, int], options: IngestOptions, spill_dir: str) -> ImageWork:
+    """`process_image` with this ingest's settings, ready for a worker pool."""
+    return functools.partial(
         process_image,
-        class_remap=dict(spec.class_remap),
+        class_remap=dict(class_remap),
         limits=options.limits,
         spill_dir=spill_dir if options.workers > 1 else None,
     )
-    summaries = {
-        split: _ingest_split(out, split, processing_order(tasks[split]), options, pool, work, seen, quarantine, table, progress)
-        for split in SPLITS
-    }
-    table.close()
-    return summaries
+
+
+def prepare_output(out: str, marker: str) -> None:
+    """Remove the completion marker first (so a killed run leaves none), then what killed writers left."""
+    storage.remove(storage.join(out, marker), missing_ok=True)
+    storage.remove_temporaries(out)
+
+
+def remove_stale_shards(out: str, keep: Iterable[str]) -> None:
+    """Delete shards an earlier run into `out` wrote under names this run does not use."""
+    wanted = set(keep)
+    for stale in storage.list_files(out):
+        if stale.endswith(".tfrecord") and stale.rsplit("/", 1)[-1] not in wanted:
+            storage.remove(stale, missing_ok=True)
 
 
 def _ingest_split(
@@ -137,90 +139,49 @@ def _ingest_split(
     ordered: list[ImageTask],
     options: IngestOptions,
     pool: OrderedMap,
-    work: Callable[[ImageTask], IngestedImage | Problem],
-    seen: dict[str, tuple[str, str]],
+    work: ImageWork,
+    duplicates: DuplicateFinder,
     quarantine: list[tuple[Problem, str]],
     table: LabelTableWriter,
     progress: bool,
 ) -> dict:
-    images, boxes = Counter(), Counter()
-    background = ingested = 0
+    tally = SplitTally()
     bar = progress_bar(len(ordered), f"ingest {split}", enabled=progress)
     with bar, ShardWriter(out, split, len(ordered), options.shard_count(len(ordered))) as shards:
-        for result in pool.imap(work, ordered, chunksize=8):
-            shards.advance()
-            bar.update()
-            if isinstance(result, Problem):
-                quarantine.append((result, "rejected"))
-                continue
-            example = result.take_example()
-            duplicate = _duplicate_of(result, seen)
-            if duplicate:
-                quarantine.append((duplicate, "rejected"))
-                continue
-            seen[result.sha256] = (split, result.task.source_id)
-            shards.write(example)
-            table.add(label_rows(result, shards.current_name))
-            quarantine.extend((Problem(result.task.image_uri, split, reason, detail), "kept") for reason, detail in result.warnings)
-            ingested += 1
-            background += not result.boxes
-            boxes.update(CLASS_NAMES[box.class_id] for box in result.boxes)
-            images.update({CLASS_NAMES[box.class_id] for box in result.boxes})
-    return {
-        "images": ingested,
-        "background_images": background,
-        "boxes": sum(boxes.values()),
-        "classes": {name: {"images": images[name], "boxes": boxes[name]} for name in CLASS_NAMES},
-        "shards": shards.written,
-    }
+        accept_results(pool.imap(work, ordered, chunksize=8), shards, table, quarantine, bar, duplicates=duplicates, tally=tally)
+    return tally.summary(shards.written)
 
 
-def _duplicate_of(image: IngestedImage, seen: dict[str, tuple[str, str]]) -> Problem | None:
-    earlier = seen.get(image.sha256)
-    if earlier is None:
-        return None
-    earlier_split, earlier_id = earlier
-    reason = "duplicate_across_splits" if earlier_split != image.task.split else "duplicate_within_split"
-    return Problem(
-        image.task.image_uri, image.task.split, reason, f"same bytes as {earlier_split} image {earlier_id}; that copy is kept"
-    )
-
-
-def _manifest(
-    spec: DatasetSpec,
-    options: IngestOptions,
-    splits: dict[str, dict],
+def accept_results(
+    results: Iterable[IngestedImage | Problem],
+    shards: ShardWriter,
+    table: LabelTableWriter,
     quarantine: list[tuple[Problem, str]],
-    tasks: dict[str, list[ImageTask]],
-    listing_problems: list[Problem],
-) -> dict:
-    rejected = [problem for problem, action in quarantine if action == "rejected"]
-    warnings = [problem for problem, action in quarantine if action == "kept"]
-    ingested = sum(summary["images"] for summary in splits.values())
-    return {
-        "schema_version": SCHEMA_VERSION,
-        "created_by": f"fracdet {__version__}",
-        "source": {
-            "data_yaml": spec.yaml_uri,
-            "root": spec.root,
-            "names": {str(k): v for k, v in sorted(spec.source_names.items())},
-            "class_remap": {str(k): v for k, v in sorted(spec.class_remap.items())},
-            "remapped": spec.remapped,
-        },
-        "class_names": list(CLASS_NAMES),
-        "options": {
-            "shards": options.shards,
-            "max_side": options.limits.max_side,
-            "max_pixels": options.limits.max_pixels,
-            "min_side": options.limits.min_side,
-        },
-        "splits": splits,
-        "totals": {
-            "found": sum(len(split_tasks) for split_tasks in tasks.values()) + len(listing_problems),
-            "ingested": ingested,
-            "quarantined": len(rejected),
-            "warnings": len(warnings),
-        },
-        "quarantine_reasons": dict(sorted(Counter(problem.reason for problem in rejected).items())),
-        "warning_reasons": dict(sorted(Counter(problem.reason for problem in warnings).items())),
-    }
+    bar: tqdm,
+    *,
+    duplicates: DuplicateFinder | None,
+    tally: SplitTally | None = None,
+) -> None:
+    """Write each processed image to its shard and label rows, or record why it was rejected.
+
+    Every result takes its position in `shards`, rejected or not, so which shard an image lands in
+    depends only on the processing order. With `duplicates` None, repeated bytes are all kept: a
+    fan-out part sees only some images, so duplicates are decided when the parts are merged.
+    """
+    for result in results:
+        shards.advance()
+        bar.update()
+        if isinstance(result, Problem):
+            quarantine.append((result, "rejected"))
+            continue
+        example = result.take_example()
+        task = result.task
+        duplicate = None if duplicates is None else duplicates.check(result.sha256, task.split, task.source_id, task.image_uri)
+        if duplicate is not None:
+            quarantine.append((duplicate, "rejected"))
+            continue
+        shards.write(example)
+        table.add(label_rows(result, shards.current_name))
+        quarantine.extend((Problem(task.image_uri, task.split, reason, detail), "kept") for reason, detail in result.warnings)
+        if tally is not None:
+            tally.add([box.class_id for box in result.boxes])

@@ -46,6 +46,11 @@ def shard_name(split: str, index: int, count: int) -> str:
     return f"{split}-{index:05d}-of-{count:05d}.tfrecord"
 
 
+def shard_bounds(images: int, shards: int) -> list[int]:
+    """Shard k holds processing positions [bounds[k], bounds[k + 1]): sizes differ by at most one."""
+    return [images * k // shards for k in range(shards + 1)]
+
+
 class ShardWriter:
     """Writes a split's records into a fixed number of shards, one open at a time.
 
@@ -53,11 +58,18 @@ class ShardWriter:
     order, so shard sizes differ by at most one image before quarantine. Used as a context
     manager: on success every shard is published (empty ones too, so names stay stable); on an
     exception the shard in progress is dropped unpublished.
+
+    A fan-out part writes some shards of a larger set: `first_index` and `total_shards` give
+    them the names they have in a single ingest (shard k is named `first_index + k` of
+    `total_shards`), so merging the parts needs no renaming.
     """
 
-    def __init__(self, out: str, split: str, images: int, shards: int) -> None:
+    def __init__(
+        self, out: str, split: str, images: int, shards: int, *, first_index: int = 0, total_shards: int | None = None
+    ) -> None:
         self._out, self._split, self._count = out, split, shards
-        self._bounds = [images * k // shards for k in range(shards + 1)]
+        self._first_index, self._total_shards = first_index, total_shards or shards
+        self._bounds = shard_bounds(images, shards)
         self._index = -1
         self._position = 0
         self._context: contextlib.AbstractContextManager[BinaryIO] | None = None
@@ -79,7 +91,7 @@ class ShardWriter:
 
     @property
     def current_name(self) -> str:
-        return shard_name(self._split, max(self._index, 0), self._count)
+        return shard_name(self._split, self._first_index + max(self._index, 0), self._total_shards)
 
     def advance(self) -> None:
         """Move to the next image position, opening the next shard when this one is full."""
@@ -142,11 +154,21 @@ def label_rows(image: IngestedImage, shard: str) -> list[dict[str, object]]:
 
 
 class LabelTableWriter:
-    """Streams rows into `labels.parquet` in row groups, so memory stays flat."""
+    """Streams rows into `labels.parquet` in row groups, so memory stays flat.
+
+    As a context manager it closes on the way out even when the block raises, before the stream
+    under it is discarded (an unclosed writer would write its footer later, to a closed stream).
+    """
 
     def __init__(self, stream: BinaryIO) -> None:
         self._writer = pq.ParquetWriter(stream, LABEL_SCHEMA, compression="zstd")
         self._pending: list[dict[str, object]] = []
+
+    def __enter__(self) -> LabelTableWriter:
+        return self
+
+    def __exit__(self, kind, error, traceback) -> None:  # noqa: ANN001 - context manager protocol
+        self.close()
 
     def add(self, rows: Iterable[dict[str, object]]) -> None:
         self._pending.extend(rows)

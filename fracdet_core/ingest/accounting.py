@@ -1,0 +1,109 @@
+"""What an ingest counts and decides per accepted image: duplicates, per-split tallies, the manifest.
+
+Kept apart from the loop that decodes images so that a single ingest and the merge of a fanned-out
+ingest (`merge.py`) count with the same code, in the same order, and so publish the same manifest.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+
+from fracdet_core import __version__
+from fracdet_core.classes import CLASS_NAMES
+from fracdet_core.ingest.discovery import ImageTask, Problem
+from fracdet_core.ingest.limits import DecodeLimits
+from fracdet_core.ingest.spec import DatasetSpec
+
+SCHEMA_VERSION = 1
+
+
+class DuplicateFinder:
+    """Keeps the first copy of each image content, in the order images are offered.
+
+    Train is offered before val, so a val image with the bytes of a train image is the one
+    quarantined (`duplicate_across_splits`), and a repeat within a split is `duplicate_within_split`.
+    """
+
+    def __init__(self) -> None:
+        self._first: dict[str, tuple[str, str]] = {}  # sha256 -> (split, source id) of the kept copy
+
+    def check(self, sha256: str, split: str, source_id: str, image_uri: str) -> Problem | None:
+        """The quarantine entry when these bytes were seen before; otherwise remember this copy."""
+        earlier = self._first.get(sha256)
+        if earlier is None:
+            self._first[sha256] = (split, source_id)
+            return None
+        earlier_split, earlier_id = earlier
+        reason = "duplicate_across_splits" if earlier_split != split else "duplicate_within_split"
+        return Problem(image_uri, split, reason, f"same bytes as {earlier_split} image {earlier_id}; that copy is kept")
+
+
+class SplitTally:
+    """Images, background images and boxes per class of one split, as images are accepted."""
+
+    def __init__(self) -> None:
+        self._images: Counter[str] = Counter()
+        self._boxes: Counter[str] = Counter()
+        self._background = 0
+        self._ingested = 0
+
+    def add(self, class_ids: Sequence[int]) -> None:
+        """Count one accepted image by the class ids of its boxes (none: a background image)."""
+        names = [CLASS_NAMES[class_id] for class_id in class_ids]
+        self._ingested += 1
+        self._background += not names
+        self._boxes.update(names)
+        self._images.update(set(names))
+
+    def summary(self, shards: list[dict[str, object]]) -> dict:
+        """The split's entry in `manifest.json`, with its shards as written."""
+        return {
+            "images": self._ingested,
+            "background_images": self._background,
+            "boxes": sum(self._boxes.values()),
+            "classes": {name: {"images": self._images[name], "boxes": self._boxes[name]} for name in CLASS_NAMES},
+            "shards": shards,
+        }
+
+
+def build_manifest(
+    spec: DatasetSpec,
+    shards_option: int,
+    limits: DecodeLimits,
+    splits: Mapping[str, dict],
+    quarantine: Iterable[tuple[Problem, str]],
+    tasks: Mapping[str, Sequence[ImageTask]],
+    listing_problems: Sequence[Problem],
+) -> dict:
+    """The content of `manifest.json` (DESIGN.md), with `found == ingested + quarantined`."""
+    entries = list(quarantine)
+    rejected = [problem for problem, action in entries if action == "rejected"]
+    warnings = [problem for problem, action in entries if action == "kept"]
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "created_by": f"fracdet {__version__}",
+        "source": {
+            "data_yaml": spec.yaml_uri,
+            "root": spec.root,
+            "names": {str(k): v for k, v in sorted(spec.source_names.items())},
+            "class_remap": {str(k): v for k, v in sorted(spec.class_remap.items())},
+            "remapped": spec.remapped,
+        },
+        "class_names": list(CLASS_NAMES),
+        "options": {
+            "shards": shards_option,
+            "max_side": limits.max_side,
+            "max_pixels": limits.max_pixels,
+            "min_side": limits.min_side,
+        },
+        "splits": dict(splits),
+        "totals": {
+            "found": sum(len(split_tasks) for split_tasks in tasks.values()) + len(listing_problems),
+            "ingested": sum(summary["images"] for summary in splits.values()),
+            "quarantined": len(rejected),
+            "warnings": len(warnings),
+        },
+        "quarantine_reasons": dict(sorted(Counter(problem.reason for problem in rejected).items())),
+        "warning_reasons": dict(sorted(Counter(problem.reason for problem in warnings).items())),
+    }
