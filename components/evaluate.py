@@ -18,6 +18,7 @@ def evaluate(
     model_name: str = "fracdet",
     thresholds_uri: str = "",
     target_sensitivity: float = 0.9,
+    run_id: str = "",
 ) -> bool:
     """Run the model's serving signature on the val split; measure, compare with the champion, bless or not.
 
@@ -34,14 +35,20 @@ def evaluate(
         model_name: the model's name in the registry.
         thresholds_uri: blessing thresholds YAML; empty for the defaults.
         target_sensitivity: image-level sensitivity the per-body-part thresholds are set for.
+        run_id: the pipeline run's ID; with a registry, the blessing is also left at
+            `<registry_uri>/<model_name>/runs/<run_id>/blessing.json` for the exit handler's task.
 
     Returns:
         Whether every blessing check passed; a `dsl.If` gates registration on it. (A single
         output: kfp.local resolves a condition on a task's `Output`, not on named outputs.)
     """
     from fracdet_core.kfp_artifacts import run_evaluate_component
+    from fracdet_core.run_outcome import record_blessing
 
-    return run_evaluate_component(
+    blessed = run_evaluate_component(
         dataset, model, evaluation, metrics, fracture_call, report, registry_uri=registry_uri or None, model_name=model_name,
         thresholds_uri=thresholds_uri or None, target_sensitivity=target_sensitivity,
     )
+    if registry_uri and run_id:
+        record_blessing(registry_uri, model_name, run_id, blessed)
+    return blessed

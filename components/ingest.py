@@ -7,7 +7,9 @@ from components.image import FRACDET_IMAGE
 
 
 @dsl.component(base_image=FRACDET_IMAGE, install_kfp_package=False)
-def ingest(data_uri: str, dataset: Output[Dataset], shards: int = 0, max_side: int = 0, workers: int = 0):
+def ingest(
+    data_uri: str, dataset: Output[Dataset], shards: int = 0, max_side: int = 0, workers: int = 0, data_fingerprint: str = "",
+):
     """Check every image and label of a YOLO dataset and write them as TFRecord shards.
 
     Args:
@@ -18,6 +20,8 @@ def ingest(data_uri: str, dataset: Output[Dataset], shards: int = 0, max_side: i
         shards: shards per split; 0 makes one per 1000 images.
         max_side: downscale images whose longer side exceeds this many pixels; 0 keeps sizes.
         workers: worker processes; 0 uses every core the task may use.
+        data_fingerprint: a hash of the data listing (the fingerprint task's). Not read here: it
+            is in KFP's cache key, so the cached output is reused only while the data is unchanged.
     """
     from fracdet_core.ingest import DecodeLimits, IngestOptions, ingest_dataset
     from fracdet_core.kfp_artifacts import artifact_location, ingest_metadata

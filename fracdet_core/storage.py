@@ -14,6 +14,7 @@ are retried by the client's own retry policies.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import fcntl
 import functools
 import hashlib
@@ -220,6 +221,34 @@ def list_files(prefix: str | os.PathLike[str]) -> list[str]:
     for folder, _, names in os.walk(root):
         found.extend(os.path.join(folder, name) for name in names if _TEMP_MARKER not in name)
     return sorted(found)
+
+
+@dataclasses.dataclass(frozen=True)
+class FileVersion:
+    """One file as a listing sees it: enough to tell that it changed, without reading it.
+
+    Attributes:
+        uri: the file or object.
+        size: bytes.
+        version: on GCS the object's MD5 (its content; the generation where there is no MD5,
+            as for composite objects); locally the modification time in nanoseconds.
+    """
+
+    uri: str
+    size: int
+    version: str
+
+
+def list_file_versions(prefix: str | os.PathLike[str]) -> list[FileVersion]:
+    """Every file under `prefix` as `list_files` finds it, with its size and version, in one listing."""
+    if is_gcs(prefix):
+        return _Gcs.list_file_versions(str(prefix))
+    versions = []
+    for path in list_files(prefix):
+        with _local_errors(path):
+            status = os.stat(path)
+        versions.append(FileVersion(path, status.st_size, str(status.st_mtime_ns)))
+    return versions
 
 
 def remove(uri: str | os.PathLike[str], *, missing_ok: bool = False) -> None:
@@ -443,6 +472,18 @@ class _Gcs:
             names = [blob.name for blob in _client().list_blobs(bucket, prefix=folder_key)]
         return sorted(
             f"{GCS_SCHEME}{bucket}/{name}" for name in names if not name.endswith("/") and _TEMP_MARKER not in name
+        )
+
+    @classmethod
+    def list_file_versions(cls, prefix: str) -> list[FileVersion]:
+        bucket, key = split_gcs(prefix)
+        folder_key = key.rstrip("/") + "/" if key else ""
+        with cls.errors(prefix):
+            blobs = list(_client().list_blobs(bucket, prefix=folder_key))
+        return sorted(
+            (FileVersion(f"{GCS_SCHEME}{bucket}/{blob.name}", int(blob.size or 0), blob.md5_hash or f"generation-{blob.generation}")
+             for blob in blobs if not blob.name.endswith("/") and _TEMP_MARKER not in blob.name),
+            key=lambda item: item.uri,
         )
 
     @classmethod

@@ -1,4 +1,4 @@
-"""Compile the DAG to KFP IR YAML, with the image of every component set on request."""
+"""Compile the DAG to KFP IR YAML, for one cluster's settings and one image tag."""
 
 from __future__ import annotations
 
@@ -8,24 +8,34 @@ import tempfile
 import yaml
 from kfp import compiler
 
+from components.image import FRACDET_GPU_IMAGE, FRACDET_IMAGE, gpu_image
 from fracdet_core import storage
-from pipelines.fracdet_pipeline import fracdet_pipeline
+from pipelines.cluster import ClusterOptions
+from pipelines.fracdet_pipeline import create_pipeline
 
 
-def compile_pipeline(out: str, image: str | None = None) -> str:
+def compile_pipeline(out: str, image: str | None = None, options: ClusterOptions = ClusterOptions()) -> str:  # noqa: B008
     """Write the pipeline's IR YAML to `out` (a local path or gs:// URI); returns `out`.
+
+    The same arguments give the same bytes, so a compiled file can be diffed and committed.
 
     Args:
         out: where to write the YAML.
-        image: container image for every component; None keeps `FRACDET_IMAGE`.
+        image: the CPU image `REPOSITORY:TAG` for every component; the training task gets its GPU
+            twin `REPOSITORY:TAG-gpu`. None keeps the package's own tags.
+        options: the Kubernetes settings compiled in (node selector, tolerations, secret, deadline).
+
+    Raises:
+        ConfigError: `image` is not `REPOSITORY:TAG`.
     """
+    images = {FRACDET_IMAGE: image, FRACDET_GPU_IMAGE: gpu_image(image)} if image else {}
     with tempfile.TemporaryDirectory(prefix="fracdet-compile-") as folder:
         compiled = os.path.join(folder, "pipeline.yaml")
-        compiler.Compiler().compile(pipeline_func=fracdet_pipeline, package_path=compiled)
+        compiler.Compiler().compile(pipeline_func=create_pipeline(options), package_path=compiled)
         with open(compiled, encoding="utf-8") as stream:
             documents = list(yaml.safe_load_all(stream))
-    if image:
-        for executor in documents[0]["deploymentSpec"]["executors"].values():
-            executor["container"]["image"] = image
+    for executor in documents[0]["deploymentSpec"]["executors"].values():
+        container = executor["container"]
+        container["image"] = images.get(container["image"], container["image"])
     storage.write_text(out, yaml.safe_dump_all(documents, sort_keys=False))
     return out

@@ -1,40 +1,42 @@
 """The fracdet DAG. This module only wires components; compiling and running live elsewhere.
 
-ingest -> eda -> train -> evaluate -> dsl.If(blessed) -> register (-> champion when `promote`)
+dsl.ExitHandler(record_outcome):
+    fingerprint -> ingest (one task, or plan -> ParallelFor(parts) -> merge) -> eda -> train -> evaluate -> dsl.If(blessed) -> register (-> champion when `promote`)
+
+The exit handler's task runs last whatever happened and records the run's outcome (blessed, not
+blessed, failed) for CI. KFP allows no pipeline outputs from inside an exit handler, so the
+pipeline returns none: every artifact is a task output, shown on its task in the dashboard.
 """
 
-from typing import NamedTuple
-
 from kfp import dsl
-from kfp.dsl import HTML, Dataset, Model
 
 from components.eda import eda
 from components.evaluate import evaluate
+from components.fingerprint import fingerprint
 from components.ingest import ingest
+from components.outcome import record_outcome
 from components.register import register
 from components.train import train
+from pipelines.cluster import ClusterOptions, give_gcs_credentials, place_on_gpu_nodes
+from pipelines.ingest_stage import create_ingest_fanout
 
 PIPELINE_NAME = "fracdet"
-CLUSTER_TASK_RETRIES = 2
 
 
-class PipelineOutputs(NamedTuple):
-    dataset: Dataset
-    eda_report: HTML
-    model: Model
-    evaluation_report: HTML
+def create_pipeline(options: ClusterOptions = ClusterOptions()):  # noqa: B008 - a frozen dataclass, never mutated
+    """The pipeline function, with the Kubernetes settings of `options` compiled in.
 
-
-def create_pipeline(task_retries: int = CLUSTER_TASK_RETRIES):
-    """The pipeline function, with `task_retries` retries (with backoff) on its I/O tasks.
-
-    On a cluster, retries ride out pod evictions and node loss. A local run uses 0: there a
-    failure is a deterministic input error, and retrying would only delay its message.
+    A local run (kfp.local) takes the same DAG with `task_retries=0`: there a failure is a
+    deterministic input error, and retrying would only delay its message; the Kubernetes
+    settings do nothing there.
     """
+    fanned_out = options.ingest_parts > 1
+    ingest_fanout = create_ingest_fanout(options, parallelism=options.ingest_parts) if fanned_out else None
 
     @dsl.pipeline(
         name=PIPELINE_NAME,
         description="Bone-fracture detection on X-rays: YOLO dataset to a trained, evaluated, registered detector.",
+        pipeline_config=options.pipeline_config(),
     )
     def fracdet_pipeline(
         data_uri: str,
@@ -54,7 +56,7 @@ def create_pipeline(task_retries: int = CLUSTER_TASK_RETRIES):
         gpu_type: str = "nvidia.com/gpu",
         thresholds_uri: str = "",
         target_sensitivity: float = 0.9,
-    ) -> PipelineOutputs:
+    ):
         """Train a fracture detector from a YOLO dataset.
 
         Args:
@@ -75,75 +77,93 @@ def create_pipeline(task_retries: int = CLUSTER_TASK_RETRIES):
             gpu_type: the Kubernetes resource name of the GPUs (nvidia.com/gpu, or a node's accelerator type).
             thresholds_uri: blessing thresholds YAML (min_map50, min_sensitivity, ...); empty for the defaults.
             target_sensitivity: image-level sensitivity the per-body-part operating thresholds are set for.
-
-        Returns:
-            The ingested dataset, the EDA report, the trained model and the evaluation report.
         """
-        ingest_task = ingest(data_uri=data_uri, shards=shards, max_side=max_side)
-        ingest_task.set_display_name("Ingest YOLO dataset")
-        # KFP's cache key holds the parameters, not the data behind data_uri: new images under the
-        # same URI would hit a stale cache. Off until the key carries a fingerprint of the data.
-        ingest_task.set_caching_options(enable_caching=False)
-        ingest_task.set_cpu_request("2").set_memory_request("4G")
+        outcome_task = record_outcome(registry_uri=registry_uri, model_name=model_name, run_id=dsl.PIPELINE_JOB_ID_PLACEHOLDER)
+        outcome_task.set_display_name("Record run outcome")
+        outcome_task.set_caching_options(enable_caching=False)  # every run records its own outcome
+        outcome_task.set_cpu_request("0.5").set_memory_request("1G")
 
-        eda_task = eda(
-            dataset=ingest_task.outputs["dataset"],
-            baseline_uri=eda_baseline,
-            weighting=class_weighting,
-            max_quarantine_share=max_quarantine_share,
-        )
-        eda_task.set_display_name("EDA, class weights and data checks")
-        eda_task.set_caching_options(enable_caching=True)
-        eda_task.set_cpu_request("1").set_memory_request("2G")
+        with dsl.ExitHandler(outcome_task, name="Run"):
+            fingerprint_task = fingerprint(data_uri=data_uri)
+            fingerprint_task.set_display_name("Fingerprint the data")
+            fingerprint_task.set_caching_options(enable_caching=False)  # it must see the data as it is now
+            fingerprint_task.set_cpu_request("0.5").set_memory_request("1G")
 
-        train_task = train(
-            dataset=ingest_task.outputs["dataset"],
-            analysis=eda_task.outputs["analysis"],
-            epochs=epochs,
-            image_size=image_size,
-            batch_size=batch_size,
-            config_uri=train_config_uri,
-        )
-        train_task.set_display_name("Train detector")
-        train_task.set_caching_options(enable_caching=True)
-        train_task.set_cpu_request("4").set_memory_request("16G")
-        train_task.set_accelerator_type(gpu_type).set_accelerator_limit(gpu_count)
+            if ingest_fanout is None:
+                ingest_task = ingest(data_uri=data_uri, shards=shards, max_side=max_side, data_fingerprint=fingerprint_task.output)
+                # Cached: its key holds the data fingerprint, so changed data under the same URI runs it again.
+                ingest_task.set_caching_options(enable_caching=True)
+                ingest_task.set_cpu_request("2").set_memory_request("4G")
+                dataset = ingest_task.outputs["dataset"]
+            else:
+                # A sub-pipeline: its own tasks carry caching, resources, retries and credentials.
+                ingest_task = ingest_fanout(data_uri=data_uri, data_fingerprint=fingerprint_task.output, shards=shards,
+                                            max_side=max_side, workers=options.ingest_parts)
+                dataset = ingest_task.output
+            ingest_task.set_display_name("Ingest YOLO dataset")
 
-        evaluate_task = evaluate(
-            dataset=ingest_task.outputs["dataset"],
-            model=train_task.outputs["model"],
-            registry_uri=registry_uri,
-            model_name=model_name,
-            thresholds_uri=thresholds_uri,
-            target_sensitivity=target_sensitivity,
-        )
-        evaluate_task.set_display_name("Evaluate and bless")
-        evaluate_task.set_caching_options(enable_caching=False)  # the champion it compares against may have moved
-        evaluate_task.set_cpu_request("2").set_memory_request("4G")
+            eda_task = eda(
+                dataset=dataset,
+                baseline_uri=eda_baseline,
+                weighting=class_weighting,
+                max_quarantine_share=max_quarantine_share,
+            )
+            eda_task.set_display_name("EDA, class weights and data checks")
+            eda_task.set_caching_options(enable_caching=True)
+            eda_task.set_cpu_request("1").set_memory_request("2G")
 
-        with dsl.If(evaluate_task.outputs["Output"] == True, name="blessed"):  # noqa: E712 - a KFP condition, not a Python test
-            register_task = register(
-                model=train_task.outputs["model"],
-                evaluation=evaluate_task.outputs["evaluation"],
+            train_task = train(
+                dataset=dataset,
                 analysis=eda_task.outputs["analysis"],
+                epochs=epochs,
+                image_size=image_size,
+                batch_size=batch_size,
+                config_uri=train_config_uri,
+                gpu_count=gpu_count,
+                gpu_type=gpu_type,
+            )
+            train_task.set_display_name("Train detector")
+            train_task.set_caching_options(enable_caching=True)
+            train_task.set_cpu_request("4").set_memory_request("16G")
+            train_task.set_accelerator_type(gpu_type).set_accelerator_limit(gpu_count)
+            place_on_gpu_nodes(train_task, options)
+
+            evaluate_task = evaluate(
+                dataset=dataset,
+                model=train_task.outputs["model"],
                 registry_uri=registry_uri,
                 model_name=model_name,
-                promote=promote,
+                thresholds_uri=thresholds_uri,
+                target_sensitivity=target_sensitivity,
                 run_id=dsl.PIPELINE_JOB_ID_PLACEHOLDER,
-                task_name=dsl.PIPELINE_TASK_NAME_PLACEHOLDER,
             )
-            register_task.set_display_name("Register model")
-            register_task.set_caching_options(enable_caching=False)  # a registry write, never skipped
-            register_task.set_cpu_request("1").set_memory_request("2G")
+            evaluate_task.set_display_name("Evaluate and bless")
+            evaluate_task.set_caching_options(enable_caching=False)  # the champion it compares against may have moved
+            evaluate_task.set_cpu_request("2").set_memory_request("4G")
 
-        if task_retries:
-            # Training resumes from its last epoch; registering the same model again returns its version.
-            for task in (ingest_task, eda_task, train_task, evaluate_task, register_task):
-                task.set_retry(num_retries=task_retries, backoff_duration="30s", backoff_factor=2.0)
-        return PipelineOutputs(
-            dataset=ingest_task.outputs["dataset"], eda_report=eda_task.outputs["report"], model=train_task.outputs["model"],
-            evaluation_report=evaluate_task.outputs["report"],
-        )
+            with dsl.If(evaluate_task.outputs["Output"] == True, name="blessed"):  # noqa: E712 - a KFP condition, not a Python test
+                register_task = register(
+                    model=train_task.outputs["model"],
+                    evaluation=evaluate_task.outputs["evaluation"],
+                    analysis=eda_task.outputs["analysis"],
+                    registry_uri=registry_uri,
+                    model_name=model_name,
+                    promote=promote,
+                    run_id=dsl.PIPELINE_JOB_ID_PLACEHOLDER,
+                    task_name=dsl.PIPELINE_TASK_NAME_PLACEHOLDER,
+                )
+                register_task.set_display_name("Register model")
+                register_task.set_caching_options(enable_caching=False)  # a registry write, never skipped
+                register_task.set_cpu_request("1").set_memory_request("2G")
+
+        tasks = (fingerprint_task, eda_task, train_task, evaluate_task, register_task, outcome_task)
+        tasks += () if fanned_out else (ingest_task,)
+        for task in tasks:
+            give_gcs_credentials(task, options)
+            if options.task_retries:
+                # Training resumes from its last epoch; registering the same model again returns its version;
+                # the rest rewrite their outputs whole.
+                task.set_retry(num_retries=options.task_retries, backoff_duration="30s", backoff_factor=2.0)
 
     return fracdet_pipeline
 

@@ -2,10 +2,13 @@
 
 `SubprocessRunner(use_venv=False)` runs each lightweight component in a subprocess of this
 Python environment, where `fracdet_core` is installed, exactly as the image runs it on a cluster.
+The DAG is the one a cluster runs (exit handler included, which kfp.local 2.17 runs after the
+other tasks with their final state); only the retries are off.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
@@ -14,24 +17,53 @@ import warnings
 from kfp import local
 
 from fracdet_core.errors import FracdetError
-from pipelines.fracdet_pipeline import create_pipeline
+from pipelines.cluster import ClusterOptions
+from pipelines.fracdet_pipeline import PIPELINE_NAME, create_pipeline
 
 _ANSI_COLOUR = re.compile(r"\x1b\[[0-9;]*m")
+# Where each output is: kfp.local writes a task's output artifact to <root>/<run>/<task>/<output>.
+TASK_OUTPUTS = {
+    "dataset": ("ingest", "dataset"),
+    "analysis": ("eda", "analysis"),
+    "model": ("train", "model"),
+    "evaluation": ("evaluate", "evaluation"),
+    "outcome": ("record-outcome", "outcome"),
+}
 
 
 class LocalRunError(FracdetError):
     """A task of a local pipeline run failed; its log, printed above, says why."""
 
 
-def run_locally(data_uri: str, pipeline_root: str, **parameters: object) -> dict[str, str]:
-    """Run the whole pipeline locally; returns where its outputs are (name -> local path).
+@dataclasses.dataclass(frozen=True)
+class LocalRun:
+    """Where a finished local run left its outputs.
 
-    `parameters` are the pipeline's other parameters (shards, epochs, ...), by name.
+    Attributes:
+        folder: the run's folder under the pipeline root (one sub-folder per task).
+        outputs: output name (TASK_OUTPUTS' keys) -> its local path.
+        outcome: the exit handler's record: `outcome`, `run_id`, `pipeline_state`.
+    """
+
+    folder: str
+    outputs: dict[str, str]
+    outcome: dict
+
+
+def run_locally(data_uri: str, pipeline_root: str, **parameters: object) -> LocalRun:
+    """Run the whole pipeline locally.
+
+    Args:
+        data_uri: the dataset (data.yaml, or the folder holding one).
+        pipeline_root: folder for every run's task outputs.
+        parameters: the pipeline's other parameters (registry_uri, epochs, ...), by name.
 
     Raises:
-        LocalRunError: a task failed; the task's log, printed above, shows why.
+        LocalRunError: a task failed (its log, printed above, shows why).
     """
-    local.init(runner=local.SubprocessRunner(use_venv=False), pipeline_root=os.path.abspath(pipeline_root))
+    root = os.path.abspath(pipeline_root)
+    before = _run_folders(root)
+    local.init(runner=local.SubprocessRunner(use_venv=False), pipeline_root=root)
     try:
         with warnings.catch_warnings():
             # kfp.local warns that the components name a non-Python base image (running them in
@@ -39,11 +71,24 @@ def run_locally(data_uri: str, pipeline_root: str, **parameters: object) -> dict
             # settings (display names, resources) do nothing here (they are meant for a cluster).
             warnings.filterwarnings("ignore", message="You may be attemp", category=RuntimeWarning)
             warnings.filterwarnings("ignore", message=".*have no effect in the current local runner", category=UserWarning)
-            result = create_pipeline(task_retries=0)(data_uri=data_uri, **parameters)
+            create_pipeline(ClusterOptions(task_retries=0))(data_uri=data_uri, **parameters)
     except RuntimeError as error:
         summary = _ANSI_COLOUR.sub("", str(error))
         raise LocalRunError(f"{summary} Its log above says why; outputs are under {pipeline_root}") from error
-    return {name: artifact.path for name, artifact in result.outputs.items()}
+    new = sorted(_run_folders(root) - before)
+    if len(new) != 1:
+        raise LocalRunError(f"expected one new run folder under {root}, found {len(new)}: was another run writing there?")
+    folder = os.path.join(root, new[0])
+    outputs = {name: os.path.join(folder, task, output) for name, (task, output) in TASK_OUTPUTS.items()}
+    with open(outputs["outcome"], encoding="utf-8") as stream:
+        outcome = json.load(stream)
+    return LocalRun(folder, outputs, outcome)
+
+
+def _run_folders(root: str) -> set[str]:
+    if not os.path.isdir(root):
+        return set()
+    return {name for name in os.listdir(root) if name.startswith(f"{PIPELINE_NAME}-")}
 
 
 def registered_version(registry_uri: str, model_name: str, model_path: str) -> dict | None:
@@ -54,17 +99,20 @@ def registered_version(registry_uri: str, model_name: str, model_path: str) -> d
     return next((item for item in list_versions(registry_uri, model_name) if item["source_model_uri"] == source), None)
 
 
-def run_summary(outputs: dict[str, str]) -> str:
-    """What a person wants after a run: counts, class weights, training, metrics, blessing."""
+def run_summary(run: LocalRun, registry_uri: str, model_name: str) -> str:
+    """What a person wants after a run: counts, class weights, training, metrics, blessing, version, reports."""
     from fracdet_core.evaluate.summary import blessing_lines, metrics_table
 
-    manifest = json.load(open(os.path.join(outputs["dataset"], "manifest.json")))
-    weights = json.load(open(os.path.join(os.path.dirname(outputs["eda_report"]), "analysis", "class_weights.json")))
-    training = json.load(open(os.path.join(outputs["model"], "train_summary.json")))
-    evaluation = os.path.join(os.path.dirname(outputs["evaluation_report"]), "evaluation")
-    metrics = json.load(open(os.path.join(evaluation, "metrics.json")))
-    blessing = json.load(open(os.path.join(evaluation, "blessing.json")))
-    totals = manifest["totals"]
+    def read(name: str, *parts: str) -> dict:
+        with open(os.path.join(run.outputs[name], *parts), encoding="utf-8") as stream:
+            return json.load(stream)
+
+    totals = read("dataset", "manifest.json")["totals"]
+    weights = read("analysis", "class_weights.json")
+    training = read("model", "train_summary.json")
+    metrics = read("evaluation", "metrics.json")
+    blessing = read("evaluation", "blessing.json")
+    version = registered_version(registry_uri, model_name, run.outputs["model"])
     return "\n".join([
         f"ingested {totals['ingested']} of {totals['found']} files ({totals['quarantined']} quarantined)",
         "class weights: " + ", ".join(f"{name.removeprefix('XR_')} {weight:.2f}" for name, weight in weights.items()),
@@ -72,4 +120,8 @@ def run_summary(outputs: dict[str, str]) -> str:
         f"{training['train_images_per_second']:.1f} images/s, best val loss {training['best_val_loss']:.4f}",
         metrics_table(metrics),
         blessing_lines(blessing["blessed"], blessing["reasons"]),
+        f"registered version: {version['version']} ({version['uri']})" if version else "registered version: none (not blessed)",
+        f"run outcome: {run.outcome['outcome']} (run {run.outcome['run_id']})",
+        f"EDA report: {os.path.join(run.outputs['analysis'], 'report.html')}",
+        f"evaluation report: {os.path.join(run.outputs['evaluation'], 'report.html')}",
     ])

@@ -11,23 +11,46 @@ import pytest
 import yaml
 from kfp import components
 
-from components.image import FRACDET_IMAGE
+from components.image import FRACDET_GPU_IMAGE, FRACDET_IMAGE
+from fracdet_core.cli import main
+from fracdet_core.ingest.fingerprint import data_fingerprint
 from fracdet_core.synth import SynthConfig, generate_dataset
+from pipelines.cluster import ClusterOptions, Toleration
 from pipelines.compile import compile_pipeline
 
 FRACDET = str(Path(sys.executable).with_name("fracdet"))
+IO_TASKS = ("fingerprint", "ingest", "eda", "train", "evaluate")  # the exit handler's body, besides the branch
+RETRIES = {"backoffDuration": "30s", "backoffFactor": 2.0, "backoffMaxDuration": "3600s", "maxRetryCount": 2}
 
 
 @pytest.fixture(scope="module")
-def compiled(tmp_path_factory) -> dict:
+def compiled_documents(tmp_path_factory) -> list[dict]:
     path = tmp_path_factory.mktemp("compiled") / "pipeline.yaml"
     compile_pipeline(str(path))
-    return yaml.safe_load(path.read_text())
+    return list(yaml.safe_load_all(path.read_text()))
 
 
-def test_every_component_runs_on_our_image(compiled):
-    images = {executor["container"]["image"] for executor in compiled["deploymentSpec"]["executors"].values()}
-    assert images == {FRACDET_IMAGE}
+@pytest.fixture(scope="module")
+def compiled(compiled_documents) -> dict:
+    return compiled_documents[0]
+
+
+@pytest.fixture(scope="module")
+def kubernetes(compiled_documents) -> dict:
+    return compiled_documents[1]["platforms"]["kubernetes"]
+
+
+@pytest.fixture(scope="module")
+def body(compiled) -> dict:
+    """The tasks the exit handler guards."""
+    return compiled["components"]["comp-exit-handler-1"]["dag"]["tasks"]
+
+
+def test_training_runs_on_the_gpu_image_and_the_rest_on_the_cpu_image(compiled):
+    images = {name: executor["container"]["image"] for name, executor in compiled["deploymentSpec"]["executors"].items()}
+    assert images.pop("exec-train") == FRACDET_GPU_IMAGE == f"{FRACDET_IMAGE}-gpu"
+    assert set(images) == {"exec-fingerprint", "exec-ingest", "exec-eda", "exec-evaluate", "exec-register", "exec-record-outcome"}
+    assert set(images.values()) == {FRACDET_IMAGE}
 
 
 def test_nothing_is_installed_at_run_time(compiled):
@@ -43,33 +66,71 @@ def test_parameters_and_their_defaults(compiled):
     assert "shards per split" in parameters["shards"]["description"]
 
 
-def test_the_ingest_task_is_named_uncached_retried_and_sized(compiled):
-    task = compiled["root"]["dag"]["tasks"]["ingest"]
+def test_an_exit_handler_guards_every_task_and_records_the_outcome(compiled, body):
+    root = compiled["root"]["dag"]["tasks"]
+    assert set(root) == {"exit-handler-1", "record-outcome"}
+    assert root["exit-handler-1"]["taskInfo"]["name"] == "Run"
+    assert set(body) == {*IO_TASKS, "condition-2"}
+    outcome = root["record-outcome"]
+    assert outcome["dependentTasks"] == ["exit-handler-1"]
+    assert outcome["triggerPolicy"] == {"strategy": "ALL_UPSTREAM_TASKS_COMPLETED"}  # runs whatever the body did
+    assert outcome["inputs"]["parameters"]["status"] == {"taskFinalStatus": {"producerTask": "exit-handler-1"}}
+    assert outcome["inputs"]["parameters"]["run_id"] == {"runtimeValue": {"constant": "{{$.pipeline_job_uuid}}"}}
+    assert outcome["inputs"]["parameters"]["registry_uri"] == {"componentInputParameter": "registry_uri"}
+    assert outcome["cachingOptions"] == {} and outcome["retryPolicy"] == RETRIES
+    assert outcome["taskInfo"]["name"] == "Record run outcome"
+    artifact = compiled["components"]["comp-record-outcome"]["outputDefinitions"]["artifacts"]["outcome"]
+    assert artifact["artifactType"]["schemaTitle"] == "system.Artifact"
+    assert "outputDefinitions" not in compiled["root"]  # KFP allows no pipeline outputs from inside an exit handler
+
+
+def test_ingest_is_cached_on_a_fingerprint_of_the_data(compiled, body):
+    fingerprint = body["fingerprint"]
+    assert fingerprint["cachingOptions"] == {}  # off: it must list the data as it is now
+    assert fingerprint["inputs"]["parameters"]["data_uri"] == {"componentInputParameter": "pipelinechannel--data_uri"}
+    assert fingerprint["taskInfo"]["name"] == "Fingerprint the data" and "dependentTasks" not in fingerprint
+    task = body["ingest"]
+    assert task["dependentTasks"] == ["fingerprint"]
+    assert task["inputs"]["parameters"]["data_fingerprint"] == {
+        "taskOutputParameter": {"outputParameterKey": "Output", "producerTask": "fingerprint"}}
     assert task["taskInfo"]["name"] == "Ingest YOLO dataset"
-    assert task["cachingOptions"] == {}  # off: the key would not see new data under the same URI
-    assert task["retryPolicy"]["maxRetryCount"] == 2
+    assert task["cachingOptions"] == {"enableCache": True}  # keyed on the fingerprint: new data runs it again
     resources = compiled["deploymentSpec"]["executors"]["exec-ingest"]["container"]["resources"]
     assert resources["cpuRequest"] == 2.0 and resources["memoryRequest"] == 4.0
-    outputs = compiled["root"]["outputDefinitions"]["artifacts"]
-    assert outputs["dataset"]["artifactType"]["schemaTitle"] == "system.Dataset"
-    assert outputs["eda_report"]["artifactType"]["schemaTitle"] == "system.HTML"
+    assert {name: body[name]["retryPolicy"] for name in IO_TASKS} == {name: RETRIES for name in IO_TASKS}
 
 
-def test_training_follows_eda_with_its_weights_and_gpu_settings(compiled):
-    task = compiled["root"]["dag"]["tasks"]["train"]
+def test_training_follows_eda_with_its_weights_and_gpu_settings(compiled, body, kubernetes):
+    task = body["train"]
     assert sorted(task["dependentTasks"]) == ["eda", "ingest"]
     assert task["inputs"]["artifacts"]["analysis"]["taskOutputArtifact"] == {"outputArtifactKey": "analysis", "producerTask": "eda"}
-    assert task["retryPolicy"]["maxRetryCount"] == 2  # a retried task resumes from its last epoch
+    assert task["cachingOptions"] == {"enableCache": True}
     resources = compiled["deploymentSpec"]["executors"]["exec-train"]["container"]["resources"]
-    assert "gpu_count" in resources["accelerator"]["resourceCount"] and "gpu_type" in resources["accelerator"]["resourceType"]
-    assert compiled["root"]["outputDefinitions"]["artifacts"]["model"]["artifactType"]["schemaTitle"] == "system.Model"
+    assert resources["accelerator"] == {"resourceCount": "{{$.inputs.parameters['pipelinechannel--gpu_count']}}",
+                                        "resourceType": "{{$.inputs.parameters['pipelinechannel--gpu_type']}}"}
+    assert resources["cpuRequest"] == 4.0 and resources["memoryRequest"] == 16.0
+    # The resource request reads the GPU parameters inside the exit handler's sub-DAG, so that DAG must receive them.
+    handler_inputs = compiled["components"]["comp-exit-handler-1"]["inputDefinitions"]["parameters"]
+    assert {"pipelinechannel--gpu_count", "pipelinechannel--gpu_type"} <= set(handler_inputs)
+    assert task["inputs"]["parameters"]["gpu_count"] == {"componentInputParameter": "pipelinechannel--gpu_count"}
+    # Only the training pod is placed on GPU nodes; without --gcs-secret no task mounts a key (Workload Identity).
+    assert set(kubernetes["deploymentSpec"]["executors"]) == {"exec-train"}
+    assert kubernetes["deploymentSpec"]["executors"]["exec-train"] == {
+        "emptyDirMounts": [{"medium": "Memory", "mountPath": "/dev/shm", "sizeLimit": "4Gi", "volumeName": "dshm"}],
+        "tolerations": [{"effect": "NoSchedule", "key": "nvidia.com/gpu", "operator": "Exists"}],
+    }
+    assert all("env" not in executor["container"] for executor in compiled["deploymentSpec"]["executors"].values())
 
 
-def test_eda_follows_ingest_and_takes_the_baseline(compiled):
-    task = compiled["root"]["dag"]["tasks"]["eda"]
+def test_the_whole_run_has_a_deadline(kubernetes):
+    assert kubernetes["pipelineConfig"] == {"activeDeadlineSeconds": 86400}
+
+
+def test_eda_follows_ingest_and_takes_the_baseline(compiled, body):
+    task = body["eda"]
     assert task["dependentTasks"] == ["ingest"]
     assert task["inputs"]["artifacts"]["dataset"]["taskOutputArtifact"] == {"outputArtifactKey": "dataset", "producerTask": "ingest"}
-    assert task["inputs"]["parameters"]["baseline_uri"]["componentInputParameter"] == "eda_baseline"
+    assert task["inputs"]["parameters"]["baseline_uri"]["componentInputParameter"] == "pipelinechannel--eda_baseline"
     assert task["taskInfo"]["name"] == "EDA, class weights and data checks"
     assert task["cachingOptions"] == {"enableCache": True}  # keyed on the ingest artifact it reads
     outputs = compiled["components"]["comp-eda"]["outputDefinitions"]["artifacts"]
@@ -80,12 +141,12 @@ def test_eda_follows_ingest_and_takes_the_baseline(compiled):
     assert parameters["eda_baseline"]["defaultValue"] == "" and parameters["class_weighting"]["defaultValue"] == "balanced"
 
 
-def test_evaluation_follows_training_and_gates_registration(compiled):
-    tasks = compiled["root"]["dag"]["tasks"]
-    evaluate = tasks["evaluate"]
+def test_evaluation_follows_training_and_gates_registration(compiled, body):
+    evaluate = body["evaluate"]
     assert sorted(evaluate["dependentTasks"]) == ["ingest", "train"]
     assert evaluate["inputs"]["artifacts"]["model"]["taskOutputArtifact"] == {"outputArtifactKey": "model", "producerTask": "train"}
-    assert evaluate["inputs"]["parameters"]["registry_uri"]["componentInputParameter"] == "registry_uri"
+    assert evaluate["inputs"]["parameters"]["registry_uri"]["componentInputParameter"] == "pipelinechannel--registry_uri"
+    assert evaluate["inputs"]["parameters"]["run_id"] == {"runtimeValue": {"constant": "{{$.pipeline_job_uuid}}"}}
     assert evaluate["cachingOptions"] == {} and evaluate["taskInfo"]["name"] == "Evaluate and bless"
     outputs = compiled["components"]["comp-evaluate"]["outputDefinitions"]
     assert {name: spec["artifactType"]["schemaTitle"] for name, spec in outputs["artifacts"].items()} == {
@@ -94,38 +155,100 @@ def test_evaluation_follows_training_and_gates_registration(compiled):
     }
     assert outputs["parameters"]["Output"]["parameterType"] == "BOOLEAN"
 
-    condition = tasks["condition-1"]
+    condition = body["condition-2"]
     assert sorted(condition["dependentTasks"]) == ["eda", "evaluate", "train"]
     assert condition["triggerPolicy"]["condition"] == "inputs.parameter_values['pipelinechannel--evaluate-Output'] == true"
-    register = compiled["components"]["comp-condition-1"]["dag"]["tasks"]["register"]
+    assert condition["taskInfo"]["name"] == "blessed"
+    register = compiled["components"]["comp-condition-2"]["dag"]["tasks"]["register"]
     assert register["taskInfo"]["name"] == "Register model" and register["cachingOptions"] == {}
-    assert register["retryPolicy"]["maxRetryCount"] == 2  # registering the same model again returns its version
+    assert register["retryPolicy"] == RETRIES  # registering the same model again returns its version
     assert register["inputs"]["artifacts"]["evaluation"]["componentInputArtifact"] == "pipelinechannel--evaluate-evaluation"
     assert register["inputs"]["parameters"]["promote"]["componentInputParameter"] == "pipelinechannel--promote"
     registered = compiled["components"]["comp-register"]["outputDefinitions"]["artifacts"]["registered"]
     assert registered["artifactType"]["schemaTitle"] == "system.Model"
 
 
-def test_compiling_twice_gives_the_same_file(tmp_path):
-    compile_pipeline(str(tmp_path / "a.yaml"))
-    compile_pipeline(str(tmp_path / "b.yaml"))
-    assert (tmp_path / "a.yaml").read_bytes() == (tmp_path / "b.yaml").read_bytes()
+CLUSTER_OPTIONS = ["--image", "registry.example/fracdet:ci", "--gpu-node-selector", "cloud.google.com/gke-accelerator=nvidia-l4",
+                   "--gpu-toleration", "dedicated=ml:NoExecute", "--gcs-secret", "gcs-key", "--deadline", "7200"]
 
 
-def test_image_override_and_the_compiled_file_loads_back(tmp_path):
-    path = tmp_path / "pipeline.yaml"
-    result = subprocess.run([FRACDET, "pipeline", "compile", "--out", str(path), "--image", "registry.example/fracdet:ci"],
+@pytest.fixture(scope="module")
+def cli_compiled(tmp_path_factory) -> Path:
+    """The pipeline as `fracdet pipeline compile` writes it for a GKE cluster with a key secret."""
+    path = tmp_path_factory.mktemp("cli") / "pipeline.yaml"
+    result = subprocess.run([FRACDET, "pipeline", "compile", "--out", str(path), *CLUSTER_OPTIONS],
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
-    spec = yaml.safe_load(path.read_text())
-    assert {e["container"]["image"] for e in spec["deploymentSpec"]["executors"].values()} == {"registry.example/fracdet:ci"}
-    loaded = components.load_component_from_file(str(path))
+    assert result.stdout == f"pipeline: {path}\n"
+    return path
+
+
+def test_compiling_again_in_another_process_gives_the_same_bytes(cli_compiled, tmp_path):
+    options = ClusterOptions(gpu_node_selector=(("cloud.google.com/gke-accelerator", "nvidia-l4"),),
+                             gpu_tolerations=(Toleration("nvidia.com/gpu"), Toleration("dedicated", "NoExecute", "ml")),
+                             gcs_secret="gcs-key", deadline_seconds=7200)
+    again = compile_pipeline(str(tmp_path / "again.yaml"), "registry.example/fracdet:ci", options)
+    assert Path(again).read_bytes() == cli_compiled.read_bytes()  # another process: another hash seed, same file
+
+
+def test_cluster_options_are_compiled_in_and_the_file_loads_back(cli_compiled):
+    spec, platform = yaml.safe_load_all(cli_compiled.read_text())
+    executors = spec["deploymentSpec"]["executors"]
+    images = {name: executor["container"]["image"] for name, executor in executors.items()}
+    assert images.pop("exec-train") == "registry.example/fracdet:ci-gpu"
+    assert set(images.values()) == {"registry.example/fracdet:ci"}
+    kubernetes = platform["platforms"]["kubernetes"]
+    assert kubernetes["pipelineConfig"] == {"activeDeadlineSeconds": 7200}
+    train = kubernetes["deploymentSpec"]["executors"]["exec-train"]
+    assert train["nodeSelector"] == {"labels": {"cloud.google.com/gke-accelerator": "nvidia-l4"}}
+    assert train["tolerations"] == [{"effect": "NoSchedule", "key": "nvidia.com/gpu", "operator": "Exists"},
+                                    {"effect": "NoExecute", "key": "dedicated", "operator": "Equal", "value": "ml"}]
+    assert train["emptyDirMounts"] == [{"medium": "Memory", "mountPath": "/dev/shm", "sizeLimit": "4Gi", "volumeName": "dshm"}]
+    # Every task reads or writes gs://, so every task gets the key and the variable pointing at it.
+    assert set(kubernetes["deploymentSpec"]["executors"]) == set(executors)
+    for name, executor in executors.items():
+        (mount,) = kubernetes["deploymentSpec"]["executors"][name]["secretAsVolume"]
+        assert mount["secretName"] == "gcs-key" and mount["mountPath"] == "/var/secrets/google" and mount["optional"] is False
+        assert executor["container"]["env"] == [{"name": "GOOGLE_APPLICATION_CREDENTIALS", "value": "/var/secrets/google/key.json"}]
+    loaded = components.load_component_from_file(str(cli_compiled))
     assert loaded.name == "fracdet"
     assert set(loaded.component_spec.inputs) == {
         "data_uri", "registry_uri", "model_name", "promote", "shards", "max_side", "eda_baseline", "class_weighting",
         "max_quarantine_share", "epochs", "image_size", "batch_size", "train_config_uri", "gpu_count", "gpu_type",
         "thresholds_uri", "target_sensitivity",
     }
+
+
+def test_ingest_fans_out_into_parallel_parts_when_compiled_so(tmp_path):
+    path = tmp_path / "fanned.yaml"
+    assert main(["pipeline", "compile", "--out", str(path), "--ingest-parts", "4"]) == 0
+    spec = yaml.safe_load_all(path.read_text()).__next__()
+    body = spec["components"]["comp-exit-handler-1"]["dag"]["tasks"]
+    assert "ingest" not in body and body["ingest-fanout"]["dependentTasks"] == ["fingerprint"]
+    assert body["ingest-fanout"]["inputs"]["parameters"]["workers"]["runtimeValue"]["constant"] == 4
+    for consumer in ("eda", "train", "evaluate"):
+        assert body[consumer]["inputs"]["artifacts"]["dataset"]["taskOutputArtifact"] == {
+            "outputArtifactKey": "Output", "producerTask": "ingest-fanout"}
+    fanout = spec["components"]["comp-ingest-fanout"]["dag"]["tasks"]
+    assert set(fanout) == {"ingest-plan", "for-loop-1", "ingest-merge"}
+    assert fanout["for-loop-1"]["iteratorPolicy"] == {"parallelismLimit": 4}
+    assert fanout["ingest-merge"]["dependentTasks"] == ["for-loop-1", "ingest-plan"]
+
+
+@pytest.mark.parametrize(
+    ("option", "message"),
+    [
+        (["--image", "registry.example/fracdet@sha256:abc"], "must be REPOSITORY:TAG (no digest)"),
+        (["--gpu-toleration", "nvidia.com/gpu:Sometimes"], "toleration effect must be one of"),
+        (["--gpu-node-selector", "pool"], "--gpu-node-selector takes KEY=VALUE, got 'pool'"),
+        (["--gcs-secret", "GCS_Key"], "is not a Kubernetes secret name"),
+    ],
+)
+def test_bad_cluster_options_are_one_line(capsys, tmp_path, option, message):
+    assert main(["pipeline", "compile", "--out", str(tmp_path / "p.yaml"), *option]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith("fracdet pipeline: error:") and message in error and len(error.strip().splitlines()) == 1
+    assert not (tmp_path / "p.yaml").exists()
 
 
 TINY_MODEL = "model: {stem_width: 8, stage_widths: [8, 8, 16, 16, 16], stage_depths: [1, 1, 1, 1, 1], fpn_width: 8, head_depth: 1}\n"
@@ -150,21 +273,42 @@ def _run_dag(base: Path, root: Path, gates: str) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, timeout=600)
 
 
+def _printed(result: subprocess.CompletedProcess) -> dict[str, str]:
+    return dict(line.split(": ", 1) for line in result.stdout.splitlines() if ": " in line)
+
+
+def _recorded_outcome(registry: Path, run_folder: Path) -> dict:
+    """The exit handler's record, as its artifact and as the file CI reads under the registry; they must agree."""
+    artifact = json.loads((run_folder / "record-outcome" / "outcome").read_text())
+    written = json.loads((registry / "fracdet" / "runs" / artifact["run_id"] / "outcome.json").read_text())
+    assert written == artifact
+    return written
+
+
 @pytest.mark.slow
 def test_the_whole_dag_runs_locally_and_registers_a_blessed_model(tiny_run, tmp_path):
     root = tmp_path / "runs"
     result = _run_dag(tiny_run, root, "open.yaml")
     assert result.returncode == 0, result.stdout + result.stderr
-    printed = dict(line.split(": ", 1) for line in result.stdout.splitlines() if ": " in line)
+    printed = _printed(result)
+    run_folder = Path(printed["all task outputs"])
+    assert run_folder.parent == root and run_folder.name.startswith("fracdet-")
     dataset, report = Path(printed["ingested dataset"]), Path(printed["EDA report"])
+    assert dataset == run_folder / "ingest" / "dataset" and report == run_folder / "eda" / "analysis" / "report.html"
     saved_model = Path(printed["trained model"])
     assert (saved_model / "saved_model.pb").exists() and saved_model.is_relative_to(root)
     train_output = json.loads((saved_model.parent.parent / "executor_output.json").read_text())
     model_metadata = train_output["artifacts"]["model"]["artifacts"][0]["metadata"]
     assert model_metadata["display_name"] == "Trained detector (SavedModel)" and model_metadata["epochs_run"] == 1
-    assert dataset.is_relative_to(root) and report.is_relative_to(root)
+    assert model_metadata["accelerator"] == "CPU"
+    assert "training: 1 epochs in" in result.stdout
+
+    # The fingerprint task listed the data as the library does, and ingest took it into its cache key.
+    fingerprint = json.loads((run_folder / "fingerprint" / "executor_output.json").read_text())["parameterValues"]["Output"]
+    assert fingerprint == data_fingerprint(str(tiny_run / "data"))
     manifest = json.loads((dataset / "manifest.json").read_text())
     assert manifest["totals"] == {"found": 72, "ingested": 72, "quarantined": 0, "warnings": 0}
+    assert "ingested 72 of 72 files (0 quarantined)" in result.stdout
     assert sorted(p.name for p in dataset.glob("*.tfrecord")) == [
         "train-00000-of-00002.tfrecord", "train-00001-of-00002.tfrecord",
         "val-00000-of-00002.tfrecord", "val-00001-of-00002.tfrecord",
@@ -175,30 +319,40 @@ def test_the_whole_dag_runs_locally_and_registers_a_blessed_model(tiny_run, tmp_
     assert metadata["ingested"] == 72 and metadata["train_images"] == 60
 
     assert report.read_text().startswith("<!DOCTYPE html>")
-    eda_output = json.loads((report.parent / "executor_output.json").read_text())
+    eda_output = json.loads((run_folder / "eda" / "executor_output.json").read_text())
     names = {key: value["artifacts"][0]["metadata"].get("display_name") for key, value in eda_output["artifacts"].items()}
     assert names == {"analysis": "EDA statistics and class weights", "report": "EDA report", "summary": "EDA summary",
                      "metrics": "Data figures"}
-    weights = json.loads((report.parent / "analysis" / "class_weights.json").read_text())
+    weights = json.loads((report.parent / "class_weights.json").read_text())
     assert len(weights) == 10 and all(0 < weight <= 10 for weight in weights.values())
+    assert "class weights: ELBOW_positive " in result.stdout
     assert eda_output["artifacts"]["metrics"]["artifacts"][0]["metadata"]["train_images"] == 60
 
-    evaluation = Path(printed["evaluation report"]).parent / "evaluation"
+    evaluation = Path(printed["evaluation report"]).parent
+    assert evaluation == run_folder / "evaluate" / "evaluation" and (evaluation / "report.html").exists()
     assert json.loads((evaluation / "blessing.json").read_text())["blessed"] is True
     assert "mAP@0.5" in result.stdout and "blessed: yes" in result.stdout
+    assert all(f"\n{part} " in result.stdout for part in ("ELBOW", "FINGER", "FOREARM", "HAND", "SHOULDER", "overall"))
     evaluate_output = json.loads((evaluation.parent / "executor_output.json").read_text())
     assert evaluate_output["parameterValues"]["Output"] is True
     assert evaluate_output["artifacts"]["metrics"]["artifacts"][0]["metadata"]["blessed"] == 1.0
     # What ran: the register task, and the registry now holds this run's model as the champion.
-    (run_folder,) = [path for path in root.iterdir() if path.name.startswith("fracdet-")]
     assert (run_folder / "register" / "executor_output.json").exists()
-    version = root / "registry" / "fracdet" / "versions" / "1"
-    assert printed["registered"] == str(version)
+    registry = root / "registry"
+    version = registry / "fracdet" / "versions" / "1"
+    assert printed["registered version"] == f"1 ({version})"
     metadata = json.loads((version / "metadata.json").read_text())
     assert metadata["source_model_uri"] == str(saved_model) and metadata["run"]["task"] == "register"
-    assert json.loads((root / "registry" / "fracdet" / "aliases" / "champion").read_text())["version"] == 1
+    assert json.loads((registry / "fracdet" / "aliases" / "champion").read_text())["version"] == 1
     registered = json.loads((run_folder / "register" / "executor_output.json").read_text())["artifacts"]["registered"]
     assert registered["artifacts"][0]["uri"] == str(version)
+
+    # The exit handler ran last and recorded the outcome CI reads, scoped by the same run ID the register task saw.
+    outcome = _recorded_outcome(registry, run_folder)
+    assert outcome["outcome"] == "blessed" and outcome["pipeline_state"] == "SUCCEEDED"
+    assert outcome["run_id"] == metadata["run"]["run_id"]
+    assert json.loads((registry / "fracdet" / "runs" / outcome["run_id"] / "blessing.json").read_text())["blessed"] is True
+    assert printed["run outcome"] == f"blessed (run {outcome['run_id']})"
 
 
 @pytest.mark.slow
@@ -207,16 +361,24 @@ def test_an_unblessed_model_is_not_registered(tiny_run, tmp_path):
     result = _run_dag(tiny_run, root, "closed.yaml")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "blessed: NO" in result.stdout and "FAIL map50" in result.stdout
-    assert "registered: no (not blessed)" in result.stdout
-    (run_folder,) = [path for path in root.iterdir() if path.name.startswith("fracdet-")]
+    printed = _printed(result)
+    assert printed["registered version"] == "none (not blessed)"
+    run_folder = Path(printed["all task outputs"])
     assert (run_folder / "evaluate").is_dir() and not (run_folder / "register").exists()  # the branch did not run
     assert not (root / "registry" / "fracdet" / "versions").exists()
+    outcome = _recorded_outcome(root / "registry", run_folder)
+    assert outcome["outcome"] == "not_blessed" and outcome["pipeline_state"] == "SUCCEEDED"
+    assert printed["run outcome"] == f"not_blessed (run {outcome['run_id']})"
 
 
-def test_a_failed_local_run_is_one_clear_line(tmp_path):
+def test_a_failed_local_run_is_one_clear_line_and_recorded_as_failed(tmp_path):
     result = subprocess.run([FRACDET, "pipeline", "run", "--data", str(tmp_path / "missing"), "--root", str(tmp_path / "runs")],
                             capture_output=True, text=True, timeout=600)
     assert result.returncode == 2
     last = result.stderr.strip().splitlines()[-1]
     assert last.startswith("fracdet pipeline: error: Pipeline 'fracdet' finished with status FAILURE")
     assert "no data.yaml here" in result.stdout + result.stderr  # the task's own log names the problem
+    (run_folder,) = (tmp_path / "runs").glob("fracdet-*")
+    assert not (run_folder / "ingest").exists()  # the fingerprint task stopped the run before ingest
+    outcome = _recorded_outcome(tmp_path / "runs" / "registry", run_folder)
+    assert outcome["outcome"] == "failed" and outcome["pipeline_state"] == "FAILED"

@@ -1,30 +1,99 @@
-"""`fracdet pipeline compile|run`: the KFP pipeline as YAML for a cluster, or run here with kfp.local."""
+"""`fracdet pipeline compile|submit|run`: the KFP pipeline as YAML, on a cluster, or here with kfp.local.
+
+`submit` exit codes, which CI relies on: 0 the run succeeded and its model was blessed and
+registered (or, without --wait, the run was created); 3 the run succeeded but the model was not
+blessed; 1 the run failed, was cancelled, timed out, or could not be submitted; 2 a usage error.
+"""
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import json
 import os
+import sys
+import tempfile
 
 from fracdet_core.cli.arguments import non_negative_int, positive_int
+from fracdet_core.errors import ConfigError
+
+EXIT_BLESSED = 0
+EXIT_FAILED = 1
+EXIT_NOT_BLESSED = 3
+_EXIT_CODES = {"blessed": EXIT_BLESSED, "submitted": EXIT_BLESSED, "not_blessed": EXIT_NOT_BLESSED}
 
 
 def register(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser(
         "pipeline",
-        help="compile the KFP pipeline, or run it locally",
-        description="Compile the fracdet Kubeflow pipeline to IR YAML (for `kfp run submit` or the "
-        "dashboard), or run the same DAG on this machine with kfp.local.",
+        help="compile the KFP pipeline, submit it to a cluster, or run it locally",
+        description="Compile the fracdet Kubeflow pipeline to IR YAML (for `kfp run create` or the "
+        "dashboard), submit it to a Kubeflow Pipelines backend, or run the same DAG on this machine with kfp.local.",
     )
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    _add_compile(actions)
+    _add_submit(actions)
+    _add_run(actions)
 
+
+def _add_compile(actions: argparse._SubParsersAction) -> None:
     compile_parser = actions.add_parser(
         "compile", help="write the pipeline's KFP IR YAML",
-        description="Write the pipeline as KFP IR YAML, ready for `kfp run submit` or an upload in the dashboard.",
+        description="Write the pipeline as KFP IR YAML, ready for `kfp run create` or an upload in the dashboard. "
+        "The Kubernetes settings below are compiled in; everything about a run is a run parameter.",
     )
     compile_parser.add_argument("--out", required=True, help="YAML file to write (local path or gs:// URI)")
-    compile_parser.add_argument("--image", help="container image for every component (default: the package's own tag)")
+    _add_image(compile_parser)
+    compile_parser.add_argument(
+        "--gpu-node-selector", action="append", default=[], metavar="KEY=VALUE",
+        help="node label the training pod must match, e.g. cloud.google.com/gke-accelerator=nvidia-l4 (repeatable)",
+    )
+    compile_parser.add_argument(
+        "--gpu-toleration", action="append", default=[], metavar="KEY[=VALUE][:EFFECT]",
+        help="a taint the training pod tolerates, besides nvidia.com/gpu:NoSchedule (repeatable; effect default NoSchedule)",
+    )
+    compile_parser.add_argument(
+        "--gcs-secret", metavar="NAME",
+        help="Kubernetes secret with a service-account key as key.json, mounted into every task "
+        "(default: none; tasks use the run's service account through Workload Identity)",
+    )
+    compile_parser.add_argument(
+        "--deadline", type=non_negative_int, default=24 * 3600, metavar="SECONDS",
+        help="the whole run's deadline on the cluster, 0 for none (default: %(default)s)",
+    )
+    compile_parser.add_argument(
+        "--ingest-parts", type=non_negative_int, default=0, metavar="K",
+        help="fan ingest out into K parallel tasks of whole shards (set the run's `shards` to K or more); "
+        "0 or 1: one ingest task (default: %(default)s)",
+    )
     compile_parser.set_defaults(run=_compile)
 
+
+def _add_submit(actions: argparse._SubParsersAction) -> None:
+    submit_parser = actions.add_parser(
+        "submit", help="run the pipeline on a Kubeflow Pipelines backend",
+        description="Create a run of the pipeline on a Kubeflow Pipelines backend, optionally wait for it, and exit "
+        "with its outcome: 0 blessed and registered (or submitted, without --wait), 3 succeeded but not blessed, "
+        "1 failed or timed out, 2 usage error.",
+        epilog="Arguments are checked against the pipeline's parameter types before anything is submitted.",
+    )
+    submit_parser.add_argument("--host", required=True, help="the KFP API, e.g. http://localhost:8080 (kubectl port-forward)")
+    submit_parser.add_argument("--experiment", required=True, help="experiment to file the run under (created if new)")
+    source = submit_parser.add_mutually_exclusive_group()
+    source.add_argument("--pipeline-file", help="a compiled pipeline (default: compile it now, with --image)")
+    _add_image(source)
+    submit_parser.add_argument("--run-name", help="the run's name in the dashboard (default: file name and time)")
+    submit_parser.add_argument("--service-account", help="Kubernetes service account the run's pods use (Workload Identity)")
+    submit_parser.add_argument("--namespace", help="the profile namespace, on a multi-user Kubeflow")
+    submit_parser.add_argument("--wait", action="store_true", help="wait for the run to finish and exit with its outcome")
+    submit_parser.add_argument("--timeout", type=positive_int, metavar="SECONDS",
+                               help="stop waiting after this long and exit 1 (implies --wait; the run goes on)")
+    submit_parser.add_argument("--outcome-file", help='write {"run_id", "state", "outcome", "url"} as JSON here')
+    submit_parser.add_argument("arguments", nargs="*", metavar="key=value", help="pipeline parameters, e.g. data_uri=gs://b/xr")
+    submit_parser.set_defaults(run=_submit)
+
+
+def _add_run(actions: argparse._SubParsersAction) -> None:
     run_parser = actions.add_parser(
         "run", help="run the whole pipeline on this machine with kfp.local",
         description="Run every step of the pipeline here, each in a subprocess of this Python environment.",
@@ -45,28 +114,88 @@ def register(commands: argparse._SubParsersAction) -> None:
     run_parser.set_defaults(run=_run)
 
 
+def _add_image(parser: argparse.ArgumentParser | argparse._MutuallyExclusiveGroup) -> None:
+    parser.add_argument("--image", metavar="REPOSITORY:TAG",
+                        help="CPU image of the components; training gets REPOSITORY:TAG-gpu (default: the package's own tags)")
+
+
 def _compile(args: argparse.Namespace) -> int:
+    from pipelines.cluster import ClusterOptions, Toleration
     from pipelines.compile import compile_pipeline
 
-    print(f"pipeline: {compile_pipeline(args.out, args.image)}")
+    selector = []
+    for pair in args.gpu_node_selector:
+        key, has_value, value = pair.partition("=")
+        if not has_value:
+            raise ConfigError(f"--gpu-node-selector takes KEY=VALUE, got {pair!r}")
+        selector.append((key, value))
+    defaults = ClusterOptions()
+    options = ClusterOptions(
+        gpu_node_selector=tuple(selector),
+        gpu_tolerations=defaults.gpu_tolerations + tuple(Toleration.parse(text) for text in args.gpu_toleration),
+        gcs_secret=args.gcs_secret, deadline_seconds=args.deadline, ingest_parts=args.ingest_parts,
+    )
+    print(f"pipeline: {compile_pipeline(args.out, args.image, options)}")
     return 0
 
 
+def _submit(args: argparse.Namespace) -> int:
+    from pipelines.compile import compile_pipeline
+    from pipelines.parameters import parse_arguments, pipeline_parameters
+    from pipelines.submit import TIMED_OUT, SubmitError, connect, submit, wait
+
+    with tempfile.TemporaryDirectory(prefix="fracdet-submit-") as folder:
+        pipeline_file = args.pipeline_file or compile_pipeline(os.path.join(folder, "pipeline.yaml"), args.image)
+        parameters = pipeline_parameters(pipeline_file)
+        arguments = parse_arguments(args.arguments, parameters)
+        try:
+            client = connect(args.host)
+            report = submit(client, args.host, pipeline_file, arguments, experiment=args.experiment, run_name=args.run_name,
+                            service_account=args.service_account, namespace=args.namespace)
+        except SubmitError as error:
+            print(f"fracdet pipeline: error: {error}", file=sys.stderr)
+            return EXIT_FAILED
+    print(f"run: {report.run_id}\nurl: {report.url}", flush=True)
+    if args.wait or args.timeout:
+        report = wait(client, report, timeout_s=args.timeout or float("inf"))
+        if report.outcome != TIMED_OUT:
+            report = _with_outcome(report, arguments, parameters)
+    print(f"state: {report.state}\noutcome: {report.outcome}")
+    if args.outcome_file:
+        from fracdet_core import storage
+
+        record = {"run_id": report.run_id, "state": report.state, "outcome": report.outcome, "url": report.url}
+        storage.write_text(args.outcome_file, json.dumps(record, indent=2) + "\n")
+    return _EXIT_CODES.get(report.outcome, EXIT_FAILED)
+
+
+def _with_outcome(report, arguments: dict, parameters: dict):  # noqa: ANN001, ANN202 - pipelines.submit.RunReport
+    """The finished run's outcome from the record under the registry its arguments name."""
+    from fracdet_core.errors import StorageError
+    from fracdet_core.run_outcome import FAILED
+    from pipelines.parameters import argument_value
+    from pipelines.submit import finished_outcome
+
+    registry_uri = str(argument_value("registry_uri", arguments, parameters))
+    model_name = str(argument_value("model_name", arguments, parameters))
+    try:
+        return finished_outcome(report, registry_uri, model_name)
+    except StorageError as error:  # the run finished; only its record is out of reach from here
+        print(f"fracdet pipeline: error: cannot read the outcome of run {report.run_id}: {error}", file=sys.stderr)
+        return dataclasses.replace(report, outcome=FAILED)
+
+
 def _run(args: argparse.Namespace) -> int:
-    from pipelines.local_run import registered_version, run_locally, run_summary
+    from pipelines.local_run import run_locally, run_summary
 
     registry = os.path.abspath(args.registry or os.path.join(args.root, "registry"))
-    outputs = run_locally(
+    run = run_locally(
         args.data, args.root, registry_uri=registry, model_name=args.model_name, promote=args.promote,
         thresholds_uri=args.thresholds, shards=args.shards, max_side=args.max_side, eda_baseline=args.eda_baseline,
         epochs=args.epochs, image_size=args.image_size, batch_size=args.batch_size, train_config_uri=args.train_config,
     )
-    print(run_summary(outputs))
-    version = registered_version(registry, args.model_name, outputs["model"])
-    print(f"ingested dataset: {outputs['dataset']}")
-    print(f"EDA report: {outputs['eda_report']}")
-    print(f"trained model: {outputs['model']}/saved_model")
-    print(f"evaluation report: {outputs['evaluation_report']}")
-    print(f"registered: {version['uri'] if version else 'no (not blessed)'}")
-    print(f"all task outputs: {os.path.abspath(args.root)}")
+    print(run_summary(run, registry, args.model_name))
+    print(f"ingested dataset: {run.outputs['dataset']}")
+    print(f"trained model: {run.outputs['model']}/saved_model")
+    print(f"all task outputs: {run.folder}")
     return 0
