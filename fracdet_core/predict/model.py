@@ -1,0 +1,33 @@
+"""Which model `fracdet predict` runs: a registry reference or a plain model URI, resolved to its SavedModel."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from fracdet_core.evaluate.inference import saved_model_location
+from fracdet_core.registry.refs import RegistryVersion, is_registry_reference, locate
+
+
+@dataclasses.dataclass(frozen=True)
+class PredictModel:
+    """Attributes:
+        reference: what the user named.
+        location: the SavedModel folder (holds `saved_model.pb`).
+        version: the registry version, when the reference named one.
+    """
+
+    reference: str
+    location: str
+    version: RegistryVersion | None
+
+
+def find_model(reference: str) -> PredictModel:
+    """Resolve `reference` (`[registry://]<root>/<name>@<alias|N>`, a train output, or a SavedModel folder).
+
+    Raises:
+        ConfigError: a malformed `registry://` reference.
+        NotFoundError: no such version or alias, or no SavedModel at the URI.
+    """
+    version = locate(reference) if is_registry_reference(reference) else None
+    location = saved_model_location(version.saved_model_uri if version else reference)
+    return PredictModel(reference, location, version)

@@ -1,0 +1,128 @@
+"""From one image's detections to what a reader wants: the body part, the fracture call, and which boxes to draw.
+
+- Body part: that of the image's most confident detection, of either finding (the signature
+  returns scores in descending order); None for an image without detections.
+- Fracture call, as `fracdet evaluate` scores images: the image's fracture score is its most
+  confident fracture-class box of that body part (0 without), and the image is called fractured
+  when the score reaches the body part's operating threshold.
+- Drawn boxes: a picture with a hundred boxes helps nobody. In descending score, a box is drawn
+  when its score reaches the drawing threshold (default: the image's operating threshold, so
+  every red box drawn is one that makes the call), fewer than `max_boxes` are drawn, and it does
+  not overlap a drawn box of the same finding by more than `max_overlap` of the smaller box's
+  area (the model often returns one fracture as a stack of shifted boxes: the picture shows the
+  most confident; a fracture box inside a normal box is a different claim and stays). The JSON keeps every detection the
+  model returned, each with `drawn`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from fracdet_core.classes import CLASS_NAMES, IS_FRACTURE, describe_class
+from fracdet_core.errors import ConfigError
+from fracdet_core.evaluate.records import ImageDetections
+from fracdet_core.predict.thresholds import OperatingThresholds
+
+
+@dataclasses.dataclass(frozen=True)
+class DisplayOptions:
+    """Attributes:
+        max_boxes: most boxes drawn on one image.
+        min_score: draw boxes scoring at least this; None: the image's operating threshold.
+        max_overlap: a box overlapping a drawn, more confident box of the same finding by more than
+            this share of the smaller box's area is not drawn.
+    """
+
+    max_boxes: int = 5
+    min_score: float | None = None
+    max_overlap: float = 0.3
+
+    def __post_init__(self) -> None:
+        if self.max_boxes < 0:
+            raise ConfigError(f"max_boxes must be 0 or more, got {self.max_boxes}")
+        if self.min_score is not None and not 0.0 <= self.min_score <= 1.0:
+            raise ConfigError(f"the drawing score must be within [0, 1], got {self.min_score}")
+        if not 0.0 <= self.max_overlap <= 1.0:
+            raise ConfigError(f"max_overlap must be within [0, 1], got {self.max_overlap}")
+
+
+@dataclasses.dataclass(frozen=True)
+class ImagePrediction:
+    """One image's reading.
+
+    Attributes:
+        detections: every detection the signature returned, boxes yxyx normalised to the image.
+        body_part: see the module docstring; None without detections.
+        fracture_score: the most confident fracture box of `body_part`, 0 without.
+        threshold: the operating threshold of `body_part`.
+        fractured: `fracture_score >= threshold` and there is such a box.
+        drawn: bool (K,), which detections the picture shows.
+    """
+
+    detections: ImageDetections
+    body_part: str | None
+    fracture_score: float
+    threshold: float
+    fractured: bool
+    drawn: np.ndarray
+
+
+def interpret(
+    detections: ImageDetections, thresholds: OperatingThresholds, display: DisplayOptions = DisplayOptions()
+) -> ImagePrediction:
+    """Body part, fracture call and drawn boxes of one image's detections (scores descending)."""
+    classes = np.asarray(detections.classes, np.int64)
+    scores = np.asarray(detections.scores, np.float64)
+    body_part = describe_class(CLASS_NAMES[classes[0]])[0] if len(classes) else None
+    threshold = thresholds.for_part(body_part)
+    of_part = np.array([IS_FRACTURE[c] and describe_class(CLASS_NAMES[c])[0] == body_part for c in classes], bool)
+    fracture_score = float(scores[of_part].max()) if of_part.any() else 0.0
+    fractured = bool(of_part.any()) and fracture_score >= threshold
+    fracture = np.array([IS_FRACTURE[c] for c in classes], bool)
+    drawn = _drawn(np.asarray(detections.boxes, np.float64), scores, fracture,
+                   threshold if display.min_score is None else display.min_score, display)
+    return ImagePrediction(detections, body_part, fracture_score, threshold, fractured, drawn)
+
+
+def _drawn(boxes: np.ndarray, scores: np.ndarray, fracture: np.ndarray, min_score: float, display: DisplayOptions) -> np.ndarray:
+    """bool (K,): greedy in descending score, as the module docstring says. `boxes` (K, 4) yxyx, `fracture` bool (K,)."""
+    drawn = np.zeros(len(scores), bool)
+    for index in np.argsort(-scores, kind="stable"):
+        if drawn.sum() >= display.max_boxes or scores[index] < min_score:
+            break
+        rivals = drawn & (fracture == fracture[index])
+        if not rivals.any() or _overlap_of_smaller(boxes[index], boxes[rivals]).max() <= display.max_overlap:
+            drawn[index] = True
+    return drawn
+
+
+def _overlap_of_smaller(box: np.ndarray, others: np.ndarray) -> np.ndarray:
+    """Intersection of one yxyx box (4,) with each of `others` (M, 4), over the smaller box's area."""
+    height = np.clip(np.minimum(box[2], others[:, 2]) - np.maximum(box[0], others[:, 0]), 0, None)
+    width = np.clip(np.minimum(box[3], others[:, 3]) - np.maximum(box[1], others[:, 1]), 0, None)
+    area = (box[2] - box[0]) * (box[3] - box[1])
+    areas = (others[:, 2] - others[:, 0]) * (others[:, 3] - others[:, 1])
+    return height * width / np.maximum(np.minimum(area, areas), 1e-12)
+
+
+def detection_records(prediction: ImagePrediction, width: int, height: int) -> list[dict]:
+    """The JSON `detections`: class, finding, score, box in pixels of the original and normalised, drawn or not."""
+    records = []
+    found = prediction.detections
+    for box, score, class_id, drawn in zip(found.boxes, found.scores, found.classes, prediction.drawn):
+        part, fractured = describe_class(CLASS_NAMES[int(class_id)])
+        ymin, xmin, ymax, xmax = (float(value) for value in box)
+        records.append({
+            "class_id": int(class_id),
+            "class_name": CLASS_NAMES[int(class_id)],
+            "body_part": part,
+            "finding": "fracture" if fractured else "normal",
+            "score": float(score),
+            "box": {"xmin": round(xmin * width, 2), "ymin": round(ymin * height, 2),
+                    "xmax": round(xmax * width, 2), "ymax": round(ymax * height, 2)},
+            "box_normalized": [ymin, xmin, ymax, xmax],
+            "drawn": bool(drawn),
+        })
+    return records

@@ -1,0 +1,122 @@
+"""`fracdet predict`'s work: resolve the model and its thresholds, read the inputs, run the serving
+signature in batches, write the outputs.
+
+The model runs through its `serving_default` signature, as TF Serving and `fracdet evaluate` run
+it, so what a user sees here is what a server returns. The model and its thresholds are checked
+before any image is read: a wrong reference fails in seconds, not after a folder was decoded.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+
+from fracdet_core.errors import ConfigError, FracdetError
+from fracdet_core.evaluate.inference import Serve, detect, load_serving
+from fracdet_core.evaluate.records import ImageDetections
+from fracdet_core.predict.inputs import InputImage, Unreadable, discover, read_or_reject
+from fracdet_core.predict.model import PredictModel, find_model
+from fracdet_core.predict.outputs import write_image_outputs, write_tables
+from fracdet_core.predict.results import DisplayOptions, interpret
+from fracdet_core.predict.thresholds import OperatingThresholds, evaluation_thresholds, fixed_thresholds
+from fracdet_core.progress import progress_bar
+
+
+@dataclasses.dataclass(frozen=True)
+class PredictOptions:
+    """Attributes:
+        threshold: the fracture-call score for every body part; None: the evaluation's per-body-part thresholds.
+        evaluation_uri: where the evaluation is, for a model named by a plain URI (see `thresholds`).
+        batch_size: images per call of the signature.
+        display: which boxes the pictures show.
+        show_progress: show a progress bar.
+    """
+
+    threshold: float | None = None
+    evaluation_uri: str | None = None
+    batch_size: int = 8
+    display: DisplayOptions = DisplayOptions()
+    show_progress: bool = True
+
+    def __post_init__(self) -> None:
+        if self.batch_size < 1:
+            raise ConfigError(f"batch_size must be at least 1, got {self.batch_size}")
+
+
+@dataclasses.dataclass(frozen=True)
+class PredictSummary:
+    """Attributes:
+        model: the model run.
+        thresholds: the operating thresholds used.
+        rows: `summary.csv`'s rows, one per image predicted.
+        unreadable: the inputs skipped, with their reasons (`errors.csv`).
+        ignored: extension -> files in the input folders that are not images.
+    """
+
+    model: PredictModel
+    thresholds: OperatingThresholds
+    rows: list[dict]
+    unreadable: list[Unreadable]
+    ignored: dict[str, int]
+
+
+def predict(model_reference: str, inputs: Sequence[str], out: str, options: PredictOptions = PredictOptions()) -> PredictSummary:
+    """Predict on every image under `inputs` and write the outputs to `out`.
+
+    Raises:
+        FracdetError: the model cannot be found or loaded, or `--threshold auto` finds no
+            evaluation of it. Unreadable inputs do not raise: they are in the summary.
+    """
+    model = find_model(model_reference)
+    if options.threshold is None:
+        thresholds = evaluation_thresholds(model, options.evaluation_uri)
+    else:
+        thresholds = fixed_thresholds(options.threshold)
+    serve = _load(model)
+    found = discover(inputs)
+    unreadable = list(found.missing)
+    rows: list[dict] = []
+    with progress_bar(len(found.files), "predict", enabled=options.show_progress) as bar:
+        for start in range(0, len(found.files), options.batch_size):
+            batch = [read_or_reject(file) for file in found.files[start:start + options.batch_size]]
+            images = [item for item in batch if isinstance(item, InputImage)]
+            unreadable += [item for item in batch if isinstance(item, Unreadable)]
+            for image, detections in detect_batch(serve, images, unreadable):
+                prediction = interpret(detections, thresholds, options.display)
+                rows.append(write_image_outputs(out, image, prediction, model, thresholds))
+            bar.update(len(batch))
+    write_tables(out, rows, unreadable)
+    return PredictSummary(model, thresholds, rows, unreadable, found.ignored)
+
+
+def _load(model: PredictModel) -> Serve:
+    import tensorflow as tf
+
+    try:
+        return load_serving(model.location)
+    except (tf.errors.OpError, OSError, ValueError) as error:
+        raise FracdetError(f"{model.location}: cannot load the SavedModel: {_first_line(error)}") from error
+
+
+def detect_batch(serve: Serve, images: list[InputImage], unreadable: list[Unreadable]) -> list[tuple[InputImage, ImageDetections]]:
+    """Each image with its detections, in one call of the signature.
+
+    When the signature refuses the batch (an image TensorFlow cannot decode), the images go one
+    by one, so a bad image costs only itself: it is appended to `unreadable` as `model_error`.
+    """
+    import tensorflow as tf
+
+    if not images:
+        return []
+    try:
+        return list(zip(images, detect(serve, [image.encoded for image in images])))
+    except tf.errors.InvalidArgumentError as error:
+        if len(images) == 1:
+            unreadable.append(Unreadable(images[0].file.uri, "model_error", f"the serving signature refused it: {_first_line(error)}"))
+            return []
+    return [pair for image in images for pair in detect_batch(serve, [image], unreadable)]
+
+
+def _first_line(error: Exception) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__

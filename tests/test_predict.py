@@ -1,0 +1,289 @@
+"""`fracdet predict` on a model trained in the session: it finds the fracture, draws what the JSON says,
+reads DICOM as it reads PNG, skips bad inputs with reasons, and takes thresholds from where the model was evaluated."""
+
+from __future__ import annotations
+
+import base64
+import csv
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from PIL import Image
+from predict_builders import THRESHOLDS, TrainedCase, dicom_of, train_on_one_image, write_evaluation
+from tf_serving_json import decode_predict_request, encode_row_response
+from yolo_builders import REAL_EXTREMITY_CR, dicom_without_pixels
+
+from fracdet_core import storage
+from fracdet_core.annotate import FRACTURE_COLOUR, box_rect, class_colour, line_width
+from fracdet_core.cli import main
+from fracdet_core.errors import ConfigError
+from fracdet_core.evaluate.inference import load_serving
+from fracdet_core.predict.inputs import InputFile, InputImage
+from fracdet_core.predict.model import find_model
+from fracdet_core.predict.results import DisplayOptions
+from fracdet_core.predict.run import PredictOptions, detect_batch, predict
+from fracdet_core.predict.thresholds import NoThresholdError, evaluation_thresholds
+from fracdet_core.registry.aliases import promote
+from fracdet_core.registry.versions import register, saved_model_uri, version_uri
+
+
+@pytest.fixture(scope="module")
+def case(tmp_path_factory) -> TrainedCase:
+    return train_on_one_image(tmp_path_factory.mktemp("predict"))
+
+
+@pytest.fixture(scope="module")
+def registry(case) -> str:
+    """A registry whose version 1, the champion, is the trained model with its evaluation."""
+    root = str(case.train_out.parent / "registry")
+    register(str(case.train_out), str(case.train_out.parent / "evaluate"), root, "fracdet")
+    promote(root, "fracdet", 1)
+    return root
+
+
+def _iou(first: np.ndarray, second: np.ndarray) -> float:
+    """IoU of two `xmin, ymin, xmax, ymax` boxes."""
+    width = min(first[2], second[2]) - max(first[0], second[0])
+    height = min(first[3], second[3]) - max(first[1], second[1])
+    intersection = max(width, 0) * max(height, 0)
+    area = lambda box: (box[2] - box[0]) * (box[3] - box[1])  # noqa: E731
+    return intersection / (area(first) + area(second) - intersection)
+
+
+def _document(out: Path, name: str) -> dict:
+    return json.loads((out / f"{name}.json").read_text())
+
+
+def _rows(path: Path) -> list[dict]:
+    with open(path, newline="") as stream:
+        return list(csv.DictReader(stream))
+
+
+@pytest.fixture(scope="module")
+def predicted(case, tmp_path_factory) -> Path:
+    """The trained image predicted with `--threshold auto`, the evaluation found beside the model."""
+    folder = tmp_path_factory.mktemp("predicted")
+    (folder / "in").mkdir()
+    (folder / "in" / "fractured.png").write_bytes(case.image)
+    predict(str(case.train_out), [str(folder / "in")], str(folder / "out"), PredictOptions(show_progress=False))
+    return folder / "out"
+
+
+def test_the_trained_model_finds_the_generators_fracture(case, predicted):
+    document = _document(predicted, "fractured")
+    height, width = case.pixels.shape
+    assert (document["width"], document["height"]) == (width, height)
+    fractures = [item for item in document["detections"] if item["finding"] == "fracture"]
+    best = fractures[0]
+    box = [best["box"][key] for key in ("xmin", "ymin", "xmax", "ymax")]
+    assert best["class_id"] == case.truth_class and best["drawn"]
+    assert max(_iou(np.array(box), truth) for truth in case.truth_boxes) >= 0.5
+    # FINGER (the image's part) has its own threshold in the evaluation found beside the model.
+    assert document["body_part"] == "FINGER"
+    assert document["fracture"] == {"called": True, "score": best["score"], "threshold": THRESHOLDS["FINGER"],
+                                    "threshold_source": str(case.train_out.parent / "evaluate" / "metrics.json")}
+    assert _rows(predicted / "summary.csv")[0] | {"input": ""} == {
+        "name": "fractured", "input": "", "width": str(width), "height": str(height), "body_part": "FINGER",
+        "fractured": "True", "fracture_score": str(round(best["score"], 4)), "threshold": str(THRESHOLDS["FINGER"]),
+        "detections": str(len(document["detections"])), "drawn": str(sum(item["drawn"] for item in document["detections"])),
+    }
+    assert _rows(predicted / "errors.csv") == []
+
+
+def test_the_picture_shows_exactly_the_boxes_the_json_marks_drawn(case, predicted):
+    document = _document(predicted, "fractured")
+    picture = np.asarray(Image.open(predicted / "fractured.png").convert("RGB"))
+    width, height = document["width"], document["height"]
+    assert picture.shape[1] == width and picture.shape[0] > height  # the caption band is added underneath
+    assert tuple(picture[-3, 2]) == FRACTURE_COLOUR  # the band says "FRACTURE" in the fracture colour
+    line = line_width(width, height)
+    drawn = [item for item in document["detections"] if item["drawn"]]
+    assert 1 <= len(drawn) <= DisplayOptions().max_boxes
+    for item in document["detections"]:
+        box = item["box_normalized"]
+        assert item["box"] == pytest.approx({"xmin": box[1] * width, "ymin": box[0] * height,
+                                             "xmax": box[3] * width, "ymax": box[2] * height}, abs=0.01)
+        left, top, right, bottom = box_rect(np.array(box), width, height)
+        middle = line // 2  # the middle of the stroke, clear of its dark rim
+        edges = np.concatenate([picture[top + line:bottom - line, left + middle], picture[top + line:bottom - line, right - middle],
+                                picture[top + middle, left + line:right - line], picture[bottom - middle, left + line:right - line]])
+        share = np.mean(np.all(edges == class_colour(item["class_id"]), axis=1))
+        if item["drawn"]:
+            assert share >= 0.9, item
+        elif item["score"] < 0.05:
+            assert share < 0.5, item  # a faint detection leaves no box behind
+
+
+def _assert_same_detections(first: dict, second: dict) -> None:
+    """Equal classes; scores and boxes equal up to float rounding (threaded kernels may differ in the last bit)."""
+    assert [item["class_id"] for item in first["detections"]] == [item["class_id"] for item in second["detections"]]
+    for key in ("score", "box_normalized"):
+        np.testing.assert_allclose([item[key] for item in first["detections"]], [item[key] for item in second["detections"]], atol=1e-5)
+
+
+def test_dicom_gives_the_detections_of_the_png_of_the_same_pixels(case, tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "pixels.png").write_bytes(case.image)
+    (folder / "pixels8.dcm").write_bytes(dicom_of(case.pixels))
+    (folder / "INVERTED16").write_bytes(dicom_of(case.pixels, sixteen_bit_inverted=True))  # no extension, as PACS exports
+    predict(str(case.train_out), [str(folder)], str(tmp_path / "out"), PredictOptions(threshold=0.5, show_progress=False))
+    png, *dicoms = (_document(tmp_path / "out", name) for name in ("pixels", "pixels8", "INVERTED16"))
+    for dicom in dicoms:
+        assert (dicom["width"], dicom["height"], dicom["body_part"]) == (png["width"], png["height"], png["body_part"])
+        _assert_same_detections(dicom, png)
+
+
+def test_a_real_dicom_radiograph_is_read(case, tmp_path):
+    """A 16-bit MONOCHROME1 CR of 1760 x 1760 pixels from pydicom-data."""
+    summary = predict(str(case.train_out), [str(REAL_EXTREMITY_CR)], str(tmp_path), PredictOptions(threshold=0.5, show_progress=False))
+    document = _document(tmp_path, "RG3_UNCR")
+    assert (document["width"], document["height"]) == (1760, 1760) and document["detections"]
+    assert Image.open(tmp_path / "RG3_UNCR.png").size[0] == 1760
+    assert len(summary.rows) == 1 and _rows(tmp_path / "errors.csv") == []
+
+
+def test_bad_inputs_are_listed_with_their_reason_and_the_rest_predicted(case, tmp_path, capsys):
+    folder = tmp_path / "in"
+    (folder / "nested").mkdir(parents=True)
+    (folder / "good.png").write_bytes(case.image)
+    (folder / "nested" / "good.png").write_bytes(case.image)  # the same stem: its outputs take good-2
+    (folder / "corrupt.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 64)
+    (folder / "empty.jpg").write_bytes(b"")
+    (folder / "no_pixels.dcm").write_bytes(dicom_without_pixels())
+    (folder / "notes").write_text("not an image, and no extension to say so")
+    (folder / "labels.txt").write_text("0 0.5 0.5 0.1 0.1\n")  # in a folder: ignored, counted
+    named = tmp_path / "report.pdf"
+    named.write_bytes(b"%PDF-1.4")
+    out = tmp_path / "out"
+    code = main(["predict", "--model", str(case.train_out), "--out", str(out), "--threshold", "0.5", "--quiet",
+                 str(folder), str(named), str(tmp_path / "missing.png")])
+    assert code == 0
+    errors = {Path(row["input"]).name: row["reason"] for row in _rows(out / "errors.csv")}
+    assert errors == {"corrupt.png": "corrupt_image", "empty.jpg": "empty_file", "no_pixels.dcm": "dicom_no_pixel_data",
+                      "notes": "unsupported_format", "report.pdf": "unsupported_format", "missing.png": "missing_file"}
+    assert [row["name"] for row in _rows(out / "summary.csv")] == ["good", "good-2"]
+    assert sorted(path.name for path in out.iterdir()) == ["errors.csv", "good-2.json", "good-2.png", "good.json", "good.png", "summary.csv"]
+    stderr = capsys.readouterr().err
+    assert f"skipped {folder / 'corrupt.png'}: corrupt_image:" in stderr and "ignored files that are not images: 1 .txt" in stderr
+
+    only_bad = tmp_path / "only_bad"
+    assert main(["predict", "--model", str(case.train_out), "--out", str(only_bad), "--threshold", "0.5", "--quiet",
+                 str(folder / "corrupt.png")]) == 1  # nothing predicted: exit 1, and errors.csv says why
+    assert [row["reason"] for row in _rows(only_bad / "errors.csv")] == ["corrupt_image"]
+
+
+def test_an_image_the_signature_refuses_costs_only_itself(case):
+    serve = load_serving(str(case.train_out))
+    height, width = case.pixels.shape
+    good = InputImage(InputFile("good.png", "good"), case.image, width, height)
+    # Bytes Pillow never saw: the PNG signature and garbage, which TensorFlow's decoder refuses.
+    refused = InputImage(InputFile("refused.png", "refused"), b"\x89PNG\r\n\x1a\n" + b"\x01" * 40, width, height)
+    unreadable = []
+    done = detect_batch(serve, [refused, good], unreadable)
+    assert [image.file.name for image, _ in done] == ["good"] and len(done[0][1].scores) > 0
+    assert [(item.uri, item.reason) for item in unreadable] == [("refused.png", "model_error")]
+    assert "the serving signature refused it" in unreadable[0].detail
+
+
+def test_inputs_and_outputs_on_gcs(case, gcs_bucket):
+    storage.write_bytes(f"gs://{gcs_bucket}/in/a.png", case.image)
+    storage.write_bytes(f"gs://{gcs_bucket}/in/b/c.dcm", dicom_of(case.pixels))
+    summary = predict(str(case.train_out), [f"gs://{gcs_bucket}/in"], f"gs://{gcs_bucket}/out",
+                      PredictOptions(threshold=0.5, show_progress=False))
+    assert [row["input"] for row in summary.rows] == [f"gs://{gcs_bucket}/in/a.png", f"gs://{gcs_bucket}/in/b/c.dcm"]
+    assert [uri.rsplit("/", 1)[1] for uri in storage.list_files(f"gs://{gcs_bucket}/out")] == [
+        "a.json", "a.png", "c.json", "c.png", "errors.csv", "summary.csv"]
+
+
+def test_registry_references_resolve_and_bring_the_versions_thresholds(case, registry, tmp_path):
+    (tmp_path / "x.png").write_bytes(case.image)
+    summary = predict(f"registry://{registry}/fracdet@1", [str(tmp_path / "x.png")], str(tmp_path / "out"),
+                      PredictOptions(show_progress=False))
+    assert _document(tmp_path / "out", "x")["model"]["registry_version"] == 1
+    champion = find_model(f"{registry}/fracdet@champion")  # the form `fracdet evaluate --champion` takes
+    for model in (summary.model, champion):
+        assert model.location == saved_model_uri(registry, "fracdet", 1) and model.version.version == 1
+        thresholds = evaluation_thresholds(model)
+        assert thresholds.source == storage.join(version_uri(registry, "fracdet", 1), "metadata.json")
+        assert dict(thresholds.by_part) == {part: value for part, value in THRESHOLDS.items() if part != "overall"}
+        assert thresholds.overall == THRESHOLDS["overall"]
+    assert summary.thresholds == evaluation_thresholds(summary.model)
+
+
+def test_auto_thresholds_are_found_beside_a_registered_or_pipeline_model(case, registry, tmp_path):
+    (tmp_path / "x.png").write_bytes(case.image)
+    # A registry version's SavedModel named by its path: the version folder holds metrics.json.
+    summary = predict(saved_model_uri(registry, "fracdet", 1), [str(tmp_path / "x.png")], str(tmp_path / "a"),
+                      PredictOptions(show_progress=False))
+    assert summary.thresholds.source == storage.join(version_uri(registry, "fracdet", 1), "metrics.json")
+    # A `fracdet pipeline run` folder: <run>/train/model and <run>/evaluate/evaluation.
+    run = tmp_path / "run"
+    shutil.copytree(case.train_out, run / "train" / "model")
+    write_evaluation(run / "evaluate" / "evaluation", run / "train" / "model" / "saved_model", {**THRESHOLDS, "HAND": 0.2})
+    summary = predict(str(run / "train" / "model"), [str(tmp_path / "x.png")], str(tmp_path / "b"), PredictOptions(show_progress=False))
+    assert summary.thresholds.by_part["HAND"] == 0.2
+    assert summary.thresholds.source == str(run / "evaluate" / "evaluation" / "metrics.json")
+
+
+def test_auto_without_an_evaluation_of_this_model_says_to_pass_a_threshold(case, tmp_path, capsys):
+    lone = tmp_path / "lone"
+    shutil.copytree(case.train_out / "saved_model", lone / "saved_model")
+    (tmp_path / "x.png").write_bytes(case.image)
+    with pytest.raises(NoThresholdError, match=r"no evaluation of .* found; looked at .*pass --threshold X"):
+        predict(str(lone), [str(tmp_path / "x.png")], str(tmp_path / "out"))
+    # An evaluation of another model beside it is refused, not used.
+    other = write_evaluation(tmp_path / "evaluate", case.train_out / "saved_model", THRESHOLDS)
+    (other / "metrics.json").write_text((other / "metrics.json").read_text().replace('"model_sha256": "', '"model_sha256": "0'))
+    assert main(["predict", "--model", str(lone), "--out", str(tmp_path / "out"), str(tmp_path / "x.png")]) == 2
+    assert "(measured another model)" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()  # the model and thresholds are checked before any image is read
+    with pytest.raises(ConfigError, match="registry://<root>/<name>@<alias or version number>"):
+        predict(f"registry://{tmp_path}/fracdet", [str(tmp_path / "x.png")], str(tmp_path / "out"))
+
+
+def test_drawing_options_cap_the_boxes(case, tmp_path):
+    (tmp_path / "x.png").write_bytes(case.image)
+    predict(str(case.train_out), [str(tmp_path / "x.png")], str(tmp_path), PredictOptions(
+        threshold=0.5, display=DisplayOptions(max_boxes=1, min_score=0.0), show_progress=False))
+    document = _document(tmp_path, "x")
+    assert [item["drawn"] for item in document["detections"]][:2] == [True, False]
+    assert sum(item["drawn"] for item in document["detections"]) == 1
+    assert document["detections"][0]["score"] == max(item["score"] for item in document["detections"])
+
+
+REQUEST_FORMS = {
+    "row, named": lambda data: {"instances": [{"images": {"b64": data}}]},
+    "row, plain (one input: its name may go)": lambda data: {"signature_name": "serving_default", "instances": [{"b64": data}]},
+    "columnar": lambda data: {"inputs": {"images": [{"b64": data}]}},
+}
+
+
+def test_a_kserve_request_gets_the_detections_fracdet_predict_wrote(case, registry, predicted):
+    # KServe's TensorFlow predictor runs TF Serving on the version's URI (its storageUri) as a model
+    # base path, serving the highest numbered folder in it.
+    base = Path(version_uri(registry, "fracdet", 1))
+    newest = max((path for path in base.iterdir() if path.is_dir() and path.name.isdigit()), key=lambda path: int(path.name))
+    signature = tf.saved_model.load(str(newest)).signatures["serving_default"]
+    (name, spec), = signature.structured_input_signature[1].items()
+    assert (name, spec.dtype, spec.shape.as_list()) == ("images", tf.string, [None])
+    detections = _document(predicted, "fractured")["detections"]
+
+    for form, make_body in REQUEST_FORMS.items():
+        body = json.dumps(make_body(base64.b64encode(case.image).decode("ascii")))
+        tensors = decode_predict_request(body, {"images": "string"})
+        assert list(tensors["images"]) == [case.image], form
+        outputs = signature(images=tf.constant(tensors["images"]))
+        response = json.loads(encode_row_response({key: value.numpy() for key, value in outputs.items()}))
+
+        (prediction,) = response["predictions"]
+        assert sorted(prediction) == ["detection_boxes", "detection_classes", "detection_scores", "num_detections"]
+        count = prediction["num_detections"]
+        assert count == len(detections) and len(prediction["detection_scores"]) == 100, form  # padded to the maximum
+        assert prediction["detection_classes"][:count] == [item["class_id"] for item in detections], form
+        np.testing.assert_allclose(prediction["detection_scores"][:count], [item["score"] for item in detections], atol=1e-6)
+        np.testing.assert_allclose(prediction["detection_boxes"][:count], [item["box_normalized"] for item in detections], atol=1e-6)
