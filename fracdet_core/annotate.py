@@ -69,6 +69,36 @@ def box_rect(box: np.ndarray, width: int, height: int) -> Rect:
     return round(xmin * width), round(ymin * height), round(xmax * width), round(ymax * height)
 
 
+def boxes_to_draw(detections: ImageDetections, min_score: float, *, max_boxes: int = 5, max_overlap: float = 0.3) -> np.ndarray:
+    """bool (K,): which detections a picture shows, so that it stays readable.
+
+    Greedy in descending score: a box is drawn if it scores at least `min_score`, fewer than
+    `max_boxes` are drawn, and it covers at most `max_overlap` of the smaller box's area of any
+    drawn box of the same kind (fracture or normal). A weak model returns stacks of shifted
+    copies of one finding; drawn all, they hide the image and their labels pile up.
+    """
+    boxes = np.asarray(detections.boxes, np.float64).reshape(-1, 4)
+    scores = np.asarray(detections.scores, np.float64)
+    fracture = np.array([IS_FRACTURE[int(c)] for c in detections.classes], bool)
+    drawn = np.zeros(len(scores), bool)
+    for index in np.argsort(-scores, kind="stable"):
+        if drawn.sum() >= max_boxes or scores[index] < min_score:
+            break
+        rivals = drawn & (fracture == fracture[index])
+        if not rivals.any() or _overlap_of_smaller(boxes[index], boxes[rivals]).max() <= max_overlap:
+            drawn[index] = True
+    return drawn
+
+
+def _overlap_of_smaller(box: np.ndarray, others: np.ndarray) -> np.ndarray:
+    """Intersection of one yxyx box (4,) with each of `others` (M, 4), over the smaller box's area."""
+    height = np.clip(np.minimum(box[2], others[:, 2]) - np.maximum(box[0], others[:, 0]), 0, None)
+    width = np.clip(np.minimum(box[3], others[:, 3]) - np.maximum(box[1], others[:, 1]), 0, None)
+    area = (box[2] - box[0]) * (box[3] - box[1])
+    areas = (others[:, 2] - others[:, 0]) * (others[:, 3] - others[:, 1])
+    return height * width / np.maximum(np.minimum(area, areas), 1e-12)
+
+
 def draw_boxes(
     encoded: bytes,
     detections: ImageDetections,

@@ -11,7 +11,7 @@ import html
 
 import numpy as np
 
-from fracdet_core.annotate import FRACTURE_COLOUR, NORMAL_COLOUR, TRUTH_COLOUR, draw_boxes
+from fracdet_core.annotate import FRACTURE_COLOUR, NORMAL_COLOUR, TRUTH_COLOUR, boxes_to_draw, draw_boxes
 from fracdet_core.classes import CLASS_NAMES
 from fracdet_core.evaluate import plots
 from fracdet_core.evaluate.blessing import Blessing
@@ -47,8 +47,8 @@ def _galleries(evaluation: Evaluation, ingest_uri: str, split: str) -> tuple[lis
     for index, (truth, encoded) in enumerate(read_split(ingest_uri, split)):
         if index in wanted:
             found = evaluation.detections[index]
-            confident = found.scores >= CONFUSION_SCORE
-            shown = ImageDetections(found.boxes[confident], found.scores[confident], found.classes[confident])
+            shown_mask = boxes_to_draw(found, CONFUSION_SCORE)
+            shown = ImageDetections(found.boxes[shown_mask], found.scores[shown_mask], found.classes[shown_mask])
             drawn[index] = draw_boxes(encoded, shown, truth_boxes=truth.boxes, max_side=GALLERY_SIDE)
     caption = lambda i: f"{evaluation.truths[i].source_id} (fracture score {scores[i]:.2f})"  # noqa: E731
     return [(caption(i), drawn[i]) for i in misses], [(caption(i), drawn[i]) for i in alarms]

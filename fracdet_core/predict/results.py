@@ -20,6 +20,7 @@ import dataclasses
 
 import numpy as np
 
+from fracdet_core.annotate import boxes_to_draw
 from fracdet_core.classes import CLASS_NAMES, IS_FRACTURE, describe_class
 from fracdet_core.errors import ConfigError
 from fracdet_core.evaluate.records import ImageDetections
@@ -80,31 +81,9 @@ def interpret(
     of_part = np.array([IS_FRACTURE[c] and describe_class(CLASS_NAMES[c])[0] == body_part for c in classes], bool)
     fracture_score = float(scores[of_part].max()) if of_part.any() else 0.0
     fractured = bool(of_part.any()) and fracture_score >= threshold
-    fracture = np.array([IS_FRACTURE[c] for c in classes], bool)
-    drawn = _drawn(np.asarray(detections.boxes, np.float64), scores, fracture,
-                   threshold if display.min_score is None else display.min_score, display)
+    drawn = boxes_to_draw(detections, threshold if display.min_score is None else display.min_score,
+                          max_boxes=display.max_boxes, max_overlap=display.max_overlap)
     return ImagePrediction(detections, body_part, fracture_score, threshold, fractured, drawn)
-
-
-def _drawn(boxes: np.ndarray, scores: np.ndarray, fracture: np.ndarray, min_score: float, display: DisplayOptions) -> np.ndarray:
-    """bool (K,): greedy in descending score, as the module docstring says. `boxes` (K, 4) yxyx, `fracture` bool (K,)."""
-    drawn = np.zeros(len(scores), bool)
-    for index in np.argsort(-scores, kind="stable"):
-        if drawn.sum() >= display.max_boxes or scores[index] < min_score:
-            break
-        rivals = drawn & (fracture == fracture[index])
-        if not rivals.any() or _overlap_of_smaller(boxes[index], boxes[rivals]).max() <= display.max_overlap:
-            drawn[index] = True
-    return drawn
-
-
-def _overlap_of_smaller(box: np.ndarray, others: np.ndarray) -> np.ndarray:
-    """Intersection of one yxyx box (4,) with each of `others` (M, 4), over the smaller box's area."""
-    height = np.clip(np.minimum(box[2], others[:, 2]) - np.maximum(box[0], others[:, 0]), 0, None)
-    width = np.clip(np.minimum(box[3], others[:, 3]) - np.maximum(box[1], others[:, 1]), 0, None)
-    area = (box[2] - box[0]) * (box[3] - box[1])
-    areas = (others[:, 2] - others[:, 0]) * (others[:, 3] - others[:, 1])
-    return height * width / np.maximum(np.minimum(area, areas), 1e-12)
 
 
 def detection_records(prediction: ImagePrediction, width: int, height: int) -> list[dict]:
