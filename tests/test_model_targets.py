@@ -31,7 +31,7 @@ def test_a_tiny_box_claims_its_own_cell_on_the_finest_level():
     assert set(STRIDES[cells]) == {8.0}
     centre = np.array([101.5, 102.0])
     own = np.argmin(np.where(STRIDES == 8, np.abs(CENTRES - centre).max(axis=1), np.inf))
-    assert own in cells and len(cells) == 9  # its cell and the eight around it (radius 1.5 strides)
+    assert list(cells) == [own]  # smaller than a cell: only the cell holding its centre
     assert np.all(targets[cells, 5:].argmax(axis=1) == 1)
 
 
@@ -49,8 +49,16 @@ def test_the_level_follows_the_longer_side(side, stride):
 def test_a_box_at_the_border_claims_only_cells_inside_the_image():
     targets = _targets([[0, 0, 6, 6]], [4])
     cells = _positive(targets)
-    assert len(cells) == 4  # the corner cell and its three in-image neighbours
-    assert np.all(CENTRES[cells] < 16)
+    assert len(cells) == 1 and np.all(CENTRES[cells] == 4)  # the corner cell, the one holding its centre
+
+
+def test_a_thin_box_claims_only_cells_inside_it():
+    box = [96, 72, 106, 112]  # ymin, xmin, ymax, xmax: 40 x 10 px, like a break line across a shaft
+    cells = _positive(_targets([box], [1]))
+    x, y = CENTRES[cells, 0], CENTRES[cells, 1]
+    assert set(STRIDES[cells]) == {8.0}
+    assert set(y) == {100.0}  # one row: the rows above and below see intact bone, not the break
+    assert set(x) == {84.0, 92.0, 100.0}  # within 1.5 strides of the centre (92) and inside the box
 
 
 def test_a_shared_cell_goes_to_the_smaller_box():

@@ -8,8 +8,12 @@ Scheme (anchor-free, after FCOS, Tian et al. 2019, with its centre sampling):
   coarsest everything larger. A fracture of a few pixels thus lands on the finest grid and a
   whole-bone box on the coarsest.
 - On its level, a box claims the cells whose centres lie within `CENTRE_RADIUS` strides of the
-  box centre (in x and in y), so even a box smaller than a cell claims the cell holding its
-  centre and its nearest neighbours; cells outside the image do not exist.
+  box centre and inside the box, in x and in y separately; along a side shorter than a cell,
+  the reach is half a stride, so every box claims at least the cell holding its centre. A thin
+  fracture box across a shaft thus claims one row of cells on the break, not the rows above and
+  below it, whose features show intact bone: claiming those taught the objectness head to fire
+  on intact bone (measured: mAP@0.5 0.39-0.42 -> 0.50 on the demo data at equal training, README).
+  Cells outside the image do not exist.
 - A cell claimed by several boxes takes the one with the smallest area (small fractures are
   not swallowed by the bone box around them).
 
@@ -70,8 +74,11 @@ def assign_targets(boxes: tf.Tensor, classes: tf.Tensor, config: ModelConfig) ->
 
     # (N, cells): does box n claim cell c?
     on_level = (longer[:, None] > limits[None, :, 0]) & (longer[:, None] <= limits[None, :, 1])
-    reach = CENTRE_RADIUS * strides[None, :]
-    near = (tf.abs(centres[None, :, 0] - centre_x[:, None]) <= reach) & (tf.abs(centres[None, :, 1] - centre_y[:, None]) <= reach)
+    radius = CENTRE_RADIUS * strides[None, :]
+    half_stride = 0.5 * strides[None, :]
+    reach_x = tf.maximum(tf.minimum(radius, width[:, None] / 2.0), half_stride)
+    reach_y = tf.maximum(tf.minimum(radius, height[:, None] / 2.0), half_stride)
+    near = (tf.abs(centres[None, :, 0] - centre_x[:, None]) <= reach_x) & (tf.abs(centres[None, :, 1] - centre_y[:, None]) <= reach_y)
     claims = on_level & near
     area = tf.where(claims, (width * height)[:, None], np.inf)
     # A sentinel row that claims nothing keeps argmin defined for images without boxes.
