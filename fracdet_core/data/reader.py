@@ -40,15 +40,34 @@ def parse_example(serialized: tf.Tensor) -> dict[str, tf.Tensor]:
     }
 
 
-def load_examples(ingest_uri: str, split: str, *, deterministic: bool = False) -> tf.data.Dataset:
-    """Parsed examples of one split (dicts of `parse_example`), read from its shards."""
+def load_examples(
+    ingest_uri: str,
+    split: str,
+    *,
+    deterministic: bool = False,
+    input_context: tf.distribute.InputContext | None = None,
+) -> tf.data.Dataset:
+    """Parsed examples of one split (dicts of `parse_example`), read from its shards.
+
+    With `input_context` (workers training together), only this input pipeline's share: whole
+    files when there are at least as many files as pipelines, else every n-th record of a
+    fixed-order read (each pipeline then reads all the bytes but decodes only its own images).
+    The shares partition the split; tf.data's own FILE auto-sharding fails on fewer files than
+    workers, and its DATA sharding needs a fixed order and decodes everything everywhere.
+    """
     files = shard_uris(ingest_uri, split)
+    pipelines, index = (input_context.num_input_pipelines, input_context.input_pipeline_id) if input_context else (1, 0)
+    by_record = len(files) < pipelines
+    if not by_record:
+        files = files[index::pipelines]
     records = tf.data.Dataset.from_tensor_slices(files).interleave(
         tf.data.TFRecordDataset,
         cycle_length=max(1, min(len(files), 8)),
         num_parallel_calls=tf.data.AUTOTUNE,
-        deterministic=deterministic,
+        deterministic=deterministic or by_record,
     )
+    if by_record:
+        records = records.shard(pipelines, index)
     return records.map(parse_example, num_parallel_calls=tf.data.AUTOTUNE, deterministic=deterministic)
 
 

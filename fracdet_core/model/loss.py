@@ -116,7 +116,11 @@ class DetectionLoss(keras.losses.Loss):
 
     def call(self, y_true, y_pred):  # noqa: ANN001, ANN201
         terms = detection_loss_terms(y_true, y_pred, self.class_weights, box_loss=self.box_loss, focal_gamma=self.focal_gamma)
-        return self.box_weight * terms["box"] + self.objectness_weight * terms["objectness"] + self.class_weight * terms["classes"]
+        total = self.box_weight * terms["box"] + self.objectness_weight * terms["objectness"] + self.class_weight * terms["classes"]
+        # The batch's loss once per image, which Keras averages back to it: under tf.distribute
+        # Keras divides only averaged per-image losses by the replica count, so a scalar would
+        # make the replicas' summed gradients, and the logged loss, that many times too large.
+        return ops.broadcast_to(total, ops.shape(y_pred)[:1])
 
     def get_config(self) -> dict:
         return {

@@ -5,6 +5,10 @@ in parallel (AUTOTUNE), shuffled, batched and prefetched. Augmentation draws its
 from a seeded random stream (a new draw every epoch), so `deterministic=True` with a fixed seed
 gives the same batches on every run: what the tests use.
 
+Under a multi-worker strategy each worker reads only its share (`input_context`, see
+`load_examples`), and tf.data's auto-sharding is off so that it does not shard again; the
+batch size stays global: `tf.distribute` splits each batch among the replicas.
+
 Elements: images float32 (B, S, S, 1) in [0, 1]; targets float32 (B, cells, 5 + classes), see
 `fracdet_core.model.assign`.
 """
@@ -31,9 +35,10 @@ def training_dataset(
     shuffle: bool = True,
     deterministic: bool = False,
     seed: int = 0,
+    input_context: tf.distribute.InputContext | None = None,
 ) -> tf.data.Dataset:
     """(images, targets) batches of one split; `augmentation=None` for validation."""
-    examples = load_examples(ingest_uri, split, deterministic=deterministic)
+    examples = load_examples(ingest_uri, split, deterministic=deterministic, input_context=input_context)
     if shuffle:
         examples = examples.shuffle(SHUFFLE_BUFFER, seed=seed, reshuffle_each_iteration=True)
     seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
@@ -48,4 +53,5 @@ def training_dataset(
     pipeline = tf.data.Dataset.zip((examples, seeds)).map(prepare, num_parallel_calls=tf.data.AUTOTUNE, deterministic=deterministic)
     options = tf.data.Options()
     options.deterministic = deterministic
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.OFF
     return pipeline.batch(batch_size).prefetch(tf.data.AUTOTUNE).with_options(options)

@@ -7,7 +7,9 @@
   `<out>/logs`; early stopping on val loss (restoring the best weights); TerminateOnNaN.
 - Adam, linear warm-up then cosine decay, per step.
 - Strategy: `MultiWorkerMirroredStrategy` when `TF_CONFIG` is set, `MirroredStrategy` with
-  several local GPUs, the default otherwise; mixed precision on GPUs.
+  several local GPUs, the default otherwise; mixed precision on GPUs. With several workers all
+  get the same `out`, each reads its share of the data, and only the chief writes to `out`
+  (see `distribute`); `batch_size` is the global batch.
 
 Writes `<out>/model.keras`, the serving SavedModel in `<out>/saved_model` (see `export`),
 `model_config.json` and `train_summary.json` (epochs run, best val loss, images/s, wall time).
@@ -29,23 +31,15 @@ import tensorflow as tf
 from fracdet_core import storage
 from fracdet_core.classes import CLASS_NAMES
 from fracdet_core.data.manifest import read_manifest
+from fracdet_core.errors import ConfigError
 from fracdet_core.model.config import ModelConfig
 from fracdet_core.model.detector import build_detector
 from fracdet_core.model.loss import DetectionLoss
 from fracdet_core.train.augment import AugmentConfig
 from fracdet_core.train.config import TrainConfig
 from fracdet_core.train.dataset import training_dataset
+from fracdet_core.train.distribute import BackupAndRestoreFrom, choose_strategy, wait_for_all_workers, worker_of
 from fracdet_core.train.export import export_saved_model
-
-
-def choose_strategy() -> tf.distribute.Strategy:
-    """The distribution strategy this machine calls for."""
-    if os.environ.get("TF_CONFIG"):
-        return tf.distribute.MultiWorkerMirroredStrategy()
-    gpus = tf.config.list_logical_devices("GPU")
-    if len(gpus) > 1:
-        return tf.distribute.MirroredStrategy()
-    return tf.distribute.get_strategy()
 
 
 class ProgressLog(keras.callbacks.Callback):
@@ -79,73 +73,88 @@ def train(
     model_config: ModelConfig = ModelConfig(),
     config: TrainConfig = TrainConfig(),
 ) -> dict:
-    """Train on the ingest's train split, validate on its val split; returns the train summary."""
+    """Train on the ingest's train split, validate on its val split; returns the train summary.
+
+    Every worker resumes from the backup in `out`; only the chief writes there (see `distribute`).
+    """
     started = time.perf_counter()
-    keras.utils.set_random_seed(config.seed)
-    manifest = read_manifest(ingest_uri)
-    weights = json.loads(storage.read_text(class_weights_uri)) if class_weights_uri else {}
-    train_images = manifest["splits"]["train"]["images"]
-    steps_per_epoch = max(1, math.ceil(train_images / config.batch_size))
+    strategy = choose_strategy()  # first: it must precede any other TensorFlow work
+    worker = worker_of(strategy)
+    replicas = strategy.num_replicas_in_sync
+    if config.batch_size % replicas:
+        raise ConfigError(f"batch_size {config.batch_size} must be a multiple of the {replicas} replicas that share each batch")
+    with worker.output_folder(out) as write_to:
+        keras.utils.set_random_seed(config.seed)
+        manifest = read_manifest(ingest_uri)
+        weights = json.loads(storage.read_text(class_weights_uri)) if class_weights_uri else {}
+        train_images = manifest["splits"]["train"]["images"]
+        steps_per_epoch = max(1, math.ceil(train_images / config.batch_size))
 
-    strategy = choose_strategy()
-    if tf.config.list_logical_devices("GPU"):
-        keras.mixed_precision.set_global_policy("mixed_float16")
-    augmentation = AugmentConfig() if config.augment else None
-    train_data = training_dataset(ingest_uri, "train", model_config, config.batch_size, augmentation=augmentation, seed=config.seed)
-    val_data = training_dataset(ingest_uri, "val", model_config, config.batch_size, augmentation=None, shuffle=False, deterministic=True)
+        if tf.config.list_logical_devices("GPU"):
+            keras.mixed_precision.set_global_policy("mixed_float16")
+        augmentation = AugmentConfig() if config.augment else None
+        train_data = training_dataset(ingest_uri, "train", model_config, config.batch_size, augmentation=augmentation,
+                                      seed=config.seed, input_context=worker.input_context(strategy))
+        # Every worker validates on the whole (small) val split: identical batches everywhere keep
+        # the collectives' shapes equal, where uneven shares would not.
+        val_data = training_dataset(ingest_uri, "val", model_config, config.batch_size, augmentation=None, shuffle=False,
+                                    deterministic=True)
+        with strategy.scope():
+            model = build_detector(model_config)
+            total_steps = steps_per_epoch * config.epochs
+            warmup_steps = min(int(config.warmup_epochs * steps_per_epoch), total_steps - 1)
+            schedule = keras.optimizers.schedules.CosineDecay(
+                initial_learning_rate=config.learning_rate * 0.01,
+                decay_steps=max(total_steps - warmup_steps, 1),
+                alpha=0.01,
+                warmup_target=config.learning_rate,
+                warmup_steps=warmup_steps,
+            )
+            loss = DetectionLoss(class_weights=weights, box_loss=config.box_loss, focal_gamma=config.focal_gamma)
+            model.compile(optimizer=keras.optimizers.Adam(schedule, clipnorm=10.0), loss=loss, jit_compile=config.xla)
 
-    with strategy.scope():
-        model = build_detector(model_config)
-        total_steps = steps_per_epoch * config.epochs
-        warmup_steps = min(int(config.warmup_epochs * steps_per_epoch), total_steps - 1)
-        schedule = keras.optimizers.schedules.CosineDecay(
-            initial_learning_rate=config.learning_rate * 0.01,
-            decay_steps=max(total_steps - warmup_steps, 1),
-            alpha=0.01,
-            warmup_target=config.learning_rate,
-            warmup_steps=warmup_steps,
-        )
-        loss = DetectionLoss(class_weights=weights, box_loss=config.box_loss, focal_gamma=config.focal_gamma)
-        model.compile(optimizer=keras.optimizers.Adam(schedule, clipnorm=10.0), loss=loss, jit_compile=config.xla)
+        progress = ProgressLog(config.epochs, train_images)
+        callbacks = [
+            # Two backups: a kill while one is being written leaves the other to resume from.
+            (keras.callbacks.BackupAndRestore(storage.join(out, "backup"), double_checkpoint=True) if worker.is_chief
+             else BackupAndRestoreFrom(storage.join(out, "backup"), storage.join(write_to, "backup"), double_checkpoint=True)),
+            keras.callbacks.ModelCheckpoint(storage.join(write_to, "checkpoints", "best.weights.h5"), monitor="val_loss",
+                                            save_best_only=True, save_weights_only=True),
+            keras.callbacks.TensorBoard(storage.join(write_to, "logs")),
+            keras.callbacks.TerminateOnNaN(),
+            progress,
+        ]
+        if config.early_stopping_patience:
+            callbacks.append(keras.callbacks.EarlyStopping(monitor="val_loss", patience=config.early_stopping_patience,
+                                                           restore_best_weights=True))
+        if not storage.is_gcs(write_to):
+            os.makedirs(storage.join(write_to, "checkpoints"), exist_ok=True)
+        with warnings.catch_warnings():
+            # Keras says the input "ran out of data" when a finite validation set ends: that is the
+            # intent (each validation is one full pass over the val split).
+            warnings.filterwarnings("ignore", message="Your input ran out of data")
+            history = model.fit(train_data.repeat(), steps_per_epoch=steps_per_epoch, validation_data=val_data,
+                                epochs=config.epochs, callbacks=callbacks, shuffle=False, verbose=0)
 
-    progress = ProgressLog(config.epochs, train_images)
-    callbacks = [
-        # Two backups: a kill while one is being written leaves the other to resume from.
-        keras.callbacks.BackupAndRestore(storage.join(out, "backup"), double_checkpoint=True),
-        keras.callbacks.ModelCheckpoint(storage.join(out, "checkpoints", "best.weights.h5"), monitor="val_loss",
-                                        save_best_only=True, save_weights_only=True),
-        keras.callbacks.TensorBoard(storage.join(out, "logs")),
-        keras.callbacks.TerminateOnNaN(),
-        progress,
-    ]
-    if config.early_stopping_patience:
-        callbacks.append(keras.callbacks.EarlyStopping(monitor="val_loss", patience=config.early_stopping_patience,
-                                                       restore_best_weights=True))
-    if not storage.is_gcs(out):
-        os.makedirs(storage.join(out, "checkpoints"), exist_ok=True)
-    with warnings.catch_warnings():
-        # Keras says the input "ran out of data" when a finite validation set ends: that is the
-        # intent (each validation is one full pass over the val split).
-        warnings.filterwarnings("ignore", message="Your input ran out of data")
-        history = model.fit(train_data.repeat(), steps_per_epoch=steps_per_epoch, validation_data=val_data,
-                            epochs=config.epochs, callbacks=callbacks, shuffle=False, verbose=0)
-
-    model.save(storage.join(out, "model.keras"))
-    export_saved_model(model, model_config, storage.join(out, "saved_model"))
-    val_losses = history.history.get("val_loss", [])
-    steady_rates = sorted(progress.rates[1:] or progress.rates)  # the first epoch also traces the graph
-    summary = {
-        "epochs_run": progress.epochs_done,  # counts epochs before a resume too
-        "epochs_planned": config.epochs,
-        "stopped_early": progress.epochs_done < config.epochs,
-        "best_val_loss": min(val_losses) if val_losses else None,
-        "final_loss": history.history["loss"][-1] if history.history.get("loss") else None,
-        "train_images_per_second": steady_rates[len(steady_rates) // 2] if steady_rates else None,
-        "wall_time_s": time.perf_counter() - started,
-        "class_names": list(CLASS_NAMES),
-        "class_weights": loss.class_weights,
-    }
-    storage.write_text(storage.join(out, "model_config.json"),
-                       json.dumps({"model": dataclasses.asdict(model_config), "train": dataclasses.asdict(config)}, indent=2) + "\n")
-    storage.write_text(storage.join(out, "train_summary.json"), json.dumps(summary, indent=2) + "\n")
+        model.save(storage.join(write_to, "model.keras"))
+        export_saved_model(model, model_config, storage.join(write_to, "saved_model"))
+        val_losses = history.history.get("val_loss", [])
+        steady_rates = sorted(progress.rates[1:] or progress.rates)  # the first epoch also traces the graph
+        summary = {
+            "epochs_run": progress.epochs_done,  # counts epochs before a resume too
+            "epochs_planned": config.epochs,
+            "stopped_early": progress.epochs_done < config.epochs,
+            "best_val_loss": min(val_losses) if val_losses else None,
+            "final_loss": history.history["loss"][-1] if history.history.get("loss") else None,
+            "train_images_per_second": steady_rates[len(steady_rates) // 2] if steady_rates else None,
+            "wall_time_s": time.perf_counter() - started,
+            "workers": worker.count,
+            "replicas": replicas,
+            "class_names": list(CLASS_NAMES),
+            "class_weights": loss.class_weights,
+        }
+        configs = {"model": dataclasses.asdict(model_config), "train": dataclasses.asdict(config)}
+        storage.write_text(storage.join(write_to, "model_config.json"), json.dumps(configs, indent=2) + "\n")
+        storage.write_text(storage.join(write_to, "train_summary.json"), json.dumps(summary, indent=2) + "\n")
+    wait_for_all_workers(strategy)
     return summary
