@@ -42,7 +42,7 @@ test: $(STAMP) $(TOOLS_STAMP) ## run the whole test suite (starts its own fake-g
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 demo: $(STAMP) ## make synthetic radiographs, run the whole pipeline locally; print the metrics and where results are
-	$(BIN)/fracdet synth --out $(DEMO_DIR)/data --train 1000 --val 100 --overwrite
+	$(BIN)/fracdet synth --out $(DEMO_DIR)/data --train 750 --val 100 --overwrite
 	TF_CPP_MIN_LOG_LEVEL=2 $(BIN)/fracdet pipeline run --data $(DEMO_DIR)/data --root $(DEMO_DIR)/pipeline \
 		--registry $(DEMO_DIR)/registry --epochs 12 --promote
 	@echo
