@@ -142,7 +142,9 @@ def test_a_real_dicom_radiograph_is_read(case, tmp_path):
     """A 16-bit MONOCHROME1 CR of 1760 x 1760 pixels from pydicom-data."""
     summary = predict(str(case.train_out), [str(REAL_EXTREMITY_CR)], str(tmp_path), PredictOptions(threshold=0.5, show_progress=False))
     document = _document(tmp_path, "RG3_UNCR")
-    assert (document["width"], document["height"]) == (1760, 1760) and document["detections"]
+    # Read, decoded and run through the model; what a model trained on one synthetic finger finds
+    # on a real radiograph is not the point, so no detections are required.
+    assert (document["width"], document["height"], document["input"]) == (1760, 1760, str(REAL_EXTREMITY_CR))
     assert Image.open(tmp_path / "RG3_UNCR.png").size[0] == 1760
     assert len(summary.rows) == 1 and _rows(tmp_path / "errors.csv") == []
 
@@ -246,14 +248,16 @@ def test_auto_without_an_evaluation_of_this_model_says_to_pass_a_threshold(case,
         predict(f"registry://{tmp_path}/fracdet", [str(tmp_path / "x.png")], str(tmp_path / "out"))
 
 
-def test_drawing_options_cap_the_boxes(case, tmp_path):
+@pytest.mark.parametrize("cap", [0, 1])
+def test_drawing_options_cap_the_boxes(case, tmp_path, cap):
+    """The cap reaches the drawing (its greedy rule on many boxes: tests/test_predict_results.py)."""
     (tmp_path / "x.png").write_bytes(case.image)
     predict(str(case.train_out), [str(tmp_path / "x.png")], str(tmp_path), PredictOptions(
-        threshold=0.5, display=DisplayOptions(max_boxes=1, min_score=0.0), show_progress=False))
-    document = _document(tmp_path, "x")
-    assert [item["drawn"] for item in document["detections"]][:2] == [True, False]
-    assert sum(item["drawn"] for item in document["detections"]) == 1
-    assert document["detections"][0]["score"] == max(item["score"] for item in document["detections"])
+        threshold=0.5, display=DisplayOptions(max_boxes=cap, min_score=0.0), show_progress=False))
+    detections = _document(tmp_path, "x")["detections"]
+    assert detections  # the image the model was trained on: its fracture at least
+    assert [item["drawn"] for item in detections] == [index < cap for index in range(len(detections))]
+    assert detections[0]["score"] == max(item["score"] for item in detections)
 
 
 REQUEST_FORMS = {
