@@ -5,6 +5,10 @@ The library does the work; the `fracdet` CLI and the KFP components are thin doo
 
 from importlib.metadata import PackageNotFoundError, version
 
+from fracdet_core.tensorflow_cpu import apply_safe_defaults
+
+apply_safe_defaults()  # before any TensorFlow op of this process: see tensorflow_cpu.py
+
 try:
     __version__ = version("fracdet")
 except PackageNotFoundError:  # running from a source tree that was never installed

@@ -105,6 +105,13 @@ def test_the_base_renders_and_validates() -> None:
 
 
 @pytest.mark.parametrize("overlay", sorted(OVERLAYS))
+def test_the_served_model_runs_with_onednn_capped_at_avx2(overlay: str) -> None:
+    """Serving nodes often have AVX-512, where TensorFlow 2.20-2.21's oneDNN kernels corrupt memory (tensorflow_cpu.py)."""
+    [isvc] = by_kind(rendered(overlay), "InferenceService")
+    assert {"name": "ONEDNN_MAX_CPU_ISA", "value": "AVX2"} in isvc["spec"]["predictor"]["model"]["env"]
+
+
+@pytest.mark.parametrize("overlay", sorted(OVERLAYS))
 def test_storage_uri_is_a_registry_version_folder_that_tf_serving_can_load(overlay: str) -> None:
     """TF Serving's base path holds numbered versions: the registry's version folder, not the SavedModel in it."""
     [isvc] = by_kind(rendered(overlay), "InferenceService")

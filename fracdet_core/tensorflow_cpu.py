@@ -1,0 +1,72 @@
+"""TensorFlow's CPU setting that keeps every fracdet process correct on any x86 CPU.
+
+TensorFlow 2.20 and 2.21 ship oneDNN kernels that corrupt the heap on CPUs with AVX-512
+(tensorflow/tensorflow#117700): glibc aborts ("corrupted double-linked list"), segmentation
+faults, or numbers that silently change. Cloud nodes where evaluation, prediction, CPU training
+and KServe run increasingly have AVX-512 (Intel Sapphire/Emerald Rapids, AMD Zen 4/5).
+
+Capping oneDNN at its AVX2 kernels (`ONEDNN_MAX_CPU_ISA=AVX2`) avoids the faulty kernels and
+keeps oneDNN's speed elsewhere; switching oneDNN off (`TF_ENABLE_ONEDNN_OPTS=0`) avoids them
+too, but trains slower (on a 2-core AVX-512 EPYC: 0.82x and 0.72x of the unsafe default; the
+README has the table and `bench/onednn.py` measures it). On a CPU without AVX-512 the cap
+selects the kernels oneDNN would pick anyway.
+
+oneDNN reads the cap when it first dispatches a kernel, not when TensorFlow is imported, and
+every process fracdet starts (the CLI, the components' bodies, tests, benches) imports
+`fracdet_core` before it runs a TensorFlow op; so `fracdet_core` sets the cap as it is imported:
+the one thing this library does to its environment at import, because it must precede any op.
+Worker processes inherit it. The images set the same variable, for processes that never import
+fracdet. A user's own setting wins: `ONEDNN_MAX_CPU_ISA=ALL` undoes the cap.
+
+Drop this once the locked TensorFlow carries the upstream fix.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import MutableMapping
+
+ISA_VARIABLE = "ONEDNN_MAX_CPU_ISA"
+ONEDNN_SWITCH = "TF_ENABLE_ONEDNN_OPTS"
+SAFE_ISA = "AVX2"
+# oneDNN's ISA names at or below the cap measured safe; everything above reaches AVX-512 kernels.
+_ISAS_WITHOUT_AVX512 = frozenset({"SSE41", "AVX", "AVX2"})
+
+_log = logging.getLogger(__name__)
+
+
+def apply_safe_defaults(environ: MutableMapping[str, str] = os.environ, cpu_flags: frozenset[str] | None = None) -> dict[str, str]:
+    """Cap oneDNN at AVX2 unless the user chose a cap; returns the variables it set.
+
+    Args:
+        environ: the environment to complete (the process's own by default).
+        cpu_flags: the CPU's feature flags, for the warning below; read from /proc/cpuinfo when None.
+
+    A user who lifted the cap, with oneDNN on, on a CPU that has AVX-512 gets a warning: that is
+    exactly the combination that corrupts memory.
+    """
+    chosen = environ.get(ISA_VARIABLE)
+    if chosen is None:
+        environ[ISA_VARIABLE] = SAFE_ISA
+        return {ISA_VARIABLE: SAFE_ISA}
+    onednn_off = environ.get(ONEDNN_SWITCH, "").strip().lower() in ("0", "false", "off")
+    if chosen.strip().upper() not in _ISAS_WITHOUT_AVX512 and not onednn_off:
+        flags = read_cpu_flags() if cpu_flags is None else cpu_flags
+        if "avx512f" in flags:
+            _log.warning("%s=%s lets TensorFlow's oneDNN use AVX-512 kernels on this CPU, which corrupt memory in "
+                         "TensorFlow 2.20-2.21 (tensorflow/tensorflow#117700); unset it or set %s=%s",
+                         ISA_VARIABLE, chosen, ISA_VARIABLE, SAFE_ISA)
+    return {}
+
+
+def read_cpu_flags() -> frozenset[str]:
+    """The feature flags of the first CPU in /proc/cpuinfo; empty where there is no such file."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as stream:
+            for line in stream:
+                if line.startswith("flags"):
+                    return frozenset(line.partition(":")[2].split())
+    except OSError:  # no /proc (not Linux): no flags to warn about
+        return frozenset()
+    return frozenset()
