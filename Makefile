@@ -11,6 +11,10 @@ DOCKER ?= docker
 # The images' tags: components/image.py's, unless IMAGE=REPOSITORY:TAG names others (GPU: TAG-gpu).
 IMAGE ?= $(shell $(BIN)/python -c 'from components.image import FRACDET_IMAGE; print(FRACDET_IMAGE)')
 GPU_IMAGE = $(shell $(BIN)/python -c 'import sys; from components.image import gpu_image; print(gpu_image(sys.argv[1]))' '$(IMAGE)' 2>/dev/null)
+# The commit the images are built from, "-dirty" when the work tree differs from it, empty outside a
+# git checkout (FRACDET_GIT_COMMIT=... names another): their revision label, and what registration records.
+GIT_HEAD = $(shell git rev-parse --verify --quiet HEAD 2>/dev/null)
+FRACDET_GIT_COMMIT = $(if $(GIT_HEAD),$(GIT_HEAD)$(if $(shell git status --porcelain 2>/dev/null),-dirty))
 
 .DEFAULT_GOAL := help
 .PHONY: help install lock test demo bench images docker-daemon clean
@@ -64,8 +68,8 @@ bench: $(STAMP) ## print speed and memory figures measured on this machine
 
 images: docker-daemon $(STAMP) ## build the CPU and GPU images with Docker (IMAGE=REPOSITORY:TAG to name them)
 	@test -n "$(GPU_IMAGE)" || { echo "make images: IMAGE=$(IMAGE) must be REPOSITORY:TAG" >&2; exit 2; }
-	$(DOCKER) build -f components/Dockerfile -t $(IMAGE) .
-	$(DOCKER) build -f components/Dockerfile.gpu -t $(GPU_IMAGE) .
+	$(DOCKER) build -f components/Dockerfile -t $(IMAGE) --build-arg FRACDET_GIT_COMMIT=$(FRACDET_GIT_COMMIT) .
+	$(DOCKER) build -f components/Dockerfile.gpu -t $(GPU_IMAGE) --build-arg FRACDET_GIT_COMMIT=$(FRACDET_GIT_COMMIT) .
 
 # Fails `make images` before anything is installed: a build target that builds nothing must not pass.
 docker-daemon:

@@ -1,12 +1,15 @@
 """The container images: both Dockerfiles lint clean with hadolint, are pinned and non-root, the GPU
-image's requirements come from requirements.lock, and `make images` names and builds both (or
-says clearly that it cannot). Docker itself is not needed: nothing here builds an image.
+image's requirements come from requirements.lock, both carry the commit they are built from, and
+`make images` names and builds both with it (or says clearly that it cannot). Docker itself is not
+needed: nothing here builds an image.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -21,6 +24,7 @@ REPO = Path(__file__).resolve().parents[1]
 HADOLINT = str(Path(sys.executable).with_name("hadolint"))
 DOCKERFILES = {"cpu": REPO / "components" / "Dockerfile", "gpu": REPO / "components" / "Dockerfile.gpu"}
 # An exact Python patch release on a named Debian release, or any image pinned by digest.
+COMMIT = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
 PINNED_BASE = re.compile(r"^(python:3\.11\.\d+-slim-bookworm|[^@\s]+@sha256:[0-9a-f]{64})$")
 
 
@@ -114,12 +118,85 @@ def make(*args: str, **env: str) -> subprocess.CompletedProcess:
 
 
 def test_make_images_builds_both_dockerfiles_with_the_tags_the_components_use() -> None:
-    result = make("-n", "images")
+    result = make("-n", "images", f"FRACDET_GIT_COMMIT={COMMIT}")
     assert result.returncode == 0, result.stderr
-    assert f"docker build -f components/Dockerfile -t {FRACDET_IMAGE} ." in result.stdout.splitlines()
-    assert f"docker build -f components/Dockerfile.gpu -t {FRACDET_GPU_IMAGE} ." in result.stdout.splitlines()
-    renamed = make("-n", "images", "IMAGE=registry.example/fracdet:abc123")
-    assert "docker build -f components/Dockerfile.gpu -t registry.example/fracdet:abc123-gpu ." in renamed.stdout.splitlines()
+    lineage = f"--build-arg FRACDET_GIT_COMMIT={COMMIT}"
+    assert f"docker build -f components/Dockerfile -t {FRACDET_IMAGE} {lineage} ." in result.stdout.splitlines()
+    assert f"docker build -f components/Dockerfile.gpu -t {FRACDET_GPU_IMAGE} {lineage} ." in result.stdout.splitlines()
+    renamed = make("-n", "images", "IMAGE=registry.example/fracdet:abc123", f"FRACDET_GIT_COMMIT={COMMIT}")
+    assert f"docker build -f components/Dockerfile.gpu -t registry.example/fracdet:abc123-gpu {lineage} ." in renamed.stdout.splitlines()
+
+
+def git(folder: Path, *args: str) -> str:
+    identity = ["-c", "user.name=fracdet tests", "-c", "user.email=tests@fracdet.invalid", "-c", "commit.gpgsign=false"]
+    result = subprocess.run(["git", *identity, *args], cwd=folder, capture_output=True, text=True, timeout=30, check=True)
+    return result.stdout.strip()
+
+
+@pytest.mark.parametrize("work_tree", ["clean", "changed", "not a repository", "commit named"])
+def test_make_images_passes_the_commit_it_builds_from(tmp_path: Path, work_tree: str) -> None:
+    """`make images` run for real, its `docker` a script that answers `info` and records every call.
+
+    Git is pointed (GIT_DIR, GIT_WORK_TREE) at a repository made here, so the commit is known.
+    `-o .venv/.installed`: a stale install stamp must not reinstall .venv from a test.
+    """
+    checkout = tmp_path / "checkout"
+    checkout.mkdir()
+    (checkout / "setup.cfg").write_text("[metadata]\nname = fracdet\n")
+    git(checkout, "init", "--quiet")
+    git(checkout, "add", "setup.cfg")
+    git(checkout, "commit", "--quiet", "--message", "fixture")
+    head = git(checkout, "rev-parse", "HEAD")
+    expected = {"clean": head, "changed": f"{head}-dirty", "not a repository": "", "commit named": COMMIT}[work_tree]
+    if work_tree == "changed":
+        (checkout / "setup.cfg").write_text("[metadata]\nname = fracdet\nversion = 2\n")
+    git_dir = tmp_path / "nowhere" if work_tree == "not a repository" else checkout / ".git"
+
+    calls = tmp_path / "docker-calls.jsonl"
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    docker = bin_dir / "docker"
+    docker.write_text(f"#!{sys.executable}\nimport json, sys\n"
+                      f"with open({str(calls)!r}, 'a') as log:\n    log.write(json.dumps(sys.argv[1:]) + '\\n')\n")
+    docker.chmod(0o755)
+    named = [f"FRACDET_GIT_COMMIT={COMMIT}"] if work_tree == "commit named" else []
+    result = make("-o", ".venv/.installed", "images", "IMAGE=registry.example/fracdet:abc123", *named,
+                  PATH=f"{bin_dir}{os.pathsep}{os.environ['PATH']}", GIT_DIR=str(git_dir), GIT_WORK_TREE=str(checkout))
+    assert result.returncode == 0, result.stdout + result.stderr
+    lineage = ["--build-arg", f"FRACDET_GIT_COMMIT={expected}"]
+    assert [json.loads(line) for line in calls.read_text().splitlines()] == [
+        ["info"],
+        ["build", "-f", "components/Dockerfile", "-t", "registry.example/fracdet:abc123", *lineage, "."],
+        ["build", "-f", "components/Dockerfile.gpu", "-t", "registry.example/fracdet:abc123-gpu", *lineage, "."],
+    ]
+
+
+def key_values(args: str) -> dict[str, str]:
+    """The KEY=VALUE pairs of an ENV or LABEL instruction, quotes removed as Docker removes them."""
+    return dict(word.split("=", 1) for word in shlex.split(args))
+
+
+@pytest.mark.parametrize("variant", sorted(DOCKERFILES))
+def test_the_image_carries_the_commit_it_was_built_from(variant: str) -> None:
+    steps = instructions(DOCKERFILES[variant])
+    final_stage = steps[max(i for i, (name, _) in enumerate(steps) if name == "FROM"):]
+    [declared] = [index for index, (name, _) in enumerate(final_stage) if name == "ARG"]
+    assert key_values(final_stage[declared][1]) == {"FRACDET_GIT_COMMIT": ""}  # empty when no commit is passed
+    uses = {(name, key): index for index, (name, args) in enumerate(final_stage) if name in ("ENV", "LABEL")
+            for key, value in key_values(args).items() if value == "${FRACDET_GIT_COMMIT}"}
+    assert set(uses) == {("LABEL", "org.opencontainers.image.revision"), ("ENV", "FRACDET_GIT_COMMIT")}
+    assert min(uses.values()) > declared  # an argument is empty before its ARG
+    # After every RUN: a new commit changes the argument, and must not rebuild the dependency layers.
+    assert max(index for index, (name, _) in enumerate(final_stage) if name == "RUN") < declared
+
+
+@pytest.mark.parametrize("variant", sorted(DOCKERFILES))
+def test_every_tensorflow_process_in_the_image_caps_onednn_at_avx2(variant: str) -> None:
+    """The cap fracdet_core sets on import, also for processes that never import it (tensorflow_cpu.py)."""
+    steps = instructions(DOCKERFILES[variant])
+    final_stage = steps[max(i for i, (name, _) in enumerate(steps) if name == "FROM"):]
+    environment = {key: value for name, args in final_stage if name == "ENV" for key, value in key_values(args).items()}
+    assert environment["ONEDNN_MAX_CPU_ISA"] == "AVX2"
 
 
 def test_make_images_fails_clearly_without_a_docker_daemon(tmp_path: Path) -> None:

@@ -103,6 +103,8 @@ def test_retrain_builds_both_images_compiles_for_them_and_submits_with_a_timeout
         ("components/Dockerfile", "${{ steps.tags.outputs.image }}", True),
         ("components/Dockerfile.gpu", "${{ steps.tags.outputs.gpu_image }}", True),
     ]
+    # Lineage: both images carry the commit checked out and built (the Dockerfiles' ARG FRACDET_GIT_COMMIT).
+    assert [build["build-args"] for build in builds] == ["FRACDET_GIT_COMMIT=${{ github.sha }}"] * 2
     [auth] = [step for step in all_steps if step.get("uses", "").startswith("google-github-actions/auth@")]
     assert set(auth["with"]) >= {"workload_identity_provider", "service_account"}
     assert retrain["permissions"]["id-token"] == "write"
