@@ -32,11 +32,18 @@ def _label_files(data: Path, folder: str) -> dict[str, list[int]]:
     return images
 
 
+def _stats(analysed, source: str) -> dict:
+    """The statistics as `run_eda` returned them, or as it wrote them to stats.json."""
+    _, out, stats = analysed
+    return stats if source == "returned" else json.loads((out / "stats.json").read_text())
+
+
+@pytest.mark.parametrize("source", ["returned", "stats.json"])
 @pytest.mark.parametrize(("split", "folder"), [("train", "train"), ("val", "valid")])
-def test_counts_match_the_label_files(analysed, split, folder):
-    data, _, stats = analysed
+def test_counts_match_the_label_files(analysed, split, folder, source):
+    data = analysed[0]
     images = _label_files(data, folder)
-    computed = stats["splits"][split]
+    computed = _stats(analysed, source)["splits"][split]
     assert computed["images"] == len(images)
     assert computed["background_images"] == sum(1 for boxes in images.values() if not boxes)
     boxes = Counter(CLASS_NAMES[class_id] for ids in images.values() for class_id in ids)
@@ -74,10 +81,12 @@ def test_box_size_quantiles_match_the_label_files(analysed):
 
 
 def test_outputs_are_written_and_weights_cover_every_class(analysed):
-    _, out, stats = analysed
-    assert json.loads((out / "stats.json").read_text()) == json.loads(json.dumps(stats))
+    data, out, _ = analysed
+    written = json.loads((out / "stats.json").read_text())
+    assert written["source"] == {"ingest": str(out.parent / "ingest"), "data_yaml": str(data / "data.yaml")}
+    assert written["class_weights"] == {"weighting": "balanced", "beta": 0.999, "max_weight": 10.0}  # EdaOptions()'s
+    assert written["quarantine"] == {"found": 200, "quarantined": 0, "share": 0.0, "reasons": {}, "warnings": {}}
     weights = json.loads((out / "class_weights.json").read_text())
     assert list(weights) == list(CLASS_NAMES)
     assert all(0 < weight <= 10 for weight in weights.values())
     assert (out / "report.html").stat().st_size > 0 and (out / "report.md").read_text().startswith("# fracdet data report")
-    assert stats["quarantine"] == {"found": 200, "quarantined": 0, "share": 0.0, "reasons": {}, "warnings": {}}

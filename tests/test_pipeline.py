@@ -58,12 +58,23 @@ def test_nothing_is_installed_at_run_time(compiled):
         assert "pip install" not in " ".join(executor["container"]["command"])
 
 
+# The run parameters users, the dashboard and the retrain workflow pass: name -> (KFP type, default; None: required).
+PARAMETERS = {
+    "data_uri": ("STRING", None), "registry_uri": ("STRING", None), "model_name": ("STRING", "fracdet"),
+    "promote": ("BOOLEAN", False), "shards": ("NUMBER_INTEGER", 0), "max_side": ("NUMBER_INTEGER", 0),
+    "eda_baseline": ("STRING", ""), "class_weighting": ("STRING", "balanced"), "max_quarantine_share": ("NUMBER_DOUBLE", 0.1),
+    "epochs": ("NUMBER_INTEGER", 30), "image_size": ("NUMBER_INTEGER", 256), "batch_size": ("NUMBER_INTEGER", 16),
+    "train_config_uri": ("STRING", ""), "gpu_count": ("NUMBER_INTEGER", 0), "gpu_type": ("STRING", "nvidia.com/gpu"),
+    "thresholds_uri": ("STRING", ""), "target_sensitivity": ("NUMBER_DOUBLE", 0.9),
+}
+
+
 def test_parameters_and_their_defaults(compiled):
     parameters = compiled["root"]["inputDefinitions"]["parameters"]
-    assert parameters["data_uri"]["parameterType"] == "STRING" and "defaultValue" not in parameters["data_uri"]
-    assert parameters["shards"] == {"defaultValue": 0.0, "description": parameters["shards"]["description"],
-                                    "isOptional": True, "parameterType": "NUMBER_INTEGER"}
-    assert "shards per split" in parameters["shards"]["description"]
+    assert {name: (spec["parameterType"], spec.get("defaultValue")) for name, spec in parameters.items()} == PARAMETERS
+    assert {name for name, spec in parameters.items() if not spec.get("isOptional")} == {"data_uri", "registry_uri"}
+    assert parameters["shards"]["description"] == "TFRecord shards per split; 0 makes one per 1000 images."
+    assert [name for name, spec in parameters.items() if not spec.get("description")] == []  # the dashboard shows them
 
 
 def test_an_exit_handler_guards_every_task_and_records_the_outcome(compiled, body):
