@@ -12,8 +12,10 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from bomb_builders import blank_png_streamed
 from PIL import Image
 
+from fracdet_core.errors import ConfigError
 from fracdet_core.model.assign import grid
 from fracdet_core.model.config import ModelConfig
 from fracdet_core.train.augment import letterbox
@@ -92,3 +94,76 @@ def test_a_fresh_process_gets_boxes_in_original_coordinates(tmp_path):
         assert len(outputs["detection_scores"][index]) == 100
     description = json.loads((tmp_path / "saved_model" / "fracdet_model.json").read_text())
     assert description["input_size"] == 128 and description["class_names"][7] == "XR_FOREARM_negative"
+
+
+_SERVE_WITHIN_LIMITS = """
+import json, resource, sys
+import tensorflow as tf
+serve = tf.saved_model.load(sys.argv[1]).signatures["serving_default"]
+good = open(sys.argv[2], "rb").read()
+for _ in range(2):  # everything but a decode of the refused image is paid before the measurement
+    serve(images=tf.constant([good]))
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+refusals = []
+for path in sys.argv[3:]:
+    try:
+        serve(images=tf.constant([good, open(path, "rb").read()]))
+        refusals.append(None)
+    except tf.errors.InvalidArgumentError as error:
+        refusals.append(error.message)
+growth_mib = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024  # ru_maxrss is in KiB on Linux
+print(json.dumps({"growth_mib": growth_mib, "refusals": refusals}))
+"""
+
+
+@pytest.mark.slow
+def test_an_oversized_image_is_refused_from_its_header_without_the_memory_a_decode_takes(tmp_path):
+    """The issue's probe: a 388 KB PNG of 20000x20000 took a server from 1.0 to 3.0 GB of memory.
+
+    Decoded, it is 400 MB of gray bytes and 1.6 GB as float32; refused from its header, the
+    process grows by a few MB at most.
+    """
+    model, _ = _one_detection_model()
+    export_saved_model(model, CONFIG, str(tmp_path / "saved_model"))
+    good = tmp_path / "good.png"
+    good.write_bytes(_png(100, 200))
+    bomb = tmp_path / "bomb.png"
+    bomb.write_bytes(blank_png_streamed(20000, 20000))
+    damaged = tmp_path / "damaged.png"
+    damaged.write_bytes(bomb.read_bytes()[:20])
+    garbage = tmp_path / "garbage.png"
+    garbage.write_bytes(b"\x89PNG\r\n\x1a\n" + np.random.default_rng(0).bytes(1000))
+    result = subprocess.run([sys.executable, "-c", _SERVE_WITHIN_LIMITS, str(tmp_path / "saved_model"), str(good),
+                             str(bomb), str(damaged), str(garbage)], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    outcome = json.loads(result.stdout.strip().splitlines()[-1])
+    bomb_refusal, damaged_refusal, garbage_refusal = outcome["refusals"]
+    assert "images[1] is 20000x20000 = 400000000 pixels, above the serving limit of 25000000" in bomb_refusal
+    assert "images[1] is a PNG whose header is cut short or damaged (20 bytes)" in damaged_refusal
+    assert "images[1] is a PNG whose header is cut short or damaged (1008 bytes)" in garbage_refusal
+    assert outcome["growth_mib"] < 100, outcome
+
+
+def test_the_limits_are_recorded_beside_the_model_and_apply(tmp_path):
+    model, _ = _one_detection_model()
+    export_saved_model(model, CONFIG, str(tmp_path / "saved_model"), max_pixels=200 * 100, max_bytes=10**6)
+    description = json.loads((tmp_path / "saved_model" / "fracdet_model.json").read_text())
+    assert description["input_limits"] == {"max_pixels": 20_000, "max_bytes": 1_000_000}
+    serve = tf.saved_model.load(str(tmp_path / "saved_model")).signatures["serving_default"]
+    assert serve(images=tf.constant([_png(100, 200)]))["num_detections"].numpy().tolist() == [1]
+    with pytest.raises(tf.errors.InvalidArgumentError, match=r"images\[0\] is 201x100 = 20100 pixels"):
+        serve(images=tf.constant([_png(100, 201)]))
+
+
+def test_the_default_limits_are_recorded(tmp_path):
+    model, _ = _one_detection_model()
+    export_saved_model(model, CONFIG, str(tmp_path / "saved_model"))
+    description = json.loads((tmp_path / "saved_model" / "fracdet_model.json").read_text())
+    assert description["input_limits"] == {"max_pixels": 5000 * 5000, "max_bytes": 64 * 1024 * 1024}
+
+
+@pytest.mark.parametrize("limits", [{"max_pixels": 0}, {"max_bytes": -1}])
+def test_limits_below_one_are_refused(tmp_path, limits):
+    with pytest.raises(ConfigError, match="must be a whole number of at least 1"):
+        export_saved_model(_one_detection_model()[0], CONFIG, str(tmp_path / "saved_model"), **limits)
+    assert not (tmp_path / "saved_model").exists()

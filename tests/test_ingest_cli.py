@@ -10,7 +10,8 @@ import time
 from pathlib import Path
 
 import pytest
-from yolo_builders import write_data_yaml
+from bomb_builders import blank_png_streamed
+from yolo_builders import add_image, png_bytes, write_data_yaml
 
 from fracdet_core.ingest.tfrecord import read_records
 from fracdet_core.synth import SynthConfig, generate_dataset
@@ -76,3 +77,54 @@ def test_a_run_killed_mid_way_leaves_no_partial_output_and_a_rerun_completes(dat
     assert _ingest("--data", str(dataset), "--out", str(clean), "--shards", "12", "--quiet").returncode == 0
     assert {p.name: p.read_bytes() for p in out.iterdir()} == {p.name: p.read_bytes() for p in clean.iterdir()}
     assert json.loads((out / "manifest.json").read_text())["totals"]["ingested"] == 140
+
+
+@pytest.fixture(scope="module")
+def with_a_large_image(tmp_path_factory) -> Path:
+    """Two 64x48 images and one of 9500x9500, just above Pillow's own 89,478,485-pixel guard."""
+    root = tmp_path_factory.mktemp("large") / "data"
+    add_image(root, "train", "small.png", png_bytes(1), "0 0.5 0.5 0.2 0.2\n")
+    add_image(root, "train", "large.png", blank_png_streamed(9500, 9500), "0 0.5 0.5 0.2 0.2\n")
+    add_image(root, "valid", "small.png", png_bytes(2), "0 0.5 0.5 0.2 0.2\n")
+    write_data_yaml(root)
+    return root
+
+
+@pytest.mark.parametrize(
+    ("max_pixels", "quarantined"),
+    [
+        (None, {"train/images/large.png": "9500x9500 = 90,250,000 pixels, above the limit of 25,000,000"}),
+        ("100000000", {}),  # above Pillow's guard: our limit is the one that applies
+        ("3071", {"train/images/large.png": "9500x9500 = 90,250,000 pixels, above the limit of 3,071",
+                  "train/images/small.png": "64x48 = 3,072 pixels, above the limit of 3,071",
+                  "valid/images/small.png": "64x48 = 3,072 pixels, above the limit of 3,071"}),
+    ],
+    ids=["default", "above-pillows-guard", "below-the-default"],
+)
+def test_max_pixels_is_honoured_in_both_directions_by_worker_processes(with_a_large_image, tmp_path, max_pixels, quarantined):
+    out = tmp_path / "out"
+    limit = ["--max-pixels", max_pixels] if max_pixels else []
+    result = _ingest("--data", str(with_a_large_image), "--out", str(out), "--workers", "2", "--quiet", *limit)
+    assert result.returncode == 0, result.stderr
+    entries = [json.loads(line) for line in (out / "quarantine.jsonl").read_text().splitlines()]
+    root = with_a_large_image.as_posix()
+    assert {entry["path"].removeprefix(root + "/"): entry["detail"] for entry in entries} == quarantined
+    assert {entry["reason"] for entry in entries} <= {"decompression_bomb"}
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["totals"]["ingested"] == 3 - len(quarantined)
+    assert manifest["options"]["max_pixels"] == int(max_pixels or 25_000_000)
+
+
+def test_a_file_over_max_bytes_is_quarantined_unread(with_a_large_image, tmp_path):
+    """The 9500x9500 PNG is the largest file of the three; a byte limit just below its size refuses it alone."""
+    large = with_a_large_image / "train" / "images" / "large.png"
+    size = large.stat().st_size
+    out = tmp_path / "out"
+    result = _ingest("--data", str(with_a_large_image), "--out", str(out), "--quiet", "--max-pixels", "100000000",
+                     "--max-bytes", str(size - 1))
+    assert result.returncode == 0, result.stderr
+    [entry] = [json.loads(line) for line in (out / "quarantine.jsonl").read_text().splitlines()]
+    assert (entry["path"], entry["reason"], entry["detail"]) == (
+        large.as_posix(), "file_too_large", f"{size:,} bytes, above the limit of {size - 1:,} (--max-bytes)")
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert (manifest["totals"]["ingested"], manifest["options"]["max_bytes"]) == (2, size - 1)

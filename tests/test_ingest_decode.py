@@ -7,9 +7,11 @@ import io
 import numpy as np
 import pydicom
 import pytest
+from bomb_builders import blank_png_streamed
 from PIL import Image
 from yolo_builders import REAL_EXTREMITY_CR, REAL_EXTREMITY_CR_J2K, jpeg_bytes, png_bytes
 
+from fracdet_core.errors import ConfigError
 from fracdet_core.ingest.decode import DecodeLimits, ImageRejected, decode_image
 
 LIMITS = DecodeLimits()
@@ -108,3 +110,51 @@ def test_decompression_bomb_is_rejected_before_decoding():
     with pytest.raises(ImageRejected) as raised:
         decode_image(buffer.getvalue(), ".png", DecodeLimits(max_pixels=10_000_000))
     assert raised.value.reason == "decompression_bomb" and "25,000,000 pixels" in raised.value.detail
+
+
+# Pillow's own guard, `Image.MAX_IMAGE_PIXELS`: 89,478,485 pixels. 9500 x 9500 lies just above it.
+ABOVE_PILLOWS_GUARD = (9500, 9500)
+
+
+@pytest.fixture(scope="module")
+def above_pillows_guard() -> bytes:
+    return blank_png_streamed(*ABOVE_PILLOWS_GUARD)
+
+
+def test_a_limit_above_pillows_guard_accepts_a_larger_image(above_pillows_guard):
+    assert 9500 * 9500 > Image.MAX_IMAGE_PIXELS == 89_478_485
+    decoded = decode_image(above_pillows_guard, ".png", DecodeLimits(max_pixels=100_000_000))
+    assert (decoded.width, decoded.height) == ABOVE_PILLOWS_GUARD and decoded.encoded == above_pillows_guard
+    assert Image.MAX_IMAGE_PIXELS == 89_478_485  # Pillow's setting is back as it was
+
+
+def test_the_default_limit_rejects_it_with_the_size_in_the_message(above_pillows_guard):
+    with pytest.raises(ImageRejected) as raised:
+        decode_image(above_pillows_guard, ".png", LIMITS)
+    assert raised.value.reason == "decompression_bomb"
+    assert raised.value.detail == "9500x9500 = 90,250,000 pixels, above the limit of 25,000,000"
+    assert Image.MAX_IMAGE_PIXELS == 89_478_485
+
+
+@pytest.mark.parametrize(("max_pixels", "accepted"), [(64 * 48, True), (64 * 48 - 1, False)])
+def test_a_limit_below_the_default_rejects_smaller_images(max_pixels, accepted):
+    for data, suffix in ((png_bytes(30, (64, 48)), ".png"), (jpeg_bytes(31, (64, 48)), ".jpg")):
+        if accepted:
+            assert decode_image(data, suffix, DecodeLimits(max_pixels=max_pixels)).width == 64
+        else:
+            with pytest.raises(ImageRejected, match="64x48 = 3,072 pixels, above the limit of 3,071"):
+                decode_image(data, suffix, DecodeLimits(max_pixels=max_pixels))
+
+
+def test_a_dicom_above_the_limit_is_rejected_from_its_header():
+    dataset = pydicom.dcmread(REAL_EXTREMITY_CR)
+    with pytest.raises(ImageRejected) as raised:
+        decode_image(REAL_EXTREMITY_CR.read_bytes(), ".dcm", DecodeLimits(max_pixels=dataset.Rows * dataset.Columns - 1))
+    assert raised.value.reason == "decompression_bomb"
+    assert raised.value.detail.startswith(f"{dataset.Columns}x{dataset.Rows} = ")
+
+
+@pytest.mark.parametrize("max_pixels", [0, -5])
+def test_a_limit_below_one_is_refused(max_pixels):
+    with pytest.raises(ConfigError, match="max_pixels must be a whole number of at least 1"):
+        DecodeLimits(max_pixels=max_pixels)

@@ -95,6 +95,7 @@ def build_manifest(
             "shards": shards_option,
             "max_side": limits.max_side,
             "max_pixels": limits.max_pixels,
+            "max_bytes": limits.max_bytes,
             "min_side": limits.min_side,
         },
         "splits": dict(splits),

@@ -13,27 +13,53 @@ What is stored, and why:
   resizing is stored as its original bytes: nothing is lost or recompressed. Everything else
   is stored as a lossless PNG.
 
+Size: the pixel count is checked from the header, before anything is decoded, against
+`DecodeLimits.max_pixels` (defaults and reasons in `limits.py`); Pillow's own guard is set to the
+same limit while Pillow reads, so ours is the one that applies, above Pillow's default or below.
+
 Problems raise `ImageRejected` with a stable reason code for `quarantine.jsonl`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import io
+import threading
 import warnings
+from collections.abc import Iterator
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from fracdet_core import storage
 from fracdet_core.ingest.limits import DecodeLimits
 from fracdet_core.ingest.rejection import Rejected
 
 DICOM_SUFFIXES = (".dcm", ".dicom")
 _PASS_THROUGH_FORMATS = {"PNG": "png", "JPEG": "jpeg"}
+_PILLOW_LIMIT_LOCK = threading.Lock()
 
 
 class ImageRejected(Rejected):
     """An image that cannot be used."""
+
+
+def read_within(uri: str, max_bytes: int) -> bytes:
+    """The content of an image file, once its size (a local stat, a GCS object's size) is within `max_bytes`.
+
+    The size is read before the content, so an oversized file costs nothing to refuse.
+
+    Raises:
+        ImageRejected: `file_too_large`.
+        StorageError: the file cannot be read (NotFoundError when it is missing).
+    """
+    with storage.open_read(uri) as stream:
+        size = stream.seek(0, io.SEEK_END)
+        if size > max_bytes:
+            raise ImageRejected("file_too_large", f"{size:,} bytes, above the limit of {max_bytes:,} (--max-bytes)")
+        stream.seek(0)
+        return stream.read(max_bytes + 1)  # bounded even if the file grew since its size was read
 
 
 @dataclasses.dataclass(frozen=True)
@@ -76,14 +102,10 @@ def decode_image(data: bytes, suffix: str, limits: DecodeLimits) -> DecodedImage
 
 def _decode_raster(data: bytes, limits: DecodeLimits) -> DecodedImage:
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
+        with _pillow_pixel_limit(None):  # our check below replaces Pillow's on open, so the message can give the size
             image = Image.open(io.BytesIO(data))
-            width, height = image.size
-            if width * height > limits.max_pixels:
-                raise ImageRejected(
-                    "decompression_bomb", f"{width}x{height} = {width * height:,} pixels, above the limit of {limits.max_pixels:,}"
-                )
+        check_pixels(*image.size, limits.max_pixels)
+        with _pillow_pixel_limit(limits.max_pixels):  # Pillow checks again while loading some formats (TIFF tiles)
             image.load()
     except ImageRejected:
         raise
@@ -105,6 +127,35 @@ def _decode_raster(data: bytes, limits: DecodeLimits) -> DecodedImage:
     )
     original = (data, _PASS_THROUGH_FORMATS[source_format]) if keep_original else None
     return _finish(pixels, limits, original)
+
+
+def check_pixels(width: int, height: int, max_pixels: int) -> None:
+    """Raise `decompression_bomb` for an image of width x height above `max_pixels`; the one wording of that rejection."""
+    if width * height > max_pixels:
+        raise ImageRejected(
+            "decompression_bomb", f"{width}x{height} = {width * height:,} pixels, above the limit of {max_pixels:,}"
+        )
+
+
+@contextlib.contextmanager
+def _pillow_pixel_limit(max_pixels: int | None) -> Iterator[None]:
+    """Pillow's own decompression-bomb guard set to `max_pixels` (None: off) for the block.
+
+    Pillow checks sizes against the process-wide `Image.MAX_IMAGE_PIXELS` (a warning above it,
+    an error above twice it) on open and again while loading some formats. Left at its default,
+    that check would overrule our limit whenever ours is higher. The value is per
+    process (ingest's workers are spawned processes, not threads), and the lock keeps threads
+    of one process from seeing each other's setting; the old value comes back afterwards.
+    """
+    with _PILLOW_LIMIT_LOCK:
+        saved = Image.MAX_IMAGE_PIXELS
+        Image.MAX_IMAGE_PIXELS = max_pixels
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("error", Image.DecompressionBombWarning)
+                yield
+        finally:
+            Image.MAX_IMAGE_PIXELS = saved
 
 
 def _orientation(image: Image.Image) -> int | None:
@@ -151,12 +202,13 @@ def _decode_dicom(data: bytes, limits: DecodeLimits) -> np.ndarray:
         raise ImageRejected("corrupt_image", f"not a readable DICOM file: {error}") from error
     if "PixelData" not in dataset:
         raise ImageRejected("dicom_no_pixel_data", "the DICOM file has no pixel data")
-    rows, columns = int(dataset.get("Rows", 0)), int(dataset.get("Columns", 0))
-    if rows * columns > limits.max_pixels:
-        raise ImageRejected("decompression_bomb", f"{columns}x{rows} pixels, above the limit of {limits.max_pixels:,}")
+    check_pixels(int(dataset.get("Columns", 0)), int(dataset.get("Rows", 0)), limits.max_pixels)
     transfer_syntax = getattr(getattr(dataset, "file_meta", None), "TransferSyntaxUID", None)
     try:
-        pixels = dataset.pixel_array
+        with _pillow_pixel_limit(limits.max_pixels):  # compressed pixel data may decode through Pillow
+            pixels = dataset.pixel_array
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
+        raise ImageRejected("decompression_bomb", str(error)) from error
     except (NotImplementedError, RuntimeError) as error:
         name = getattr(transfer_syntax, "name", transfer_syntax) or "unknown"
         raise ImageRejected(

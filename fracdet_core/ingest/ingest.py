@@ -10,13 +10,14 @@ Guarantees:
   consumed in that order, so the output bytes do not depend on the worker count;
 - atomicity: each shard is published whole; the old manifest is removed first and the new one
   written last, so an interrupted run leaves no manifest and a re-run completes;
+- ownership: ingest writes only into a folder that is empty or its own, and deletes there only
+  what it wrote (`ownership.py`);
 - leakage: an image whose bytes equal a training image is quarantined from val as
   `duplicate_across_splits`; a repeat within a split as `duplicate_within_split`;
 - memory: images stream through; what is kept per image is a hash and a few numbers.
 
 The steps that a fanned-out ingest (`plan.py`, `part.py`, `merge.py`) shares with this one are
-public here: the options, the processing order, the image worker, the loop that accepts results,
-and the preparation and clean-up of the output folder.
+public here: the options, the processing order, the image worker and the loop that accepts results.
 """
 
 from __future__ import annotations
@@ -35,7 +36,15 @@ from fracdet_core.errors import ConfigError
 from fracdet_core.ingest.accounting import DuplicateFinder, SplitTally, build_manifest
 from fracdet_core.ingest.decode import DecodeLimits
 from fracdet_core.ingest.discovery import ImageTask, Problem, discover
-from fracdet_core.ingest.outputs import LabelTableWriter, ShardWriter, label_rows, write_manifest, write_quarantine
+from fracdet_core.ingest.ownership import claim_output
+from fracdet_core.ingest.outputs import (
+    MANIFEST_FILE,
+    LabelTableWriter,
+    ShardWriter,
+    label_rows,
+    write_manifest,
+    write_quarantine,
+)
 from fracdet_core.ingest.process import IngestedImage, process_image
 from fracdet_core.ingest.spec import SPLITS, read_spec
 from fracdet_core.parallel import OrderedMap, worker_pool
@@ -84,15 +93,17 @@ def ingest_dataset(data: str, out: str, options: IngestOptions = IngestOptions()
 
     Raises:
         DatasetError: the dataset as a whole is unusable (see `read_spec`).
+        OutputNotOwnedError: `out` holds files that ingest did not write (see `claim_output`).
         StorageError: `out` cannot be written.
     """
+    folder = claim_output(out, MANIFEST_FILE)
     with (
         worker_pool(options.workers, preload=process_image.__module__) as pool,  # starts while we list files
         tempfile.TemporaryDirectory(prefix="fracdet-ingest-") as spill_dir,
     ):
         spec = read_spec(data)
         tasks, problems = discover(spec)
-        prepare_output(out, "manifest.json")
+        folder.clear_previous()
         quarantine: list[tuple[Problem, str]] = [(problem, "rejected") for problem in problems]
         work = image_worker(spec.class_remap, options, spill_dir)
         duplicates = DuplicateFinder()
@@ -103,7 +114,6 @@ def ingest_dataset(data: str, out: str, options: IngestOptions = IngestOptions()
                 for split in SPLITS  # train first, so val copies of train images are the duplicates
             }
     write_quarantine(out, quarantine)
-    remove_stale_shards(out, [entry["file"] for summary in split_summaries.values() for entry in summary["shards"]])
     manifest = build_manifest(spec, options.shards, options.limits, split_summaries, quarantine, tasks, problems)
     write_manifest(out, manifest)
     return manifest
@@ -117,20 +127,6 @@ def image_worker(class_remap: Mapping[int, int], options: IngestOptions, spill_d
         limits=options.limits,
         spill_dir=spill_dir if options.workers > 1 else None,
     )
-
-
-def prepare_output(out: str, marker: str) -> None:
-    """Remove the completion marker first (so a killed run leaves none), then what killed writers left."""
-    storage.remove(storage.join(out, marker), missing_ok=True)
-    storage.remove_temporaries(out)
-
-
-def remove_stale_shards(out: str, keep: Iterable[str]) -> None:
-    """Delete shards an earlier run into `out` wrote under names this run does not use."""
-    wanted = set(keep)
-    for stale in storage.list_files(out):
-        if stale.endswith(".tfrecord") and stale.rsplit("/", 1)[-1] not in wanted:
-            storage.remove(stale, missing_ok=True)
 
 
 def _ingest_split(

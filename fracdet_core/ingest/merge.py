@@ -11,7 +11,8 @@ writes.
 Shards are copied into the output folder rather than referenced where the parts left them: the
 ingest contract (DESIGN.md) is one folder that readers, EDA and the dashboard take as is. Each
 copy is checked against the sha256 its part recorded, and published whole; `manifest.json` comes
-last, after the old one is removed first, as in a single ingest.
+last, after the old one is removed first, as in a single ingest, and the merge writes into and
+deletes from its folder by the single ingest's rules (`ownership.py`).
 """
 
 from __future__ import annotations
@@ -30,9 +31,9 @@ import pyarrow.parquet as pq
 from fracdet_core import storage
 from fracdet_core.ingest.accounting import DuplicateFinder, SplitTally, build_manifest
 from fracdet_core.ingest.discovery import Problem
-from fracdet_core.ingest.ingest import prepare_output, remove_stale_shards
-from fracdet_core.ingest.outputs import LabelTableWriter, write_manifest, write_quarantine
-from fracdet_core.ingest.part import PART_FILE, part_label
+from fracdet_core.ingest.ownership import claim_output
+from fracdet_core.ingest.outputs import MANIFEST_FILE, PART_FILE, LabelTableWriter, write_manifest, write_quarantine
+from fracdet_core.ingest.part import part_label
 from fracdet_core.ingest.plan import FanOutError, IngestPlan
 from fracdet_core.ingest.spec import SPLITS
 from fracdet_core.ingest.tfrecord import frame_record, read_records
@@ -50,11 +51,12 @@ def merge_parts(plan: IngestPlan, part_uris: Sequence[str], out: str, *, progres
     Raises:
         FanOutError: a part is missing or given twice, did not finish, belongs to another plan,
             or a shard does not match what its part recorded.
+        OutputNotOwnedError: `out` holds files that ingest did not write (see `claim_output`).
         StorageError: a part cannot be read or `out` cannot be written.
     """
     parts = _read_parts(plan, part_uris)
     owners = {entry["file"]: part for part in parts for entry in part.record["shards"]}
-    prepare_output(out, "manifest.json")
+    claim_output(out, MANIFEST_FILE).clear_previous()
     image_uris = {(task.split, task.source_id): task.image_uri for tasks in plan.tasks().values() for task in tasks}
     duplicates = DuplicateFinder()
     quarantine: list[tuple[Problem, str]] = [(problem, "rejected") for problem in plan.listing_problems]
@@ -81,7 +83,6 @@ def merge_parts(plan: IngestPlan, part_uris: Sequence[str], out: str, *, progres
             bar.update(len(shard.tasks))
     quarantine.extend(_carried_over(parts, dropped))
     write_quarantine(out, quarantine)
-    remove_stale_shards(out, [entry["file"] for entries in written.values() for entry in entries])
     summaries = {split: tallies[split].summary(written[split]) for split in SPLITS}
     manifest = build_manifest(
         plan.spec, plan.shards_option, plan.limits, summaries, quarantine, plan.tasks(), plan.listing_problems

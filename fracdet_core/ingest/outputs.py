@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import re
 from collections.abc import Iterable, Sequence
 from typing import BinaryIO
 
@@ -40,6 +41,14 @@ LABEL_SCHEMA = pa.schema(
     ]
 )
 _ROW_GROUP = 8192
+
+
+MANIFEST_FILE = "manifest.json"  # an ingest's completion marker
+PART_FILE = "part.json"  # a fan-out part's completion marker
+# Every name ingest writes into an output folder (ingest, fan-out parts and merge alike), beside
+# the shards: `ownership` deletes nothing else there.
+OUTPUT_FILES = (MANIFEST_FILE, PART_FILE, "labels.parquet", "quarantine.jsonl")
+SHARD_NAME = re.compile(r"(?:train|val)-\d{5,}-of-\d{5,}\.tfrecord")
 
 
 def shard_name(split: str, index: int, count: int) -> str:
@@ -199,4 +208,4 @@ def write_quarantine(out: str, entries: Sequence[tuple[Problem, str]]) -> None:
 
 
 def write_manifest(out: str, manifest: dict[str, object]) -> None:
-    storage.write_text(storage.join(out, "manifest.json"), json.dumps(manifest, indent=2, sort_keys=False) + "\n")
+    storage.write_text(storage.join(out, MANIFEST_FILE), json.dumps(manifest, indent=2, sort_keys=False) + "\n")

@@ -18,14 +18,14 @@ import tempfile
 from fracdet_core import storage
 from fracdet_core.errors import ConfigError
 from fracdet_core.ingest.discovery import Problem
-from fracdet_core.ingest.ingest import IngestOptions, accept_results, image_worker, prepare_output, remove_stale_shards
-from fracdet_core.ingest.outputs import LabelTableWriter, ShardWriter, write_quarantine
+from fracdet_core.ingest.ingest import IngestOptions, accept_results, image_worker
+from fracdet_core.ingest.ownership import claim_output
+from fracdet_core.ingest.outputs import PART_FILE, LabelTableWriter, ShardWriter, write_quarantine
 from fracdet_core.ingest.plan import IngestPlan
 from fracdet_core.ingest.process import process_image
 from fracdet_core.parallel import worker_pool
 from fracdet_core.progress import progress_bar
 
-PART_FILE = "part.json"
 PART_SCHEMA_VERSION = 1
 
 
@@ -39,11 +39,13 @@ def ingest_shards(plan: IngestPlan, part: int, out: str, *, workers: int = 1, pr
 
     Raises:
         ConfigError: the plan has no part `part`, or `workers` is below 1.
+        OutputNotOwnedError: `out` holds files that ingest did not write (see `claim_output`).
         StorageError: `out` cannot be written.
     """
     if not 0 <= part < len(plan.parts):
         raise ConfigError(f"part must be within [0, {len(plan.parts) - 1}] (the plan has {len(plan.parts)} parts), got {part}")
     options = IngestOptions(shards=plan.shards_option, workers=workers, limits=plan.limits)
+    folder = claim_output(out, PART_FILE)
     shards = plan.parts[part]
     ordered = [task for shard in shards for task in shard.tasks]
     quarantine: list[tuple[Problem, str]] = []
@@ -52,7 +54,7 @@ def ingest_shards(plan: IngestPlan, part: int, out: str, *, workers: int = 1, pr
         worker_pool(options.workers, preload=process_image.__module__) as pool,
         tempfile.TemporaryDirectory(prefix="fracdet-ingest-") as spill_dir,
     ):
-        prepare_output(out, PART_FILE)
+        folder.clear_previous()
         results = pool.imap(image_worker(plan.spec.class_remap, options, spill_dir), ordered, chunksize=8)
         bar = progress_bar(len(ordered), f"ingest {part_label(part, len(plan.parts))}", enabled=progress)
         labels_uri = storage.join(out, "labels.parquet")
@@ -64,7 +66,6 @@ def ingest_shards(plan: IngestPlan, part: int, out: str, *, workers: int = 1, pr
                     accept_results(own_results, writer, table, quarantine, bar, duplicates=None)
                 written.extend(writer.written)
     write_quarantine(out, quarantine)
-    remove_stale_shards(out, [entry["file"] for entry in written])
     record = {
         "schema_version": PART_SCHEMA_VERSION,
         "plan_sha256": plan.fingerprint,

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from fracdet_core import storage
 from fracdet_core.classes import CLASS_NAMES
 from fracdet_core.errors import StorageError
-from fracdet_core.ingest.decode import DecodeLimits, ImageRejected, decode_image
+from fracdet_core.ingest.decode import DecodeLimits, ImageRejected, decode_image, read_within
 from fracdet_core.ingest.discovery import ImageTask, Problem
 from fracdet_core.ingest.labels import LabelBox, LabelRejected, parse_labels
 from fracdet_core.ingest.tfrecord import BytesFeature, FloatFeature, Int64Feature, serialize_example
@@ -64,8 +64,10 @@ def process_image(
     2 workers ran 1.04x one worker that way; through files, see bench/ingest.py).
     """
     try:
-        data = storage.read_bytes(task.image_uri)
+        data = read_within(task.image_uri, limits.max_bytes)
         label_data = storage.read_bytes(task.label_uri) if task.label_uri else b""
+    except ImageRejected as error:
+        return Problem(task.image_uri, task.split, error.reason, error.detail)
     except StorageError as error:
         return Problem(task.image_uri, task.split, "unreadable_file", str(error))
     try:

@@ -2,8 +2,8 @@
 
 Every input is an image to predict on or an `Unreadable` with a stable reason (ingest's codes:
 `missing_file`, `unsupported_format`, `empty_file`, `corrupt_image`, `dicom_no_pixel_data`,
-`dicom_unsupported_transfer_syntax`, `image_too_small`, `decompression_bomb`, `unreadable_file`);
-one bad file never stops the others.
+`dicom_unsupported_transfer_syntax`, `image_too_small`, `decompression_bomb`, `unreadable_file`,
+and `file_too_large` for a file over the byte limit); one bad file never stops the others.
 
 - A file named on the command line is read whatever its name; a folder contributes every file
   under it (recursively) with an image extension, and every file without an extension, since
@@ -24,7 +24,7 @@ from collections.abc import Iterable, Sequence
 
 from fracdet_core import storage
 from fracdet_core.errors import NotFoundError, StorageError
-from fracdet_core.ingest.decode import DICOM_SUFFIXES, ImageRejected, decode_image
+from fracdet_core.ingest.decode import DICOM_SUFFIXES, ImageRejected, decode_image, read_within
 from fracdet_core.ingest.discovery import IMAGE_SUFFIXES
 from fracdet_core.ingest.limits import DecodeLimits
 
@@ -123,14 +123,18 @@ def _named(uris: Iterable[str]) -> list[InputFile]:
 
 
 def read_image(file: InputFile, limits: DecodeLimits = DecodeLimits()) -> InputImage:
-    """Read and decode one input.
+    """Read and decode one input, within `limits`.
+
+    The size is checked before the file is read, so a file over `limits.max_bytes` costs nothing,
+    and the pixel count is checked from the image header before decoding.
 
     Raises:
-        ImageRejected: the file is missing, unreadable, not an image type fracdet reads, or
-            does not decode; `reason` is the stable code.
+        ImageRejected: the file is missing, unreadable, larger than `limits.max_bytes`
+            (`file_too_large`), not an image type fracdet reads, or does not decode; `reason`
+            is the stable code.
     """
     try:
-        data = storage.read_bytes(file.uri)
+        data = read_within(file.uri, limits.max_bytes)
     except NotFoundError as error:
         raise ImageRejected("missing_file", str(error)) from None
     except StorageError as error:
@@ -144,9 +148,9 @@ def read_image(file: InputFile, limits: DecodeLimits = DecodeLimits()) -> InputI
     return InputImage(file, decoded.encoded, decoded.width, decoded.height)
 
 
-def read_or_reject(file: InputFile) -> InputImage | Unreadable:
+def read_or_reject(file: InputFile, limits: DecodeLimits = DecodeLimits()) -> InputImage | Unreadable:
     """`read_image`, with a rejection turned into the `Unreadable` the outputs list."""
     try:
-        return read_image(file)
+        return read_image(file, limits)
     except ImageRejected as rejected:
         return Unreadable(file.uri, rejected.reason, rejected.detail)
