@@ -28,6 +28,8 @@ def setup(tmp_path_factory) -> dict:
 
 
 QUICK = EvaluateOptions(bootstrap_resamples=50, latency_repeats=2, show_progress=False)
+# The gates of NO_CLINICAL_GATES on a perfect model without a champion.
+GATES_PASSED = ["PASS map50 1.000 >= 0.900", "PASS map50 regression: no champion to compare against"]
 
 
 def test_the_signature_runs_on_every_val_image_with_boxes_in_original_coordinates(setup):
@@ -48,10 +50,16 @@ def test_a_perfect_model_scores_one_and_writes_every_output(setup, tmp_path):
     assert metrics["images"] == 4 and metrics["boxes"] == 4 and metrics["split"] == "val"
     assert metrics["fracture"]["overall"]["n_fractured"] == 0 and metrics["fracture"]["overall"]["sensitivity"] is None
     assert metrics["latency_ms"] > 0 and len(metrics["model_sha256"]) == 64
-    assert blessing.blessed, blessing.reasons
-    assert json.loads((tmp_path / "metrics.json").read_text()) == metrics
+    assert blessing.blessed and blessing.reasons == GATES_PASSED
+    # The files say what the fixture makes certain, read independently of the values returned.
+    assert sorted(path.name for path in tmp_path.iterdir()) == [".fracdet-evaluate.json", "blessing.json", "metrics.json", "report.html"]
+    written = json.loads((tmp_path / "metrics.json").read_text())
+    assert (written["model"], written["data"], written["split"], written["images"], written["boxes"]) == (
+        f"{setup['model']}/saved_model", setup["ingest"], "val", 4, 4)
+    assert written["map50"] == pytest.approx(1.0) and written["per_class_ap"]["XR_FOREARM_negative"] == pytest.approx(1.0)
+    assert written["per_class_ap"]["XR_HAND_positive"] is None
     verdict = json.loads((tmp_path / "blessing.json").read_text())
-    assert verdict["blessed"] and verdict["reasons"] == blessing.reasons and verdict["champion"] is None
+    assert verdict["blessed"] is True and verdict["reasons"] == GATES_PASSED and verdict["champion"] is None
     report = (tmp_path / "report.html").read_text()
     assert "Blessed" in report and "<script" not in report and not re.search(r"(src|href)=\"https?:", report)
     assert report.count("data:image/png;base64,") >= 5  # PR, ROC, FROC, confusion and the gallery
@@ -83,5 +91,43 @@ def test_the_cli_prints_the_table_and_names_a_missing_model(setup, tmp_path, cap
                  "--thresholds", setup["gates"], "--quiet"]) == 0
     printed = capsys.readouterr().out
     assert "mAP@0.5 1.000" in printed and "blessed: yes" in printed and "report:" in printed
-    assert main(["evaluate", "--model", str(tmp_path), "--data", setup["ingest"], "--out", str(tmp_path / "x"), "--quiet"]) == 2
+    (tmp_path / "empty").mkdir()
+    assert main(["evaluate", "--model", str(tmp_path / "empty"), "--data", setup["ingest"], "--out", str(tmp_path / "x"), "--quiet"]) == 2
     assert "no saved_model.pb" in capsys.readouterr().err
+
+
+def test_a_second_evaluation_replaces_the_first_whole_in_a_folder_that_did_not_exist(setup, tmp_path):
+    out = tmp_path / "new" / "evaluation"  # as a KFP output artifact: neither it nor its parent exists yet
+    run_evaluation(setup["model"], setup["ingest"], str(out), thresholds_uri=setup["gates"], options=QUICK)
+    assert json.loads((out / "blessing.json").read_text())["blessed"] is True
+    run_evaluation(setup["model"], setup["ingest"], str(out), options=QUICK)  # default gates: not blessed
+    assert json.loads((out / "blessing.json").read_text())["blessed"] is False
+    assert json.loads((out / "metrics.json").read_text())["images"] == 4
+    assert json.loads((out / ".fracdet-evaluate.json").read_text()) == {
+        "writer": "fracdet evaluate", "state": "complete", "files": ["blessing.json", "metrics.json", "report.html"]}
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["new"] and sorted(path.name for path in out.parent.iterdir()) == ["evaluation"]
+
+
+def test_an_evaluation_written_before_records_existed_is_replaced(setup, tmp_path):
+    for name in ("metrics.json", "blessing.json", "report.html"):
+        (tmp_path / name).write_text("earlier")
+    run_evaluation(setup["model"], setup["ingest"], str(tmp_path), thresholds_uri=setup["gates"], options=QUICK)
+    assert json.loads((tmp_path / "metrics.json").read_text())["map50"] == pytest.approx(1.0)
+
+
+def test_an_out_that_would_overwrite_an_input_or_foreign_files_is_refused_before_the_long_work(setup, tmp_path, capsys):
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "notes.txt").write_text("mine")
+    missing = str(tmp_path / "no-model")  # were the model read first, the error would be about it
+    ingest = {path: path.read_bytes() for path in (setup["base"] / "ingest").rglob("*") if path.is_file()}
+    cases = {
+        setup["ingest"]: f"--out {setup['ingest']} is the input {setup['ingest']}",
+        str(tmp_path / "out"): "holds files fracdet evaluate did not write (it has no .fracdet-evaluate.json): notes.txt",
+        str(tmp_path / "evaluate"): f"--out {tmp_path / 'evaluate'} contains the input {tmp_path / 'evaluate' / 'cache'}",
+    }
+    for out, message in cases.items():
+        assert main(["evaluate", "--model", missing, "--data", setup["ingest"], "--out", out, "--quiet",
+                     "--cache", str(tmp_path / "evaluate" / "cache")]) == 2
+        assert message in capsys.readouterr().err
+    assert (tmp_path / "out" / "notes.txt").read_text() == "mine" and not (tmp_path / "evaluate").exists()
+    assert {path: path.read_bytes() for path in (setup["base"] / "ingest").rglob("*") if path.is_file()} == ingest

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import os
 import signal
@@ -69,6 +70,7 @@ def _write_then_die(uri: str) -> None:
 
 
 def test_a_writer_killed_mid_write_leaves_nothing_visible(storage_root):
+    """Killed while filling the stream: on GCS that is before the upload begins (one killed mid-upload follows)."""
     uri = storage.join(storage_root, "part", "shard-00000.tfrecord")
     process = _SPAWN.Process(target=_write_then_die, args=(uri,))
     process.start()
@@ -83,9 +85,79 @@ def test_leftovers_of_killed_writers_can_be_removed(tmp_path):
     process = _SPAWN.Process(target=_write_then_die, args=(uri,))
     process.start()
     process.join(60)
-    assert [p.name for p in (tmp_path / "shards").iterdir()] != []  # the hidden staging file
-    assert storage.remove_temporaries(str(tmp_path)) == 1
-    assert list((tmp_path / "shards").iterdir()) == []
+    shards = tmp_path / "shards"
+    (staging,) = list(shards.iterdir())  # the hidden staging file
+    assert staging.name.startswith(".train-00000.tfrecord.tmp-")
+    others = [shards / ".notes.tmp-keep", shards / ".other.tfrecord.tmp-0123456789abcdef0123456789abcdef",
+              shards / "nested" / staging.name, shards / f"{staging.name}x"]
+    for other in others:
+        other.parent.mkdir(exist_ok=True)
+        other.write_text("not this caller's")
+    assert storage.remove_temporaries(str(shards), r"train-\d{5}\.tfrecord") == 1
+    assert not staging.exists() and all(other.read_text() == "not this caller's" for other in others)
+
+
+# Above google-cloud-storage's 8 MiB `_MAX_MULTIPART_SIZE`, so a resumable upload, and above its 100 MiB
+# default chunk (`_DEFAULT_CHUNKSIZE`, which fracdet keeps), so the upload takes two PUT requests.
+_UPLOAD_SIZE = 120 * 1024 * 1024
+
+
+def _upload_then_die(uri: str, writer: str, log_path: str) -> None:
+    """Publish a 120 MiB object at `uri`, and SIGKILL this process as soon as the first chunk is acknowledged.
+
+    The kill comes inside the upload: the resumable session is open and the server has accepted
+    and confirmed (HTTP 308 with a Range) the first 100 MiB, but the last chunk, which would
+    finalise the object, is never sent. No request is in flight when the process dies, so what
+    the server holds afterwards does not depend on timing. What the upload had done goes to
+    `log_path` first, for the test to check where the kill came.
+    """
+    from google.cloud.storage._media.requests import ResumableUpload
+
+    transmit_next_chunk = ResumableUpload.transmit_next_chunk
+
+    def transmit_then_die(self, *args, **kwargs):  # noqa: ANN202 - the library's signature
+        response = transmit_next_chunk(self, *args, **kwargs)
+        if not self.finished:
+            with open(log_path, "w") as log:
+                json.dump({"session": self.resumable_url, "status": response.status_code,
+                           "bytes_uploaded": self.bytes_uploaded, "total_bytes": self.total_bytes}, log)
+            os.kill(os.getpid(), signal.SIGKILL)
+        return response
+
+    ResumableUpload.transmit_next_chunk = transmit_then_die
+    data = bytes(range(256)) * (_UPLOAD_SIZE // 256)
+    if writer == "write_bytes":
+        storage.write_bytes(uri, data)
+    else:
+        with storage.open_write(uri) as stream:
+            for start in range(0, len(data), 1024 * 1024):
+                stream.write(data[start:start + 1024 * 1024])
+
+
+@pytest.mark.parametrize("writer", ["write_bytes", "open_write"])
+@pytest.mark.parametrize("old_version", [None, b"version 1\n"], ids=["new", "overwrite"])
+def test_an_upload_killed_part_way_leaves_nothing_visible_and_the_old_version_intact(gcs_bucket, tmp_path, writer, old_version):
+    root = f"gs://{gcs_bucket}/root"
+    uri = storage.join(root, "model", "variables.data-00000-of-00001")
+    if old_version is not None:
+        storage.write_bytes(uri, old_version)
+    log_path = tmp_path / "upload.json"
+    process = _SPAWN.Process(target=_upload_then_die, args=(uri, writer, str(log_path)))
+    process.start()
+    process.join(120)
+    assert process.exitcode == -signal.SIGKILL
+
+    # The kill came inside the upload: a session on the bucket was open and had taken the first 100 MiB.
+    log = json.loads(log_path.read_text())
+    assert f"/upload/storage/v1/b/{gcs_bucket}/o?" in log["session"] and "upload_id=" in log["session"]
+    assert (log["status"], log["bytes_uploaded"], log["total_bytes"]) == (308, 100 * 1024 * 1024, _UPLOAD_SIZE)
+
+    if old_version is None:
+        assert not storage.exists(uri)
+        assert storage.list_files(root) == []
+    else:
+        assert storage.read_bytes(uri) == old_version
+        assert storage.list_files(root) == [uri]
 
 
 @pytest.mark.parametrize(
@@ -201,3 +273,99 @@ def test_denied_access_is_named(denying_gcs):
 def test_a_prefix_is_not_an_object(gcs_bucket):
     with pytest.raises(StorageError, match="names a prefix"):
         storage.read_bytes(f"gs://{gcs_bucket}/folder/")
+
+
+# --- folders published whole ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("first", "second", "relation"), [
+    ("gs://b/in", "gs://b/in/", "same"),
+    ("gs://b/in/./out", "gs://b/in", "inside"),
+    ("gs://b", "gs://b/in/a.png", "contains"),
+    ("gs://b/in", "gs://b/input", None),  # whole segments only
+    ("gs://b/in", "gs://c/in", None),
+    ("gs://b/in", "/in", None),
+])
+def test_overlap_of_uris(first, second, relation):
+    assert storage.overlap(first, second) == relation
+
+
+def test_overlap_of_local_paths_follows_links(tmp_path):
+    (tmp_path / "in").mkdir()
+    (tmp_path / "link").symlink_to(tmp_path / "in")
+    assert storage.overlap(tmp_path / "link", tmp_path / "in") == "same"
+    assert storage.overlap(tmp_path / "link" / "out", tmp_path / "in" / ".." / "in") == "inside"
+    assert storage.overlap(tmp_path, tmp_path / "link" / "a.png") == "contains"
+    assert storage.overlap(tmp_path / "in", tmp_path / "input") is None
+
+
+def _tree(folder: str | os.PathLike[str]) -> dict[str, str]:
+    return {name: storage.read_text(os.path.join(folder, name)) for name in os.listdir(folder)}
+
+
+def test_replace_folder_swaps_the_staging_folder_in(tmp_path):
+    target = tmp_path / "out"
+    with storage.staging_folder(target) as staging:
+        storage.write_text(storage.join(staging, "a"), "first")
+        storage.replace_folder(staging, target)  # no target yet: a plain rename
+        assert not os.path.exists(staging)
+    with storage.staging_folder(target) as staging:
+        storage.write_text(storage.join(staging, "b"), "second")
+        storage.replace_folder(staging, target)
+        assert _tree(staging) == {"a": "first"}  # the previous content, deleted on exit
+    assert _tree(target) == {"b": "second"}
+    assert [path.name for path in tmp_path.iterdir()] == ["out"]
+
+
+@pytest.mark.parametrize("renames_done", [1, 2], ids=["killed after moving the old aside", "killed after moving the new in"])
+def test_a_swap_by_renames_cut_short_is_undone_by_the_next_run(tmp_path, renames_done):
+    """Where folders cannot be swapped atomically: the state a kill between the renames leaves, then recovery."""
+    target, staging, aside = tmp_path / "out", tmp_path / ".out.tmp-0123", tmp_path / ".out.tmp-previous"
+    for folder, content in ((target, "old"), (staging, "new")):
+        folder.mkdir()
+        (folder / "metrics.json").write_text(content)
+    target.rename(aside)
+    if renames_done == 2:
+        staging.rename(target)
+    storage.recover_folder(target)
+    assert _tree(target) == {"metrics.json": "old" if renames_done == 1 else "new"}
+    assert not aside.exists()
+
+
+def test_a_swap_by_renames_publishes_the_new_folder(tmp_path):
+    target, staging = tmp_path / "out", tmp_path / ".out.tmp-0123"
+    for folder, content in ((target, "old"), (staging, "new")):
+        folder.mkdir()
+        (folder / "metrics.json").write_text(content)
+    storage._replace_by_renames(str(staging), str(target))
+    assert _tree(target) == {"metrics.json": "new"} and _tree(staging) == {"metrics.json": "old"}
+
+
+def _stage_and_wait(target: str, staged, release) -> None:
+    with storage.staging_folder(target) as staging:
+        storage.write_text(storage.join(staging, "part"), "in progress")
+        staged.set()
+        release.wait(60)
+
+
+def test_only_the_staging_folders_of_dead_runs_are_cleared(tmp_path):
+    target = str(tmp_path / "out")
+    staged, release = _SPAWN.Event(), _SPAWN.Event()
+    live = _SPAWN.Process(target=_stage_and_wait, args=(target, staged, release))
+    live.start()
+    assert staged.wait(60)
+    with storage.staging_folder(target):  # another run beside the live one: it keeps the live one's folder
+        assert len([path for path in tmp_path.iterdir() if path.name.startswith(".out.tmp-")]) == 2
+    os.kill(live.pid, signal.SIGKILL)
+    live.join(60)
+    with storage.staging_folder(target) as staging:  # the dead run's folder is cleared
+        assert [path.name for path in tmp_path.iterdir()] == [os.path.basename(staging)]
+
+
+def test_listings_leave_out_staging_folders_but_show_their_files(storage_root):
+    storage.write_text(storage.join(storage_root, "out", "a.json"), "{}")
+    with storage.staging_folder(storage.join(storage_root, "out")) as staging:
+        storage.write_text(storage.join(staging, "b.json"), "{}")
+        assert storage.list_files(storage_root) == [storage.join(storage_root, "out", "a.json")]
+        assert storage.list_files(staging) == [storage.join(staging, "b.json")]
+    assert storage.list_files(storage_root) == [storage.join(storage_root, "out", "a.json")]

@@ -15,14 +15,18 @@ def register(commands: argparse._SubParsersAction) -> None:
             "Run the model's serving signature on the ingest's val split, as a server would, and write "
             "metrics.json (COCO mAP@0.5 with a bootstrap interval, mAP@[.5:.95], per-class AP, FROC, "
             "per-body-part sensitivity, specificity, ROC AUC and operating threshold, latency), blessing.json "
-            "(blessed or not, with every check's reason) and report.html to --out. With --champion, the "
+            "(blessed or not, with every check's reason) and report.html to --out, the three together: they are "
+            "built beside --out and replace it whole, so a killed run leaves the previous evaluation. --out must be "
+            "new, empty or an earlier evaluation, and clear of the model, data, champion, thresholds and cache. "
+            "With --champion, the "
             "champion is evaluated on the same split and the candidate must not regress against it. "
             "Exits 0 whether or not the model is blessed; read blessing.json."
         ),
     )
     parser.add_argument("--model", required=True, help="a SavedModel folder, or a train output holding saved_model/")
     parser.add_argument("--data", required=True, help="the ingest output folder or gs:// prefix")
-    parser.add_argument("--out", required=True, help="output folder or gs:// prefix")
+    parser.add_argument("--out", required=True,
+                        help="output folder or gs:// prefix: new, empty, or an earlier evaluation (replaced whole)")
     parser.add_argument("--champion", help="the model in service (same forms as --model), to compare against")
     parser.add_argument("--thresholds", help="blessing thresholds YAML: min_map50, min_sensitivity, max_regression")
     parser.add_argument("--cache", help="folder or gs:// prefix caching the champion's metrics by model and data")

@@ -2,7 +2,8 @@
 
 Exit codes: 0 when at least one image was predicted (skipped inputs are listed on stderr and in
 errors.csv); 1 when no input could be predicted (the outputs still list why); 2 when the model
-cannot be found or loaded, `--threshold auto` finds no evaluation, or an argument is wrong.
+cannot be found or loaded, `--threshold auto` finds no evaluation, or an argument is wrong (an
+`--out` that is a file, overlaps an input, or holds files predict did not write).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import argparse
 import sys
 
 from fracdet_core.cli.arguments import non_negative_int, positive_int
+from fracdet_core.ingest.limits import MAX_BYTES, MAX_PIXELS, DecodeLimits
 
 NOTHING_PREDICTED = 1
 
@@ -36,15 +38,19 @@ def register(commands: argparse._SubParsersAction) -> None:
             "BMP, TIFF, DICOM) and write, per image, <name>.json (boxes in pixels of the original, class names, "
             "scores, body part, the image-level fracture call) and <name>.png (boxes drawn: fracture red, normal "
             "blue, the call underneath), then summary.csv and errors.csv to --out. Unreadable inputs are listed "
-            "with the reason and skipped. Exit code 0 when at least one image was predicted, 1 when none could be, "
-            "2 when the model or its thresholds cannot be found or loaded."
+            "with the reason and skipped. --out then holds exactly this run's results (listed in "
+            ".fracdet-predict.json): they are built beside it and replace it whole, so a killed run leaves the "
+            "previous results. --out must be new, empty or an earlier predict output, and neither an input nor "
+            "inside or around one. Exit code 0 when at least one image was predicted, 1 when none could be, "
+            "2 when --out is refused or the model or its thresholds cannot be found or loaded."
         ),
     )
     parser.add_argument("inputs", nargs="+", metavar="IMAGE_OR_DIR", help="image files or folders, local or gs://")
     parser.add_argument("--model", required=True,
                         help="a registry reference, [registry://]<root>/<name>@champion or @<N>, or a model URI "
                              "(a train output or a SavedModel folder)")
-    parser.add_argument("--out", required=True, help="output folder or gs:// prefix")
+    parser.add_argument("--out", required=True,
+                        help="output folder or gs:// prefix: new, empty, or an earlier predict output (replaced whole)")
     parser.add_argument("--threshold", type=_threshold, default=None, metavar="auto|X",
                         help="score at which an image is called fractured; auto (default): the per-body-part "
                              "thresholds chosen when the model was evaluated")
@@ -55,6 +61,11 @@ def register(commands: argparse._SubParsersAction) -> None:
                         help="most boxes drawn per picture; the JSON keeps every detection (default: %(default)s)")
     parser.add_argument("--draw-threshold", type=_threshold, default=None, metavar="auto|X",
                         help="draw boxes scoring at least this; auto (default): the image's fracture threshold")
+    parser.add_argument("--max-pixels", type=positive_int, default=MAX_PIXELS,
+                        help="skip images with more pixels as decompression_bomb, checked from the header before "
+                             "decoding; the model's own serving limit still applies (default: %(default)s)")
+    parser.add_argument("--max-bytes", type=positive_int, default=MAX_BYTES,
+                        help="skip larger files as file_too_large, without reading them (default: %(default)s)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.set_defaults(run=run)
 
@@ -65,7 +76,8 @@ def run(args: argparse.Namespace) -> int:
 
     options = PredictOptions(threshold=args.threshold, evaluation_uri=args.evaluation, batch_size=args.batch_size,
                              display=DisplayOptions(max_boxes=args.max_boxes, min_score=args.draw_threshold),
-                             show_progress=not args.quiet)
+                             show_progress=not args.quiet, limits=DecodeLimits(max_pixels=args.max_pixels,
+                                                                                  max_bytes=args.max_bytes))
     summary = predict(args.model, args.inputs, args.out, options)
     thresholds = summary.thresholds
     shown = ", ".join(f"{part} {value:.3f}" for part, value in thresholds.by_part.items())

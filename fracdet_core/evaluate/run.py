@@ -1,11 +1,13 @@
 """`fracdet evaluate`'s work: measure a model on an ingest's val split, compare with the champion, bless or not.
 
-Writes to the output folder, each file whole or not at all:
+Writes to the output folder, the three files together or none (built aside, then published whole
+by `output_folder`: a kill leaves the previous evaluation or the new one, never a mix):
 - `metrics.json`: DESIGN.md's fields (`map50`, `map50_95`, `per_class_ap`, `fracture`,
   `latency_ms`) plus the bootstrap interval of mAP@0.5, AR@100, FROC sensitivities, and what
   was measured (model and data fingerprints, split, image count);
 - `blessing.json`: `blessed` and every check's reason; the champion's metrics when one was given;
-- `report.html`: the self-contained report.
+- `report.html`: the self-contained report;
+- `.fracdet-evaluate.json`: the record naming the writer and those files.
 
 The champion is evaluated on the same split in the same run, so the comparison is like for
 like; its metrics are cached under `cache_uri` by model fingerprint, data fingerprint and
@@ -28,9 +30,12 @@ from fracdet_core.evaluate.coco import CocoMetrics, coco_metrics
 from fracdet_core.evaluate.froc import Froc, froc_curve
 from fracdet_core.evaluate.inference import evaluate_split, load_serving, median_latency_ms, read_split, saved_model_location
 from fracdet_core.evaluate.records import ImageDetections, ImageTruth
-from fracdet_core.registry.refs import resolve
+from fracdet_core.output_folder import claim, publishing
+from fracdet_core.registry.refs import SCHEME, is_registry_reference, resolve
 
 SCHEMA_VERSION = 1
+COMMAND = "fracdet evaluate"
+OUTPUT_FILES = ("metrics.json", "blessing.json", "report.html")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -164,16 +169,35 @@ def run_evaluation(
     cache_uri: str | None = None,
     options: EvaluateOptions = EvaluateOptions(),
 ) -> tuple[Evaluation, Blessing]:
-    """Evaluate, compare, bless, and write metrics.json, blessing.json and report.html to `out`."""
+    """Evaluate, compare, bless, and publish metrics.json, blessing.json and report.html to `out` together.
+
+    `out` may be new (as a KFP output artifact is), empty, or an earlier evaluation, which is
+    replaced whole.
+
+    Raises:
+        ConfigError: `out` is a file, overlaps the model, data, champion, thresholds or cache, or
+            holds files that evaluate did not write; checked before the long work.
+    """
     from fracdet_core.evaluate.report import render_report
 
+    read = [model_uri, ingest_uri, thresholds_uri, cache_uri, _champion_location(champion_uri)]
+    output = claim(out, COMMAND, inputs=[uri for uri in read if uri], earlier_files=OUTPUT_FILES)
     thresholds = load_thresholds(thresholds_uri)  # a bad file fails before the long work
-    evaluation = evaluate_model(model_uri, ingest_uri, options)
-    champion = champion_metrics(champion_uri, ingest_uri, options, cache_uri) if champion_uri else None
-    blessing = decide(evaluation.metrics, thresholds, champion)
-    storage.write_text(storage.join(out, "metrics.json"), json.dumps(evaluation.metrics, indent=2) + "\n")
-    verdict = {"blessed": blessing.blessed, "reasons": blessing.reasons, "champion": champion,
-               "thresholds": dataclasses.asdict(thresholds)}
-    storage.write_text(storage.join(out, "blessing.json"), json.dumps(verdict, indent=2, default=dict) + "\n")
-    storage.write_text(storage.join(out, "report.html"), render_report(evaluation, blessing, champion, ingest_uri, options))
+    with publishing(output) as staging:
+        evaluation = evaluate_model(model_uri, ingest_uri, options)
+        champion = champion_metrics(champion_uri, ingest_uri, options, cache_uri) if champion_uri else None
+        blessing = decide(evaluation.metrics, thresholds, champion)
+        storage.write_text(storage.join(staging, "metrics.json"), json.dumps(evaluation.metrics, indent=2) + "\n")
+        verdict = {"blessed": blessing.blessed, "reasons": blessing.reasons, "champion": champion,
+                   "thresholds": dataclasses.asdict(thresholds)}
+        storage.write_text(storage.join(staging, "blessing.json"), json.dumps(verdict, indent=2, default=dict) + "\n")
+        storage.write_text(storage.join(staging, "report.html"),
+                           render_report(evaluation, blessing, champion, ingest_uri, options))
     return evaluation, blessing
+
+
+def _champion_location(champion_uri: str | None) -> str | None:
+    """What a champion reference reads: the registry's model folder (`<root>/<name>`), or the model URI."""
+    if champion_uri and is_registry_reference(champion_uri):
+        return champion_uri.removeprefix(SCHEME).rsplit("@", 1)[0]
+    return champion_uri

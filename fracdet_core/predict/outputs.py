@@ -7,6 +7,9 @@
   underneath stating the call; the image part keeps the original's pixel coordinates.
 - `summary.csv`: one row per image predicted; `errors.csv`: one row per input skipped, with its
   reason. Both are written last, after every image's files.
+
+They are written to the run's staging folder, which `output_folder.publishing` then publishes as
+`--out` whole, with `.fracdet-predict.json` listing them.
 """
 
 from __future__ import annotations

@@ -2,8 +2,10 @@
 signature in batches, write the outputs.
 
 The model runs through its `serving_default` signature, as TF Serving and `fracdet evaluate` run
-it, so what a user sees here is what a server returns. The model and its thresholds are checked
-before any image is read: a wrong reference fails in seconds, not after a folder was decoded.
+it, so what a user sees here is what a server returns. The output folder, then the model and its
+thresholds, are checked before any image is read: a wrong `--out` or reference fails in seconds,
+not after a folder was decoded. The results are built beside `--out` and published whole
+(`output_folder`): `--out` holds one run's complete results, never a mix, and never an input.
 """
 
 from __future__ import annotations
@@ -14,12 +16,16 @@ from collections.abc import Sequence
 from fracdet_core.errors import ConfigError, FracdetError
 from fracdet_core.evaluate.inference import Serve, detect, load_serving
 from fracdet_core.evaluate.records import ImageDetections
+from fracdet_core.ingest.limits import DecodeLimits
+from fracdet_core.output_folder import claim, publishing, refuse_overlap
 from fracdet_core.predict.inputs import InputImage, Unreadable, discover, read_or_reject
 from fracdet_core.predict.model import PredictModel, find_model
 from fracdet_core.predict.outputs import write_image_outputs, write_tables
 from fracdet_core.predict.results import DisplayOptions, interpret
 from fracdet_core.predict.thresholds import OperatingThresholds, evaluation_thresholds, fixed_thresholds
 from fracdet_core.progress import progress_bar
+
+COMMAND = "fracdet predict"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -30,6 +36,8 @@ class PredictOptions:
         batch_size: images per call of the signature.
         display: which boxes the pictures show.
         show_progress: show a progress bar.
+        limits: the pixel and byte limits (and ingest's other bounds) each input must meet
+            (`decompression_bomb`, `file_too_large`).
     """
 
     threshold: float | None = None
@@ -37,6 +45,7 @@ class PredictOptions:
     batch_size: int = 8
     display: DisplayOptions = DisplayOptions()
     show_progress: bool = True
+    limits: DecodeLimits = DecodeLimits()
 
     def __post_init__(self) -> None:
         if self.batch_size < 1:
@@ -61,31 +70,36 @@ class PredictSummary:
 
 
 def predict(model_reference: str, inputs: Sequence[str], out: str, options: PredictOptions = PredictOptions()) -> PredictSummary:
-    """Predict on every image under `inputs` and write the outputs to `out`.
+    """Predict on every image under `inputs`; afterwards `out` holds exactly this run's outputs.
 
     Raises:
+        ConfigError: `out` is a file, is or lies inside or contains an input, or holds files
+            that are not an earlier predict output's; checked before the model is looked up.
         FracdetError: the model cannot be found or loaded, or `--threshold auto` finds no
             evaluation of it. Unreadable inputs do not raise: they are in the summary.
     """
-    model = find_model(model_reference)
-    if options.threshold is None:
-        thresholds = evaluation_thresholds(model, options.evaluation_uri)
-    else:
-        thresholds = fixed_thresholds(options.threshold)
-    serve = _load(model)
-    found = discover(inputs)
-    unreadable = list(found.missing)
-    rows: list[dict] = []
-    with progress_bar(len(found.files), "predict", enabled=options.show_progress) as bar:
-        for start in range(0, len(found.files), options.batch_size):
-            batch = [read_or_reject(file) for file in found.files[start:start + options.batch_size]]
-            images = [item for item in batch if isinstance(item, InputImage)]
-            unreadable += [item for item in batch if isinstance(item, Unreadable)]
-            for image, detections in detect_batch(serve, images, unreadable):
-                prediction = interpret(detections, thresholds, options.display)
-                rows.append(write_image_outputs(out, image, prediction, model, thresholds))
-            bar.update(len(batch))
-    write_tables(out, rows, unreadable)
+    output = claim(out, COMMAND, inputs=inputs)
+    with publishing(output) as staging:
+        model = find_model(model_reference)
+        if options.threshold is None:
+            thresholds = evaluation_thresholds(model, options.evaluation_uri)
+        else:
+            thresholds = fixed_thresholds(options.threshold)
+        found = discover(inputs)
+        refuse_overlap(output, [file.uri for file in found.files])  # a file linked in from --out
+        serve = _load(model)
+        unreadable = list(found.missing)
+        rows: list[dict] = []
+        with progress_bar(len(found.files), "predict", enabled=options.show_progress) as bar:
+            for start in range(0, len(found.files), options.batch_size):
+                batch = [read_or_reject(file, options.limits) for file in found.files[start:start + options.batch_size]]
+                images = [item for item in batch if isinstance(item, InputImage)]
+                unreadable += [item for item in batch if isinstance(item, Unreadable)]
+                for image, detections in detect_batch(serve, images, unreadable):
+                    prediction = interpret(detections, thresholds, options.display)
+                    rows.append(write_image_outputs(staging, image, prediction, model, thresholds))
+                bar.update(len(batch))
+        write_tables(staging, rows, unreadable)
     return PredictSummary(model, thresholds, rows, unreadable, found.ignored)
 
 
@@ -112,7 +126,9 @@ def detect_batch(serve: Serve, images: list[InputImage], unreadable: list[Unread
         return list(zip(images, detect(serve, [image.encoded for image in images])))
     except tf.errors.InvalidArgumentError as error:
         if len(images) == 1:
-            unreadable.append(Unreadable(images[0].file.uri, "model_error", f"the serving signature refused it: {_first_line(error)}"))
+            from fracdet_core.train.serving_guard import refusal_reason
+
+            unreadable.append(Unreadable(images[0].file.uri, "model_error", f"the serving signature refused it: {refusal_reason(error)}"))
             return []
     return [pair for image in images for pair in detect_batch(serve, [image], unreadable)]
 
