@@ -202,7 +202,11 @@ def run_register_component(
     model: _Artifact, evaluation: _Artifact, analysis: _Artifact, registered: _Artifact, *, registry_uri: str, model_name: str,
     promote: bool, run: dict,
 ) -> int:
-    """The register component's work: register, maybe promote, point `registered` at the version; its number."""
+    """The register component's work: register, maybe promote, point `registered` at the version; its number.
+
+    Registration refuses an evaluation of another model, and promotion requires the version's own
+    model to be the one its blessing measured, so a blessing never promotes a model it did not see.
+    """
     from fracdet_core.registry.aliases import promote as promote_version
     from fracdet_core.registry.versions import register
 
@@ -217,6 +221,7 @@ def run_register_component(
         "created": created,
         "champion": promote,
         "saved_model": metadata["saved_model_uri"],
+        "model_sha256": metadata["model_sha256"],
         "map50": metadata["metrics"]["map50"],
     })
     return int(metadata["version"])

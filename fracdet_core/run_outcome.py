@@ -16,7 +16,8 @@ from __future__ import annotations
 import json
 
 from fracdet_core import storage
-from fracdet_core.errors import ConfigError
+from fracdet_core.registry import layout
+from fracdet_core.registry.records import parse_record
 
 BLESSED = "blessed"
 NOT_BLESSED = "not_blessed"
@@ -29,11 +30,10 @@ def run_folder(registry_uri: str, model_name: str, run_id: str) -> str:
     """Where one run's blessing and outcome live.
 
     Raises:
-        ConfigError: no run ID (a run-scoped record needs one).
+        ConfigError: a model name or run ID that could not be one path segment under the registry
+            (empty, '.', '..', holding '/' and so on).
     """
-    if not run_id or "/" in run_id:
-        raise ConfigError(f"a pipeline run ID without '/' is needed to record a run's outcome, got {run_id!r}")
-    return storage.join(registry_uri, model_name, "runs", run_id)
+    return layout.run_folder(registry_uri, model_name, run_id)
 
 
 def record_blessing(registry_uri: str, model_name: str, run_id: str, blessed: bool) -> str:
@@ -58,7 +58,7 @@ def record_outcome(registry_uri: str, model_name: str, run_id: str, final_state:
     """Decide the run's outcome, write `outcome.json` beside its blessing, and return the record."""
     folder = run_folder(registry_uri, model_name, run_id)
     blessing_uri = storage.join(folder, "blessing.json")
-    blessing = json.loads(storage.read_text(blessing_uri)) if storage.exists(blessing_uri) else None
+    blessing = parse_record(storage.read_bytes(blessing_uri), blessing_uri, {"blessed": bool}) if storage.exists(blessing_uri) else None
     record = {
         "run_id": run_id,
         "outcome": decide_outcome(final_state, blessing),
@@ -72,8 +72,12 @@ def record_outcome(registry_uri: str, model_name: str, run_id: str, final_state:
 
 
 def read_outcome(registry_uri: str, model_name: str, run_id: str) -> dict | None:
-    """The outcome a run recorded, or None when it recorded none (it was stopped before its exit task ran)."""
+    """The outcome a run recorded, or None when it recorded none (it was stopped before its exit task ran).
+
+    Raises:
+        RegistryCorruptError: the outcome file is damaged.
+    """
     uri = storage.join(run_folder(registry_uri, model_name, run_id), "outcome.json")
     if not storage.exists(uri):
         return None
-    return json.loads(storage.read_text(uri))
+    return parse_record(storage.read_bytes(uri), uri, {"run_id": str, "outcome": str})

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
+from registry_builders import evaluation_of, stand_in_model
 
 from fracdet_core.errors import ConfigError, NotFoundError
 from fracdet_core.registry.aliases import promote
@@ -19,13 +18,8 @@ def root(tmp_path) -> str:
     Reference resolution reads only the registry's layout, so the SavedModels are stand-in files.
     """
     for index in (1, 2):
-        model = tmp_path / f"model{index}" / "saved_model"
-        model.mkdir(parents=True)
-        (model / "saved_model.pb").write_bytes(b"stand-in %d" % index)
-        evaluation = tmp_path / f"eval{index}"
-        evaluation.mkdir()
-        (evaluation / "metrics.json").write_text(json.dumps({"map50": 0.5}))
-        register(str(model.parent), str(evaluation), str(tmp_path / "registry"), "fracdet")
+        model = stand_in_model(tmp_path / f"model{index}", f"stand-in {index}")
+        register(model, evaluation_of(model, tmp_path / f"eval{index}"), str(tmp_path / "registry"), "fracdet")
     promote(str(tmp_path / "registry"), "fracdet", 2)
     return str(tmp_path / "registry")
 
@@ -46,3 +40,13 @@ def test_a_plain_uri_is_a_model_and_a_registry_uri_without_a_target_is_an_error(
     assert is_registry_reference("registry://runs/registry/fracdet")
     with pytest.raises(ConfigError, match=r"registry://runs/registry/fracdet: a registry reference reads registry://<root>/<name>@"):
         resolve("registry://runs/registry/fracdet")
+
+
+@pytest.mark.parametrize(("target", "message"), [
+    ("0", "a version number is a whole number from 1 up, got 0"),
+    ("-champion", "alias '-champion' must be 1-63 letters"),
+    ("_", "alias '_' must be 1-63 letters"),
+])
+def test_a_reference_to_no_possible_version_or_alias_is_an_error(root, target, message):
+    with pytest.raises(ConfigError, match=message):
+        resolve(f"{root}/fracdet@{target}")

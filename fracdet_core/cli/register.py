@@ -3,9 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
+import re
+from typing import TYPE_CHECKING
 
 from fracdet_core.cli.arguments import positive_int
+
+if TYPE_CHECKING:
+    from fracdet_core.registry.claims import IncompleteVersion
+
+_DURATION = re.compile(r"^(\d+(?:\.\d+)?)([smhd]?)$")
+_UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -15,7 +24,10 @@ def register(commands: argparse._SubParsersAction) -> None:
         description=(
             "Copy the model's SavedModel and its evaluation outputs into the registry as the next version "
             "(numbers are allocated atomically: concurrent registrations never collide), with metadata.json "
-            "(lineage) and a model card. Registering the same model again returns its existing version."
+            "(lineage) and a model card. The evaluation must be of this very model (metrics.json's model_sha256 is "
+            "the model's fingerprint), and the copy is fingerprinted again before it becomes visible. Registering the "
+            "same model again returns its existing version. Incomplete registrations older than an hour (killed "
+            "mid-copy) are cleaned first."
         ),
     )
     parser.add_argument("--model", required=True, help="the train output, or its saved_model/ folder")
@@ -26,13 +38,15 @@ def register(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--promote", action="store_true", help="make the new version the champion if it is blessed")
     parser.set_defaults(run=_register)
 
-    registry = commands.add_parser("registry", help="list, show, promote and roll back registered versions",
+    registry = commands.add_parser("registry", help="list, show, promote, roll back and clean registered versions",
                                    description="Read and move the model registry.")
     actions = registry.add_subparsers(dest="action", metavar="ACTION", required=True)
-    for action, help_text in (("list", "every version with its key metrics; * marks the champion"),
+    for action, help_text in (("list", "every version with its key metrics, * marking the champion, and incomplete registrations"),
                               ("show", "one version's metadata as JSON"),
                               ("promote", "make a version the champion"),
-                              ("rollback", "return the champion to the version before")):
+                              ("rollback", "return the champion to the version before"),
+                              ("clean", "remove the files of registrations killed before they completed (their numbers stay "
+                                        "taken); complete versions are never touched")):
         sub = actions.add_parser(action, help=help_text, description=help_text[0].upper() + help_text[1:] + ".")
         sub.add_argument("--registry", required=True, help="registry root folder or gs:// prefix")
         sub.add_argument("--name", default="fracdet", help="model name (default: %(default)s)")
@@ -42,13 +56,27 @@ def register(commands: argparse._SubParsersAction) -> None:
             sub.add_argument("--require-blessed", action="store_true", help="refuse a version its evaluation did not bless")
         if action in ("promote", "rollback"):
             sub.add_argument("--reason", default="", help="why, recorded in the alias history")
+        if action == "clean":
+            sub.add_argument("--older-than", type=_duration, default=None, metavar="DURATION",
+                             help="only registrations claimed longer ago than this, e.g. 90s, 30m, 2h, 1d (default: 1h, so a "
+                                  "registration still copying is left alone)")
         sub.set_defaults(run=_REGISTRY_ACTIONS[action])
+
+
+def _duration(text: str) -> datetime.timedelta:
+    match = _DURATION.match(text.strip())
+    if not match:
+        raise argparse.ArgumentTypeError(f"a duration such as 90s, 30m, 2h or 1d is needed, got {text!r}")
+    return datetime.timedelta(seconds=float(match[1]) * _UNIT_SECONDS[match[2]])
 
 
 def _register(args: argparse.Namespace) -> int:
     from fracdet_core.registry.aliases import promote
+    from fracdet_core.registry.claims import clean_incomplete
     from fracdet_core.registry.versions import register as register_model
 
+    for item in clean_incomplete(args.registry, args.name):
+        print(_removed(args.name, item))
     metadata, created = register_model(args.model, args.eval, args.registry, args.name, eda_uri=args.eda)
     print(f"{'registered' if created else 'already registered as'} {metadata['name']} version {metadata['version']}: {metadata['uri']}")
     if args.promote:
@@ -62,19 +90,65 @@ def _register(args: argparse.Namespace) -> int:
 
 def _list(args: argparse.Namespace) -> int:
     from fracdet_core.registry.aliases import read_alias
+    from fracdet_core.registry.claims import incomplete_versions
     from fracdet_core.registry.versions import list_versions
 
     versions = list_versions(args.registry, args.name)
+    incomplete = incomplete_versions(args.registry, args.name)
     if not versions:
         print(f"no versions of {args.name!r} in {args.registry}")
-        return 0
-    champion = (read_alias(args.registry, args.name) or {}).get("version")
+    else:
+        _table(versions, (read_alias(args.registry, args.name) or {}).get("version"))
+    for item in incomplete:
+        print(_incomplete(item))
+    return 0
+
+
+def _table(versions: list[dict], champion: int | None) -> None:
+    """One line per complete version."""
     print(f"{'':1} {'version':>7} {'created':<25} {'blessed':<7} {'mAP@0.5':>7} {'sens':>5} {'spec':>5}  source")
     for item in versions:
         metrics, overall = item["metrics"], (item["metrics"].get("fracture") or {}).get("overall", {})
         cells = [_cell(metrics.get("map50"), 7), _cell(overall.get("sensitivity"), 5), _cell(overall.get("specificity"), 5)]
         print(f"{'*' if item['version'] == champion else ' ':1} {item['version']:>7} {item['created_at']:<25} "
               f"{'yes' if item.get('blessed') else 'no':<7} {' '.join(cells)}  {item['source_model_uri']}")
+
+
+def _incomplete(item: IncompleteVersion) -> str:
+    """What `registry list` says of a claimed number without metadata.json, and what to do about it."""
+    from fracdet_core.registry.claims import DEFAULT_GRACE, timestamp
+
+    claim = item.claim
+    if claim.abandoned_at is not None:
+        left = f", {len(item.files)} files left; `fracdet registry clean` removes them" if item.files else ""
+        return f"version {claim.version}: abandoned registration, given up at {timestamp(claim.abandoned_at)}{left}; the number is not reused"
+    age = datetime.datetime.now(datetime.timezone.utc) - claim.claimed_at
+    state = (f"may still be in progress (claimed less than {DEFAULT_GRACE} ago); `fracdet registry clean` removes it once older"
+             if age < DEFAULT_GRACE else "`fracdet registry clean` removes it")
+    return (f"version {claim.version}: incomplete registration claimed at {timestamp(claim.claimed_at)}"
+            f"{' of ' + claim.source_model_uri if claim.source_model_uri else ''}, no metadata.json, {len(item.files)} files; {state}")
+
+
+def _removed(name: str, item: IncompleteVersion) -> str:
+    from fracdet_core.registry.claims import timestamp
+
+    return (f"removed {len(item.files)} files of {name} version {item.claim.version}, an incomplete registration claimed at "
+            f"{timestamp(item.claim.claimed_at)}; its number stays taken")
+
+
+def _clean(args: argparse.Namespace) -> int:
+    from fracdet_core.registry.claims import DEFAULT_GRACE, clean_incomplete, incomplete_versions
+
+    older_than = DEFAULT_GRACE if args.older_than is None else args.older_than
+    removed = clean_incomplete(args.registry, args.name, older_than=older_than)
+    for item in removed:
+        print(_removed(args.name, item))
+    waiting = [item for item in incomplete_versions(args.registry, args.name) if item.claim.abandoned_at is None]
+    for item in waiting:
+        print(f"left {args.name} version {item.claim.version} alone: claimed less than {older_than} ago, it may still be in "
+              "progress (--older-than overrides)")
+    if not removed and not waiting:
+        print(f"nothing to clean: {args.name!r} in {args.registry} has no incomplete registrations")
     return 0
 
 
@@ -105,4 +179,4 @@ def _rollback(args: argparse.Namespace) -> int:
     return 0
 
 
-_REGISTRY_ACTIONS = {"list": _list, "show": _show, "promote": _promote, "rollback": _rollback}
+_REGISTRY_ACTIONS = {"list": _list, "show": _show, "promote": _promote, "rollback": _rollback, "clean": _clean}

@@ -2,13 +2,19 @@
 
 Layout under a registry root, per model name (DESIGN.md):
 
-    <root>/<name>/claims/<N>.json        who took version number N (create-only: the allocation)
+    <root>/<name>/claims/<N>.json        who took version number N (create-only: the allocation);
+                                         kept forever, marked abandoned when its registration died
     <root>/<name>/versions/<N>/          the version: complete once metadata.json is there
         metadata.json                    lineage: source, data, code, config, metrics, run
         metrics.json, blessing.json, evaluation_report.html
         model_card.md, model_card.html
         <N>/saved_model.pb, variables/   the SavedModel, in TF Serving's numbered version folder
     <root>/<name>/aliases/champion       JSON naming the champion version, with its history
+
+Modules: `layout` (where each file lives, from checked `names`), `versions` (register, list,
+get), `verify` (the evaluation and the copy are of the model registered), `claims` (numbering,
+incomplete registrations and their cleaning), `aliases` (champion, promote, rollback),
+`records` (reading the registry's JSON without trusting it), `refs`, `card`.
 
 KServe's TensorFlow predictor (TF Serving) reads a model base path holding numbered version
 folders, so a version's URI `<root>/<name>/versions/<N>` is a valid `storageUri` as it is.

@@ -21,10 +21,15 @@ from collections.abc import Callable
 
 from fracdet_core import storage
 from fracdet_core.errors import ConflictError, FracdetError
-from fracdet_core.registry.versions import get_version, model_root
+from fracdet_core.registry import layout
+from fracdet_core.registry.names import check_version
+from fracdet_core.registry.records import corrupt, parse_record
+from fracdet_core.registry.verify import evaluated_model_sha256
+from fracdet_core.registry.versions import get_version
 
 CHAMPION = "champion"
 _ATTEMPTS = 50
+ALIAS_FIELDS = {"version": (int, type(None)), "stack": list, "history": list}
 
 
 class NotBlessedError(FracdetError):
@@ -36,13 +41,33 @@ class NothingToRollBackError(FracdetError):
 
 
 def alias_uri(registry: str, name: str, alias: str = CHAMPION) -> str:
-    return storage.join(model_root(registry, name), "aliases", alias)
+    return layout.alias_uri(registry, name, alias)
+
+
+def _parse_alias(data: bytes, uri: str) -> dict:
+    """The alias object, checked: a version number or null, and a stack of version numbers ending with it.
+
+    Raises:
+        RegistryCorruptError: anything else.
+    """
+    alias = parse_record(data, uri, ALIAS_FIELDS)
+    if not all(isinstance(item, int) and not isinstance(item, bool) and item >= 1 for item in alias["stack"]):
+        raise corrupt(uri, f"the 'stack' field {alias['stack']!r} is not a list of version numbers")
+    if alias["version"] != (alias["stack"][-1] if alias["stack"] else None):
+        raise corrupt(uri, f"the 'version' field {alias['version']!r} is not the last of its 'stack' {alias['stack']!r}")
+    return alias
 
 
 def read_alias(registry: str, name: str, alias: str = CHAMPION) -> dict | None:
-    """The alias object, or None when the alias was never set."""
-    data, _ = storage.read_versioned(alias_uri(registry, name, alias))
-    return json.loads(data) if data is not None else None
+    """The alias object, or None when the alias was never set.
+
+    Raises:
+        ConfigError: `alias` is not a valid alias name.
+        RegistryCorruptError: the alias file is damaged.
+    """
+    uri = alias_uri(registry, name, alias)
+    data, _ = storage.read_versioned(uri)
+    return _parse_alias(data, uri) if data is not None else None
 
 
 def _move(registry: str, name: str, alias: str, change: Callable[[dict], dict]) -> dict:
@@ -50,7 +75,7 @@ def _move(registry: str, name: str, alias: str, change: Callable[[dict], dict]) 
     uri = alias_uri(registry, name, alias)
     for _ in range(_ATTEMPTS):
         data, token = storage.read_versioned(uri)
-        current = json.loads(data) if data is not None else {"alias": alias, "version": None, "stack": [], "history": []}
+        current = _parse_alias(data, uri) if data is not None else {"alias": alias, "version": None, "stack": [], "history": []}
         updated = change(current)
         try:
             storage.write_if_unchanged(uri, (json.dumps(updated, indent=2) + "\n").encode(), token)
@@ -71,11 +96,11 @@ def promote(registry: str, name: str, version: int, *, require_blessed: bool = F
 
     Raises:
         NotFoundError: no such complete version.
-        NotBlessedError: `require_blessed` and the version's evaluation did not bless it.
+        NotBlessedError: `require_blessed` and the version's evaluation did not bless it, or blessed another model.
     """
-    metadata = get_version(registry, name, version)
-    if require_blessed and not metadata.get("blessed"):
-        raise NotBlessedError(f"{name} version {version} is not blessed; promote it without --require-blessed to override")
+    metadata = get_version(registry, name, check_version(version))
+    if require_blessed:
+        _check_blessed(registry, metadata)
 
     def change(current: dict) -> dict:
         if current["version"] == version:
@@ -84,6 +109,30 @@ def promote(registry: str, name: str, version: int, *, require_blessed: bool = F
                 "history": [*current["history"], _event("promote", version, current["version"], reason)]}
 
     return _move(registry, name, alias, change)
+
+
+def _check_blessed(registry: str, metadata: dict) -> None:
+    """The version is blessed by an evaluation of its own model: the metrics.json stored with it names its fingerprint.
+
+    Raises:
+        NotBlessedError: not blessed, or the stored evaluation is of another model (a version
+            registered before registration checked this, or a registry edited since).
+    """
+    name, version = metadata["name"], metadata["version"]
+    if metadata.get("blessed") is not True:
+        raise NotBlessedError(f"{name} version {version} is not blessed; promote it without --require-blessed to override")
+    metrics_uri = storage.join(layout.version_uri(registry, name, version), "metrics.json")
+    try:
+        stored = json.loads(storage.read_text(metrics_uri))
+        evaluated = evaluated_model_sha256(stored if isinstance(stored, dict) else {}, metrics_uri)
+    except (FracdetError, ValueError) as error:
+        raise NotBlessedError(f"{name} version {version}: its blessing cannot be tied to its model: {error}") from error
+    if evaluated != metadata["model_sha256"]:
+        raise NotBlessedError(
+            f"{name} version {version}: its blessing is of another model: {metrics_uri} names model_sha256 {evaluated}, "
+            f"but the version's SavedModel {metadata['saved_model_uri']} has sha256 {metadata['model_sha256']}; "
+            "register the model with its own evaluation"
+        )
 
 
 def rollback(registry: str, name: str, *, reason: str = "", alias: str = CHAMPION) -> dict:

@@ -49,8 +49,9 @@ def _sections(metadata: dict, eda_stats: dict | None) -> list[tuple[str, list[st
     interval = metrics.get("map50_ci95")
     summary = [
         f"Version {metadata['version']} of model '{metadata['name']}', registered {metadata['created_at']}.",
-        f"Blessed: {'yes' if metadata.get('blessed') else 'no'}. Code {metadata['code_version']}"
-        f"{', commit ' + metadata['git_commit'] if metadata.get('git_commit') else ''}.",
+        f"Blessed: {'yes' if metadata.get('blessed') else 'no'}. Code {metadata['code_version']}, "
+        f"commit {metadata.get('git_commit') or 'unknown (not recorded at registration)'}.",
+        f"SavedModel sha256 {metadata.get('model_sha256') or '-'}, the model its evaluation measured.",
         f"Serving: KServe TensorFlow predictor with storageUri {metadata['uri']}; input: encoded PNG or JPEG bytes.",
     ]
     sections: list[tuple[str, list[str], list[list[str]] | None]] = [

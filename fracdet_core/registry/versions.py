@@ -1,17 +1,22 @@
 """Register a model as the next immutable version, safely under concurrent registrations.
 
+- Trust: the evaluation must be of the model registered (its metrics.json's `model_sha256` is
+  the model's fingerprint), checked before a number is claimed; the registry's copy is
+  fingerprinted again before it is published (`fracdet_core.registry.verify`).
 - Allocation: version numbers are claimed with create-only writes of `claims/<N>.json`
-  (`if_generation_match=0` on GCS, an atomic link locally); a writer that loses the race for N
-  tries N + 1, so concurrent registrations never share or overwrite a version.
+  (`fracdet_core.registry.claims`); a writer that loses the race for N tries N + 1, so
+  concurrent registrations never share or overwrite a version.
 - Visibility: the SavedModel and evaluation files are copied first and `metadata.json` is
   written last, so a registration killed mid-copy leaves a claimed number without metadata:
-  never listed, never served, and the next registration simply takes the next number.
+  never listed or served, reported as incomplete, cleaned after a grace period (by
+  `fracdet registry clean` or the next registration), and its number never reused.
 - Idempotency: a model whose SavedModel fingerprint is already registered is not registered
   again; the existing version is returned, so a retried pipeline task adds no duplicate.
 """
 
 from __future__ import annotations
 
+import configparser
 import datetime
 import json
 import os
@@ -19,89 +24,151 @@ import re
 import subprocess
 
 from fracdet_core import __version__, storage
-from fracdet_core.errors import AlreadyExistsError, ConfigError, NotFoundError
+from fracdet_core.errors import ConfigError, FracdetError, NotFoundError
 from fracdet_core.evaluate.inference import saved_model_location
 from fracdet_core.registry.card import render_card_html, render_card_markdown
+from fracdet_core.registry.claims import (
+    DEFAULT_GRACE,
+    AbandonedRegistrationError,
+    abandon,
+    check_claim_held,
+    claim_version,
+    clean_incomplete,
+    timestamp,
+)
+from fracdet_core.registry.layout import METADATA, metadata_uri, model_root, saved_model_uri, version_uri
+from fracdet_core.registry.names import check_name, check_version
+from fracdet_core.registry.records import corrupt, read_record
+from fracdet_core.registry.verify import check_copy, check_evaluation_of
 
-METADATA = "metadata.json"
 EVALUATION_FILES = {"metrics.json": "metrics.json", "blessing.json": "blessing.json", "report.html": "evaluation_report.html"}
-_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,62}$")
+METADATA_FIELDS = {"name": str, "version": int, "created_at": str, "uri": str, "saved_model_uri": str, "source_model_uri": str,
+                   "model_sha256": str, "metrics": dict}
+_METADATA_FILE = re.compile(r"/versions/([1-9][0-9]*)/metadata\.json$")
 
+def read_metadata(registry: str, name: str, version: int) -> dict:
+    """A version's metadata, checked to be whole and to be about the version whose folder holds it.
 
-def check_name(name: str) -> str:
-    """Model names become path segments and Kubernetes names: lowercase letters, digits, '.', '_', '-'."""
-    if not _NAME.match(name):
-        raise ConfigError(f"model name {name!r} must be 1-63 lowercase letters, digits, '.', '_' or '-', starting with a letter or digit")
-    return name
-
-
-def model_root(registry: str, name: str) -> str:
-    return storage.join(registry, check_name(name))
-
-
-def version_uri(registry: str, name: str, version: int) -> str:
-    """The version's folder: also the `storageUri` KServe's TensorFlow predictor serves."""
-    return storage.join(model_root(registry, name), "versions", str(version))
-
-
-def saved_model_uri(registry: str, name: str, version: int) -> str:
-    return storage.join(version_uri(registry, name, version), str(version))
-
-
-def _numbers(prefix: str, pattern: str) -> set[int]:
-    found = set()
-    for uri in storage.list_files(prefix):
-        match = re.search(pattern, uri)
-        if match:
-            found.add(int(match.group(1)))
-    return found
+    Raises:
+        NotFoundError: no metadata.json there.
+        RegistryCorruptError: damaged, or naming another model or version.
+    """
+    uri = metadata_uri(registry, name, version)
+    metadata = read_record(uri, METADATA_FIELDS)
+    if (metadata["name"], metadata["version"]) != (name, version):
+        raise corrupt(uri, f"it describes {metadata['name']!r} version {metadata['version']}, not {name!r} version {version}")
+    return metadata
 
 
 def list_versions(registry: str, name: str) -> list[dict]:
-    """The metadata of every complete version, oldest first."""
-    root = model_root(registry, name)
-    numbers = _numbers(storage.join(root, "versions"), r"/versions/(\d+)/metadata\.json$")
-    return [json.loads(storage.read_text(storage.join(root, "versions", str(n), METADATA))) for n in sorted(numbers)]
+    """The metadata of every complete version, oldest first.
+
+    Raises:
+        RegistryCorruptError: a metadata.json is damaged.
+    """
+    found = storage.list_files(storage.join(model_root(registry, name), "versions"))
+    numbers = sorted({int(match[1]) for match in map(_METADATA_FILE.search, found) if match})
+    return [read_metadata(registry, name, number) for number in numbers]
 
 
 def get_version(registry: str, name: str, version: int) -> dict:
     """One complete version's metadata.
 
     Raises:
+        ConfigError: `version` is not a positive whole number.
         NotFoundError: no such complete version.
+        RegistryCorruptError: its metadata.json is damaged.
     """
-    uri = storage.join(version_uri(registry, name, version), METADATA)
-    if not storage.exists(uri):
+    if not storage.exists(metadata_uri(registry, name, check_version(version))):
         raise NotFoundError(f"{registry}: model {name!r} has no version {version}")
-    return json.loads(storage.read_text(uri))
-
-
-def _claim(registry: str, name: str, claim: dict) -> int:
-    """The next free version number, claimed for this registration."""
-    claims = storage.join(model_root(registry, name), "claims")
-    candidate = max(_numbers(claims, r"/claims/(\d+)\.json$"), default=0) + 1
-    while True:
-        try:
-            storage.write_text(storage.join(claims, f"{candidate}.json"), json.dumps(claim) + "\n", create_only=True)
-            return candidate
-        except AlreadyExistsError:
-            candidate += 1
+    return read_metadata(registry, name, version)
 
 
 def git_commit() -> str | None:
-    """The code's commit: `FRACDET_GIT_COMMIT` (set in the image at build time), else the checkout's HEAD."""
+    """The commit of the code that runs, recorded in each version's metadata for lineage.
+
+    `FRACDET_GIT_COMMIT` when set: the images bake in the commit they were built from. Else, when
+    this package is the `fracdet_core` folder of a fracdet git checkout (an editable install), that
+    checkout's HEAD, with "-dirty" when its work tree differs from it, as `make images` marks an
+    image. Else None: an installed copy must not report the commit of whatever repository its
+    site-packages happens to lie in.
+    """
     if os.environ.get("FRACDET_GIT_COMMIT"):
         return os.environ["FRACDET_GIT_COMMIT"]
+    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    top = _git(package, "rev-parse", "--show-toplevel")
+    if not top or not _is_fracdet_checkout(top, package):
+        return None
+    head, status = _git(top, "rev-parse", "HEAD"), _git(top, "status", "--porcelain")
+    if not head or status is None:
+        return None
+    return f"{head}-dirty" if status else head
+
+
+def _git(folder: str, *args: str) -> str | None:
+    """git's stripped output, run in `folder`; None when git is missing or fails (not a checkout)."""
     try:
-        result = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10,
-                                cwd=os.path.dirname(os.path.abspath(__file__)))
+        result = subprocess.run(["git", *args], capture_output=True, text=True, timeout=10, cwd=folder)
     except (OSError, subprocess.SubprocessError):
         return None
-    return result.stdout.strip() or None if result.returncode == 0 else None
+    return result.stdout.strip() if result.returncode == 0 else None
 
 
-def _optional_json(uri: str) -> dict | None:
-    return json.loads(storage.read_text(uri)) if storage.exists(uri) else None
+def _is_fracdet_checkout(top: str, package: str) -> bool:
+    """Whether `package` is the `fracdet_core` folder at the top of a checkout whose setup.cfg names fracdet."""
+    if os.path.realpath(os.path.join(top, "fracdet_core")) != os.path.realpath(package):
+        return False
+    setup = configparser.ConfigParser(interpolation=None)
+    try:
+        setup.read(os.path.join(top, "setup.cfg"), encoding="utf-8")
+    except (OSError, UnicodeDecodeError, configparser.Error):
+        return False
+    return setup.get("metadata", "name", fallback=None) == "fracdet"
+
+
+def _input_json(uri: str) -> tuple[bytes, dict] | None:
+    """An input file's bytes (published as read, so what was checked is what is published) and its JSON object."""
+    if not storage.exists(uri):
+        return None
+    data = storage.read_bytes(uri)
+    try:
+        value = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ConfigError(f"{uri}: not valid JSON ({error})") from error
+    if not isinstance(value, dict):
+        raise ConfigError(f"{uri}: a JSON object was expected, found {type(value).__name__}")
+    return data, value
+
+
+def _input_object(uri: str) -> dict | None:
+    found = _input_json(uri)
+    return found[1] if found else None
+
+
+def _metadata(name: str, version: int, registry: str, location: str, fingerprint: str, inputs: dict[str, dict | None],
+              created: str, run: dict | None) -> dict:
+    metrics, blessing = inputs["metrics"], inputs["blessing"] or {}
+    return {
+        "name": name,
+        "version": version,
+        "created_at": created,
+        "uri": version_uri(registry, name, version),
+        "saved_model_uri": saved_model_uri(registry, name, version),
+        "source_model_uri": location,
+        "model_sha256": fingerprint,
+        "evaluated_model_sha256": metrics["model_sha256"],
+        "data_uri": metrics.get("data"),
+        "data_manifest_sha256": metrics.get("data_manifest_sha256"),
+        "code_version": __version__,
+        "git_commit": git_commit(),
+        "training": inputs["training"],
+        "train_summary": inputs["train_summary"],
+        "metrics": {key: metrics.get(key) for key in ("map50", "map50_ci95", "map50_95", "ar100", "per_class_ap", "fracture",
+                                                      "froc", "latency_ms", "split", "images")},
+        "blessed": blessing.get("blessed") is True,
+        "blessing_reasons": blessing.get("reasons", []),
+        "run": run or {},
+    }
 
 
 def register(
@@ -112,63 +179,88 @@ def register(
     *,
     eda_uri: str | None = None,
     run: dict | None = None,
+    abandon_after: datetime.timedelta = DEFAULT_GRACE,
 ) -> tuple[dict, bool]:
     """Register the model as a new version; returns (its metadata, whether it was created now).
 
     Args:
         model_uri: the train output (or the SavedModel folder itself).
-        evaluation_uri: the evaluate output with metrics.json and blessing.json.
+        evaluation_uri: the evaluate output of this very model, with metrics.json and blessing.json.
         registry: the registry root, local or gs://.
         name: the model name.
         eda_uri: the EDA output, whose stats.json summarises the training data in the model card.
         run: pipeline run details (run id, task name) recorded in the metadata.
+        abandon_after: incomplete registrations whose claim is older than this are cleaned first.
 
     Raises:
-        NotFoundError: the model or the evaluation outputs are missing.
+        NotFoundError: no SavedModel (saved_model.pb) at `model_uri`, or no metrics.json.
+        ModelMismatchError: the evaluation is of another model, or the registry's copy differs from
+            the model; nothing is published.
+        AbandonedRegistrationError: a clean gave this registration up while it copied.
+        RegistryCorruptError: a registry file it reads is damaged.
     """
     check_name(name)
     location = saved_model_location(model_uri)
     fingerprint = storage.tree_sha256(location)
+    metrics_file = _input_json(storage.join(evaluation_uri, "metrics.json"))
+    if metrics_file is None:
+        raise NotFoundError(f"{evaluation_uri}: no metrics.json; register takes the output of `fracdet evaluate`")
+    blessing_file = _input_json(storage.join(evaluation_uri, "blessing.json"))
+    check_evaluation_of(location, fingerprint, evaluation_uri, metrics_file[1], blessing_file[1] if blessing_file else None)
     for existing in list_versions(registry, name):
         if existing["model_sha256"] == fingerprint:
             return existing, False
-    metrics_uri = storage.join(evaluation_uri, "metrics.json")
-    if not storage.exists(metrics_uri):
-        raise NotFoundError(f"{evaluation_uri}: no metrics.json; register takes the output of `fracdet evaluate`")
-    metrics = json.loads(storage.read_text(metrics_uri))
-    blessing = _optional_json(storage.join(evaluation_uri, "blessing.json")) or {}
+    # Every input is read (and a bad one refused) before a number is claimed: a refusal costs no number.
     source_root = location[: -len("/saved_model")] if location.rstrip("/").endswith("/saved_model") else location
-    created = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
-    version = _claim(registry, name, {"source_model_uri": location, "model_sha256": fingerprint, "claimed_at": created})
-    target = version_uri(registry, name, version)
+    inputs = {"metrics": metrics_file[1], "blessing": blessing_file[1] if blessing_file else None,
+              "training": _input_object(storage.join(source_root, "model_config.json")),
+              "train_summary": _input_object(storage.join(source_root, "train_summary.json")),
+              "eda_stats": _input_object(storage.join(eda_uri, "stats.json")) if eda_uri else None}
+    checked = {"metrics.json": metrics_file[0]} | ({"blessing.json": blessing_file[0]} if blessing_file else {})
 
-    storage.copy_tree(location, saved_model_uri(registry, name, version))
+    clean_incomplete(registry, name, older_than=abandon_after)
+    created = timestamp()
+    version = claim_version(registry, name, {"source_model_uri": location, "model_sha256": fingerprint, "claimed_at": created})
+    try:
+        metadata = _metadata(name, version, registry, location, fingerprint, inputs, created, run)
+        _publish(registry, metadata, evaluation_uri, checked, inputs["eda_stats"])
+    except BaseException as error:
+        _give_up(registry, name, version, error)
+        raise
+    return metadata, True
+
+
+def _give_up(registry: str, name: str, version: int, error: BaseException) -> None:
+    """Remove what a failed registration wrote; when a clean gave it up first, say that instead of what broke.
+
+    Raises:
+        AbandonedRegistrationError: the clean's doing (its deletions make the copy fail in odd ways).
+    """
+    try:
+        check_claim_held(registry, name, version)
+    except AbandonedRegistrationError as abandoned:
+        abandon(registry, name, version)
+        raise abandoned from error
+    try:
+        abandon(registry, name, version)
+    except FracdetError as cleanup_error:
+        error.add_note(f"version {version} is left incomplete: {cleanup_error}; `fracdet registry clean` removes it")
+
+
+def _publish(registry: str, metadata: dict, evaluation_uri: str, checked: dict[str, bytes], eda_stats: dict | None) -> None:
+    """Copy and verify the copy, then write metadata.json, which makes the version visible.
+
+    `checked`: the evaluation files already read and checked, published as they were read.
+    """
+    name, version, target = metadata["name"], metadata["version"], metadata["uri"]
+    storage.copy_tree(metadata["source_model_uri"], metadata["saved_model_uri"])
+    check_copy(metadata["source_model_uri"], metadata["model_sha256"], metadata["saved_model_uri"])
     for source_name, target_name in EVALUATION_FILES.items():
         source = storage.join(evaluation_uri, source_name)
-        if storage.exists(source):
-            storage.write_bytes(storage.join(target, target_name), storage.read_bytes(source))
-    metadata = {
-        "name": name,
-        "version": version,
-        "created_at": created,
-        "uri": target,
-        "saved_model_uri": saved_model_uri(registry, name, version),
-        "source_model_uri": location,
-        "model_sha256": fingerprint,
-        "data_uri": metrics.get("data"),
-        "data_manifest_sha256": metrics.get("data_manifest_sha256"),
-        "code_version": __version__,
-        "git_commit": git_commit(),
-        "training": _optional_json(storage.join(source_root, "model_config.json")),
-        "train_summary": _optional_json(storage.join(source_root, "train_summary.json")),
-        "metrics": {key: metrics.get(key) for key in ("map50", "map50_ci95", "map50_95", "ar100", "per_class_ap", "fracture",
-                                                      "froc", "latency_ms", "split", "images")},
-        "blessed": blessing.get("blessed"),
-        "blessing_reasons": blessing.get("reasons", []),
-        "run": run or {},
-    }
-    eda_stats = _optional_json(storage.join(eda_uri, "stats.json")) if eda_uri else None
+        data = checked[source_name] if source_name in checked else storage.read_bytes(source) if storage.exists(source) else None
+        if data is not None:
+            storage.write_bytes(storage.join(target, target_name), data)
     storage.write_text(storage.join(target, "model_card.md"), render_card_markdown(metadata, eda_stats))
     storage.write_text(storage.join(target, "model_card.html"), render_card_html(metadata, eda_stats))
+    check_claim_held(registry, name, version)
     storage.write_text(storage.join(target, METADATA), json.dumps(metadata, indent=2) + "\n", create_only=True)
-    return metadata, True

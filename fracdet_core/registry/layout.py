@@ -1,0 +1,42 @@
+"""Where each registry file lives (the layout of `fracdet_core.registry`), every segment checked on the way in."""
+
+from __future__ import annotations
+
+from fracdet_core import storage
+from fracdet_core.registry.names import check_alias, check_name, check_run_id, check_version
+
+METADATA = "metadata.json"
+
+
+def model_root(registry: str, name: str) -> str:
+    return storage.join(registry, check_name(name))
+
+
+def version_uri(registry: str, name: str, version: int) -> str:
+    """The version's folder: also the `storageUri` KServe's TensorFlow predictor serves."""
+    return storage.join(model_root(registry, name), "versions", str(check_version(version)))
+
+
+def saved_model_uri(registry: str, name: str, version: int) -> str:
+    return storage.join(version_uri(registry, name, version), str(version))
+
+
+def metadata_uri(registry: str, name: str, version: int) -> str:
+    return storage.join(version_uri(registry, name, version), METADATA)
+
+
+def claims_uri(registry: str, name: str) -> str:
+    return storage.join(model_root(registry, name), "claims")
+
+
+def claim_uri(registry: str, name: str, version: int) -> str:
+    return storage.join(claims_uri(registry, name), f"{check_version(version)}.json")
+
+
+def alias_uri(registry: str, name: str, alias: str) -> str:
+    return storage.join(model_root(registry, name), "aliases", check_alias(alias))
+
+
+def run_folder(registry: str, name: str, run_id: str) -> str:
+    """Where one pipeline run's blessing and outcome live (`fracdet_core.run_outcome`)."""
+    return storage.join(model_root(registry, name), "runs", check_run_id(run_id))

@@ -1,0 +1,45 @@
+"""Models and evaluations to register: stand-in SavedModels for the registry's bookkeeping, and evaluations that describe them.
+
+The registry never loads a model; it fingerprints and copies files. A stand-in SavedModel (a
+`saved_model.pb` holding known bytes, plus assets) exercises all of that cheaply; tests that
+serve a version use a real one from `model_builders`.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+from fracdet_core import storage
+
+
+def stand_in_model(folder: Path, content: str, assets: int = 0) -> str:
+    """A train output `folder` whose saved_model/ holds `content` as saved_model.pb and `assets` small asset files."""
+    saved_model = folder / "saved_model"
+    (saved_model / "assets").mkdir(parents=True)
+    (saved_model / "saved_model.pb").write_text(content)
+    for index in range(assets):
+        (saved_model / "assets" / f"asset-{index:04d}.txt").write_text(f"asset {index}")
+    return str(folder)
+
+
+def evaluation_of(model: str, out: Path, *, blessed: bool | None = None, base: str | None = None) -> str:
+    """An evaluation output in `out` that describes the train output `model`: its metrics.json names the model's fingerprint.
+
+    `base`: a real evaluation output to copy (of a model that differs from `model` only by an
+    asset, so its measurements hold for `model`), keeping its blessing unless `blessed` is
+    given; without it, minimal metrics and a blessing of `bool(blessed)`.
+    """
+    if base:
+        shutil.copytree(base, out)
+        metrics = json.loads((out / "metrics.json").read_text())
+    else:
+        out.mkdir(parents=True)
+        metrics = {"map50": 0.5}
+    # What `fracdet evaluate` records: the fingerprint of the SavedModel it measured.
+    metrics["model_sha256"] = storage.tree_sha256(str(Path(model) / "saved_model"))
+    (out / "metrics.json").write_text(json.dumps(metrics))
+    if blessed is not None or not base:
+        (out / "blessing.json").write_text(json.dumps({"blessed": bool(blessed), "reasons": ["PASS stand-in" if blessed else "FAIL stand-in"]}))
+    return str(out)
