@@ -8,11 +8,14 @@ other tasks with their final state); only the retries are off.
 
 from __future__ import annotations
 
+import builtins
+import contextlib
 import dataclasses
 import json
 import os
 import re
 import warnings
+from collections.abc import Iterator
 
 from kfp import local
 
@@ -29,6 +32,22 @@ TASK_OUTPUTS = {
     "evaluation": ("evaluate", "evaluation"),
     "outcome": ("record-outcome", "outcome"),
 }
+
+
+@contextlib.contextmanager
+def print_restored() -> Iterator[None]:
+    """Put the real `print` back after a kfp.local run.
+
+    kfp.local indents each task's log by replacing `builtins.print` while the task runs and
+    putting back the one it found. The iterations of a `ParallelFor` run at the same time, so one
+    task can find another's indenting `print` and put that back: the process then indents every
+    line it prints after the run (`fracdet pipeline run`'s summary, a caller's own output).
+    """
+    original = builtins.print
+    try:
+        yield
+    finally:
+        builtins.print = original
 
 
 class LocalRunError(FracdetError):
@@ -65,7 +84,7 @@ def run_locally(data_uri: str, pipeline_root: str, **parameters: object) -> Loca
     before = _run_folders(root)
     local.init(runner=local.SubprocessRunner(use_venv=False), pipeline_root=root)
     try:
-        with warnings.catch_warnings():
+        with print_restored(), warnings.catch_warnings():
             # kfp.local warns that the components name a non-Python base image (running them in
             # this environment, where fracdet_core is installed, is the intent) and that cluster
             # settings (display names, resources) do nothing here (they are meant for a cluster).

@@ -22,6 +22,7 @@ from fracdet_core.ingest.tfrecord import parse_example, read_records
 from fracdet_core.synth import SynthConfig, generate_dataset
 from pipelines.cluster import ClusterOptions
 from pipelines.ingest_stage import create_ingest_fanout
+from pipelines.local_run import print_restored
 
 LABEL = "0 0.5 0.5 0.2 0.2\n"
 TRAIN, VAL = 20, 6  # synthetic images, before the broken and repeated files below
@@ -249,7 +250,7 @@ def test_the_compiled_fanout_holds_the_loop_its_parallelism_and_the_collected_me
 def test_the_fanout_runs_in_kfp_local_as_a_task_of_another_pipeline(dataset, tmp_path):
     root = tmp_path / "runs"
     local.init(runner=local.SubprocessRunner(use_venv=False), pipeline_root=str(root))
-    with warnings.catch_warnings():
+    with print_restored(), warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="You may be attemp", category=RuntimeWarning)
         warnings.filterwarnings("ignore", message=".*have no effect in the current local runner", category=UserWarning)
         _outer_pipeline(ClusterOptions(task_retries=0), parallelism=2)(data_uri=str(dataset), shards=2, workers=3)
