@@ -65,6 +65,7 @@ bench: $(STAMP) ## print speed and memory figures measured on this machine
 	TF_CPP_MIN_LOG_LEVEL=2 $(BIN)/python bench/train.py
 	TF_CPP_MIN_LOG_LEVEL=2 $(BIN)/python bench/evaluate.py
 	TF_CPP_MIN_LOG_LEVEL=2 $(BIN)/python bench/predict.py
+	TF_CPP_MIN_LOG_LEVEL=2 $(BIN)/python bench/onednn.py
 
 images: docker-daemon $(STAMP) ## build the CPU and GPU images with Docker (IMAGE=REPOSITORY:TAG to name them)
 	@test -n "$(GPU_IMAGE)" || { echo "make images: IMAGE=$(IMAGE) must be REPOSITORY:TAG" >&2; exit 2; }
