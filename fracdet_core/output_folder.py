@@ -32,6 +32,8 @@ from fracdet_core.errors import ConfigError
 
 COMPLETE = "complete"
 PUBLISHING = "publishing"
+EVALUATE = "fracdet evaluate"  # the writers, as their records name them
+PREDICT = "fracdet predict"
 _SHOWN_NAMES = 5
 
 _OVERLAPS = {
@@ -59,8 +61,29 @@ class OutputFolder:
 
     @property
     def record_name(self) -> str:
-        """`.fracdet-predict.json` for "fracdet predict"."""
-        return f".{self.command.replace(' ', '-')}.json"
+        return record_name(self.command)
+
+
+def record_name(command: str) -> str:
+    """`.fracdet-predict.json` for "fracdet predict"."""
+    return f".{command.replace(' ', '-')}.json"
+
+
+def check_complete(folder: str, command: str) -> None:
+    """Refuse to read an output whose publishing on gs:// was cut short: its files may come from two runs.
+
+    A folder without a record (written before records, or by hand) passes: there is nothing to check.
+
+    Raises:
+        ConfigError: the record says the run was still publishing, or is not `command`'s record.
+    """
+    record_uri = storage.join(folder, record_name(command))
+    if not storage.exists(record_uri):
+        return
+    state = _read_record(record_uri, command).get("state")
+    if state != COMPLETE:
+        raise ConfigError(f"{folder}: a {command} run was cut short while publishing here ({record_name(command)} says "
+                          f"{state!r}), so its files may come from two runs; run {command} into it again")
 
 
 def claim(out: str, command: str, *, inputs: Iterable[str] = (), earlier_files: Iterable[str] = ()) -> OutputFolder:
@@ -152,13 +175,17 @@ def _refuse_foreign_files(output: OutputFolder) -> None:
 
 
 def _recorded_files(record_uri: str, command: str) -> list[str]:
+    return [str(name) for name in _read_record(record_uri, command)["files"]]
+
+
+def _read_record(record_uri: str, command: str) -> dict:
     try:
         record = json.loads(storage.read_text(record_uri))
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise ConfigError(f"{record_uri}: not a readable {command} record: {error}") from None
     if not isinstance(record, dict) or record.get("writer") != command or not isinstance(record.get("files"), list):
         raise ConfigError(f"{record_uri}: not a {command} record (expected writer {command!r} and a list of files)")
-    return [str(name) for name in record["files"]]
+    return record
 
 
 def _relative_files(folder: str) -> list[str]:

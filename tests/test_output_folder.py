@@ -12,7 +12,7 @@ import pytest
 
 from fracdet_core import storage
 from fracdet_core.errors import ConfigError
-from fracdet_core.output_folder import claim, publishing
+from fracdet_core.output_folder import check_complete, claim, publishing
 
 _SPAWN = multiprocessing.get_context("spawn")
 COMMAND = "fracdet evaluate"
@@ -153,3 +153,20 @@ def test_an_out_that_is_a_file_is_refused(storage_root):
     storage.write_text(out, "a file")
     with pytest.raises(ConfigError, match=r"metrics\.json is a file; name a folder"):
         claim(out, COMMAND)
+
+
+@pytest.mark.parametrize(("record", "refused"), [
+    (None, False),  # written before records, or by hand: nothing to check
+    (_record(["metrics.json"]), False),
+    (_record(["metrics.json"], state="publishing"), True),  # a gs:// publish cut short: files of two runs
+])
+def test_readers_refuse_an_output_whose_publishing_was_cut_short(storage_root, record, refused):
+    folder = storage.join(storage_root, "evaluation")
+    storage.write_text(storage.join(folder, "metrics.json"), "{}")
+    if record:
+        storage.write_text(storage.join(folder, RECORD), record)
+    if refused:
+        with pytest.raises(ConfigError, match=r"cut short while publishing here \(\.fracdet-evaluate\.json says 'publishing'\)"):
+            check_complete(folder, COMMAND)
+    else:
+        check_complete(folder, COMMAND)

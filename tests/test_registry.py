@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 from model_builders import perfect_setup
-from registry_builders import evaluation_of
+from registry_builders import evaluation_of, stand_in_model
 
 from fracdet_core import storage
 from fracdet_core.cli import main
@@ -273,3 +273,13 @@ def test_the_cli_refuses_to_register_and_promote_with_another_model_s_blessing(m
     assert main(["register", "--model", models["variants"][1], "--eval", models["blessed"][1], "--registry", str(registry),
                  "--promote"]) == 0
     assert capsys.readouterr().out.splitlines()[-1] == "champion: version 1"
+
+
+def test_an_evaluation_whose_publishing_was_cut_short_is_not_registered(tmp_path, capsys):
+    model = stand_in_model(tmp_path / "model", "a model")
+    evaluation = evaluation_of(model, tmp_path / "evaluation", blessed=True)
+    record = {"writer": "fracdet evaluate", "state": "publishing", "files": ["metrics.json", "blessing.json"]}
+    (tmp_path / "evaluation" / ".fracdet-evaluate.json").write_text(json.dumps(record))
+    registry = tmp_path / "registry"
+    assert main(["register", "--model", model, "--eval", evaluation, "--registry", str(registry)]) == 2
+    assert "cut short while publishing here" in capsys.readouterr().err and not registry.exists()

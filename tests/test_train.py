@@ -15,6 +15,7 @@ from fracdet_core.errors import ConfigError
 from fracdet_core.ingest import IngestOptions, ingest_dataset
 from fracdet_core.synth import SynthConfig, generate_dataset
 from fracdet_core.train.config import TrainConfig, load_configs
+from fracdet_core.train.trainer import serving_limits
 
 FRACDET = str(Path(sys.executable).with_name("fracdet"))
 TINY_MODEL = """
@@ -105,3 +106,12 @@ def test_bad_configs_are_named(tmp_path, content, message):
 def test_train_config_checks_itself():
     with pytest.raises(ConfigError, match="learning_rate"):
         TrainConfig(learning_rate=2.0)
+
+
+@pytest.mark.parametrize(("options", "expected"), [
+    ({}, {"max_pixels": 25_000_000, "max_bytes": 64 * 2**20}),  # a manifest from before the limits were recorded
+    ({"max_pixels": 1_000, "max_bytes": 10}, {"max_pixels": 25_000_000, "max_bytes": 64 * 2**20}),
+    ({"max_pixels": 100_000_000, "max_bytes": 128 * 2**20}, {"max_pixels": 100_000_000, "max_bytes": 128 * 2**20}),
+])
+def test_the_model_serves_every_image_its_ingest_admitted(options, expected):
+    assert serving_limits({"options": options} if options else {}) == expected

@@ -30,11 +30,11 @@ from fracdet_core.evaluate.coco import CocoMetrics, coco_metrics
 from fracdet_core.evaluate.froc import Froc, froc_curve
 from fracdet_core.evaluate.inference import evaluate_split, load_serving, median_latency_ms, read_split, saved_model_location
 from fracdet_core.evaluate.records import ImageDetections, ImageTruth
-from fracdet_core.output_folder import claim, publishing
+from fracdet_core.output_folder import EVALUATE, claim, publishing
 from fracdet_core.registry.refs import SCHEME, is_registry_reference, resolve
 
 SCHEMA_VERSION = 1
-COMMAND = "fracdet evaluate"
+COMMAND = EVALUATE
 OUTPUT_FILES = ("metrics.json", "blessing.json", "report.html")
 
 

@@ -17,7 +17,7 @@ from fracdet_core.errors import ConfigError, FracdetError
 from fracdet_core.evaluate.inference import Serve, detect, load_serving
 from fracdet_core.evaluate.records import ImageDetections
 from fracdet_core.ingest.limits import DecodeLimits
-from fracdet_core.output_folder import claim, publishing, refuse_overlap
+from fracdet_core.output_folder import PREDICT, claim, publishing, refuse_overlap
 from fracdet_core.predict.inputs import InputImage, Unreadable, discover, read_or_reject
 from fracdet_core.predict.model import PredictModel, find_model
 from fracdet_core.predict.outputs import write_image_outputs, write_tables
@@ -25,7 +25,7 @@ from fracdet_core.predict.results import DisplayOptions, interpret
 from fracdet_core.predict.thresholds import OperatingThresholds, evaluation_thresholds, fixed_thresholds
 from fracdet_core.progress import progress_bar
 
-COMMAND = "fracdet predict"
+COMMAND = PREDICT
 
 
 @dataclasses.dataclass(frozen=True)

@@ -28,6 +28,7 @@ from fracdet_core import storage
 from fracdet_core.classes import BODY_PARTS
 from fracdet_core.errors import ConfigError, FracdetError
 from fracdet_core.evaluate.clinical import OVERALL
+from fracdet_core.output_folder import EVALUATE, check_complete
 from fracdet_core.predict.model import PredictModel
 from fracdet_core.registry.versions import METADATA, version_uri
 
@@ -116,6 +117,10 @@ def evaluation_thresholds(model: PredictModel, evaluation_uri: str | None = None
 def _read_metrics(uri: str) -> dict | None:
     if not storage.exists(uri):
         return None
+    try:
+        check_complete(_parent(uri), EVALUATE)  # a publish on gs:// cut short may mix two evaluations
+    except ConfigError as error:
+        raise NoThresholdError(f"{error}; or pass --threshold X") from None
     try:
         return json.loads(storage.read_text(uri))
     except (ValueError, UnicodeDecodeError) as error:

@@ -26,6 +26,7 @@ import subprocess
 from fracdet_core import __version__, storage
 from fracdet_core.errors import ConfigError, FracdetError, NotFoundError
 from fracdet_core.evaluate.inference import saved_model_location
+from fracdet_core.output_folder import EVALUATE, check_complete
 from fracdet_core.registry.card import render_card_html, render_card_markdown
 from fracdet_core.registry.claims import (
     DEFAULT_GRACE,
@@ -202,6 +203,7 @@ def register(
     check_name(name)
     location = saved_model_location(model_uri)
     fingerprint = storage.tree_sha256(location)
+    check_complete(evaluation_uri, EVALUATE)  # a publish on gs:// cut short may mix two evaluations
     metrics_file = _input_json(storage.join(evaluation_uri, "metrics.json"))
     if metrics_file is None:
         raise NotFoundError(f"{evaluation_uri}: no metrics.json; register takes the output of `fracdet evaluate`")

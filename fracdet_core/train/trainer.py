@@ -32,6 +32,7 @@ from fracdet_core import storage
 from fracdet_core.classes import CLASS_NAMES
 from fracdet_core.data.manifest import read_manifest
 from fracdet_core.errors import ConfigError
+from fracdet_core.ingest.limits import MAX_BYTES, MAX_PIXELS
 from fracdet_core.model.config import ModelConfig
 from fracdet_core.model.detector import build_detector
 from fracdet_core.model.loss import DetectionLoss
@@ -64,6 +65,17 @@ class ProgressLog(keras.callbacks.Callback):
         left = (self.epochs - epoch - 1) * seconds
         figures = ", ".join(f"{name} {value:.4f}" for name, value in sorted((logs or {}).items()) if "loss" in name)
         print(f"epoch {epoch + 1}/{self.epochs}: {figures}; {rate:.1f} images/s; about {left:.0f} s left", file=sys.stderr, flush=True)
+
+
+def serving_limits(manifest: dict) -> dict[str, int]:
+    """The serving signature's input limits: the defaults, raised to what this ingest admitted.
+
+    A model must serve every image its own data could hold: data ingested with `--max-pixels`
+    above the default would otherwise be refused by the signature when the model is evaluated.
+    """
+    options = manifest.get("options", {})
+    return {"max_pixels": max(MAX_PIXELS, options.get("max_pixels") or 0),
+            "max_bytes": max(MAX_BYTES, options.get("max_bytes") or 0)}
 
 
 def train(
@@ -137,7 +149,7 @@ def train(
                                 epochs=config.epochs, callbacks=callbacks, shuffle=False, verbose=0)
 
         model.save(storage.join(write_to, "model.keras"))
-        export_saved_model(model, model_config, storage.join(write_to, "saved_model"))
+        export_saved_model(model, model_config, storage.join(write_to, "saved_model"), **serving_limits(manifest))
         val_losses = history.history.get("val_loss", [])
         steady_rates = sorted(progress.rates[1:] or progress.rates)  # the first epoch also traces the graph
         summary = {
