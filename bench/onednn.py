@@ -28,6 +28,8 @@ import sys
 import tempfile
 import time
 
+from fracdet_core.tensorflow_cpu import read_cpu_flags
+
 SETTINGS = {
     "TensorFlow's default (oneDNN, every ISA)": {"ONEDNN_MAX_CPU_ISA": "ALL"},
     "fracdet's default (ONEDNN_MAX_CPU_ISA=AVX2)": {"ONEDNN_MAX_CPU_ISA": "AVX2"},
@@ -38,19 +40,13 @@ INFERENCE_BATCH = 8
 
 def cpu_description() -> str:
     """The CPU's model name and whether it has AVX-512, from /proc/cpuinfo."""
-    name, flags = platform.processor() or platform.machine(), set()
+    name = platform.processor() or platform.machine()
     try:
         with open("/proc/cpuinfo", encoding="utf-8") as stream:
-            for line in stream:
-                key, _, value = line.partition(":")
-                if key.strip() == "model name" and not flags:
-                    name = value.strip()
-                if key.strip() == "flags":
-                    flags = set(value.split())
-                    break
+            name = next((line.partition(":")[2].strip() for line in stream if line.startswith("model name")), name)
     except OSError:
         return name
-    avx512 = sorted(flag for flag in flags if flag.startswith("avx512"))
+    avx512 = sorted(flag for flag in read_cpu_flags() if flag.startswith("avx512"))
     return f"{name}, {os.cpu_count()} cores, " + (f"AVX-512 ({' '.join(avx512)})" if avx512 else "no AVX-512")
 
 

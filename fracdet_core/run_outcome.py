@@ -17,7 +17,7 @@ import json
 
 from fracdet_core import storage
 from fracdet_core.registry import layout
-from fracdet_core.registry.records import parse_record
+from fracdet_core.registry.records import read_record
 
 BLESSED = "blessed"
 NOT_BLESSED = "not_blessed"
@@ -58,7 +58,7 @@ def record_outcome(registry_uri: str, model_name: str, run_id: str, final_state:
     """Decide the run's outcome, write `outcome.json` beside its blessing, and return the record."""
     folder = run_folder(registry_uri, model_name, run_id)
     blessing_uri = storage.join(folder, "blessing.json")
-    blessing = parse_record(storage.read_bytes(blessing_uri), blessing_uri, {"blessed": bool}) if storage.exists(blessing_uri) else None
+    blessing = read_record(blessing_uri, {"blessed": bool}) if storage.exists(blessing_uri) else None
     record = {
         "run_id": run_id,
         "outcome": decide_outcome(final_state, blessing),
@@ -80,4 +80,4 @@ def read_outcome(registry_uri: str, model_name: str, run_id: str) -> dict | None
     uri = storage.join(run_folder(registry_uri, model_name, run_id), "outcome.json")
     if not storage.exists(uri):
         return None
-    return parse_record(storage.read_bytes(uri), uri, {"run_id": str, "outcome": str})
+    return read_record(uri, {"run_id": str, "outcome": str})

@@ -7,7 +7,7 @@ from registry_builders import evaluation_of, stand_in_model
 
 from fracdet_core.errors import ConfigError, NotFoundError
 from fracdet_core.registry.aliases import promote
-from fracdet_core.registry.refs import RegistryVersion, is_registry_reference, locate, resolve
+from fracdet_core.registry.refs import RegistryVersion, is_registry_reference, locate, read_location, resolve
 from fracdet_core.registry.versions import register, saved_model_uri
 
 
@@ -50,3 +50,13 @@ def test_a_plain_uri_is_a_model_and_a_registry_uri_without_a_target_is_an_error(
 def test_a_reference_to_no_possible_version_or_alias_is_an_error(root, target, message):
     with pytest.raises(ConfigError, match=message):
         resolve(f"{root}/fracdet@{target}")
+
+
+@pytest.mark.parametrize(("reference", "expected"), [
+    ("runs/registry/fracdet@champion", "runs/registry/fracdet"),
+    ("registry://gs://bucket/registry/fracdet@3", "gs://bucket/registry/fracdet"),
+    ("registry:///srv/registry/fracdet@2", "/srv/registry/fracdet"),
+    ("runs/train", "runs/train"),  # a plain model URI reads from itself
+])
+def test_a_reference_reads_from_its_model_folder_in_the_registry(reference, expected):
+    assert read_location(reference) == expected

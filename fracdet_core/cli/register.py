@@ -77,7 +77,8 @@ def _register(args: argparse.Namespace) -> int:
 
     for item in clean_incomplete(args.registry, args.name):
         print(_removed(args.name, item))
-    metadata, created = register_model(args.model, args.eval, args.registry, args.name, eda_uri=args.eda)
+    metadata, created = register_model(args.model, args.eval, args.registry, args.name, eda_uri=args.eda,
+                                       abandon_after=None)  # cleaned just above, where the removals are shown
     print(f"{'registered' if created else 'already registered as'} {metadata['name']} version {metadata['version']}: {metadata['uri']}")
     if args.promote:
         if metadata.get("blessed"):

@@ -31,7 +31,7 @@ from fracdet_core.evaluate.froc import Froc, froc_curve
 from fracdet_core.evaluate.inference import evaluate_split, load_serving, median_latency_ms, read_split, saved_model_location
 from fracdet_core.evaluate.records import ImageDetections, ImageTruth
 from fracdet_core.output_folder import EVALUATE, claim, publishing
-from fracdet_core.registry.refs import SCHEME, is_registry_reference, resolve
+from fracdet_core.registry.refs import read_location, resolve
 
 SCHEMA_VERSION = 1
 COMMAND = EVALUATE
@@ -180,7 +180,7 @@ def run_evaluation(
     """
     from fracdet_core.evaluate.report import render_report
 
-    read = [model_uri, ingest_uri, thresholds_uri, cache_uri, _champion_location(champion_uri)]
+    read = [model_uri, ingest_uri, thresholds_uri, cache_uri, read_location(champion_uri) if champion_uri else None]
     output = claim(out, COMMAND, inputs=[uri for uri in read if uri], earlier_files=OUTPUT_FILES)
     thresholds = load_thresholds(thresholds_uri)  # a bad file fails before the long work
     with publishing(output) as staging:
@@ -194,10 +194,3 @@ def run_evaluation(
         storage.write_text(storage.join(staging, "report.html"),
                            render_report(evaluation, blessing, champion, ingest_uri, options))
     return evaluation, blessing
-
-
-def _champion_location(champion_uri: str | None) -> str | None:
-    """What a champion reference reads: the registry's model folder (`<root>/<name>`), or the model URI."""
-    if champion_uri and is_registry_reference(champion_uri):
-        return champion_uri.removeprefix(SCHEME).rsplit("@", 1)[0]
-    return champion_uri

@@ -71,14 +71,15 @@ def claim_output(out: str, marker: str) -> IngestFolder:
         StorageError: `out` cannot be listed or read.
     """
     marker_uri = storage.join(out, marker)
-    if storage.exists(marker_uri):
+    has_marker = storage.exists(marker_uri)
+    if has_marker:
         shards = _recorded_shards(storage.read_bytes(marker_uri))
         if shards is not None:
             return IngestFolder(out, marker, shards)
     root = storage.normalize(out).rstrip("/") + "/"
     found = [uri[len(root):] for uri in storage.list_files(root)]
     foreign = [name for name in found if not _is_own_name(name)]
-    if storage.exists(marker_uri):
+    if has_marker:
         raise OutputNotOwnedError(
             f"{marker_uri} is not the {marker} of a fracdet ingest, and {out} holds {_describe(found)}: ingest writes "
             f"only into an empty folder or one it wrote before. Choose another output folder, or empty this one"

@@ -15,6 +15,7 @@ import re
 
 from fracdet_core.errors import ConfigError, NotFoundError
 from fracdet_core.registry.aliases import read_alias
+from fracdet_core.registry.layout import model_root
 from fracdet_core.registry.versions import get_version, saved_model_uri
 
 SCHEME = "registry://"
@@ -51,6 +52,16 @@ def _match(reference: str) -> re.Match[str] | None:
 
 def is_registry_reference(reference: str) -> bool:
     return reference.startswith(SCHEME) or bool(_REFERENCE.match(reference))
+
+
+def read_location(reference: str) -> str:
+    """Where a reference reads from: a registry model's folder (`<root>/<name>`), or the model URI itself.
+
+    Raises:
+        ConfigError: a malformed `registry://` reference.
+    """
+    match = _match(reference)
+    return model_root(match["root"], match["name"]) if match else reference
 
 
 def locate(reference: str, *, missing_ok: bool = False) -> RegistryVersion | None:

@@ -180,7 +180,7 @@ def register(
     *,
     eda_uri: str | None = None,
     run: dict | None = None,
-    abandon_after: datetime.timedelta = DEFAULT_GRACE,
+    abandon_after: datetime.timedelta | None = DEFAULT_GRACE,
 ) -> tuple[dict, bool]:
     """Register the model as a new version; returns (its metadata, whether it was created now).
 
@@ -191,7 +191,8 @@ def register(
         name: the model name.
         eda_uri: the EDA output, whose stats.json summarises the training data in the model card.
         run: pipeline run details (run id, task name) recorded in the metadata.
-        abandon_after: incomplete registrations whose claim is older than this are cleaned first.
+        abandon_after: incomplete registrations whose claim is older than this are cleaned first;
+            None when the caller has just cleaned them itself.
 
     Raises:
         NotFoundError: no SavedModel (saved_model.pb) at `model_uri`, or no metrics.json.
@@ -220,7 +221,8 @@ def register(
               "eda_stats": _input_object(storage.join(eda_uri, "stats.json")) if eda_uri else None}
     checked = {"metrics.json": metrics_file[0]} | ({"blessing.json": blessing_file[0]} if blessing_file else {})
 
-    clean_incomplete(registry, name, older_than=abandon_after)
+    if abandon_after is not None:
+        clean_incomplete(registry, name, older_than=abandon_after)
     created = timestamp()
     version = claim_version(registry, name, {"source_model_uri": location, "model_sha256": fingerprint, "claimed_at": created})
     try:
