@@ -9,8 +9,8 @@ NPM ?= npm
 TOOLS_STAMP := tools/node_modules/.installed
 DOCKER ?= docker
 # The images' tags: components/image.py's, unless IMAGE=REPOSITORY:TAG names others (GPU: TAG-gpu).
-IMAGE ?= $(shell $(BIN)/python -c 'from components.image import FRACDET_IMAGE; print(FRACDET_IMAGE)')
-GPU_IMAGE = $(shell $(BIN)/python -c 'import sys; from components.image import gpu_image; print(gpu_image(sys.argv[1]))' '$(IMAGE)' 2>/dev/null)
+IMAGE ?= $(shell $(BIN)/python -c 'from fracdet_components.image import FRACDET_IMAGE; print(FRACDET_IMAGE)')
+GPU_IMAGE = $(shell $(BIN)/python -c 'import sys; from fracdet_components.image import gpu_image; print(gpu_image(sys.argv[1]))' '$(IMAGE)' 2>/dev/null)
 # The commit the images are built from, "-dirty" when the work tree differs from it, empty outside a
 # git checkout (FRACDET_GIT_COMMIT=... names another): their revision label, and what registration records.
 GIT_HEAD = $(shell git rev-parse --verify --quiet HEAD 2>/dev/null)

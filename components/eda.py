@@ -3,7 +3,7 @@
 from kfp import dsl
 from kfp.dsl import HTML, Artifact, Dataset, Input, Markdown, Metrics, Output
 
-from components.image import FRACDET_IMAGE
+from fracdet_components.image import FRACDET_IMAGE
 
 
 @dsl.component(base_image=FRACDET_IMAGE, install_kfp_package=False)
@@ -30,8 +30,8 @@ def eda(
         weighting: class weights, "balanced" or "effective".
         max_quarantine_share: fail when a larger share of the files found was quarantined.
     """
+    from fracdet_components.artifacts import run_eda_component
     from fracdet_core.eda.config import EdaOptions
-    from fracdet_core.kfp_artifacts import run_eda_component
 
     options = EdaOptions(weighting=weighting, max_quarantine_share=max_quarantine_share)
     run_eda_component(dataset, analysis, report, summary, metrics, options, baseline_uri or None)

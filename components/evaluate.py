@@ -3,7 +3,7 @@
 from kfp import dsl
 from kfp.dsl import HTML, Artifact, ClassificationMetrics, Dataset, Input, Metrics, Model, Output
 
-from components.image import FRACDET_IMAGE
+from fracdet_components.image import FRACDET_IMAGE
 
 
 @dsl.component(base_image=FRACDET_IMAGE, install_kfp_package=False)
@@ -42,8 +42,8 @@ def evaluate(
         Whether every blessing check passed; a `dsl.If` gates registration on it. (A single
         output: kfp.local resolves a condition on a task's `Output`, not on named outputs.)
     """
-    from fracdet_core.kfp_artifacts import run_evaluate_component
-    from fracdet_core.run_outcome import record_blessing
+    from fracdet_components.artifacts import run_evaluate_component
+    from fracdet_components.run_outcome import record_blessing
 
     blessed = run_evaluate_component(
         dataset, model, evaluation, metrics, fracture_call, report, registry_uri=registry_uri or None, model_name=model_name,

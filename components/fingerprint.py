@@ -2,7 +2,7 @@
 
 from kfp import dsl
 
-from components.image import FRACDET_IMAGE
+from fracdet_components.image import FRACDET_IMAGE
 
 
 @dsl.component(base_image=FRACDET_IMAGE, install_kfp_package=False)

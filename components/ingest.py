@@ -3,7 +3,7 @@
 from kfp import dsl
 from kfp.dsl import Dataset, Output
 
-from components.image import FRACDET_IMAGE
+from fracdet_components.image import FRACDET_IMAGE
 
 
 @dsl.component(base_image=FRACDET_IMAGE, install_kfp_package=False)
@@ -23,8 +23,8 @@ def ingest(
         data_fingerprint: a hash of the data listing (the fingerprint task's). Not read here: it
             is in KFP's cache key, so the cached output is reused only while the data is unchanged.
     """
+    from fracdet_components.artifacts import artifact_location, ingest_metadata
     from fracdet_core.ingest import DecodeLimits, IngestOptions, ingest_dataset
-    from fracdet_core.kfp_artifacts import artifact_location, ingest_metadata
     from fracdet_core.parallel import default_workers
 
     options = IngestOptions(shards=shards, workers=workers or default_workers(), limits=DecodeLimits(max_side=max_side))

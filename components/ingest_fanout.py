@@ -4,18 +4,17 @@
 merged dataset is the same folder, byte for byte, that the single `ingest` component writes.
 """
 
-from typing import List
 
 from kfp import dsl
 from kfp.dsl import Artifact, Dataset, Input, Output
 
-from components.image import FRACDET_IMAGE
+from fracdet_components.image import FRACDET_IMAGE
 
 
 @dsl.component(base_image=FRACDET_IMAGE, install_kfp_package=False)
 def ingest_plan(
     data_uri: str, plan: Output[Artifact], parts: int = 1, shards: int = 0, max_side: int = 0, data_fingerprint: str = "",
-) -> List[int]:
+) -> list[int]:
     """List the dataset once and deal its shards into parts of about equal image counts.
 
     Args:
@@ -32,9 +31,9 @@ def ingest_plan(
     Returns:
         The part indices, 0 to the number of parts - 1: the items of the `dsl.ParallelFor`.
     """
+    from fracdet_components.artifacts import artifact_location
     from fracdet_core.ingest import DecodeLimits, IngestOptions
     from fracdet_core.ingest.plan import plan_ingest, write_plan
-    from fracdet_core.kfp_artifacts import artifact_location
 
     made = plan_ingest(data_uri, parts, IngestOptions(shards=shards, limits=DecodeLimits(max_side=max_side)))
     write_plan(made, artifact_location(plan))
@@ -54,9 +53,9 @@ def ingest_part(plan: Input[Artifact], part: int, shards: Output[Dataset], worke
             each shard's record count and sha256). Duplicates are left for the merge to decide.
         workers: worker processes; 0 uses every core the task may use.
     """
+    from fracdet_components.artifacts import artifact_location
     from fracdet_core.ingest.part import describe_part, ingest_shards
     from fracdet_core.ingest.plan import read_plan
-    from fracdet_core.kfp_artifacts import artifact_location
     from fracdet_core.parallel import default_workers
 
     record = ingest_shards(read_plan(artifact_location(plan)), part, artifact_location(shards),
@@ -65,7 +64,7 @@ def ingest_part(plan: Input[Artifact], part: int, shards: Output[Dataset], worke
 
 
 @dsl.component(base_image=FRACDET_IMAGE, install_kfp_package=False)
-def ingest_merge(plan: Input[Artifact], parts: Input[List[Dataset]], dataset: Output[Dataset]):
+def ingest_merge(plan: Input[Artifact], parts: Input[list[Dataset]], dataset: Output[Dataset]):
     """Merge every part into one ingest output; fail when a part is missing or does not match the plan.
 
     Args:
@@ -74,9 +73,9 @@ def ingest_merge(plan: Input[Artifact], parts: Input[List[Dataset]], dataset: Ou
         dataset: output folder with the shards, manifest.json, labels.parquet and quarantine.jsonl,
             as the single ingest component writes them. Its metadata holds the manifest's counts.
     """
+    from fracdet_components.artifacts import artifact_location, ingest_metadata
     from fracdet_core.ingest.merge import merge_parts
     from fracdet_core.ingest.plan import read_plan
-    from fracdet_core.kfp_artifacts import artifact_location, ingest_metadata
 
     manifest = merge_parts(read_plan(artifact_location(plan)), [artifact_location(part) for part in parts],
                            artifact_location(dataset))

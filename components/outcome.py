@@ -3,7 +3,7 @@
 from kfp import dsl
 from kfp.dsl import Artifact, Output, PipelineTaskFinalStatus
 
-from components.image import FRACDET_IMAGE
+from fracdet_components.image import FRACDET_IMAGE
 
 
 @dsl.component(base_image=FRACDET_IMAGE, install_kfp_package=False)
@@ -29,9 +29,9 @@ def record_outcome(
     """
     import json
 
+    from fracdet_components.artifacts import artifact_location
+    from fracdet_components.run_outcome import record_outcome as record
     from fracdet_core import storage
-    from fracdet_core.kfp_artifacts import artifact_location
-    from fracdet_core.run_outcome import record_outcome as record
 
     result = record(registry_uri, model_name, run_id, status.state, status.error_message)
     storage.write_text(artifact_location(outcome), json.dumps(result, indent=2) + "\n")

@@ -3,7 +3,7 @@
 from kfp import dsl
 from kfp.dsl import Artifact, Input, Model, Output
 
-from components.image import FRACDET_IMAGE
+from fracdet_components.image import FRACDET_IMAGE
 
 
 @dsl.component(base_image=FRACDET_IMAGE, install_kfp_package=False)
@@ -34,7 +34,7 @@ def register(
     Returns:
         The version number (an existing one when a retried task registers the same model again).
     """
-    from fracdet_core.kfp_artifacts import run_register_component
+    from fracdet_components.artifacts import run_register_component
 
     return run_register_component(model, evaluation, analysis, registered, registry_uri=registry_uri, model_name=model_name,
                                   promote=promote, run={"run_id": run_id, "task": task_name})

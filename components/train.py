@@ -6,7 +6,7 @@ It runs on the GPU image (TensorFlow with CUDA); the other components on the sma
 from kfp import dsl
 from kfp.dsl import Artifact, Dataset, Input, Model, Output
 
-from components.image import FRACDET_GPU_IMAGE
+from fracdet_components.image import FRACDET_GPU_IMAGE
 
 
 @dsl.component(base_image=FRACDET_GPU_IMAGE, install_kfp_package=False)
@@ -36,7 +36,7 @@ def train(
             inputs too because KFP 2.17's compiler carries a pipeline parameter into a sub-DAG (here
             the exit handler's) only for task inputs, not for resource requests that read it.
     """
-    from fracdet_core.kfp_artifacts import run_train_component
+    from fracdet_components.artifacts import run_train_component
 
     run_train_component(dataset, analysis, model, epochs=epochs, image_size=image_size, batch_size=batch_size,
                         config_uri=config_uri or None)

@@ -664,9 +664,8 @@ class _Gcs:
         with cls.errors(uri):
             blob.reload()  # fail here, with a clear message, rather than at the first read
             reader = blob.open("rb", chunk_size=_GCS_READ_CHUNK)
-        with reader:
-            with cls.errors(uri):
-                yield reader
+        with reader, cls.errors(uri):
+            yield reader
 
     @classmethod
     def exists(cls, uri: str) -> bool:

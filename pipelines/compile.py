@@ -8,10 +8,10 @@ import tempfile
 import yaml
 from kfp import compiler
 
-from components.image import FRACDET_GPU_IMAGE, FRACDET_IMAGE, gpu_image
+from fracdet_components.image import FRACDET_GPU_IMAGE, FRACDET_IMAGE, gpu_image
 from fracdet_core import storage
-from pipelines.cluster import ClusterOptions
-from pipelines.fracdet_pipeline import create_pipeline
+from fracdet_pipelines.cluster import ClusterOptions
+from fracdet_pipelines.fracdet_pipeline import create_pipeline
 
 
 def compile_pipeline(out: str, image: str | None = None, options: ClusterOptions = ClusterOptions()) -> str:  # noqa: B008

@@ -10,15 +10,15 @@ pipeline returns none: every artifact is a task output, shown on its task in the
 
 from kfp import dsl
 
-from components.eda import eda
-from components.evaluate import evaluate
-from components.fingerprint import fingerprint
-from components.ingest import ingest
-from components.outcome import record_outcome
-from components.register import register
-from components.train import train
-from pipelines.cluster import ClusterOptions, give_gcs_credentials, place_on_gpu_nodes
-from pipelines.ingest_stage import create_ingest_fanout
+from fracdet_components.eda import eda
+from fracdet_components.evaluate import evaluate
+from fracdet_components.fingerprint import fingerprint
+from fracdet_components.ingest import ingest
+from fracdet_components.outcome import record_outcome
+from fracdet_components.register import register
+from fracdet_components.train import train
+from fracdet_pipelines.cluster import ClusterOptions, give_gcs_credentials, place_on_gpu_nodes
+from fracdet_pipelines.ingest_stage import create_ingest_fanout
 
 PIPELINE_NAME = "fracdet"
 

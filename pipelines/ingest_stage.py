@@ -9,8 +9,8 @@ through `kfp.local` too.
 from kfp import dsl
 from kfp.dsl import Dataset
 
-from components.ingest_fanout import ingest_merge, ingest_part, ingest_plan
-from pipelines.cluster import ClusterOptions, give_gcs_credentials
+from fracdet_components.ingest_fanout import ingest_merge, ingest_part, ingest_plan
+from fracdet_pipelines.cluster import ClusterOptions, give_gcs_credentials
 
 DEFAULT_PARALLELISM = 8
 

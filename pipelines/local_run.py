@@ -20,8 +20,8 @@ from collections.abc import Iterator
 from kfp import local
 
 from fracdet_core.errors import FracdetError
-from pipelines.cluster import ClusterOptions
-from pipelines.fracdet_pipeline import PIPELINE_NAME, create_pipeline
+from fracdet_pipelines.cluster import ClusterOptions
+from fracdet_pipelines.fracdet_pipeline import PIPELINE_NAME, create_pipeline
 
 _ANSI_COLOUR = re.compile(r"\x1b\[[0-9;]*m")
 # Where each output is: kfp.local writes a task's output artifact to <root>/<run>/<task>/<output>.

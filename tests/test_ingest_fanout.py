@@ -13,16 +13,16 @@ from kfp import compiler, dsl, local
 from kfp.dsl import Dataset, Input
 from yolo_builders import add_image, png_bytes
 
-from components.image import FRACDET_IMAGE
+from fracdet_components.image import FRACDET_IMAGE
 from fracdet_core.ingest import IngestOptions, ingest_dataset
 from fracdet_core.ingest.merge import merge_parts
 from fracdet_core.ingest.part import ingest_shards
 from fracdet_core.ingest.plan import FanOutError, IngestPlan, plan_ingest, read_plan, write_plan
 from fracdet_core.ingest.tfrecord import parse_example, read_records
 from fracdet_core.synth import SynthConfig, generate_dataset
-from pipelines.cluster import ClusterOptions
-from pipelines.ingest_stage import create_ingest_fanout
-from pipelines.local_run import print_restored
+from fracdet_pipelines.cluster import ClusterOptions
+from fracdet_pipelines.ingest_stage import create_ingest_fanout
+from fracdet_pipelines.local_run import print_restored
 
 LABEL = "0 0.5 0.5 0.2 0.2\n"
 TRAIN, VAL = 20, 6  # synthetic images, before the broken and repeated files below
@@ -178,8 +178,8 @@ def test_a_missing_or_inconsistent_part_stops_the_merge_with_a_clear_message(fan
 @dsl.component(base_image=FRACDET_IMAGE, install_kfp_package=False)
 def ingested_images(dataset: Input[Dataset]) -> int:
     """A downstream task, as EDA and training are: it reads the merged dataset's manifest."""
+    from fracdet_components.artifacts import artifact_location
     from fracdet_core.data.manifest import read_manifest
-    from fracdet_core.kfp_artifacts import artifact_location
 
     return read_manifest(artifact_location(dataset))["totals"]["ingested"]
 

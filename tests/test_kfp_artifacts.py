@@ -6,10 +6,10 @@ import pytest
 from kfp.dsl import HTML, Artifact, Dataset, Markdown, Metrics
 from yolo_builders import labelled_dataset, one_box_per_class
 
+from fracdet_components.artifacts import artifact_location, run_eda_component
 from fracdet_core.eda.config import EdaOptions
 from fracdet_core.eda.run import DataChecksFailed
 from fracdet_core.ingest import ingest_dataset
-from fracdet_core.kfp_artifacts import artifact_location, run_eda_component
 
 
 def test_gcs_artifacts_are_used_by_uri_and_others_by_path():

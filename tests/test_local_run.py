@@ -7,7 +7,7 @@ import threading
 
 from kfp.local import logging_utils
 
-from pipelines.local_run import print_restored
+from fracdet_pipelines.local_run import print_restored
 
 
 def test_overlapping_task_logs_leave_kfp_locals_indenting_print_behind_and_the_guard_restores_it():

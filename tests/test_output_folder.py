@@ -47,10 +47,9 @@ def test_a_later_run_replaces_the_earlier_whole(storage_root):
 def test_an_error_in_the_run_leaves_the_earlier_results(storage_root):
     out = storage.join(storage_root, "evaluation")
     _run(out, {"metrics.json": "1"})
-    with pytest.raises(RuntimeError):
-        with publishing(claim(out, COMMAND)) as staging:
-            storage.write_text(storage.join(staging, "metrics.json"), "2")
-            raise RuntimeError("the model failed")
+    with pytest.raises(RuntimeError), publishing(claim(out, COMMAND)) as staging:
+        storage.write_text(storage.join(staging, "metrics.json"), "2")
+        raise RuntimeError("the model failed")
     assert _contents(out) == {"metrics.json": "1", RECORD: _record(["metrics.json"])}
     assert storage.list_files(storage_root) == storage.list_files(out)
 
@@ -75,7 +74,7 @@ def test_a_killed_run_leaves_the_old_set_or_the_new_never_a_mix(tmp_path, after_
     process.start()
     process.join(60)
     assert process.exitcode == -signal.SIGKILL
-    expected = {name: "new" if after_publish else "old" for name in EARLIER}
+    expected = dict.fromkeys(EARLIER, "new" if after_publish else "old")
     assert _contents(out) == expected | {RECORD: _record(sorted(EARLIER))}
     (leftover,) = [path for path in tmp_path.iterdir() if path.name != "evaluation"]  # the dead run's staging
     assert leftover.name.startswith(".evaluation.tmp-")
@@ -121,10 +120,9 @@ def test_an_output_of_an_earlier_version_without_a_record_is_replaced(storage_ro
 
 def test_a_file_that_appears_in_out_during_the_run_stops_the_publish(storage_root):
     out = storage.join(storage_root, "evaluation")
-    with pytest.raises(ConfigError, match="notes.txt"):
-        with publishing(claim(out, COMMAND)) as staging:
-            storage.write_text(storage.join(staging, "metrics.json"), "1")
-            storage.write_text(storage.join(out, "notes.txt"), "written meanwhile")
+    with pytest.raises(ConfigError, match="notes.txt"), publishing(claim(out, COMMAND)) as staging:
+        storage.write_text(storage.join(staging, "metrics.json"), "1")
+        storage.write_text(storage.join(out, "notes.txt"), "written meanwhile")
     assert _contents(out) == {"notes.txt": "written meanwhile"}
 
 

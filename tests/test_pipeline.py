@@ -11,12 +11,12 @@ import pytest
 import yaml
 from kfp import components
 
-from components.image import FRACDET_GPU_IMAGE, FRACDET_IMAGE
-from fracdet_core.cli import main
+from fracdet import main
+from fracdet_components.image import FRACDET_GPU_IMAGE, FRACDET_IMAGE
 from fracdet_core.ingest.fingerprint import data_fingerprint
 from fracdet_core.synth import SynthConfig, generate_dataset
-from pipelines.cluster import ClusterOptions, Toleration
-from pipelines.compile import compile_pipeline
+from fracdet_pipelines.cluster import ClusterOptions, Toleration
+from fracdet_pipelines.compile import compile_pipeline
 
 FRACDET = str(Path(sys.executable).with_name("fracdet"))
 IO_TASKS = ("fingerprint", "ingest", "eda", "train", "evaluate")  # the exit handler's body, besides the branch
@@ -108,7 +108,7 @@ def test_ingest_is_cached_on_a_fingerprint_of_the_data(compiled, body):
     assert task["cachingOptions"] == {"enableCache": True}  # keyed on the fingerprint: new data runs it again
     resources = compiled["deploymentSpec"]["executors"]["exec-ingest"]["container"]["resources"]
     assert resources["cpuRequest"] == 2.0 and resources["memoryRequest"] == 4.0
-    assert {name: body[name]["retryPolicy"] for name in IO_TASKS} == {name: RETRIES for name in IO_TASKS}
+    assert {name: body[name]["retryPolicy"] for name in IO_TASKS} == dict.fromkeys(IO_TASKS, RETRIES)
 
 
 def test_training_follows_eda_with_its_weights_and_gpu_settings(compiled, body, kubernetes):

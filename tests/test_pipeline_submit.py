@@ -17,11 +17,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from fracdet_core.cli import main
+from fracdet import main
+from fracdet_components.run_outcome import record_blessing, record_outcome
 from fracdet_core.errors import ConfigError
-from fracdet_core.run_outcome import record_blessing, record_outcome
-from pipelines.compile import compile_pipeline
-from pipelines.parameters import argument_value, parse_arguments, pipeline_parameters
+from fracdet_pipelines.compile import compile_pipeline
+from fracdet_pipelines.parameters import argument_value, parse_arguments, pipeline_parameters
 
 RUN_ID = "4f6c1f7e-0000-4000-8000-000000000001"
 
@@ -95,7 +95,7 @@ class _FakeKfp(http.server.BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server's name
+    def do_GET(self) -> None:
         self.requests.append(("GET", self.path, None))
         if self.path.startswith("/apis/v2beta1/healthz"):
             self._answer({"multi_user": False})
@@ -106,7 +106,7 @@ class _FakeKfp(http.server.BaseHTTPRequestHandler):
         else:
             self.send_error(404)
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         self.requests.append(("POST", self.path, body))
         if self.path == "/apis/v2beta1/experiments":

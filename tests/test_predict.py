@@ -17,9 +17,9 @@ from predict_builders import THRESHOLDS, TrainedCase, dicom_of, train_on_one_ima
 from tf_serving_json import decode_predict_request, encode_row_response
 from yolo_builders import REAL_EXTREMITY_CR, dicom_without_pixels
 
+from fracdet import main
 from fracdet_core import storage
 from fracdet_core.annotate import FRACTURE_COLOUR, box_rect, class_colour, line_width
-from fracdet_core.cli import main
 from fracdet_core.errors import ConfigError
 from fracdet_core.evaluate.inference import load_serving
 from fracdet_core.predict.inputs import InputFile, InputImage

@@ -16,8 +16,8 @@ from bomb_builders import blank_png_streamed
 from model_builders import CONFIG, constant_model
 from PIL import Image
 
+from fracdet import main
 from fracdet_core import storage
-from fracdet_core.cli import main
 from fracdet_core.errors import ConfigError
 from fracdet_core.ingest.decode import ImageRejected
 from fracdet_core.ingest.limits import DecodeLimits

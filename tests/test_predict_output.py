@@ -19,8 +19,8 @@ import pytest
 from model_builders import CONFIG, constant_model
 from yolo_builders import png_bytes
 
+from fracdet import main
 from fracdet_core import storage
-from fracdet_core.cli import main
 from fracdet_core.errors import ConfigError
 from fracdet_core.predict.run import PredictOptions, predict
 from fracdet_core.train.export import export_saved_model
@@ -149,7 +149,7 @@ def test_a_run_killed_part_way_leaves_the_previous_complete_run(model, tmp_path)
 
     many = [f"image{index:03d}" for index in range(400)]
     _images(tmp_path / "many", many)
-    command = ("import sys; from fracdet_core.cli import main; sys.exit(main(sys.argv[1:]))", "predict", "--model", model,
+    command = ("import sys; from fracdet import main; sys.exit(main(sys.argv[1:]))", "predict", "--model", model,
                "--out", str(out), "--threshold", "0.5", "--batch-size", "1", "--quiet", str(tmp_path / "many"))
     process = subprocess.Popen([sys.executable, "-c", *command], env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -17,8 +17,8 @@ import tensorflow as tf
 from model_builders import perfect_setup
 from registry_builders import evaluation_of, stand_in_model
 
+from fracdet import main
 from fracdet_core import storage
-from fracdet_core.cli import main
 from fracdet_core.errors import NotFoundError
 from fracdet_core.evaluate.run import EvaluateOptions, run_evaluation
 from fracdet_core.registry.aliases import NotBlessedError, NothingToRollBackError, promote, read_alias, rollback

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from registry_builders import evaluation_of, stand_in_model
 
+from fracdet import build_parser, main
 from fracdet_core import storage
-from fracdet_core.cli import build_parser, main
 from fracdet_core.errors import ConfigError
 from fracdet_core.registry.claims import (
     AbandonedRegistrationError,
@@ -27,7 +27,7 @@ from fracdet_core.registry.claims import (
 )
 from fracdet_core.registry.versions import list_versions, register, saved_model_uri, version_uri
 
-HOURS_AGO = (datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(hours=2)).isoformat(timespec="seconds")
+HOURS_AGO = (datetime.datetime.now(datetime.UTC) - datetime.timedelta(hours=2)).isoformat(timespec="seconds")
 
 
 def _killed_registration(root: str, claimed_at: str, files: int = 3) -> int:
@@ -47,7 +47,7 @@ def registered(tmp_path, storage_root) -> dict:
 
 
 def test_a_fresh_incomplete_registration_is_reported_and_left_alone_until_it_is_old(registered, storage_root, capsys):
-    version = _killed_registration(storage_root, datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"))
+    version = _killed_registration(storage_root, datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"))
     assert version == 2
     assert main(["registry", "clean", "--registry", storage_root]) == 0
     assert capsys.readouterr().out == ("left fracdet version 2 alone: claimed less than 1:00:00 ago, it may still be in progress "
@@ -100,7 +100,7 @@ def test_a_bad_input_is_refused_before_a_number_is_claimed(tmp_path):
 def test_a_clean_during_a_slow_registration_stops_it_from_publishing(tmp_path, storage_root):
     model = stand_in_model(tmp_path / "model", "stand-in", assets=300)
     evaluation = evaluation_of(model, tmp_path / "eval")
-    registering = subprocess.Popen([sys.executable, "-m", "fracdet_core.cli", "register", "--model", model, "--eval", evaluation,
+    registering = subprocess.Popen([sys.executable, "-m", "fracdet", "register", "--model", model, "--eval", evaluation,
                                     "--registry", storage_root], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 120
     while not storage.list_files(saved_model_uri(storage_root, "fracdet", 1)):  # copying has begun

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from registry_builders import evaluation_of, stand_in_model
 
-from fracdet_core.cli import main
+from fracdet import main
 from fracdet_core.errors import ConfigError
 from fracdet_core.registry.aliases import promote, read_alias
 from fracdet_core.registry.claims import claim_version

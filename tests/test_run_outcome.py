@@ -6,10 +6,10 @@ import json
 
 import pytest
 
+from fracdet_components.run_outcome import decide_outcome, read_outcome, record_blessing, record_outcome
 from fracdet_core import storage
 from fracdet_core.errors import ConfigError
 from fracdet_core.registry.records import RegistryCorruptError
-from fracdet_core.run_outcome import decide_outcome, read_outcome, record_blessing, record_outcome
 
 
 @pytest.mark.parametrize(

@@ -40,18 +40,16 @@ def test_create_only_refuses_an_existing_target_and_keeps_it(storage_root):
     storage.write_text(uri, "winner", create_only=True)
     with pytest.raises(AlreadyExistsError, match="marker.json"):
         storage.write_text(uri, "loser", create_only=True)
-    with pytest.raises(AlreadyExistsError):
-        with storage.open_write(uri, create_only=True) as stream:
-            stream.write(b"loser too")
+    with pytest.raises(AlreadyExistsError), storage.open_write(uri, create_only=True) as stream:
+        stream.write(b"loser too")
     assert storage.read_text(uri) == "winner"
 
 
 def test_stream_is_published_only_when_the_block_succeeds(storage_root):
     uri = storage.join(storage_root, "shard.tfrecord")
-    with pytest.raises(RuntimeError):
-        with storage.open_write(uri) as stream:
-            stream.write(b"half a shard")
-            raise RuntimeError("writer failed")
+    with pytest.raises(RuntimeError), storage.open_write(uri) as stream:
+        stream.write(b"half a shard")
+        raise RuntimeError("writer failed")
     assert not storage.exists(uri)
     assert storage.list_files(storage_root) == []
 
@@ -115,7 +113,7 @@ def _upload_then_die(uri: str, writer: str, log_path: str) -> None:
 
     transmit_next_chunk = ResumableUpload.transmit_next_chunk
 
-    def transmit_then_die(self, *args, **kwargs):  # noqa: ANN202 - the library's signature
+    def transmit_then_die(self, *args, **kwargs):
         response = transmit_next_chunk(self, *args, **kwargs)
         if not self.finished:
             with open(log_path, "w") as log:

@@ -68,8 +68,8 @@ def test_every_label_line_is_valid_and_matches_the_plan(tiny_dataset):
                 cx, cy, w, h = map(float, fields[1:])
                 assert describe_class(CLASS_NAMES[class_index]) == (plan.body_part, plan.fractured)
                 assert 0 < w <= 1 and 0 < h <= 1
-                assert -1e-6 <= cx - w / 2 and cx + w / 2 <= 1 + 1e-6
-                assert -1e-6 <= cy - h / 2 and cy + h / 2 <= 1 + 1e-6
+                assert cx - w / 2 >= -1e-6 and cx + w / 2 <= 1 + 1e-6
+                assert cy - h / 2 >= -1e-6 and cy + h / 2 <= 1 + 1e-6
 
 
 def test_output_is_identical_for_any_worker_count(tiny_dataset, tmp_path):

@@ -15,7 +15,7 @@ import pytest
 import tensorflow as tf
 from test_train import FRACDET, TINY_MODEL
 
-import fracdet_core.model.layers  # noqa: F401 - registers the layers that load_model needs
+import fracdet_core.model.layers
 import fracdet_core.model.loss  # noqa: F401 - and the loss
 from fracdet_core.data.reader import load_examples
 from fracdet_core.ingest import IngestOptions, ingest_dataset

@@ -8,11 +8,11 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402 - the backend must be chosen first
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
 
-from fracdet_core.classes import BODY_PARTS, CLASS_NAMES  # noqa: E402
+from fracdet_core.classes import BODY_PARTS, CLASS_NAMES
 
 _MAX_SCATTER_POINTS = 5000
 

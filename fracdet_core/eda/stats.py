@@ -49,13 +49,13 @@ def split_stats(labels: pd.DataFrame, split: str) -> dict:
         of_class = boxes[boxes["class_name"] == name]
         classes[name] = {
             "images": int(of_class["image_id"].nunique()),
-            "boxes": int(len(of_class)),
+            "boxes": len(of_class),
             "share": float(len(of_class) / len(boxes)) if len(boxes) else 0.0,
         }
     return {
-        "images": int(len(images)),
+        "images": len(images),
         "background_images": int((per_image == 0).sum()),
-        "boxes": int(len(boxes)),
+        "boxes": len(boxes),
         "boxes_per_image": summarise(per_image[per_image > 0]),
         "max_boxes_per_image": int(per_image.max()) if len(per_image) else 0,
         "classes": classes,
@@ -82,7 +82,7 @@ def _body_part_balance(boxes: pd.DataFrame) -> dict[str, dict[str, float | int]]
     for part in BODY_PARTS:
         of_part = per_image[per_image["body_part"] == part]
         positive = int(of_part["positive"].sum())
-        total = int(len(of_part))
+        total = len(of_part)
         balance[part] = {
             "positive_images": positive,
             "negative_images": total - positive,

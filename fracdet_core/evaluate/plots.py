@@ -8,14 +8,14 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402 - the backend must be chosen first
-import numpy as np  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
 
-from fracdet_core.classes import CLASS_NAMES, describe_class  # noqa: E402
-from fracdet_core.evaluate.clinical import ClinicalMetrics  # noqa: E402
-from fracdet_core.evaluate.coco import CocoMetrics  # noqa: E402
-from fracdet_core.evaluate.confusion import COLUMN_LABELS, ROW_LABELS  # noqa: E402
-from fracdet_core.evaluate.froc import Froc  # noqa: E402
+from fracdet_core.classes import CLASS_NAMES, describe_class
+from fracdet_core.evaluate.clinical import ClinicalMetrics
+from fracdet_core.evaluate.coco import CocoMetrics
+from fracdet_core.evaluate.confusion import COLUMN_LABELS, ROW_LABELS
+from fracdet_core.evaluate.froc import Froc
 
 
 def _png(figure: plt.Figure) -> bytes:

@@ -131,7 +131,7 @@ def evaluate_model(
         "target_sensitivity": options.target_sensitivity,
         "fracture": clinical.summary(),
         "latency_ms": latency,
-        "evaluated_at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "evaluated_at": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
     }
     return Evaluation(location, truths, detections, coco, froc, clinical, metrics)
 

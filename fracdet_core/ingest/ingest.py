@@ -36,7 +36,6 @@ from fracdet_core.errors import ConfigError
 from fracdet_core.ingest.accounting import DuplicateFinder, SplitTally, build_manifest
 from fracdet_core.ingest.decode import DecodeLimits
 from fracdet_core.ingest.discovery import ImageTask, Problem, discover
-from fracdet_core.ingest.ownership import claim_output
 from fracdet_core.ingest.outputs import (
     MANIFEST_FILE,
     LabelTableWriter,
@@ -45,6 +44,7 @@ from fracdet_core.ingest.outputs import (
     write_manifest,
     write_quarantine,
 )
+from fracdet_core.ingest.ownership import claim_output
 from fracdet_core.ingest.process import IngestedImage, process_image
 from fracdet_core.ingest.spec import SPLITS, read_spec
 from fracdet_core.parallel import OrderedMap, worker_pool

@@ -31,8 +31,8 @@ import pyarrow.parquet as pq
 from fracdet_core import storage
 from fracdet_core.ingest.accounting import DuplicateFinder, SplitTally, build_manifest
 from fracdet_core.ingest.discovery import Problem
-from fracdet_core.ingest.ownership import claim_output
 from fracdet_core.ingest.outputs import MANIFEST_FILE, PART_FILE, LabelTableWriter, write_manifest, write_quarantine
+from fracdet_core.ingest.ownership import claim_output
 from fracdet_core.ingest.part import part_label
 from fracdet_core.ingest.plan import FanOutError, IngestPlan
 from fracdet_core.ingest.spec import SPLITS

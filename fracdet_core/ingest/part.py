@@ -19,8 +19,8 @@ from fracdet_core import storage
 from fracdet_core.errors import ConfigError
 from fracdet_core.ingest.discovery import Problem
 from fracdet_core.ingest.ingest import IngestOptions, accept_results, image_worker
-from fracdet_core.ingest.ownership import claim_output
 from fracdet_core.ingest.outputs import PART_FILE, LabelTableWriter, ShardWriter, write_quarantine
+from fracdet_core.ingest.ownership import claim_output
 from fracdet_core.ingest.plan import IngestPlan
 from fracdet_core.ingest.process import process_image
 from fracdet_core.parallel import worker_pool

@@ -87,7 +87,7 @@ def _move(registry: str, name: str, alias: str, change: Callable[[dict], dict]) 
 
 def _event(action: str, version: int, previous: int | None, reason: str) -> dict:
     return {"action": action, "version": version, "previous": previous, "reason": reason,
-            "at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
+            "at": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")}
 
 
 def promote(registry: str, name: str, version: int, *, require_blessed: bool = False, reason: str = "",

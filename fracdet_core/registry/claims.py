@@ -59,7 +59,7 @@ class IncompleteVersion:
 
 
 def _now() -> datetime.datetime:
-    return datetime.datetime.now(datetime.timezone.utc)
+    return datetime.datetime.now(datetime.UTC)
 
 
 def timestamp(moment: datetime.datetime | None = None) -> str:

@@ -38,5 +38,5 @@ def alias_uri(registry: str, name: str, alias: str) -> str:
 
 
 def run_folder(registry: str, name: str, run_id: str) -> str:
-    """Where one pipeline run's blessing and outcome live (`fracdet_core.run_outcome`)."""
+    """Where one pipeline run's blessing and outcome live (`fracdet_components.run_outcome`)."""
     return storage.join(model_root(registry, name), "runs", check_run_id(run_id))

@@ -14,7 +14,7 @@ import os
 import sys
 import tempfile
 
-from fracdet_core.cli.arguments import non_negative_int, positive_int
+from fracdet.arguments import non_negative_int, positive_int
 from fracdet_core.errors import ConfigError
 
 EXIT_BLESSED = 0
@@ -120,8 +120,8 @@ def _add_image(parser: argparse.ArgumentParser | argparse._MutuallyExclusiveGrou
 
 
 def _compile(args: argparse.Namespace) -> int:
-    from pipelines.cluster import ClusterOptions, Toleration
-    from pipelines.compile import compile_pipeline
+    from fracdet_pipelines.cluster import ClusterOptions, Toleration
+    from fracdet_pipelines.compile import compile_pipeline
 
     selector = []
     for pair in args.gpu_node_selector:
@@ -140,9 +140,9 @@ def _compile(args: argparse.Namespace) -> int:
 
 
 def _submit(args: argparse.Namespace) -> int:
-    from pipelines.compile import compile_pipeline
-    from pipelines.parameters import parse_arguments, pipeline_parameters
-    from pipelines.submit import TIMED_OUT, SubmitError, connect, submit, wait
+    from fracdet_pipelines.compile import compile_pipeline
+    from fracdet_pipelines.parameters import parse_arguments, pipeline_parameters
+    from fracdet_pipelines.submit import TIMED_OUT, SubmitError, connect, submit, wait
 
     with tempfile.TemporaryDirectory(prefix="fracdet-submit-") as folder:
         pipeline_file = args.pipeline_file or compile_pipeline(os.path.join(folder, "pipeline.yaml"), args.image)
@@ -171,10 +171,10 @@ def _submit(args: argparse.Namespace) -> int:
 
 def _with_outcome(report, arguments: dict, parameters: dict):  # noqa: ANN001, ANN202 - pipelines.submit.RunReport
     """The finished run's outcome from the record under the registry its arguments name."""
+    from fracdet_components.run_outcome import FAILED
     from fracdet_core.errors import StorageError
-    from fracdet_core.run_outcome import FAILED
-    from pipelines.parameters import argument_value
-    from pipelines.submit import finished_outcome
+    from fracdet_pipelines.parameters import argument_value
+    from fracdet_pipelines.submit import finished_outcome
 
     registry_uri = str(argument_value("registry_uri", arguments, parameters))
     model_name = str(argument_value("model_name", arguments, parameters))
@@ -186,7 +186,7 @@ def _with_outcome(report, arguments: dict, parameters: dict):  # noqa: ANN001, A
 
 
 def _run(args: argparse.Namespace) -> int:
-    from pipelines.local_run import run_locally, run_summary
+    from fracdet_pipelines.local_run import run_locally, run_summary
 
     registry = os.path.abspath(args.registry or os.path.join(args.root, "registry"))
     run = run_locally(

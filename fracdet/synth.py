@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from fracdet_core.cli.arguments import non_negative_int, positive_int
+from fracdet.arguments import non_negative_int, positive_int
 from fracdet_core.parallel import default_workers
 from fracdet_core.synth.config import IMAGE_FORMATS, SynthConfig
 

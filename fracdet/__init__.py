@@ -11,8 +11,8 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from fracdet import eda, evaluate, ingest, pipeline, predict, register, synth, train
 from fracdet_core import __version__
-from fracdet_core.cli import eda, evaluate, ingest, pipeline, predict, register, synth, train
 from fracdet_core.errors import FracdetError
 
 _COMMANDS = (synth, ingest, eda, train, evaluate, register, pipeline, predict)

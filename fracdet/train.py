@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from fracdet_core.cli.arguments import positive_int
+from fracdet.arguments import positive_int
 
 
 def register(commands: argparse._SubParsersAction) -> None:

@@ -8,7 +8,7 @@ import json
 import re
 from typing import TYPE_CHECKING
 
-from fracdet_core.cli.arguments import positive_int
+from fracdet.arguments import positive_int
 
 if TYPE_CHECKING:
     from fracdet_core.registry.claims import IncompleteVersion
@@ -123,7 +123,7 @@ def _incomplete(item: IncompleteVersion) -> str:
     if claim.abandoned_at is not None:
         left = f", {len(item.files)} files left; `fracdet registry clean` removes them" if item.files else ""
         return f"version {claim.version}: abandoned registration, given up at {timestamp(claim.abandoned_at)}{left}; the number is not reused"
-    age = datetime.datetime.now(datetime.timezone.utc) - claim.claimed_at
+    age = datetime.datetime.now(datetime.UTC) - claim.claimed_at
     state = (f"may still be in progress (claimed less than {DEFAULT_GRACE} ago); `fracdet registry clean` removes it once older"
              if age < DEFAULT_GRACE else "`fracdet registry clean` removes it")
     return (f"version {claim.version}: incomplete registration claimed at {timestamp(claim.claimed_at)}"

@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from fracdet_core.cli.arguments import non_negative_int, positive_int
+from fracdet.arguments import non_negative_int, positive_int
 from fracdet_core.ingest.limits import MAX_BYTES, MAX_PIXELS, DecodeLimits
 
 NOTHING_PREDICTED = 1

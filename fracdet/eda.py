@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from fracdet_core.cli.arguments import non_negative_int
+from fracdet.arguments import non_negative_int
 from fracdet_core.eda.config import WEIGHTINGS, EdaOptions
 
 

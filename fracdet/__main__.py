@@ -1,0 +1,5 @@
+import sys
+
+from fracdet import main
+
+sys.exit(main())

@@ -1,5 +1,0 @@
-import sys
-
-from fracdet_core.cli import main
-
-sys.exit(main())
