@@ -17,7 +17,7 @@ GIT_HEAD = $(shell git rev-parse --verify --quiet HEAD 2>/dev/null)
 FRACDET_GIT_COMMIT = $(if $(GIT_HEAD),$(GIT_HEAD)$(if $(shell git status --porcelain 2>/dev/null),-dirty))
 
 .DEFAULT_GOAL := help
-.PHONY: help install lock test demo bench images docker-daemon clean
+.PHONY: help install lock lint test demo bench images docker-daemon clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-8s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -42,7 +42,11 @@ lock: $(STAMP) ## re-resolve requirements*.in into the lock files (UPGRADE=1 to 
 	$(PIP_COMPILE) $(if $(UPGRADE),--upgrade) -o requirements.lock requirements.in
 	$(PIP_COMPILE) $(if $(UPGRADE),--upgrade) -o requirements-dev.lock requirements-dev.in
 
-test: $(STAMP) $(TOOLS_STAMP) ## run the whole test suite (starts its own fake-gcs-server)
+lint: $(STAMP) ## check the code: ruff, and import-linter's layer contracts (pyproject.toml)
+	$(BIN)/ruff check .
+	$(BIN)/lint-imports --no-cache
+
+test: lint $(TOOLS_STAMP) ## lint, then run the whole test suite (starts its own fake-gcs-server)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 demo: $(STAMP) ## make synthetic radiographs, run the whole pipeline locally; print the metrics and where results are

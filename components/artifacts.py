@@ -145,11 +145,13 @@ def run_evaluate_component(
     cached in the registry, beside the versions they describe.
     """
     from fracdet_core.evaluate.run import EvaluateOptions, run_evaluation
+    from fracdet_core.registry.layout import evaluation_cache_uri
+    from fracdet_core.registry.refs import version_reference
 
     champion_uri = cache_uri = None
     if registry_uri:
-        champion_uri = storage.join(registry_uri, model_name) + "@champion"
-        cache_uri = storage.join(registry_uri, model_name, "evaluation_cache")
+        champion_uri = version_reference(registry_uri, model_name)
+        cache_uri = evaluation_cache_uri(registry_uri, model_name)
     location = artifact_location(evaluation)
     result, blessing = run_evaluation(
         artifact_location(model), artifact_location(dataset), location, champion_uri=champion_uri,
@@ -213,7 +215,8 @@ def run_register_component(
     metadata, created = register(artifact_location(model), artifact_location(evaluation), registry_uri, model_name,
                                  eda_uri=artifact_location(analysis), run=run)
     if promote:
-        promote_version(registry_uri, model_name, metadata["version"], require_blessed=True, reason=f"pipeline run {run.get('run_id')}")
+        promote_version(registry_uri, model_name, metadata["version"], require_blessed=True,
+                        reason=f"pipeline run {run.get('run_id')}")
     registered.uri = metadata["uri"]
     registered.metadata.update({
         "display_name": f"Registered {model_name} version {metadata['version']}",

@@ -7,7 +7,7 @@ from registry_builders import evaluation_of, stand_in_model
 
 from fracdet_core.errors import ConfigError, NotFoundError
 from fracdet_core.registry.aliases import promote
-from fracdet_core.registry.refs import RegistryVersion, is_registry_reference, locate, read_location, resolve
+from fracdet_core.registry.refs import RegistryVersion, is_registry_reference, locate, read_location, resolve, version_reference
 from fracdet_core.registry.versions import register, saved_model_uri
 
 
@@ -32,6 +32,13 @@ def test_both_spellings_name_the_same_versions(root, prefix):
     assert resolve(f"{prefix}{root}/fracdet@staging", missing_ok=True) is None
     with pytest.raises(NotFoundError, match="no version 7"):
         resolve(f"{prefix}{root}/fracdet@7")
+
+
+def test_a_built_reference_names_the_champion_or_a_version(root):
+    assert locate(version_reference(root, "fracdet")) == RegistryVersion(root, "fracdet", 2)
+    assert locate(version_reference(root, "fracdet", "1")) == RegistryVersion(root, "fracdet", 1)
+    with pytest.raises(ConfigError, match="model name"):
+        version_reference(root, "../fracdet")
 
 
 def test_a_plain_uri_is_a_model_and_a_registry_uri_without_a_target_is_an_error(tmp_path):

@@ -30,7 +30,7 @@ from fracdet_core.errors import ConfigError, FracdetError
 from fracdet_core.evaluate.clinical import OVERALL
 from fracdet_core.output_folder import EVALUATE, check_complete
 from fracdet_core.predict.model import PredictModel
-from fracdet_core.registry.versions import METADATA, version_uri
+from fracdet_core.registry.layout import METADATA, is_saved_model_uri, version_uri
 
 AUTO = "auto"
 
@@ -136,7 +136,7 @@ def _parent(uri: str) -> str:
 def _beside(location: str) -> list[str]:
     """Where an evaluation of the SavedModel at `location` is looked for, in order."""
     named_saved_model = posixpath.basename(location.rstrip("/").replace(os.sep, "/")) == "saved_model"
-    model_folder = _parent(location) if named_saved_model or _is_version_folder(location) else location
+    model_folder = _parent(location) if named_saved_model or is_saved_model_uri(location) else location
     run_folder = _parent(model_folder)
     return [
         storage.join(model_folder, "metrics.json"),
@@ -145,7 +145,3 @@ def _beside(location: str) -> list[str]:
     ]
 
 
-def _is_version_folder(location: str) -> bool:
-    """Whether `location` is a registry version's numbered SavedModel folder, `.../versions/<N>/<N>`."""
-    parts = location.rstrip("/").split("/")
-    return len(parts) >= 3 and parts[-3] == "versions" and parts[-1].isdigit() and parts[-1] == parts[-2]

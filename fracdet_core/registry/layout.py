@@ -6,6 +6,7 @@ from fracdet_core import storage
 from fracdet_core.registry.names import check_alias, check_name, check_run_id, check_version
 
 METADATA = "metadata.json"
+VERSIONS = "versions"
 
 
 def model_root(registry: str, name: str) -> str:
@@ -14,11 +15,17 @@ def model_root(registry: str, name: str) -> str:
 
 def version_uri(registry: str, name: str, version: int) -> str:
     """The version's folder: also the `storageUri` KServe's TensorFlow predictor serves."""
-    return storage.join(model_root(registry, name), "versions", str(check_version(version)))
+    return storage.join(model_root(registry, name), VERSIONS, str(check_version(version)))
 
 
 def saved_model_uri(registry: str, name: str, version: int) -> str:
     return storage.join(version_uri(registry, name, version), str(version))
+
+
+def is_saved_model_uri(location: str) -> bool:
+    """Whether `location` has the shape of a version's SavedModel folder, `.../versions/<N>/<N>`."""
+    parts = location.rstrip("/").split("/")
+    return len(parts) >= 3 and parts[-3] == VERSIONS and parts[-1].isdigit() and parts[-1] == parts[-2]
 
 
 def metadata_uri(registry: str, name: str, version: int) -> str:
@@ -35,6 +42,11 @@ def claim_uri(registry: str, name: str, version: int) -> str:
 
 def alias_uri(registry: str, name: str, alias: str) -> str:
     return storage.join(model_root(registry, name), "aliases", check_alias(alias))
+
+
+def evaluation_cache_uri(registry: str, name: str) -> str:
+    """Where evaluations of this model's versions are cached, keyed by model and data fingerprints."""
+    return storage.join(model_root(registry, name), "evaluation_cache")
 
 
 def run_folder(registry: str, name: str, run_id: str) -> str:

@@ -14,7 +14,7 @@ import dataclasses
 import re
 
 from fracdet_core.errors import ConfigError, NotFoundError
-from fracdet_core.registry.aliases import read_alias
+from fracdet_core.registry.aliases import CHAMPION, read_alias
 from fracdet_core.registry.layout import model_root
 from fracdet_core.registry.versions import get_version, saved_model_uri
 
@@ -48,6 +48,11 @@ def _match(reference: str) -> re.Match[str] | None:
         raise ConfigError(f"{reference}: a registry reference reads registry://<root>/<name>@<alias or version number>, "
                           "e.g. registry://runs/registry/fracdet@champion")
     return match
+
+
+def version_reference(registry: str, name: str, target: str = CHAMPION) -> str:
+    """The reference `<registry>/<name>@<target>` to a version or alias (default: the champion)."""
+    return f"{model_root(registry, name)}@{target}"
 
 
 def is_registry_reference(reference: str) -> bool:
