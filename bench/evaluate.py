@@ -26,13 +26,14 @@ from timing import describe, peak_rss_mib, timings_ms
 from fracdet_core.evaluate.clinical import clinical_metrics
 from fracdet_core.evaluate.coco import coco_metrics
 from fracdet_core.evaluate.froc import froc_curve
-from fracdet_core.evaluate.inference import detect, evaluate_split, load_serving, read_split
+from fracdet_core.evaluate.inference import evaluate_split, read_split
 from fracdet_core.ingest import IngestOptions, ingest_dataset
 from fracdet_core.model.config import ModelConfig
 from fracdet_core.model.detector import build_detector
+from fracdet_core.serving.letterbox import letterbox
+from fracdet_core.serving.saved_model import detect, load_serving
+from fracdet_core.serving.signature import export_saved_model
 from fracdet_core.synth import SynthConfig, generate_dataset
-from fracdet_core.train.augment import letterbox
-from fracdet_core.train.export import export_saved_model
 
 
 def main() -> None:

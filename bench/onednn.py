@@ -55,12 +55,12 @@ def measure(data: str, steps: int, inference_batches: int) -> dict:
     import keras
     from train import training_rate
 
-    from fracdet_core.evaluate.inference import detect, load_serving
     from fracdet_core.model.config import ModelConfig
     from fracdet_core.model.detector import build_detector
     from fracdet_core.model.loss import DetectionLoss
+    from fracdet_core.serving.saved_model import detect, load_serving
+    from fracdet_core.serving.signature import export_saved_model
     from fracdet_core.train.dataset import training_dataset
-    from fracdet_core.train.export import export_saved_model
 
     config = ModelConfig()
     model = build_detector(config)

@@ -26,14 +26,14 @@ import keras
 import tensorflow as tf
 from timing import describe, interleaved_timings_ms, peak_rss_mib
 
-from fracdet_core.evaluate.inference import detect, load_serving
 from fracdet_core.model.config import ModelConfig
 from fracdet_core.model.detector import build_detector
 from fracdet_core.predict.run import PredictOptions, predict
+from fracdet_core.serving.letterbox import letterbox
+from fracdet_core.serving.saved_model import detect, load_serving
+from fracdet_core.serving.signature import export_saved_model
 from fracdet_core.synth import SynthConfig
 from fracdet_core.synth.dataset import make_image, plan_image
-from fracdet_core.train.augment import letterbox
-from fracdet_core.train.export import export_saved_model
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BATCH = 8

@@ -21,7 +21,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from fracdet_core.classes import CLASS_NAMES, IS_FRACTURE, describe_class
-from fracdet_core.evaluate.records import ImageDetections
+from fracdet_core.records import ImageDetections
 
 FRACTURE_COLOUR = (230, 50, 40)
 NORMAL_COLOUR = (40, 150, 240)
@@ -127,16 +127,17 @@ def draw_boxes(
     line = line_width(width, height)
     font = ImageFont.load_default(size=font_size(width, height))
     draw = ImageDraw.Draw(canvas)
-    texts = list(labels) if labels is not None else [label(int(c), float(s)) for c, s in zip(detections.classes, detections.scores)]
+    scored = zip(detections.classes, detections.scores, strict=True)
+    texts = list(labels) if labels is not None else [label(int(class_id), float(score)) for class_id, score in scored]
 
     for box in truth_boxes if truth_boxes is not None else ():
         _rectangle(draw, box_rect(box, width, height), TRUTH_COLOUR, line)
     rects = [box_rect(box, width, height) for box in detections.boxes]
     colours = [class_colour(int(class_id)) for class_id in detections.classes]
-    for rect, colour in reversed(list(zip(rects, colours))):  # the most confident box ends on top
+    for rect, colour in reversed(list(zip(rects, colours, strict=True))):  # the most confident box ends on top
         _rectangle(draw, rect, colour, line)
     placed: list[Rect] = []
-    for rect, colour, text in zip(rects, colours, texts):
+    for rect, colour, text in zip(rects, colours, texts, strict=True):
         tag = _place_label(draw, rect, text, font, line, (width, height), placed)
         if tag is None:
             continue

@@ -9,7 +9,7 @@ import numpy as np
 from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
-from fracdet_core.evaluate.records import ImageDetections, ImageTruth
+from fracdet_core.records import ImageDetections, ImageTruth
 
 
 def truth(boxes: list, classes: list, size: tuple[int, int] = (100, 100), source_id: str = "image") -> ImageTruth:

@@ -13,7 +13,8 @@ from yolo_builders import add_image, png_bytes, write_data_yaml
 from fracdet_core.ingest import IngestOptions, ingest_dataset
 from fracdet_core.model.assign import grid
 from fracdet_core.model.config import ModelConfig
-from fracdet_core.train.export import export_saved_model, to_original
+from fracdet_core.serving.letterbox import to_original
+from fracdet_core.serving.signature import export_saved_model
 
 CONFIG = ModelConfig(image_size=128)
 CLASS = 7  # XR_FOREARM_negative

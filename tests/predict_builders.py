@@ -25,10 +25,10 @@ from fracdet_core.model.assign import assign_targets
 from fracdet_core.model.config import ModelConfig
 from fracdet_core.model.detector import build_detector
 from fracdet_core.model.loss import DetectionLoss
+from fracdet_core.serving.letterbox import letterbox
+from fracdet_core.serving.signature import export_saved_model
 from fracdet_core.synth import SynthConfig
 from fracdet_core.synth.dataset import make_image, plan_image
-from fracdet_core.train.augment import letterbox
-from fracdet_core.train.export import export_saved_model
 
 TINY = ModelConfig(image_size=128, stem_width=8, stage_widths=(8, 8, 16, 16, 16), stage_depths=(1, 1, 1, 1, 1),
                    fpn_width=16, head_depth=1)

@@ -49,7 +49,8 @@ def test_every_image_reads_back_with_its_labels(synth_ingest, split):
 
 def test_load_split_yields_triples_with_empty_boxes_for_background(synth_ingest):
     _, out = synth_ingest
-    shapes = [(image.shape[-1], boxes.shape[1:], classes.shape) for image, boxes, classes in load_split(str(out), "train").as_numpy_iterator()]
+    triples = load_split(str(out), "train").as_numpy_iterator()
+    shapes = [(image.shape[-1], boxes.shape[1:], classes.shape) for image, boxes, classes in triples]
     assert len(shapes) == 14
     assert all(channels == 1 and box_shape == (4,) for channels, box_shape, _ in shapes)
     assert any(class_shape == (0,) for _, _, class_shape in shapes)  # background images

@@ -10,7 +10,7 @@ from sklearn.metrics import confusion_matrix, roc_auc_score, roc_curve
 from fracdet_core.classes import BODY_PARTS, class_id
 from fracdet_core.errors import ConfigError
 from fracdet_core.evaluate.clinical import OVERALL, clinical_metrics, image_body_parts
-from fracdet_core.evaluate.records import ImageDetections
+from fracdet_core.records import ImageDetections
 
 BOX = [0.2, 0.2, 0.6, 0.6]
 ELBOW_FRACTURE, ELBOW_NORMAL = class_id("ELBOW", True), class_id("ELBOW", False)

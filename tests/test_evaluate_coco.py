@@ -10,7 +10,7 @@ from fracdet_core.classes import CLASS_NAMES
 from fracdet_core.errors import FracdetError
 from fracdet_core.evaluate.coco import coco_metrics
 from fracdet_core.evaluate.matches import RECALL_GRID, ap50_from_matches, per_class_ap50
-from fracdet_core.evaluate.records import ImageDetections
+from fracdet_core.records import ImageDetections
 
 RANDOM_CASES = [
     {"seed": 0},
@@ -37,7 +37,8 @@ def test_agrees_with_pycocotools_run_directly(case):
             assert metrics.per_class_ap50[name] is None and metrics.pr_curves[name] is None
         else:
             assert metrics.per_class_ap50[name] == pytest.approx(expected_class_ap[class_id], abs=1e-6)
-            np.testing.assert_allclose(metrics.pr_curves[name].precision, reference.eval["precision"][0, :, class_id, 0, 2], atol=1e-6)
+            np.testing.assert_allclose(metrics.pr_curves[name].precision, reference.eval["precision"][0, :, class_id, 0, 2],
+                                       atol=1e-6)
             np.testing.assert_array_equal(metrics.pr_curves[name].recall, reference.params.recThrs)
 
 
@@ -66,7 +67,8 @@ def test_perfect_detections_score_one():
     assert metrics.map50 == metrics.map50_95 == metrics.ar100 == pytest.approx(1.0)
     assert metrics.per_class_ap50["XR_HAND_positive"] == pytest.approx(1.0)
     assert metrics.per_class_ap50["XR_ELBOW_negative"] == pytest.approx(1.0)
-    assert {name for name, ap in metrics.per_class_ap50.items() if ap is None} == set(CLASS_NAMES) - {"XR_HAND_positive", "XR_ELBOW_negative"}
+    undefined = {name for name, ap in metrics.per_class_ap50.items() if ap is None}
+    assert undefined == set(CLASS_NAMES) - {"XR_HAND_positive", "XR_ELBOW_negative"}
     assert ap50_from_matches(metrics.matches) == pytest.approx(1.0)
 
 

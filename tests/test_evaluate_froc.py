@@ -9,7 +9,7 @@ from evaluate_builders import found, truth
 from fracdet_core.classes import class_id
 from fracdet_core.errors import ConfigError
 from fracdet_core.evaluate.froc import froc_curve
-from fracdet_core.evaluate.records import ImageDetections
+from fracdet_core.records import ImageDetections
 
 ELBOW_FRACTURE = class_id("ELBOW", fractured=True)
 HAND_FRACTURE = class_id("HAND", fractured=True)
@@ -27,7 +27,8 @@ def _strip(right: float) -> list[float]:
     [(0.3125, 0.3, True), (0.28125, 0.3, False), (0.3125, 0.3125, True), (0.28125, 0.25, True)],
 )
 def test_a_hit_needs_iou_at_least_the_threshold(overlap, iou_threshold, hit):
-    result = froc_curve([truth([UNIT], [ELBOW_FRACTURE])], [found([_strip(overlap)], [0.9], [ELBOW_FRACTURE])], iou_threshold=iou_threshold)
+    result = froc_curve([truth([UNIT], [ELBOW_FRACTURE])], [found([_strip(overlap)], [0.9], [ELBOW_FRACTURE])],
+                        iou_threshold=iou_threshold)
     assert result.sensitivity[-1] == (1.0 if hit else 0.0)
     assert result.fp_per_image[-1] == (0.0 if hit else 1.0)
 
@@ -94,7 +95,8 @@ def test_a_candidate_finds_the_fracture_it_overlaps_most():
 
 
 def test_without_fractures_sensitivity_is_undefined():
-    result = froc_curve([truth([UNIT], [ELBOW_NORMAL]), truth([], [])], [found([UNIT], [0.9], [ELBOW_FRACTURE]), ImageDetections.empty()])
+    result = froc_curve([truth([UNIT], [ELBOW_NORMAL]), truth([], [])],
+                        [found([UNIT], [0.9], [ELBOW_FRACTURE]), ImageDetections.empty()])
     assert result.num_fractures == 0
     assert all(value is None for value in result.sensitivity_at.values())
     assert np.isnan(result.sensitivity).all()

@@ -12,8 +12,10 @@ import yaml
 from model_builders import perfect_setup
 
 from fracdet import main
-from fracdet_core.evaluate.inference import load_serving, read_split
-from fracdet_core.evaluate.run import EvaluateOptions, run_evaluation
+from fracdet_core.evaluate.inference import read_split
+from fracdet_core.evaluate.options import EvaluateOptions
+from fracdet_core.evaluate.run import run_evaluation
+from fracdet_core.serving.saved_model import load_serving
 
 NO_CLINICAL_GATES = {"min_map50": 0.9, "min_sensitivity": {}, "min_specificity": {}, "min_auc": {}}
 
@@ -41,7 +43,8 @@ def test_the_signature_runs_on_every_val_image_with_boxes_in_original_coordinate
 
 
 def test_a_perfect_model_scores_one_and_writes_every_output(setup, tmp_path):
-    evaluation, blessing = run_evaluation(setup["model"], setup["ingest"], str(tmp_path), thresholds_uri=setup["gates"], options=QUICK)
+    evaluation, blessing = run_evaluation(setup["model"], setup["ingest"], str(tmp_path), thresholds_uri=setup["gates"],
+                                          options=QUICK)
     metrics = evaluation.metrics
     assert metrics["map50"] == pytest.approx(1.0) and metrics["map50_95"] == pytest.approx(1.0)
     assert metrics["per_class_ap"]["XR_FOREARM_negative"] == pytest.approx(1.0)
@@ -52,7 +55,8 @@ def test_a_perfect_model_scores_one_and_writes_every_output(setup, tmp_path):
     assert metrics["latency_ms"] > 0 and len(metrics["model_sha256"]) == 64
     assert blessing.blessed and blessing.reasons == GATES_PASSED
     # The files say what the fixture makes certain, read independently of the values returned.
-    assert sorted(path.name for path in tmp_path.iterdir()) == [".fracdet-evaluate.json", "blessing.json", "metrics.json", "report.html"]
+    assert sorted(path.name for path in tmp_path.iterdir()) == [
+        ".fracdet-evaluate.json", "blessing.json", "metrics.json", "report.html"]
     written = json.loads((tmp_path / "metrics.json").read_text())
     assert (written["model"], written["data"], written["split"], written["images"], written["boxes"]) == (
         f"{setup['model']}/saved_model", setup["ingest"], "val", 4, 4)
@@ -92,7 +96,8 @@ def test_the_cli_prints_the_table_and_names_a_missing_model(setup, tmp_path, cap
     printed = capsys.readouterr().out
     assert "mAP@0.5 1.000" in printed and "blessed: yes" in printed and "report:" in printed
     (tmp_path / "empty").mkdir()
-    assert main(["evaluate", "--model", str(tmp_path / "empty"), "--data", setup["ingest"], "--out", str(tmp_path / "x"), "--quiet"]) == 2
+    assert main(["evaluate", "--model", str(tmp_path / "empty"), "--data", setup["ingest"],
+                 "--out", str(tmp_path / "x"), "--quiet"]) == 2
     assert "no saved_model.pb" in capsys.readouterr().err
 
 
@@ -105,7 +110,8 @@ def test_a_second_evaluation_replaces_the_first_whole_in_a_folder_that_did_not_e
     assert json.loads((out / "metrics.json").read_text())["images"] == 4
     assert json.loads((out / ".fracdet-evaluate.json").read_text()) == {
         "writer": "fracdet evaluate", "state": "complete", "files": ["blessing.json", "metrics.json", "report.html"]}
-    assert sorted(path.name for path in tmp_path.iterdir()) == ["new"] and sorted(path.name for path in out.parent.iterdir()) == ["evaluation"]
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["new"]
+    assert sorted(path.name for path in out.parent.iterdir()) == ["evaluation"]
 
 
 def test_an_evaluation_written_before_records_existed_is_replaced(setup, tmp_path):

@@ -1,4 +1,4 @@
-"""The exported SavedModel: DESIGN.md's serving signature, boxes in original-image coordinates."""
+"""The exported SavedModel: DESIGN.md's serving signature, boxes in original-image coordinates (the letterbox: test_letterbox)."""
 
 from __future__ import annotations
 
@@ -18,19 +18,11 @@ from PIL import Image
 from fracdet_core.errors import ConfigError
 from fracdet_core.model.assign import grid
 from fracdet_core.model.config import ModelConfig
-from fracdet_core.train.augment import letterbox
-from fracdet_core.train.export import export_saved_model, to_original
+from fracdet_core.serving.letterbox import to_original
+from fracdet_core.serving.signature import export_saved_model
 
 CONFIG = ModelConfig(image_size=128)
 CELLS = sum(side * side for side in CONFIG.grid_sizes())
-
-
-@pytest.mark.parametrize(("height", "width"), [(100, 200), (300, 150), (64, 64), (77, 513)])
-def test_to_original_undoes_the_letterbox(height, width):
-    boxes = tf.constant([[0.1, 0.2, 0.5, 0.9], [0.0, 0.0, 1.0, 1.0]], tf.float32)
-    _, moved = letterbox(tf.zeros([height, width, 1]), boxes, CONFIG.image_size)
-    back = to_original(moved * CONFIG.image_size, height, width, CONFIG.image_size)
-    np.testing.assert_allclose(back.numpy(), boxes.numpy(), atol=1e-5)
 
 
 def _one_detection_model() -> tuple[keras.Model, np.ndarray]:

@@ -7,10 +7,11 @@ import pytest
 import tensorflow as tf
 
 from fracdet_core.classes import CLASS_NAMES
-from fracdet_core.model.assign import assign_targets, decode_boxes, grid
+from fracdet_core.model.assign import assign_targets, grid
 from fracdet_core.model.config import ModelConfig
 from fracdet_core.model.detector import build_detector
 from fracdet_core.model.loss import DetectionLoss, detection_loss_terms
+from fracdet_core.serving.decode import decode_boxes
 
 CONFIG = ModelConfig()  # 256 px, strides 8, 16, 32
 CENTRES, STRIDES, _ = grid(CONFIG)
@@ -79,7 +80,7 @@ def test_box_targets_decode_back_to_the_box():
 def test_an_image_without_boxes_has_no_targets_and_a_finite_loss():
     targets = _targets(np.zeros((0, 4)), [])
     assert not targets.any()
-    predictions = np.random.default_rng(0).normal(size=(1,) + targets.shape).astype(np.float32)
+    predictions = np.random.default_rng(0).normal(size=(1, *targets.shape)).astype(np.float32)
     terms = detection_loss_terms(targets[None], predictions, [1.0] * 10)
     assert float(terms["box"]) == 0.0 and float(terms["classes"]) == 0.0 and np.isfinite(float(terms["objectness"]))
 
@@ -104,12 +105,14 @@ def test_class_weights_scale_the_positive_class_term():
 @pytest.mark.slow
 @pytest.mark.parametrize("box_loss", ["mse", "giou"])
 def test_the_loss_falls_on_a_fixed_batch(box_loss):
-    config = ModelConfig(image_size=128, stem_width=8, stage_widths=(8, 16, 16, 24, 32), stage_depths=(1, 1, 1, 1, 1), fpn_width=16, head_depth=1)
+    config = ModelConfig(image_size=128, stem_width=8, stage_widths=(8, 16, 16, 24, 32), stage_depths=(1, 1, 1, 1, 1),
+                         fpn_width=16, head_depth=1)
     rng = np.random.default_rng(0)
     images = rng.random((4, 128, 128, 1), dtype=np.float32)
-    boxes = [tf.constant([[0.2, 0.2, 0.3, 0.35]]), tf.constant([[0.1, 0.5, 0.9, 0.7]]), tf.zeros([0, 4]), tf.constant([[0.4, 0.4, 0.45, 0.5]])]
+    boxes = [tf.constant([[0.2, 0.2, 0.3, 0.35]]), tf.constant([[0.1, 0.5, 0.9, 0.7]]), tf.zeros([0, 4]),
+             tf.constant([[0.4, 0.4, 0.45, 0.5]])]
     classes = [tf.constant([0]), tf.constant([6]), tf.zeros([0], tf.int32), tf.constant([3])]
-    targets = tf.stack([assign_targets(b, c, config) for b, c in zip(boxes, classes)])
+    targets = tf.stack([assign_targets(b, c, config) for b, c in zip(boxes, classes, strict=True)])
     keras_model = build_detector(config)
     keras_model.compile(optimizer="adam", loss=DetectionLoss(box_loss=box_loss))
     history = keras_model.fit(images, targets, epochs=30, batch_size=4, verbose=0)

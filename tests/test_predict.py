@@ -21,7 +21,6 @@ from fracdet import main
 from fracdet_core import storage
 from fracdet_core.annotate import FRACTURE_COLOUR, box_rect, class_colour, line_width
 from fracdet_core.errors import ConfigError
-from fracdet_core.evaluate.inference import load_serving
 from fracdet_core.predict.inputs import InputFile, InputImage
 from fracdet_core.predict.model import find_model
 from fracdet_core.predict.results import DisplayOptions
@@ -29,6 +28,7 @@ from fracdet_core.predict.run import PredictOptions, detect_batch, predict
 from fracdet_core.predict.thresholds import NoThresholdError, evaluation_thresholds
 from fracdet_core.registry.aliases import promote
 from fracdet_core.registry.versions import register, saved_model_uri, version_uri
+from fracdet_core.serving.saved_model import load_serving
 
 
 @pytest.fixture(scope="module")

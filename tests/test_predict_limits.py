@@ -20,9 +20,9 @@ from fracdet import main
 from fracdet_core import storage
 from fracdet_core.errors import ConfigError
 from fracdet_core.ingest.decode import ImageRejected
-from fracdet_core.ingest.limits import DecodeLimits
+from fracdet_core.limits import DecodeLimits
 from fracdet_core.predict.inputs import InputFile, read_image
-from fracdet_core.train.export import export_saved_model
+from fracdet_core.serving.signature import export_saved_model
 
 
 @pytest.fixture(scope="module")

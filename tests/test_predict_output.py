@@ -23,7 +23,7 @@ from fracdet import main
 from fracdet_core import storage
 from fracdet_core.errors import ConfigError
 from fracdet_core.predict.run import PredictOptions, predict
-from fracdet_core.train.export import export_saved_model
+from fracdet_core.serving.signature import export_saved_model
 
 RECORD = ".fracdet-predict.json"
 

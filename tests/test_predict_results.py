@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from fracdet_core.classes import class_id
-from fracdet_core.evaluate.records import ImageDetections
 from fracdet_core.predict.results import DisplayOptions, interpret
 from fracdet_core.predict.thresholds import NoThresholdError, OperatingThresholds, fixed_thresholds, thresholds_from_fracture
+from fracdet_core.records import ImageDetections
 
 THRESHOLDS = OperatingThresholds({"HAND": 0.5, "ELBOW": 0.2}, overall=0.4, source="test")
 HAND_FRACTURE, HAND_NORMAL = class_id("HAND", True), class_id("HAND", False)

@@ -11,7 +11,7 @@ from bomb_builders import PNG_SIGNATURE, jpeg_claiming, png_chunk, png_header
 from PIL import Image
 from yolo_builders import jpeg_bytes, png_bytes
 
-from fracdet_core.train.serving_guard import checked_encoded_image, refusal_reason
+from fracdet_core.serving.guard import checked_encoded_image, refusal_reason
 
 PNG_300x200 = png_bytes(1, (300, 200))
 JPEG_300x200 = jpeg_bytes(2, (300, 200))
@@ -40,7 +40,8 @@ def test_an_image_at_the_limits_passes_unchanged(encoded):
     [
         (PNG_300x200, 59_999, "images[3] is 300x200 = 60000 pixels, above the serving limit of 59999"),
         (JPEG_300x200, 59_999, "images[3] is 300x200 = 60000 pixels, above the serving limit of 59999"),
-        (png_header(20000, 20000), 25_000_000, "images[3] is 20000x20000 = 400000000 pixels, above the serving limit of 25000000"),
+        (png_header(20000, 20000), 25_000_000,
+         "images[3] is 20000x20000 = 400000000 pixels, above the serving limit of 25000000"),
         (png_header(2**31 - 1, 3), LARGE, f"images[3] is {2**31 - 1}x3 = {3 * (2**31 - 1)} pixels"),
         (jpeg_claiming(JPEG_300x200, 20000, 20000), 25_000_000, "images[3] is 20000x20000 = 400000000 pixels"),
         (jpeg_claiming(JPEG_300x200, 7, 5000), 34_999, "images[3] is 7x5000 = 35000 pixels"),
@@ -90,7 +91,8 @@ def test_a_damaged_jpeg_header_is_refused_by_the_jpeg_parser():
 @pytest.mark.parametrize(
     ("encoded", "reason"),
     [
-        (PNG_SIGNATURE, "images[3] is a PNG whose header is cut short or damaged (8 bytes): no IHDR chunk with a width and height"),
+        (PNG_SIGNATURE,
+         "images[3] is a PNG whose header is cut short or damaged (8 bytes): no IHDR chunk with a width and height"),
         (b"\xff\xd8\xff" + bytes(40), "Invalid JPEG data, size 43"),
     ],
     ids=["check", "tensorflow"],

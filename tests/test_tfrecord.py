@@ -7,12 +7,12 @@ import io
 import pytest
 import tensorflow as tf
 
-from fracdet_core.ingest.tfrecord import (
+from fracdet_core.data.tfrecord import (
     BytesFeature,
     FloatFeature,
     Int64Feature,
+    deserialize_example,
     frame_record,
-    parse_example,
     read_records,
     serialize_example,
 )
@@ -68,7 +68,7 @@ def test_read_records_notices_corruption():
         list(read_records(io.BytesIO(bytes(data))))
 
 
-def test_parse_example_reads_what_tensorflow_writes():
+def test_deserialize_example_reads_what_tensorflow_writes():
     example = tf.train.Example(
         features=tf.train.Features(
             feature={
@@ -79,11 +79,11 @@ def test_parse_example_reads_what_tensorflow_writes():
             }
         )
     )
-    assert parse_example(example.SerializeToString()) == {
+    assert deserialize_example(example.SerializeToString()) == {
         "bytes": [b"x", b""], "floats": [0.5, -1.25], "ints": [3, -7, 2**40], "none": [],
     }
 
 
-def test_parse_example_round_trips_our_encoder():
+def test_deserialize_example_round_trips_our_encoder():
     features = {"a": BytesFeature([b"q"]), "f": FloatFeature([0.25, 1.0]), "i": Int64Feature([-1, 5])}
-    assert parse_example(serialize_example(features)) == {"a": [b"q"], "f": [0.25, 1.0], "i": [-1, 5]}
+    assert deserialize_example(serialize_example(features)) == {"a": [b"q"], "f": [0.25, 1.0], "i": [-1, 5]}

@@ -8,8 +8,9 @@ import tensorflow as tf
 
 from fracdet_core.ingest import IngestOptions, ingest_dataset
 from fracdet_core.model.config import ModelConfig
+from fracdet_core.serving.letterbox import letterbox
 from fracdet_core.synth import SynthConfig, generate_dataset
-from fracdet_core.train.augment import AugmentConfig, augment, letterbox
+from fracdet_core.train.augment import AugmentConfig, augment
 from fracdet_core.train.dataset import training_dataset
 
 GEOMETRY_ONLY = AugmentConfig(max_brightness=0.0, contrast_range=(1.0, 1.0), gamma_range=(1.0, 1.0), noise_std=0.0)
@@ -79,7 +80,7 @@ def test_batches_have_dense_targets_and_repeat_in_deterministic_mode(ingest):
     assert [images.shape for images, _ in first] == [(8, 128, 128, 1)] * 3
     assert all(targets.shape == (8, 336, 15) for _, targets in first)
     assert sum(targets[..., 4].sum() for _, targets in first) > 0
-    for (images_a, targets_a), (images_b, targets_b) in zip(first, again):
+    for (images_a, targets_a), (images_b, targets_b) in zip(first, again, strict=True):
         # Same images, same augmentations; multithreaded kernels may differ in the last float bit.
         np.testing.assert_allclose(images_a, images_b, rtol=0, atol=1e-6)
         np.testing.assert_allclose(targets_a, targets_b, rtol=0, atol=1e-6)

@@ -1,1 +1,3 @@
-"""Reading ingested data: the manifest and the TFRecord shards, shared by training and evaluation."""
+"""Ingested data's contracts and readers: the TFRecord schema and wire codec, the manifest, and the
+tf.data reader that training uses. Below every stage: ingest writes through it, the others read.
+"""

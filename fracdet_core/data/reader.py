@@ -6,8 +6,8 @@ Shapes and formats:
   Detection API order); N may be 0 (a background image);
 - classes: int32 (N,), fracdet class ids.
 
-Files are interleaved and records parsed in parallel (AUTOTUNE). `deterministic=True` keeps
-the manifest's order, for tests and evaluation.
+Records are parsed by `schema.parse_example_tensors`; files are interleaved and records parsed in
+parallel (AUTOTUNE). `deterministic=True` keeps the manifest's order, for tests and evaluation.
 """
 
 from __future__ import annotations
@@ -15,29 +15,7 @@ from __future__ import annotations
 import tensorflow as tf
 
 from fracdet_core.data.manifest import shard_uris
-
-FEATURES = {
-    "image/encoded": tf.io.FixedLenFeature([], tf.string),
-    "image/source_id": tf.io.FixedLenFeature([], tf.string),
-    "image/object/bbox/xmin": tf.io.VarLenFeature(tf.float32),
-    "image/object/bbox/ymin": tf.io.VarLenFeature(tf.float32),
-    "image/object/bbox/xmax": tf.io.VarLenFeature(tf.float32),
-    "image/object/bbox/ymax": tf.io.VarLenFeature(tf.float32),
-    "image/object/class/label": tf.io.VarLenFeature(tf.int64),
-}
-
-
-def parse_example(serialized: tf.Tensor) -> dict[str, tf.Tensor]:
-    """Decode one serialised example into `image`, `boxes`, `classes` and `source_id`."""
-    parsed = tf.io.parse_single_example(serialized, FEATURES)
-    image = tf.io.decode_image(parsed["image/encoded"], channels=1, dtype=tf.float32, expand_animations=False)
-    corners = [tf.sparse.to_dense(parsed[f"image/object/bbox/{key}"]) for key in ("ymin", "xmin", "ymax", "xmax")]
-    return {
-        "image": image,  # (H, W, 1)
-        "boxes": tf.reshape(tf.stack(corners, axis=-1), [-1, 4]),  # (N, 4) yxyx, normalised
-        "classes": tf.cast(tf.sparse.to_dense(parsed["image/object/class/label"]), tf.int32),  # (N,)
-        "source_id": parsed["image/source_id"],
-    }
+from fracdet_core.data.schema import parse_example_tensors
 
 
 def load_examples(
@@ -47,7 +25,7 @@ def load_examples(
     deterministic: bool = False,
     input_context: tf.distribute.InputContext | None = None,
 ) -> tf.data.Dataset:
-    """Parsed examples of one split (dicts of `parse_example`), read from its shards.
+    """Parsed examples of one split (dicts of `schema.parse_example_tensors`), read from its shards.
 
     With `input_context` (workers training together), only this input pipeline's share: whole
     files when there are at least as many files as pipelines, else every n-th record of a
@@ -68,7 +46,7 @@ def load_examples(
     )
     if by_record:
         records = records.shard(pipelines, index)
-    return records.map(parse_example, num_parallel_calls=tf.data.AUTOTUNE, deterministic=deterministic)
+    return records.map(parse_example_tensors, num_parallel_calls=tf.data.AUTOTUNE, deterministic=deterministic)
 
 
 def load_split(ingest_uri: str, split: str, *, deterministic: bool = False) -> tf.data.Dataset:

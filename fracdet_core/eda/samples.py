@@ -1,6 +1,6 @@
 """Sample thumbnails for the report: a few images per class, with their boxes drawn.
 
-Read straight from the TFRecord shards with fracdet's own record parser, so EDA needs no
+Read straight from the TFRecord shards with the schema's pure-Python decoder, so EDA needs no
 TensorFlow import. Images are chosen so that as few shards as possible are read: the label
 table says which shard holds each image, and the earliest shards are preferred.
 """
@@ -15,7 +15,8 @@ from PIL import Image, ImageDraw
 
 from fracdet_core import storage
 from fracdet_core.classes import CLASS_NAMES
-from fracdet_core.ingest.tfrecord import parse_example, read_records
+from fracdet_core.data.schema import ImageExample, decode_image_example
+from fracdet_core.data.tfrecord import read_records
 
 THUMBNAIL_SIDE = 192
 BACKGROUND = "background"
@@ -42,28 +43,27 @@ def render_samples(ingest_uri: str, labels: pd.DataFrame, per_class: int) -> dic
     for shard in shards:
         with storage.open_read(storage.join(ingest_uri, shard)) as stream:
             for record in read_records(stream):
-                features = parse_example(record)
-                image_id = features["image/source_id"][0].decode()  # type: ignore[union-attr]
-                if image_id in wanted:
-                    thumbnails[image_id] = _thumbnail(features)
+                example = decode_image_example(record)
+                if example.source_id in wanted:
+                    thumbnails[example.source_id] = _thumbnail(example)
                     if len(thumbnails) == len(wanted):
                         break
-    return {name: [(image_id, thumbnails[image_id]) for image_id in ids if image_id in thumbnails] for name, ids in chosen.items()}
+    return {name: [(image_id, thumbnails[image_id]) for image_id in ids if image_id in thumbnails]
+            for name, ids in chosen.items()}
 
 
-def _thumbnail(features: dict) -> bytes:
-    with Image.open(io.BytesIO(features["image/encoded"][0])) as image:
+def _thumbnail(example: ImageExample) -> bytes:
+    with Image.open(io.BytesIO(example.encoded)) as image:
         pixels = np.asarray(image, dtype=np.float32)
     if pixels.ndim == 3:
         pixels = pixels[..., 0]
-    gray = pixels / (65535.0 if features["image/bit_depth"][0] == 16 else 255.0)
+    gray = pixels / (65535.0 if example.bit_depth == 16 else 255.0)
     canvas = Image.fromarray(np.round(gray * 255).astype(np.uint8)).convert("RGB")
     canvas.thumbnail((THUMBNAIL_SIDE, THUMBNAIL_SIDE))
     draw = ImageDraw.Draw(canvas)
     width, height = canvas.size
-    corners = zip(*(features[f"image/object/bbox/{key}"] for key in ("xmin", "ymin", "xmax", "ymax")))
-    for (xmin, ymin, xmax, ymax), label in zip(corners, features["image/object/class/label"]):
-        colour = _POSITIVE_COLOUR if CLASS_NAMES[label].endswith("positive") else _NEGATIVE_COLOUR
+    for (ymin, xmin, ymax, xmax), class_id in zip(example.boxes.tolist(), example.classes.tolist(), strict=True):
+        colour = _POSITIVE_COLOUR if CLASS_NAMES[class_id].endswith("positive") else _NEGATIVE_COLOUR
         draw.rectangle((xmin * width, ymin * height, xmax * width, ymax * height), outline=colour, width=2)
     buffer = io.BytesIO()
     canvas.save(buffer, format="PNG")

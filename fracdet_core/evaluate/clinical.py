@@ -15,10 +15,11 @@ from collections.abc import Sequence
 import numpy as np
 from sklearn.metrics import roc_auc_score, roc_curve
 
+from fracdet_core import defaults
 from fracdet_core.classes import BODY_PARTS, CLASS_NAMES, IS_FRACTURE, describe_class
 from fracdet_core.errors import ConfigError
 from fracdet_core.evaluate.inputs import check_records
-from fracdet_core.evaluate.records import ImageDetections, ImageTruth
+from fracdet_core.records import ImageDetections, ImageTruth
 
 OVERALL = "overall"
 
@@ -121,7 +122,8 @@ def image_body_parts(truths: Sequence[ImageTruth]) -> list[str | None]:
 
 
 def clinical_metrics(
-    truths: Sequence[ImageTruth], detections: Sequence[ImageDetections], *, target_sensitivity: float = 0.90
+    truths: Sequence[ImageTruth], detections: Sequence[ImageDetections], *,
+    target_sensitivity: float = defaults.TARGET_SENSITIVITY,
 ) -> ClinicalMetrics:
     """Image-level fracture metrics per body part and overall.
 

@@ -17,11 +17,11 @@ import numpy as np
 from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
+from fracdet_core.boxes import yxyx_to_xywh
 from fracdet_core.classes import CLASS_NAMES
-from fracdet_core.evaluate.boxes import yxyx_to_xywh
 from fracdet_core.evaluate.inputs import check_records
 from fracdet_core.evaluate.matches import RECALL_GRID, ClassMatches, MatchResults
-from fracdet_core.evaluate.records import ImageDetections, ImageTruth
+from fracdet_core.records import ImageDetections, ImageTruth
 
 _MAX_DETECTIONS = 100
 
@@ -74,9 +74,26 @@ def coco_metrics(truths: Sequence[ImageTruth], detections: Sequence[ImageDetecti
         ValueError: the records are malformed (see `inputs.check_records`).
     """
     check_records(truths, detections)
+    evaluator = _run_cocoeval(truths, detections)
+    params = evaluator.params
+    iou50 = int(np.flatnonzero(np.isclose(params.iouThrs, 0.5))[0])
+    area_all = params.areaRngLbl.index("all")
+    per_class_ap50, pr_curves = _per_class_ap50(evaluator, iou50, area_all)
+    return CocoMetrics(
+        map50=_defined(evaluator.stats[1]),
+        map50_95=_defined(evaluator.stats[0]),
+        ar100=_defined(evaluator.stats[8]),
+        per_class_ap50=per_class_ap50,
+        pr_curves=pr_curves,
+        matches=_matches(evaluator, iou50, area_all),
+    )
+
+
+def _run_cocoeval(truths: Sequence[ImageTruth], detections: Sequence[ImageDetections]) -> COCOeval:
+    """`COCOeval` evaluated, accumulated and summarised, without the progress pycocotools prints."""
     ground_truth = _ground_truth(truths)
     results = _results(truths, detections)
-    with contextlib.redirect_stdout(io.StringIO()):  # pycocotools prints progress
+    with contextlib.redirect_stdout(io.StringIO()):
         truth_api = COCO()
         truth_api.dataset = ground_truth
         truth_api.createIndex()
@@ -86,11 +103,14 @@ def coco_metrics(truths: Sequence[ImageTruth], detections: Sequence[ImageDetecti
         evaluator.evaluate()
         evaluator.accumulate()
         evaluator.summarize()
+    return evaluator
 
-    params = evaluator.params
-    iou50 = int(np.flatnonzero(np.isclose(params.iouThrs, 0.5))[0])
-    area_all = params.areaRngLbl.index("all")
-    max100 = params.maxDets.index(_MAX_DETECTIONS)
+
+def _per_class_ap50(
+    evaluator: COCOeval, iou50: int, area_all: int
+) -> tuple[dict[str, float | None], dict[str, PrecisionRecallCurve | None]]:
+    """Per class name, AP@0.5 and the precision-recall curve it averages; None for a class without truth."""
+    max100 = evaluator.params.maxDets.index(_MAX_DETECTIONS)
     precision = evaluator.eval["precision"][iou50, :, :, area_all, max100]  # (R, K), -1 without truth
     per_class_ap50: dict[str, float | None] = {}
     pr_curves: dict[str, PrecisionRecallCurve | None] = {}
@@ -99,14 +119,7 @@ def coco_metrics(truths: Sequence[ImageTruth], detections: Sequence[ImageDetecti
         defined = bool(np.all(class_precision > -1))
         per_class_ap50[name] = float(class_precision.mean()) if defined else None
         pr_curves[name] = PrecisionRecallCurve(RECALL_GRID.copy(), class_precision.copy()) if defined else None
-    return CocoMetrics(
-        map50=_defined(evaluator.stats[1]),
-        map50_95=_defined(evaluator.stats[0]),
-        ar100=_defined(evaluator.stats[8]),
-        per_class_ap50=per_class_ap50,
-        pr_curves=pr_curves,
-        matches=_matches(evaluator, iou50, area_all),
-    )
+    return per_class_ap50, pr_curves
 
 
 def _ground_truth(truths: Sequence[ImageTruth]) -> dict:
@@ -118,7 +131,7 @@ def _ground_truth(truths: Sequence[ImageTruth]) -> dict:
     images, annotations = [], []
     for image_id, truth in enumerate(truths, start=1):
         images.append({"id": image_id, "width": int(truth.width), "height": int(truth.height), "file_name": truth.source_id})
-        for box, class_id in zip(yxyx_to_xywh(truth.boxes, truth.width, truth.height), truth.classes):
+        for box, class_id in zip(yxyx_to_xywh(truth.boxes, truth.width, truth.height), truth.classes, strict=True):
             annotations.append(
                 {
                     "id": len(annotations) + 1,
@@ -136,12 +149,15 @@ def _ground_truth(truths: Sequence[ImageTruth]) -> dict:
 def _results(truths: Sequence[ImageTruth], detections: Sequence[ImageDetections]) -> list[dict]:
     """COCO result list, boxes scaled by each image's true size like its truth."""
     results = []
-    for image_id, (truth, found) in enumerate(zip(truths, detections), start=1):
+    for image_id, (truth, found) in enumerate(zip(truths, detections, strict=True), start=1):
         boxes = yxyx_to_xywh(found.boxes, truth.width, truth.height)
-        for box, score, class_id in zip(boxes, found.scores, found.classes):
-            results.append(
-                {"image_id": image_id, "category_id": int(class_id) + 1, "bbox": [float(value) for value in box], "score": float(score)}
-            )
+        for box, score, class_id in zip(boxes, found.scores, found.classes, strict=True):
+            results.append({
+                "image_id": image_id,
+                "category_id": int(class_id) + 1,
+                "bbox": [float(value) for value in box],
+                "score": float(score),
+            })
     return results
 
 

@@ -16,9 +16,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from fracdet_core.boxes import iou_yxyx
 from fracdet_core.classes import CLASS_NAMES
-from fracdet_core.evaluate.boxes import iou_yxyx
-from fracdet_core.evaluate.records import ImageDetections, ImageTruth
+from fracdet_core.records import ImageDetections, ImageTruth
 
 BACKGROUND = "background"
 MISSED = "missed"

@@ -14,11 +14,11 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from fracdet_core.boxes import iou_yxyx
 from fracdet_core.classes import IS_FRACTURE
 from fracdet_core.errors import ConfigError
-from fracdet_core.evaluate.boxes import iou_yxyx
 from fracdet_core.evaluate.inputs import check_records
-from fracdet_core.evaluate.records import ImageDetections, ImageTruth
+from fracdet_core.records import ImageDetections, ImageTruth
 
 FP_PER_IMAGE_POINTS: tuple[float, ...] = (0.125, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0)
 
@@ -75,16 +75,7 @@ def froc_curve(
     if not 0 < iou_threshold <= 1:
         raise ConfigError(f"iou_threshold must be within (0, 1], got {iou_threshold}")
     check_records(truths, detections)
-    scores, hits, num_fractures = [], [], 0
-    for truth, found in zip(truths, detections):
-        image_scores, image_hits, image_fractures = _match_image(truth, found, iou_threshold)
-        scores.append(image_scores)
-        hits.append(image_hits)
-        num_fractures += image_fractures
-    scores, hits = np.concatenate(scores), np.concatenate(hits)
-
-    order = np.argsort(-scores, kind="mergesort")
-    scores, hits = scores[order], hits[order]
+    scores, hits, num_fractures = _ranked_candidates(truths, detections, iou_threshold)
     # One curve point per distinct score: a threshold takes all candidates tied at it.
     last_of_tie = np.flatnonzero(np.append(scores[1:] != scores[:-1], True)) if len(scores) else np.zeros(0, np.int64)
     found = np.concatenate([[0], np.cumsum(hits)[last_of_tie]])
@@ -103,6 +94,21 @@ def froc_curve(
         num_images=len(truths),
         iou_threshold=iou_threshold,
     )
+
+
+def _ranked_candidates(
+    truths: Sequence[ImageTruth], detections: Sequence[ImageDetections], iou_threshold: float
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """Every image's candidates, best score first (ties in input order): (scores (K,), hit flags (K,), fractures)."""
+    scores, hits, num_fractures = [], [], 0
+    for truth, found in zip(truths, detections, strict=True):
+        image_scores, image_hits, image_fractures = _match_image(truth, found, iou_threshold)
+        scores.append(image_scores)
+        hits.append(image_hits)
+        num_fractures += image_fractures
+    scores, hits = np.concatenate(scores), np.concatenate(hits)
+    order = np.argsort(-scores, kind="mergesort")
+    return scores[order], hits[order], num_fractures
 
 
 def _match_image(truth: ImageTruth, found: ImageDetections, iou_threshold: float) -> tuple[np.ndarray, np.ndarray, int]:

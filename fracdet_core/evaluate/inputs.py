@@ -8,7 +8,7 @@ import numpy as np
 
 from fracdet_core.classes import CLASS_NAMES
 from fracdet_core.errors import FracdetError
-from fracdet_core.evaluate.records import ImageDetections, ImageTruth
+from fracdet_core.records import ImageDetections, ImageTruth
 
 
 def check_records(truths: Sequence[ImageTruth], detections: Sequence[ImageDetections]) -> None:

@@ -16,6 +16,7 @@ import dataclasses
 import math
 from collections.abc import Mapping
 
+from fracdet_core.boxes import cxcywh_to_xyxy, polygon_to_xyxy
 from fracdet_core.ingest.rejection import Rejected
 
 BOUNDS_TOLERANCE = 0.01
@@ -27,7 +28,7 @@ class LabelRejected(Rejected):
 
 @dataclasses.dataclass(frozen=True)
 class LabelBox:
-    """One box, fracdet class id, corners normalised to [0, 1] (xmin, ymin, xmax, ymax)."""
+    """One box, fracdet class id, corners normalised to [0, 1] (`xyxy` in `fracdet_core.boxes`)."""
 
     class_id: int
     xmin: float
@@ -53,7 +54,8 @@ def parse_labels(data: bytes, class_remap: Mapping[int, int]) -> ParsedLabels:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
-        raise LabelRejected("label_not_utf8", f"not UTF-8 text (byte {error.start}: {data[error.start:error.start + 1]!r})") from None
+        bad_byte = data[error.start:error.start + 1]
+        raise LabelRejected("label_not_utf8", f"not UTF-8 text (byte {error.start}: {bad_byte!r})") from None
     boxes: list[LabelBox] = []
     warnings: list[tuple[str, str]] = []
     seen: dict[tuple[float, ...], int] = {}
@@ -98,10 +100,9 @@ def _box(values: tuple[float, ...], number: int, class_remap: Mapping[int, int])
         cx, cy, w, h = values[1:]
         if w <= 0 or h <= 0:
             raise LabelRejected("box_non_positive_size", f"line {number}: width {w:g} and height {h:g} must be above 0")
-        corners = (cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2)
+        corners = cxcywh_to_xyxy(cx, cy, w, h)
     else:
-        xs, ys = values[1::2], values[2::2]
-        corners = (min(xs), min(ys), max(xs), max(ys))
+        corners = polygon_to_xyxy(values[1::2], values[2::2])
         if corners[2] <= corners[0] or corners[3] <= corners[1]:
             raise LabelRejected("box_non_positive_size", f"line {number}: the polygon encloses no area")
     if min(corners) < -BOUNDS_TOLERANCE or max(corners) > 1 + BOUNDS_TOLERANCE:

@@ -17,10 +17,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from fracdet_core import storage
+from fracdet_core.boxes import xyxy_to_cxcywh
 from fracdet_core.classes import CLASS_NAMES, describe_class
+from fracdet_core.data.tfrecord import frame_record
 from fracdet_core.ingest.discovery import Problem
 from fracdet_core.ingest.process import IngestedImage
-from fracdet_core.ingest.tfrecord import frame_record
 
 LABEL_SCHEMA = pa.schema(
     [
@@ -153,10 +154,7 @@ def label_rows(image: IngestedImage, shard: str) -> list[dict[str, object]]:
                 "class_name": name,
                 "body_part": part,
                 "positive": positive,
-                "cx": (box.xmin + box.xmax) / 2,
-                "cy": (box.ymin + box.ymax) / 2,
-                "w": box.xmax - box.xmin,
-                "h": box.ymax - box.ymin,
+                **dict(zip(("cx", "cy", "w", "h"), xyxy_to_cxcywh(box.xmin, box.ymin, box.xmax, box.ymax), strict=True)),
             }
         )
     return rows
@@ -201,7 +199,8 @@ def write_quarantine(out: str, entries: Sequence[tuple[Problem, str]]) -> None:
     """
     ordered = sorted(entries, key=lambda item: (item[0].split, item[0].path, item[0].reason, item[0].detail))
     lines = [
-        json.dumps({"path": p.path, "split": p.split, "reason": p.reason, "detail": p.detail, "action": action}, ensure_ascii=False)
+        json.dumps({"path": p.path, "split": p.split, "reason": p.reason, "detail": p.detail, "action": action},
+                   ensure_ascii=False)
         for p, action in ordered
     ]
     storage.write_text(storage.join(out, "quarantine.jsonl"), "".join(line + "\n" for line in lines))

@@ -1,7 +1,7 @@
 """Turn one image and its label file into a serialised `tf.train.Example`, or a `Problem`.
 
-Runs in the worker processes, so it imports nothing heavy: the example is built by
-`tfrecord.serialize_example`, not TensorFlow.
+Runs in the worker processes, so it imports nothing heavy: the example is encoded by
+`data.schema.encode_image_example`, not TensorFlow.
 """
 
 from __future__ import annotations
@@ -13,13 +13,14 @@ import posixpath
 import uuid
 from collections.abc import Mapping
 
+import numpy as np
+
 from fracdet_core import storage
-from fracdet_core.classes import CLASS_NAMES
+from fracdet_core.data.schema import ImageExample, encode_image_example
 from fracdet_core.errors import StorageError
-from fracdet_core.ingest.decode import DecodeLimits, ImageRejected, decode_image, read_within
+from fracdet_core.ingest.decode import DecodedImage, DecodeLimits, ImageRejected, decode_image, read_within
 from fracdet_core.ingest.discovery import ImageTask, Problem
 from fracdet_core.ingest.labels import LabelBox, LabelRejected, parse_labels
-from fracdet_core.ingest.tfrecord import BytesFeature, FloatFeature, Int64Feature, serialize_example
 
 
 @dataclasses.dataclass(frozen=True)
@@ -66,41 +67,38 @@ def process_image(
     try:
         data = read_within(task.image_uri, limits.max_bytes)
         label_data = storage.read_bytes(task.label_uri) if task.label_uri else b""
+        labels = parse_labels(label_data, class_remap)
+        image = decode_image(data, posixpath.splitext(task.image_uri)[1].lower(), limits)
+    except LabelRejected as error:
+        return Problem(task.image_uri, task.split, error.reason, f"{task.label_uri}: {error.detail}")
     except ImageRejected as error:
         return Problem(task.image_uri, task.split, error.reason, error.detail)
     except StorageError as error:
         return Problem(task.image_uri, task.split, "unreadable_file", str(error))
-    try:
-        labels = parse_labels(label_data, class_remap)
-    except LabelRejected as error:
-        return Problem(task.image_uri, task.split, error.reason, f"{task.label_uri}: {error.detail}")
-    try:
-        image = decode_image(data, posixpath.splitext(task.image_uri)[1].lower(), limits)
-    except ImageRejected as error:
-        return Problem(task.image_uri, task.split, error.reason, error.detail)
     sha256 = hashlib.sha256(data).hexdigest()
-    boxes = labels.boxes
-    example = serialize_example(
-        {
-            "image/encoded": BytesFeature([image.encoded]),
-            "image/format": BytesFeature([image.image_format.encode()]),
-            "image/height": Int64Feature([image.height]),
-            "image/width": Int64Feature([image.width]),
-            "image/bit_depth": Int64Feature([image.bit_depth]),
-            "image/source_id": BytesFeature([task.source_id.encode()]),
-            "image/filename": BytesFeature([posixpath.basename(task.image_uri).encode()]),
-            "image/sha256": BytesFeature([sha256.encode()]),
-            "image/object/bbox/xmin": FloatFeature([box.xmin for box in boxes]),
-            "image/object/bbox/ymin": FloatFeature([box.ymin for box in boxes]),
-            "image/object/bbox/xmax": FloatFeature([box.xmax for box in boxes]),
-            "image/object/bbox/ymax": FloatFeature([box.ymax for box in boxes]),
-            "image/object/class/label": Int64Feature([box.class_id for box in boxes]),
-            "image/object/class/text": BytesFeature([CLASS_NAMES[box.class_id].encode() for box in boxes]),
-        }
+    example = encode_image_example(_image_example(task, image, sha256, labels.boxes))
+    ingested = IngestedImage(task, sha256, example, labels.boxes, image.width, image.height, labels.warnings)
+    return ingested if spill_dir is None else _spill(ingested, spill_dir)
+
+
+def _image_example(task: ImageTask, image: DecodedImage, sha256: str, boxes: tuple[LabelBox, ...]) -> ImageExample:
+    return ImageExample(
+        source_id=task.source_id,
+        filename=posixpath.basename(task.image_uri),
+        encoded=image.encoded,
+        image_format=image.image_format,
+        width=image.width,
+        height=image.height,
+        bit_depth=image.bit_depth,
+        sha256=sha256,
+        boxes=np.array([(box.ymin, box.xmin, box.ymax, box.xmax) for box in boxes], np.float32).reshape(-1, 4),
+        classes=np.array([box.class_id for box in boxes], np.int32),
     )
-    if spill_dir is None:
-        return IngestedImage(task, sha256, example, boxes, image.width, image.height, labels.warnings)
+
+
+def _spill(ingested: IngestedImage, spill_dir: str) -> IngestedImage:
+    """The image with its example moved to a new file in `spill_dir`."""
     example_file = os.path.join(spill_dir, uuid.uuid4().hex)
     with open(example_file, "wb") as stream:
-        stream.write(example)
-    return IngestedImage(task, sha256, b"", boxes, image.width, image.height, labels.warnings, example_file)
+        stream.write(ingested.example)
+    return dataclasses.replace(ingested, example=b"", example_file=example_file)

@@ -64,31 +64,51 @@ def assign_targets(boxes: tf.Tensor, classes: tf.Tensor, config: ModelConfig) ->
         float32 (cells, 5 + num_classes), as the module docstring describes.
     """
     centres, strides, limits = (tf.constant(array) for array in grid(config))
-    size = float(config.image_size)
-    boxes = tf.reshape(tf.cast(boxes, tf.float32), [-1, 4]) * size  # (N, 4) pixels
-    ymin, xmin, ymax, xmax = tf.unstack(boxes, axis=1)
+    described = _centres_and_sides(boxes, float(config.image_size))
+    claims = _claims(described, centres, strides, limits)
+    owner = _owners(claims, described)
+    # The sentinel box (1 x 1 at the origin, class 0) stands in where no box claims the cell; the mask zeroes it.
+    owned = tf.gather(tf.concat([described, tf.ones([1, 4])], axis=0), owner)
+    padded_classes = tf.concat([tf.reshape(tf.cast(classes, tf.int32), [-1]), [0]], axis=0)
+    one_hot = tf.one_hot(tf.gather(padded_classes, owner), config.num_classes)
+    mask = tf.cast(tf.reduce_any(claims, axis=0), tf.float32)[:, None]
+    targets = tf.concat([_box_targets(owned, centres, strides), tf.ones_like(mask), one_hot], axis=1) * mask
+    return tf.where(tf.math.is_finite(targets), targets, 0.0)
+
+
+def _centres_and_sides(boxes: tf.Tensor, size: float) -> tf.Tensor:
+    """(N, 4) `centre_x, centre_y, width, height` in input pixels; a side is at least `_MIN_SIZE_PX`."""
+    ymin, xmin, ymax, xmax = tf.unstack(tf.reshape(tf.cast(boxes, tf.float32), [-1, 4]) * size, axis=1)
     width = tf.maximum(xmax - xmin, _MIN_SIZE_PX)
     height = tf.maximum(ymax - ymin, _MIN_SIZE_PX)
-    centre_x, centre_y = (xmin + xmax) / 2.0, (ymin + ymax) / 2.0
-    longer = tf.maximum(width, height)
+    return tf.stack([(xmin + xmax) / 2.0, (ymin + ymax) / 2.0, width, height], axis=1)
 
-    # (N, cells): does box n claim cell c?
+
+def _claims(described: tf.Tensor, centres: tf.Tensor, strides: tf.Tensor, limits: tf.Tensor) -> tf.Tensor:
+    """(N, cells) bool: does box n claim cell c? Its level by its longer side, then the cells near its centre."""
+    centre_x, centre_y, width, height = tf.unstack(described, axis=1)
+    longer = tf.maximum(width, height)
     on_level = (longer[:, None] > limits[None, :, 0]) & (longer[:, None] <= limits[None, :, 1])
     radius = CENTRE_RADIUS * strides[None, :]
     half_stride = 0.5 * strides[None, :]
     reach_x = tf.maximum(tf.minimum(radius, width[:, None] / 2.0), half_stride)
     reach_y = tf.maximum(tf.minimum(radius, height[:, None] / 2.0), half_stride)
-    near = (tf.abs(centres[None, :, 0] - centre_x[:, None]) <= reach_x) & (tf.abs(centres[None, :, 1] - centre_y[:, None]) <= reach_y)
-    claims = on_level & near
-    area = tf.where(claims, (width * height)[:, None], np.inf)
+    near_x = tf.abs(centres[None, :, 0] - centre_x[:, None]) <= reach_x
+    near_y = tf.abs(centres[None, :, 1] - centre_y[:, None]) <= reach_y
+    return on_level & near_x & near_y
+
+
+def _owners(claims: tf.Tensor, described: tf.Tensor) -> tf.Tensor:
+    """(cells,) int32: each cell's smallest claiming box; an arbitrary index for a cell no box claims."""
+    area = tf.where(claims, (described[:, 2] * described[:, 3])[:, None], np.inf)
     # A sentinel row that claims nothing keeps argmin defined for images without boxes.
     area = tf.concat([area, tf.fill([1, tf.shape(area)[1]], np.inf)], axis=0)
-    owner = tf.argmin(area, axis=0, output_type=tf.int32)  # (cells,) smallest claiming box
-    positive = tf.reduce_any(claims, axis=0)
+    return tf.argmin(area, axis=0, output_type=tf.int32)
 
-    described = tf.concat([tf.stack([centre_x, centre_y, width, height], axis=1), tf.ones([1, 4])], axis=0)
-    owned = tf.gather(described, owner)  # (cells, 4); the sentinel's where no box claims the cell
-    box_targets = tf.stack(
+
+def _box_targets(owned: tf.Tensor, centres: tf.Tensor, strides: tf.Tensor) -> tf.Tensor:
+    """(cells, 4) `dx, dy, log_w, log_h` in strides, from each cell's box (cells, 4) `centre_x, centre_y, width, height`."""
+    return tf.stack(
         [
             (owned[:, 0] - centres[:, 0]) / strides,
             (owned[:, 1] - centres[:, 1]) / strides,
@@ -97,20 +117,3 @@ def assign_targets(boxes: tf.Tensor, classes: tf.Tensor, config: ModelConfig) ->
         ],
         axis=1,
     )
-    padded_classes = tf.concat([tf.reshape(tf.cast(classes, tf.int32), [-1]), [0]], axis=0)
-    one_hot = tf.one_hot(tf.gather(padded_classes, owner), config.num_classes)
-    mask = tf.cast(positive, tf.float32)[:, None]
-    targets = tf.concat([box_targets, tf.ones_like(mask), one_hot], axis=1) * mask
-    return tf.where(tf.math.is_finite(targets), targets, 0.0)
-
-
-def decode_boxes(predictions, config: ModelConfig):  # noqa: ANN001, ANN201 - Keras tensors
-    """Predicted boxes as `ymin, xmin, ymax, xmax` in input pixels, (N, cells, 4)."""
-    from keras import ops
-
-    centres, strides, _ = grid(config)
-    strides = strides[:, None]
-    centre = centres + predictions[..., 0:2] * strides
-    size = ops.exp(ops.clip(predictions[..., 2:4], -10.0, 10.0)) * strides
-    top_left, bottom_right = centre - size / 2.0, centre + size / 2.0
-    return ops.stack([top_left[..., 1], top_left[..., 0], bottom_right[..., 1], bottom_right[..., 0]], axis=-1)

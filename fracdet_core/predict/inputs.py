@@ -26,7 +26,7 @@ from fracdet_core import storage
 from fracdet_core.errors import NotFoundError, StorageError
 from fracdet_core.ingest.decode import DICOM_SUFFIXES, ImageRejected, decode_image, read_within
 from fracdet_core.ingest.discovery import IMAGE_SUFFIXES
-from fracdet_core.ingest.limits import DecodeLimits
+from fracdet_core.limits import DecodeLimits
 
 _DICOM_MAGIC_OFFSET = 128
 

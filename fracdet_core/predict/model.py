@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 
-from fracdet_core.evaluate.inference import saved_model_location
 from fracdet_core.registry.refs import RegistryVersion, is_registry_reference, locate
+from fracdet_core.serving.saved_model import saved_model_location
 
 
 @dataclasses.dataclass(frozen=True)

@@ -22,11 +22,11 @@ from collections.abc import Sequence
 from fracdet_core import storage
 from fracdet_core.annotate import FRACTURE_COLOUR, NORMAL_COLOUR, draw_boxes, label
 from fracdet_core.classes import CLASS_NAMES, IS_FRACTURE, describe_class
-from fracdet_core.evaluate.records import ImageDetections
 from fracdet_core.predict.inputs import InputImage, Unreadable
 from fracdet_core.predict.model import PredictModel
 from fracdet_core.predict.results import ImagePrediction, detection_records
 from fracdet_core.predict.thresholds import OperatingThresholds
+from fracdet_core.records import ImageDetections
 
 SUMMARY_COLUMNS = ("name", "input", "width", "height", "body_part", "fractured", "fracture_score", "threshold",
                    "detections", "drawn")

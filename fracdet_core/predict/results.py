@@ -23,8 +23,8 @@ import numpy as np
 from fracdet_core.annotate import boxes_to_draw
 from fracdet_core.classes import CLASS_NAMES, IS_FRACTURE, describe_class
 from fracdet_core.errors import ConfigError
-from fracdet_core.evaluate.records import ImageDetections
 from fracdet_core.predict.thresholds import OperatingThresholds
+from fracdet_core.records import ImageDetections
 
 
 @dataclasses.dataclass(frozen=True)

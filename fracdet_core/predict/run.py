@@ -14,9 +14,7 @@ import dataclasses
 from collections.abc import Sequence
 
 from fracdet_core.errors import ConfigError, FracdetError
-from fracdet_core.evaluate.inference import Serve, detect, load_serving
-from fracdet_core.evaluate.records import ImageDetections
-from fracdet_core.ingest.limits import DecodeLimits
+from fracdet_core.limits import DecodeLimits
 from fracdet_core.output_folder import PREDICT, claim, publishing, refuse_overlap
 from fracdet_core.predict.inputs import InputImage, Unreadable, discover, read_or_reject
 from fracdet_core.predict.model import PredictModel, find_model
@@ -24,6 +22,8 @@ from fracdet_core.predict.outputs import write_image_outputs, write_tables
 from fracdet_core.predict.results import DisplayOptions, interpret
 from fracdet_core.predict.thresholds import OperatingThresholds, evaluation_thresholds, fixed_thresholds
 from fracdet_core.progress import progress_bar
+from fracdet_core.records import ImageDetections
+from fracdet_core.serving.saved_model import Serve, detect, load_serving
 
 COMMAND = PREDICT
 
@@ -126,7 +126,7 @@ def detect_batch(serve: Serve, images: list[InputImage], unreadable: list[Unread
         return list(zip(images, detect(serve, [image.encoded for image in images])))
     except tf.errors.InvalidArgumentError as error:
         if len(images) == 1:
-            from fracdet_core.train.serving_guard import refusal_reason
+            from fracdet_core.serving.guard import refusal_reason
 
             unreadable.append(Unreadable(images[0].file.uri, "model_error", f"the serving signature refused it: {refusal_reason(error)}"))
             return []

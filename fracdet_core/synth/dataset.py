@@ -24,6 +24,7 @@ import yaml
 from PIL import Image
 
 from fracdet_core import storage
+from fracdet_core.boxes import xyxy_to_cxcywh
 from fracdet_core.classes import BODY_PARTS, CLASS_NAMES, class_id
 from fracdet_core.errors import ConfigError, FracdetError
 from fracdet_core.parallel import worker_pool
@@ -76,8 +77,7 @@ def plan_image(config: SynthConfig, split: str, index: int) -> ImagePlan:
 def yolo_line(class_index: int, box: Box, width: int, height: int) -> str:
     """One Ultralytics label line for a pixel box (xmin, ymin, xmax, ymax)."""
     xmin, ymin, xmax, ymax = box
-    cx, cy = (xmin + xmax) / 2 / width, (ymin + ymax) / 2 / height
-    w, h = (xmax - xmin) / width, (ymax - ymin) / height
+    cx, cy, w, h = xyxy_to_cxcywh(xmin / width, ymin / height, xmax / width, ymax / height)
     return f"{class_index} {cx:.6f} {cy:.6f} {w:.6f} {h:.6f}"
 
 
@@ -118,7 +118,7 @@ def generate_dataset(
     boxes: dict[str, Counter[str]] = {split: Counter() for split in SPLIT_FOLDERS}
     bar = progress_bar(len(tasks), "synth", enabled=progress)
     with bar, worker_pool(workers) as pool:
-        for plan, lines in zip(plans, pool.imap(_write_image, tasks, chunksize=4)):
+        for plan, lines in zip(plans, pool.imap(_write_image, tasks, chunksize=4), strict=True):
             _count(boxes[plan.split], lines)
             bar.update()
     storage.write_text(storage.join(out, "data.yaml"), _data_yaml(config, out))

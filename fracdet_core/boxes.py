@@ -1,12 +1,36 @@
-"""Box conversions and overlaps that the metrics need, named by format.
+"""The box formats fracdet meets, by name, and the conversions and overlap between them.
 
-The records hold `yxyx` boxes normalised to the image (`ymin, xmin, ymax, xmax` in [0, 1]);
-COCO wants absolute `xywh` pixels (`x, y, width, height`), so the conversion lives here once.
+- `cxcywh`: Ultralytics YOLO label files, `cx, cy, w, h`: centre and size, normalised to [0, 1].
+- polygon: the other Ultralytics label line, `x1 y1 x2 y2 ...` normalised; it stands for its bounding box.
+- `xyxy`: `xmin, ymin, xmax, ymax` normalised, what ingest's label parser returns (`LabelBox`).
+- `yxyx`: `ymin, xmin, ymax, xmax` normalised to the image, the canonical format: the TFRecords
+  (the TF Object Detection API's order), the training targets, the serving signature's
+  `detection_boxes`, evaluation and prediction records.
+- `xywh`: COCO's `x, y, width, height` in absolute pixels of the original image.
+
+A label line is one box (floats); records and metrics hold many (numpy arrays (N, 4)).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
+
+
+def cxcywh_to_xyxy(cx: float, cy: float, w: float, h: float) -> tuple[float, float, float, float]:
+    """A YOLO centre and size to its corners `xmin, ymin, xmax, ymax`, in the same units."""
+    return cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2
+
+
+def xyxy_to_cxcywh(xmin: float, ymin: float, xmax: float, ymax: float) -> tuple[float, float, float, float]:
+    """Corners to a YOLO centre and size, in the same units."""
+    return (xmin + xmax) / 2, (ymin + ymax) / 2, xmax - xmin, ymax - ymin
+
+
+def polygon_to_xyxy(xs: Sequence[float], ys: Sequence[float]) -> tuple[float, float, float, float]:
+    """The bounding box `xmin, ymin, xmax, ymax` of a polygon's points."""
+    return min(xs), min(ys), max(xs), max(ys)
 
 
 def yxyx_to_xywh(boxes: np.ndarray, width: int, height: int) -> np.ndarray:

@@ -10,8 +10,9 @@ cost seconds and hundreds of megabytes. The wire formats are small and stable:
   a `FloatList` (packed) or an `Int64List` (packed).
 
 Keys are written in sorted order, so the same example always serialises to the same bytes.
-`parse_example` reads examples back, for tools (EDA thumbnails) that need a few records without
-paying for a TensorFlow import. The tests check both directions against TensorFlow itself.
+`deserialize_example` reads examples back, for the stages (EDA thumbnails, evaluation) that read
+records without paying for a TensorFlow import. The tests check both directions against
+TensorFlow itself. Which features an example holds is `schema`'s business, not this codec's.
 """
 
 from __future__ import annotations
@@ -141,7 +142,7 @@ def _feature_values(feature: bytes) -> list[bytes] | list[float] | list[int]:
     return []
 
 
-def parse_example(data: bytes) -> dict[str, list[bytes] | list[float] | list[int]]:
+def deserialize_example(data: bytes) -> dict[str, list[bytes] | list[float] | list[int]]:
     """The features of a serialised `tf.train.Example`, name -> list of values."""
     features: dict[str, list[bytes] | list[float] | list[int]] = {}
     for number, _, payload in _fields(data):

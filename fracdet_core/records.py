@@ -1,4 +1,5 @@
-"""What every metric reads: per image, the ground truth and the model's detections.
+"""The per-image record types that evaluation, prediction and annotation share: the ground
+truth of an image and a model's detections on it.
 
 Boxes are `ymin, xmin, ymax, xmax` normalised to the original image, as the TFRecords store
 them and the serving signature returns them; the true image size travels with the truth so

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import dataclasses
 
+from fracdet_core import defaults
 from fracdet_core.errors import ConfigError
 
 MAX_PIXELS = 25_000_000
@@ -49,7 +50,7 @@ class DecodeLimits:
 
     max_pixels: int = MAX_PIXELS
     min_side: int = 32
-    max_side: int = 0
+    max_side: int = defaults.MAX_SIDE
     max_bytes: int = MAX_BYTES
 
     def __post_init__(self) -> None:

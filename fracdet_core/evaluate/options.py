@@ -1,0 +1,49 @@
+"""The settings of an evaluation, and the version of the metrics it writes.
+
+Kept apart from the code that measures, compares and reports, so that each of those reads the
+settings without importing the others.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+
+from fracdet_core import defaults
+from fracdet_core.errors import ConfigError
+
+SCHEMA_VERSION = 1  # of metrics.json; part of the cache key, so a new schema measures the champion again
+
+
+@dataclasses.dataclass(frozen=True)
+class EvaluateOptions:
+    """Attributes:
+        split: the ingest split to evaluate on.
+        target_sensitivity: image-level sensitivity the per-body-part thresholds are chosen for.
+        froc_iou: overlap at which a fracture box counts as found (FROC).
+        bootstrap_resamples: resamples for the mAP@0.5 confidence interval.
+        batch_size: images per call of the serving signature.
+        latency_repeats: single-image calls timed for `latency_ms`.
+        show_progress: show a progress bar.
+    """
+
+    split: str = "val"
+    target_sensitivity: float = defaults.TARGET_SENSITIVITY
+    froc_iou: float = 0.3
+    bootstrap_resamples: int = 1000
+    batch_size: int = 8
+    latency_repeats: int = 20
+    show_progress: bool = True
+
+    def __post_init__(self) -> None:
+        if not 0 < self.target_sensitivity <= 1:
+            raise ConfigError(f"target_sensitivity must be within (0, 1], got {self.target_sensitivity}")
+        if not 0 < self.froc_iou <= 1:
+            raise ConfigError(f"froc_iou must be within (0, 1], got {self.froc_iou}")
+        if self.bootstrap_resamples < 1 or self.batch_size < 1 or self.latency_repeats < 1:
+            raise ConfigError("bootstrap_resamples, batch_size and latency_repeats must be at least 1")
+
+    def fingerprint(self) -> str:
+        """What the metrics depend on besides model and data (not the batch size or the bar)."""
+        settings = (self.split, self.target_sensitivity, self.froc_iou, self.bootstrap_resamples, SCHEMA_VERSION)
+        return hashlib.sha256(repr(settings).encode()).hexdigest()[:12]

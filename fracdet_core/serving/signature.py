@@ -1,0 +1,107 @@
+"""Export the trained detector as a SavedModel that TF Serving and KServe serve unchanged.
+
+Signature `serving_default` (DESIGN.md): `images`, a string tensor (N,) of encoded PNG or JPEG
+bytes of any size up to the serving limits, in; per image up to `MAX_DETECTIONS` boxes out, after per-class
+non-maximum suppression (`decode`):
+- `detection_boxes` float32 (N, K, 4): `ymin, xmin, ymax, xmax` normalised to the original image;
+- `detection_scores` float32 (N, K), descending: objectness times class probability;
+- `detection_classes` int32 (N, K): class ids;
+- `num_detections` int32 (N,): valid rows.
+
+Inside: check each image's bytes, format and pixel count from its header (`guard`: an image over
+`max_pixels` or `max_bytes`, or neither PNG nor JPEG, is refused with an `InvalidArgumentError`
+before it is decoded), decode as grayscale, letterbox to the training size (`letterbox`, as
+training does), run the model, decode the cell predictions into boxes, map them back through the
+letterbox to the original image, clip. The class names, input size, config and the two limits are
+written beside the model in `fracdet_model.json`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Callable
+
+import keras
+import tensorflow as tf
+
+from fracdet_core import storage
+from fracdet_core.classes import CLASS_NAMES
+from fracdet_core.limits import MAX_BYTES, MAX_PIXELS, check_positive
+from fracdet_core.model.config import ModelConfig
+from fracdet_core.serving.decode import (
+    IOU_THRESHOLD,
+    MAX_DETECTIONS,
+    SCORE_THRESHOLD,
+    decode_boxes,
+    detection_scores,
+    select_detections,
+)
+from fracdet_core.serving.guard import checked_encoded_image
+from fracdet_core.serving.letterbox import letterbox, to_original
+
+DESCRIPTION_FILE = "fracdet_model.json"
+
+
+def export_saved_model(
+    model: keras.Model, config: ModelConfig, out: str, *, max_pixels: int = MAX_PIXELS, max_bytes: int = MAX_BYTES
+) -> str:
+    """Write the SavedModel with its serving signature and `fracdet_model.json` to `out`; returns `out`.
+
+    Args:
+        max_pixels, max_bytes: the signature refuses larger images before decoding them
+            (defaults: `fracdet_core.limits`, where they are justified).
+
+    Raises:
+        ConfigError: a limit below 1.
+    """
+    check_positive("max_pixels", max_pixels)
+    check_positive("max_bytes", max_bytes)
+    archive = keras.export.ExportArchive()
+    archive.track(model)
+    archive.add_endpoint("serving_default", serving_function(model, config, max_pixels, max_bytes),
+                         input_signature=[tf.TensorSpec([None], tf.string, name="images")])
+    archive.write_out(out, verbose=False)
+    description = _description(config, max_pixels, max_bytes)
+    storage.write_text(storage.join(out, DESCRIPTION_FILE), json.dumps(description, indent=2) + "\n")
+    return out
+
+
+def serving_function(
+    model: keras.Model, config: ModelConfig, max_pixels: int, max_bytes: int
+) -> Callable[[tf.Tensor], dict[str, tf.Tensor]]:
+    """The signature's body: encoded images (N,) -> the four detection outputs."""
+    size = config.image_size
+
+    def prepare(item: tuple[tf.Tensor, tf.Tensor]) -> tuple[tf.Tensor, tf.Tensor]:
+        encoded, index = item
+        encoded = checked_encoded_image(encoded, index, max_pixels, max_bytes)
+        image = tf.io.decode_image(encoded, channels=1, dtype=tf.float32, expand_animations=False)
+        canvas, _ = letterbox(image, tf.zeros([0, 4]), size)
+        return canvas, tf.shape(image)[:2]
+
+    def serve(images: tf.Tensor) -> dict[str, tf.Tensor]:
+        canvases, shapes = tf.map_fn(
+            prepare, (images, tf.range(tf.shape(images)[0])),
+            parallel_iterations=1,  # one decoded image at a time: a request's peak memory is one image at the limit
+            fn_output_signature=(tf.TensorSpec([size, size, 1], tf.float32), tf.TensorSpec([2], tf.int32)),
+        )
+        predictions = tf.cast(model(canvases, training=False), tf.float32)  # (N, cells, 5 + C)
+        boxes = tf.map_fn(lambda item: to_original(item[0], item[1][0], item[1][1], size),
+                          (decode_boxes(predictions, config), shapes), fn_output_signature=tf.float32)
+        return select_detections(boxes, detection_scores(predictions))
+
+    return serve
+
+
+def _description(config: ModelConfig, max_pixels: int, max_bytes: int) -> dict:
+    """What `fracdet_model.json` says about the model: enough to call it and read its outputs."""
+    return {
+        "class_names": list(CLASS_NAMES),
+        "input_size": config.image_size,
+        "model_config": dataclasses.asdict(config),
+        "max_detections": MAX_DETECTIONS,
+        "score_threshold": SCORE_THRESHOLD,
+        "iou_threshold": IOU_THRESHOLD,
+        "input_limits": {"max_pixels": max_pixels, "max_bytes": max_bytes},
+    }
