@@ -144,7 +144,8 @@ def run_evaluate_component(
     With a registry, its champion (if any) is the model to beat, and the champion's metrics are
     cached in the registry, beside the versions they describe.
     """
-    from fracdet_core.evaluate.run import EvaluateOptions, run_evaluation
+    from fracdet_core.evaluate.options import EvaluateOptions
+    from fracdet_core.evaluate.run import run_evaluation
     from fracdet_core.registry.layout import evaluation_cache_uri
     from fracdet_core.registry.refs import version_reference
 

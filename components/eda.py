@@ -16,7 +16,7 @@ def eda(
     baseline_uri: str = "",
     weighting: str = "balanced",
     max_quarantine_share: float = 0.1,
-):
+) -> None:
     """Analyse the ingested labels; fail the run when the data is broken.
 
     Args:

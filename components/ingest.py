@@ -9,7 +9,7 @@ from fracdet_components.image import FRACDET_IMAGE
 @dsl.component(base_image=FRACDET_IMAGE, install_kfp_package=False)
 def ingest(
     data_uri: str, dataset: Output[Dataset], shards: int = 0, max_side: int = 0, workers: int = 0, data_fingerprint: str = "",
-):
+) -> None:
     """Check every image and label of a YOLO dataset and write them as TFRecord shards.
 
     Args:

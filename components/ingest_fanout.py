@@ -42,7 +42,7 @@ def ingest_plan(
 
 
 @dsl.component(base_image=FRACDET_IMAGE, install_kfp_package=False)
-def ingest_part(plan: Input[Artifact], part: int, shards: Output[Dataset], workers: int = 0):
+def ingest_part(plan: Input[Artifact], part: int, shards: Output[Dataset], workers: int = 0) -> None:
     """Check and encode the images of one part of the plan into its shards.
 
     Args:
@@ -64,7 +64,7 @@ def ingest_part(plan: Input[Artifact], part: int, shards: Output[Dataset], worke
 
 
 @dsl.component(base_image=FRACDET_IMAGE, install_kfp_package=False)
-def ingest_merge(plan: Input[Artifact], parts: Input[list[Dataset]], dataset: Output[Dataset]):
+def ingest_merge(plan: Input[Artifact], parts: Input[list[Dataset]], dataset: Output[Dataset]) -> None:
     """Merge every part into one ingest output; fail when a part is missing or does not match the plan.
 
     Args:

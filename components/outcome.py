@@ -13,7 +13,7 @@ def record_outcome(
     registry_uri: str,
     model_name: str = "fracdet",
     run_id: str = "",
-):
+) -> None:
     """Write the run's outcome to `<registry_uri>/<model_name>/runs/<run_id>/outcome.json` and to `outcome`.
 
     Runs after every other task, whether they succeeded or not (`dsl.ExitHandler`), so a run

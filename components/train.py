@@ -20,7 +20,7 @@ def train(
     config_uri: str = "",
     gpu_count: int = 0,
     gpu_type: str = "nvidia.com/gpu",
-):
+) -> None:
     """Train on the ingest's train split with the EDA's class weights; resume after preemption.
 
     Args:

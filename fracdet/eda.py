@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from fracdet.arguments import non_negative_int
+from fracdet_core import defaults
 from fracdet_core.eda.config import WEIGHTINGS, EdaOptions
 
 
@@ -19,17 +20,18 @@ def register(commands: argparse._SubParsersAction) -> None:
             "files, too many boxes in an image, degenerate boxes)."
         ),
     )
-    defaults = EdaOptions()
     parser.add_argument("--data", required=True, help="the ingest output folder or gs:// prefix")
     parser.add_argument("--out", required=True, help="output folder or gs:// prefix")
     parser.add_argument("--baseline", help="an earlier EDA output to compare against (drift)")
-    parser.add_argument("--weighting", choices=WEIGHTINGS, default=defaults.weighting,
+    parser.add_argument("--weighting", choices=WEIGHTINGS, default=defaults.CLASS_WEIGHTING,
                         help="class weights: balanced (n / (k n_c)) or effective (Cui et al. 2019) (default: %(default)s)")
-    parser.add_argument("--beta", type=float, default=defaults.beta, help="beta of the effective weighting (default: %(default)s)")
-    parser.add_argument("--max-weight", type=float, default=defaults.max_weight, help="cap on any class weight (default: %(default)s)")
-    parser.add_argument("--max-quarantine-share", type=float, default=defaults.max_quarantine_share,
+    parser.add_argument("--beta", type=float, default=EdaOptions.beta,
+                        help="beta of the effective weighting (default: %(default)s)")
+    parser.add_argument("--max-weight", type=float, default=EdaOptions.max_weight,
+                        help="cap on any class weight (default: %(default)s)")
+    parser.add_argument("--max-quarantine-share", type=float, default=defaults.MAX_QUARANTINE_SHARE,
                         help="fail above this share of quarantined files (default: %(default)s)")
-    parser.add_argument("--min-class-boxes", type=non_negative_int, default=defaults.min_class_boxes,
+    parser.add_argument("--min-class-boxes", type=non_negative_int, default=EdaOptions.min_class_boxes,
                         help="warn for classes with fewer training boxes (default: %(default)s)")
     parser.set_defaults(run=run)
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 
 from fracdet.arguments import non_negative_int, positive_int
-from fracdet_core.ingest.limits import DecodeLimits
+from fracdet_core import defaults
+from fracdet_core.limits import DecodeLimits
 from fracdet_core.parallel import default_workers
 
 
@@ -24,12 +25,12 @@ def register(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--data", required=True, help="data.yaml, or a folder or gs:// prefix holding one")
     parser.add_argument("--out", required=True,
                         help="output folder or gs://bucket/prefix: new, empty, or an earlier ingest's output")
-    parser.add_argument("--shards", type=non_negative_int, default=0,
-                        help="shards per split (default: 0 = one per 1000 images)")
+    parser.add_argument("--shards", type=non_negative_int, default=defaults.SHARDS,
+                        help="shards per split; 0 makes one per 1000 images (default: %(default)s)")
     parser.add_argument("--workers", type=positive_int, default=default_workers(),
                         help="parallel processes (default: all cores, here %(default)s)")
-    parser.add_argument("--max-side", type=non_negative_int, default=0,
-                        help="downscale images whose longer side exceeds this (default: 0 = keep size)")
+    parser.add_argument("--max-side", type=non_negative_int, default=defaults.MAX_SIDE,
+                        help="downscale images whose longer side exceeds this; 0 keeps sizes (default: %(default)s)")
     parser.add_argument("--max-pixels", type=positive_int, default=DecodeLimits.max_pixels,
                         help="quarantine images with more pixels as decompression_bomb, checked from the header "
                              "before decoding; it replaces Pillow's own 89 MP guard (default: %(default)s)")

@@ -13,6 +13,7 @@ import json
 import os
 import sys
 import tempfile
+from collections.abc import Callable, Sequence
 
 from fracdet.arguments import non_negative_int, positive_int
 from fracdet_core.errors import ConfigError
@@ -30,7 +31,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         description="Compile the fracdet Kubeflow pipeline to IR YAML (for `kfp run create` or the "
         "dashboard), submit it to a Kubeflow Pipelines backend, or run the same DAG on this machine with kfp.local.",
     )
-    actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True, parser_class=_ActionParser)
     _add_compile(actions)
     _add_submit(actions)
     _add_run(actions)
@@ -93,25 +94,44 @@ def _add_submit(actions: argparse._SubParsersAction) -> None:
     submit_parser.set_defaults(run=_submit)
 
 
+class _ActionParser(argparse.ArgumentParser):
+    """The parser of a `pipeline` action, which may add options just before it parses.
+
+    `run`'s options are the pipeline's parameters, read from the pipeline itself. Building it
+    imports kfp and every component (about a second), which no other command should pay for.
+    """
+
+    add_late_options: Callable[[argparse.ArgumentParser], None] | None = None
+
+    def parse_known_args(
+        self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None,
+    ) -> tuple[argparse.Namespace, list[str]]:
+        if self.add_late_options is not None:
+            add, self.add_late_options = self.add_late_options, None
+            add(self)
+        return super().parse_known_args(args, namespace)
+
+
 def _add_run(actions: argparse._SubParsersAction) -> None:
     run_parser = actions.add_parser(
-        "run", help="run the whole pipeline on this machine with kfp.local",
-        description="Run every step of the pipeline here, each in a subprocess of this Python environment.",
+        "run", help="run the whole pipeline on this machine with kfp.local", allow_abbrev=False,
+        description="Run every step of the pipeline here, each in a subprocess of this Python environment. "
+        "Prints one line per task as it finishes, then a summary; a failed task's log is shown whole.",
+        epilog="Every pipeline parameter is an option; `fracdet pipeline submit` takes the same names as key=value.",
     )
-    run_parser.add_argument("--data", required=True, help="data.yaml, or a folder or gs:// prefix holding one")
-    run_parser.add_argument("--root", default="runs/local", help="folder for every task's outputs (default: %(default)s)")
-    run_parser.add_argument("--shards", type=non_negative_int, default=0, help="shards per split (default: 0 = automatic)")
-    run_parser.add_argument("--max-side", type=non_negative_int, default=0, help="downscale longer sides above this (default: 0 = keep)")
-    run_parser.add_argument("--eda-baseline", default="", help="an earlier EDA output to measure drift against")
-    run_parser.add_argument("--epochs", type=positive_int, default=30, help="training epochs (default: %(default)s)")
-    run_parser.add_argument("--image-size", type=positive_int, default=256, help="training input side (default: %(default)s)")
-    run_parser.add_argument("--batch-size", type=positive_int, default=16, help="training batch size (default: %(default)s)")
-    run_parser.add_argument("--train-config", default="", help="YAML with 'model:' and 'train:' sections")
-    run_parser.add_argument("--registry", help="model registry root (default: ROOT/registry)")
-    run_parser.add_argument("--model-name", default="fracdet", help="the model's name in the registry (default: %(default)s)")
-    run_parser.add_argument("--promote", action="store_true", help="make a blessed, registered model the champion")
-    run_parser.add_argument("--thresholds", default="", help="blessing thresholds YAML (default: the built-in gates)")
+    run_parser.add_argument("--root", default="runs/local", help="local folder for every task's outputs (default: %(default)s)")
+    run_parser.add_argument("--verbose", action="store_true", help="show kfp.local's log of every task (inputs, outputs, "
+                            "the task's own output) as it runs")
+    run_parser.add_late_options = _add_pipeline_parameters
     run_parser.set_defaults(run=_run)
+
+
+def _add_pipeline_parameters(parser: argparse.ArgumentParser) -> None:
+    from fracdet.parameter_options import add_parameter_options
+    from fracdet_pipelines.local_run import local_pipeline
+    from fracdet_pipelines.parameters import defined_parameters
+
+    add_parameter_options(parser, defined_parameters(local_pipeline()))
 
 
 def _add_image(parser: argparse.ArgumentParser | argparse._MutuallyExclusiveGroup) -> None:
@@ -186,15 +206,13 @@ def _with_outcome(report, arguments: dict, parameters: dict):  # noqa: ANN001, A
 
 
 def _run(args: argparse.Namespace) -> int:
-    from fracdet_pipelines.local_run import run_locally, run_summary
+    from fracdet.parameter_options import parameter_arguments
+    from fracdet_pipelines.local_run import local_pipeline, run_locally, run_summary
+    from fracdet_pipelines.parameters import defined_parameters
 
-    registry = os.path.abspath(args.registry or os.path.join(args.root, "registry"))
-    run = run_locally(
-        args.data, args.root, registry_uri=registry, model_name=args.model_name, promote=args.promote,
-        thresholds_uri=args.thresholds, shards=args.shards, max_side=args.max_side, eda_baseline=args.eda_baseline,
-        epochs=args.epochs, image_size=args.image_size, batch_size=args.batch_size, train_config_uri=args.train_config,
-    )
-    print(run_summary(run, registry, args.model_name))
+    arguments = parameter_arguments(args, defined_parameters(local_pipeline()))
+    run = run_locally(args.root, arguments, verbose=args.verbose)
+    print(run_summary(run))
     print(f"ingested dataset: {run.outputs['dataset']}")
     print(f"trained model: {run.outputs['model']}/saved_model")
     print(f"all task outputs: {run.folder}")

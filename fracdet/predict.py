@@ -12,7 +12,7 @@ import argparse
 import sys
 
 from fracdet.arguments import non_negative_int, positive_int
-from fracdet_core.ingest.limits import MAX_BYTES, MAX_PIXELS, DecodeLimits
+from fracdet_core.limits import MAX_BYTES, MAX_PIXELS, DecodeLimits
 
 NOTHING_PREDICTED = 1
 
@@ -29,45 +29,68 @@ def _threshold(text: str) -> float | None:
     return value
 
 
+_DESCRIPTION = (
+    "Run the model's serving signature on every image named (files or folders, local or gs://; PNG, JPEG, "
+    "BMP, TIFF, DICOM) and write, per image, <name>.json (boxes in pixels of the original, class names, "
+    "scores, body part, the image-level fracture call) and <name>.png (boxes drawn: fracture red, normal "
+    "blue, the call underneath), then summary.csv and errors.csv to --out. Unreadable inputs are listed "
+    "with the reason and skipped. --out then holds exactly this run's results (listed in "
+    ".fracdet-predict.json): they are built beside it and replace it whole, so a killed run leaves the "
+    "previous results. --out must be new, empty or an earlier predict output, and neither an input nor "
+    "inside or around one. Exit code 0 when at least one image was predicted, 1 when none could be, "
+    "2 when --out is refused or the model or its thresholds cannot be found or loaded."
+)
+
+
 def register(commands: argparse._SubParsersAction) -> None:
+    """Add `fracdet predict`, its options grouped as `--help` shows them."""
     parser = commands.add_parser(
-        "predict",
-        help="run a model on PNG, JPEG or DICOM images: boxes, fracture call, annotated pictures",
-        description=(
-            "Run the model's serving signature on every image named (files or folders, local or gs://; PNG, JPEG, "
-            "BMP, TIFF, DICOM) and write, per image, <name>.json (boxes in pixels of the original, class names, "
-            "scores, body part, the image-level fracture call) and <name>.png (boxes drawn: fracture red, normal "
-            "blue, the call underneath), then summary.csv and errors.csv to --out. Unreadable inputs are listed "
-            "with the reason and skipped. --out then holds exactly this run's results (listed in "
-            ".fracdet-predict.json): they are built beside it and replace it whole, so a killed run leaves the "
-            "previous results. --out must be new, empty or an earlier predict output, and neither an input nor "
-            "inside or around one. Exit code 0 when at least one image was predicted, 1 when none could be, "
-            "2 when --out is refused or the model or its thresholds cannot be found or loaded."
-        ),
+        "predict", help="run a model on PNG, JPEG or DICOM images: boxes, fracture call, annotated pictures",
+        description=_DESCRIPTION,
     )
+    _add_inputs_model_and_output(parser)
+    _add_fracture_call_options(parser.add_argument_group("the fracture call"))
+    _add_picture_options(parser.add_argument_group("annotated pictures"))
+    _add_input_limits(parser.add_argument_group("input limits"))
+    _add_run_options(parser.add_argument_group("running"))
+    parser.set_defaults(run=run)
+
+
+def _add_inputs_model_and_output(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("inputs", nargs="+", metavar="IMAGE_OR_DIR", help="image files or folders, local or gs://")
     parser.add_argument("--model", required=True,
                         help="a registry reference, [registry://]<root>/<name>@champion or @<N>, or a model URI "
                              "(a train output or a SavedModel folder)")
     parser.add_argument("--out", required=True,
                         help="output folder or gs:// prefix: new, empty, or an earlier predict output (replaced whole)")
-    parser.add_argument("--threshold", type=_threshold, default=None, metavar="auto|X",
-                        help="score at which an image is called fractured; auto (default): the per-body-part "
-                             "thresholds chosen when the model was evaluated")
-    parser.add_argument("--evaluation", help="the `fracdet evaluate` output (or its metrics.json) to take auto "
-                                             "thresholds from, for a model named by URI (default: looked for beside the model)")
-    parser.add_argument("--batch-size", type=positive_int, default=8, help="images per serving call (default: %(default)s)")
-    parser.add_argument("--max-boxes", type=non_negative_int, default=5,
-                        help="most boxes drawn per picture; the JSON keeps every detection (default: %(default)s)")
-    parser.add_argument("--draw-threshold", type=_threshold, default=None, metavar="auto|X",
-                        help="draw boxes scoring at least this; auto (default): the image's fracture threshold")
-    parser.add_argument("--max-pixels", type=positive_int, default=MAX_PIXELS,
-                        help="skip images with more pixels as decompression_bomb, checked from the header before "
-                             "decoding; the model's own serving limit still applies (default: %(default)s)")
-    parser.add_argument("--max-bytes", type=positive_int, default=MAX_BYTES,
-                        help="skip larger files as file_too_large, without reading them (default: %(default)s)")
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
-    parser.set_defaults(run=run)
+
+
+def _add_fracture_call_options(group: argparse._ArgumentGroup) -> None:
+    group.add_argument("--threshold", type=_threshold, default=None, metavar="auto|X",
+                       help="score at which an image is called fractured; auto (default): the per-body-part "
+                            "thresholds chosen when the model was evaluated")
+    group.add_argument("--evaluation", help="the `fracdet evaluate` output (or its metrics.json) to take auto "
+                                            "thresholds from, for a model named by URI (default: looked for beside the model)")
+
+
+def _add_picture_options(group: argparse._ArgumentGroup) -> None:
+    group.add_argument("--max-boxes", type=non_negative_int, default=5,
+                       help="most boxes drawn per picture; the JSON keeps every detection (default: %(default)s)")
+    group.add_argument("--draw-threshold", type=_threshold, default=None, metavar="auto|X",
+                       help="draw boxes scoring at least this; auto (default): the image's fracture threshold")
+
+
+def _add_input_limits(group: argparse._ArgumentGroup) -> None:
+    group.add_argument("--max-pixels", type=positive_int, default=MAX_PIXELS,
+                       help="skip images with more pixels as decompression_bomb, checked from the header before "
+                            "decoding; the model's own serving limit still applies (default: %(default)s)")
+    group.add_argument("--max-bytes", type=positive_int, default=MAX_BYTES,
+                       help="skip larger files as file_too_large, without reading them (default: %(default)s)")
+
+
+def _add_run_options(group: argparse._ArgumentGroup) -> None:
+    group.add_argument("--batch-size", type=positive_int, default=8, help="images per serving call (default: %(default)s)")
+    group.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
 def run(args: argparse.Namespace) -> int:

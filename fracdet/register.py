@@ -9,6 +9,7 @@ import re
 from typing import TYPE_CHECKING
 
 from fracdet.arguments import positive_int
+from fracdet_core import defaults
 
 if TYPE_CHECKING:
     from fracdet_core.registry.claims import IncompleteVersion
@@ -17,50 +18,70 @@ _DURATION = re.compile(r"^(\d+(?:\.\d+)?)([smhd]?)$")
 _UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
+_REGISTER_DESCRIPTION = (
+    "Copy the model's SavedModel and its evaluation outputs into the registry as the next version "
+    "(numbers are allocated atomically: concurrent registrations never collide), with metadata.json "
+    "(lineage) and a model card. The evaluation must be of this very model (metrics.json's model_sha256 is "
+    "the model's fingerprint), and the copy is fingerprinted again before it becomes visible. Registering the "
+    "same model again returns its existing version. Incomplete registrations older than an hour (killed "
+    "mid-copy) are cleaned first."
+)
+_REGISTRY_ACTION_HELP = {
+    "list": "every version with its key metrics, * marking the champion, and incomplete registrations",
+    "show": "one version's metadata as JSON",
+    "promote": "make a version the champion",
+    "rollback": "return the champion to the version before",
+    "clean": "remove the files of registrations killed before they completed (their numbers stay taken); complete "
+             "versions are never touched",
+}
+
+
 def register(commands: argparse._SubParsersAction) -> None:
-    parser = commands.add_parser(
-        "register",
-        help="register an evaluated model as the next immutable version",
-        description=(
-            "Copy the model's SavedModel and its evaluation outputs into the registry as the next version "
-            "(numbers are allocated atomically: concurrent registrations never collide), with metadata.json "
-            "(lineage) and a model card. The evaluation must be of this very model (metrics.json's model_sha256 is "
-            "the model's fingerprint), and the copy is fingerprinted again before it becomes visible. Registering the "
-            "same model again returns its existing version. Incomplete registrations older than an hour (killed "
-            "mid-copy) are cleaned first."
-        ),
-    )
+    """Add `fracdet register` and `fracdet registry ACTION`."""
+    _add_register_command(commands)
+    _add_registry_commands(commands)
+
+
+def _add_register_command(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser("register", help="register an evaluated model as the next immutable version",
+                                 description=_REGISTER_DESCRIPTION)
     parser.add_argument("--model", required=True, help="the train output, or its saved_model/ folder")
     parser.add_argument("--eval", required=True, help="the `fracdet evaluate` output (metrics.json, blessing.json)")
-    parser.add_argument("--registry", required=True, help="registry root folder or gs:// prefix")
-    parser.add_argument("--name", default="fracdet", help="model name (default: %(default)s)")
+    _add_registry_location(parser)
     parser.add_argument("--eda", help="the EDA output, summarised in the model card")
     parser.add_argument("--promote", action="store_true", help="make the new version the champion if it is blessed")
     parser.set_defaults(run=_register)
 
+
+def _add_registry_commands(commands: argparse._SubParsersAction) -> None:
     registry = commands.add_parser("registry", help="list, show, promote, roll back and clean registered versions",
                                    description="Read and move the model registry.")
     actions = registry.add_subparsers(dest="action", metavar="ACTION", required=True)
-    for action, help_text in (("list", "every version with its key metrics, * marking the champion, and incomplete registrations"),
-                              ("show", "one version's metadata as JSON"),
-                              ("promote", "make a version the champion"),
-                              ("rollback", "return the champion to the version before"),
-                              ("clean", "remove the files of registrations killed before they completed (their numbers stay "
-                                        "taken); complete versions are never touched")):
+    for action, help_text in _REGISTRY_ACTION_HELP.items():
         sub = actions.add_parser(action, help=help_text, description=help_text[0].upper() + help_text[1:] + ".")
-        sub.add_argument("--registry", required=True, help="registry root folder or gs:// prefix")
-        sub.add_argument("--name", default="fracdet", help="model name (default: %(default)s)")
-        if action in ("show", "promote"):
-            sub.add_argument("version", type=positive_int, help="version number")
-        if action == "promote":
-            sub.add_argument("--require-blessed", action="store_true", help="refuse a version its evaluation did not bless")
-        if action in ("promote", "rollback"):
-            sub.add_argument("--reason", default="", help="why, recorded in the alias history")
-        if action == "clean":
-            sub.add_argument("--older-than", type=_duration, default=None, metavar="DURATION",
-                             help="only registrations claimed longer ago than this, e.g. 90s, 30m, 2h, 1d (default: 1h, so a "
-                                  "registration still copying is left alone)")
+        _add_registry_location(sub)
+        _add_action_options(sub, action)
         sub.set_defaults(run=_REGISTRY_ACTIONS[action])
+
+
+def _add_registry_location(parser: argparse.ArgumentParser) -> None:
+    """Where the registry is, and which model in it."""
+    parser.add_argument("--registry", required=True, help="registry root folder or gs:// prefix")
+    parser.add_argument("--name", default=defaults.MODEL_NAME, help="model name (default: %(default)s)")
+
+
+def _add_action_options(sub: argparse.ArgumentParser, action: str) -> None:
+    """The options of one `fracdet registry` action beyond the registry's location."""
+    if action in ("show", "promote"):
+        sub.add_argument("version", type=positive_int, help="version number")
+    if action == "promote":
+        sub.add_argument("--require-blessed", action="store_true", help="refuse a version its evaluation did not bless")
+    if action in ("promote", "rollback"):
+        sub.add_argument("--reason", default="", help="why, recorded in the alias history")
+    if action == "clean":
+        sub.add_argument("--older-than", type=_duration, default=None, metavar="DURATION",
+                         help="only registrations claimed longer ago than this, e.g. 90s, 30m, 2h, 1d (default: 1h, so a "
+                              "registration still copying is left alone)")
 
 
 def _duration(text: str) -> datetime.timedelta:
@@ -79,7 +100,8 @@ def _register(args: argparse.Namespace) -> int:
         print(_removed(args.name, item))
     metadata, created = register_model(args.model, args.eval, args.registry, args.name, eda_uri=args.eda,
                                        abandon_after=None)  # cleaned just above, where the removals are shown
-    print(f"{'registered' if created else 'already registered as'} {metadata['name']} version {metadata['version']}: {metadata['uri']}")
+    print(f"{'registered' if created else 'already registered as'} {metadata['name']} version {metadata['version']}: "
+          f"{metadata['uri']}")
     if args.promote:
         if metadata.get("blessed"):
             promote(args.registry, args.name, metadata["version"], require_blessed=True, reason="fracdet register --promote")
@@ -122,12 +144,14 @@ def _incomplete(item: IncompleteVersion) -> str:
     claim = item.claim
     if claim.abandoned_at is not None:
         left = f", {len(item.files)} files left; `fracdet registry clean` removes them" if item.files else ""
-        return f"version {claim.version}: abandoned registration, given up at {timestamp(claim.abandoned_at)}{left}; the number is not reused"
+        return (f"version {claim.version}: abandoned registration, given up at {timestamp(claim.abandoned_at)}{left}; "
+                "the number is not reused")
     age = datetime.datetime.now(datetime.UTC) - claim.claimed_at
     state = (f"may still be in progress (claimed less than {DEFAULT_GRACE} ago); `fracdet registry clean` removes it once older"
              if age < DEFAULT_GRACE else "`fracdet registry clean` removes it")
-    return (f"version {claim.version}: incomplete registration claimed at {timestamp(claim.claimed_at)}"
-            f"{' of ' + claim.source_model_uri if claim.source_model_uri else ''}, no metadata.json, {len(item.files)} files; {state}")
+    source = f" of {claim.source_model_uri}" if claim.source_model_uri else ""
+    return (f"version {claim.version}: incomplete registration claimed at {timestamp(claim.claimed_at)}{source}, "
+            f"no metadata.json, {len(item.files)} files; {state}")
 
 
 def _removed(name: str, item: IncompleteVersion) -> str:

@@ -20,11 +20,13 @@ def register(commands: argparse._SubParsersAction) -> None:
         ),
     )
     parser.add_argument("--out", required=True, help="output folder or gs://bucket/prefix")
-    parser.add_argument("--train", type=non_negative_int, default=200, help="training images (default: %(default)s)")
-    parser.add_argument("--val", type=non_negative_int, default=50, help="validation images (default: %(default)s)")
-    parser.add_argument("--size", type=positive_int, default=512, help="longer image side in pixels (default: %(default)s)")
-    parser.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
-    parser.add_argument("--format", dest="image_format", choices=IMAGE_FORMATS, default="png",
+    parser.add_argument("--train", type=non_negative_int, default=SynthConfig.train,
+                        help="training images (default: %(default)s)")
+    parser.add_argument("--val", type=non_negative_int, default=SynthConfig.val, help="validation images (default: %(default)s)")
+    parser.add_argument("--size", type=positive_int, default=SynthConfig.size,
+                        help="longer image side in pixels (default: %(default)s)")
+    parser.add_argument("--seed", type=int, default=SynthConfig.seed, help="random seed (default: %(default)s)")
+    parser.add_argument("--format", dest="image_format", choices=IMAGE_FORMATS, default=SynthConfig.image_format,
                         help="png: 8-bit grayscale; dcm: 12-bit CR DICOM (default: %(default)s)")
     parser.add_argument("--workers", type=positive_int, default=default_workers(),
                         help="parallel processes (default: all cores, here %(default)s)")

@@ -5,6 +5,9 @@ from __future__ import annotations
 import argparse
 
 from fracdet.arguments import positive_int
+from fracdet_core import defaults
+from fracdet_core.model.config import ModelConfig
+from fracdet_core.train.config import TrainConfig, load_configs
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -21,22 +24,27 @@ def register(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--data", required=True, help="the ingest output folder or gs:// prefix")
     parser.add_argument("--class-weights", help="class_weights.json from EDA (default: every class weighs 1)")
     parser.add_argument("--out", required=True, help="output folder or gs:// prefix")
-    parser.add_argument("--config", help="YAML with optional 'model:' and 'train:' sections")
-    parser.add_argument("--epochs", type=positive_int, help="passes over the training data (default: 30)")
-    parser.add_argument("--image-size", type=positive_int, help="square training input side, pixels (default: 256)")
-    parser.add_argument("--batch-size", type=positive_int, help="images per step (default: 16)")
-    parser.add_argument("--seed", type=int, help="random seed (default: 0)")
+    parser.add_argument("--config", help="YAML with optional 'model:' and 'train:' sections; the flags below override it")
+    # No argparse defaults: a flag left out keeps the --config file's value, else the library's.
+    parser.add_argument("--epochs", type=positive_int, help=f"passes over the training data (default: {defaults.EPOCHS})")
+    parser.add_argument("--image-size", type=positive_int,
+                        help=f"square training input side, pixels (default: {defaults.IMAGE_SIZE})")
+    parser.add_argument("--batch-size", type=positive_int, help=f"images per step (default: {defaults.BATCH_SIZE})")
+    parser.add_argument("--seed", type=int, help=f"random seed (default: {TrainConfig.seed})")
     parser.set_defaults(run=run)
+
+
+def load_flag_configs(args: argparse.Namespace) -> tuple[ModelConfig, TrainConfig]:
+    """The model and training configs: the --config file's, with the flags that were given on top."""
+    return load_configs(args.config, epochs=args.epochs, image_size=args.image_size, batch_size=args.batch_size,
+                        seed=args.seed)
 
 
 def run(args: argparse.Namespace) -> int:
     from fracdet_core import storage
-    from fracdet_core.train.config import load_configs
     from fracdet_core.train.trainer import train
 
-    model_config, train_config = load_configs(
-        args.config, epochs=args.epochs, image_size=args.image_size, batch_size=args.batch_size, seed=args.seed
-    )
+    model_config, train_config = load_flag_configs(args)
     summary = train(args.data, args.class_weights, args.out, model_config, train_config)
     print(f"trained {summary['epochs_run']} epochs; best val loss {summary['best_val_loss']:.4f}; "
           f"{summary['train_images_per_second']:.1f} images/s")

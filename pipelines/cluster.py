@@ -5,8 +5,9 @@ tolerations, volumes and secrets are static fields of the compiled YAML's Kubern
 spec. kfp-kubernetes 2.17 can also take node selectors and tolerations from pipeline parameters
 (`add_node_selector_json`, `add_toleration_json`), but not every backend applies them: the
 init-container driver in the kubeflow/pipelines sources skips them with only a log line, and the
-training task would land on any node. Static settings are applied by every backend. They describe the cluster (its GPU node labels and taints, the secret holding a key), not
-one run, so a cluster gets its own compiled YAML, as the retrain workflow and `make` do.
+training task would land on any node. Static settings are applied by every backend. They
+describe the cluster (its GPU node labels and taints, the secret holding a key), not one run, so
+a cluster gets its own compiled YAML, as the retrain workflow and `make` do.
 
 What stays a run parameter: everything about the run itself (data, registry, epochs, GPU count and
 resource name, thresholds), and the run's Kubernetes service account, chosen when submitting.
@@ -22,6 +23,7 @@ from kfp import dsl, kubernetes
 from fracdet_core.errors import ConfigError
 
 GPU_TAINT = "nvidia.com/gpu"  # the taint GKE, EKS and the NVIDIA GPU operator put on GPU nodes
+GPU_RESOURCE = "nvidia.com/gpu"  # the resource name the NVIDIA device plugin gives GPUs: the `gpu_type` run parameter's default
 SHM_MOUNT = "/dev/shm"
 GCS_KEY_FOLDER = "/var/secrets/google"
 GCS_KEY_FILE = "key.json"  # `kubectl create secret generic NAME --from-file=key.json=KEY.json`

@@ -8,17 +8,26 @@ through `kfp.local` too.
 
 from kfp import dsl
 from kfp.dsl import Dataset
+from kfp.dsl.graph_component import GraphComponent
 
 from fracdet_components.ingest_fanout import ingest_merge, ingest_part, ingest_plan
-from fracdet_pipelines.cluster import ClusterOptions, give_gcs_credentials
+from fracdet_core import defaults
+from fracdet_pipelines.cluster import ClusterOptions
+from fracdet_pipelines.tasks import TaskSettings, configured, pipeline_function
 
 DEFAULT_PARALLELISM = 8
+DEFAULT_PARTS = 4  # the `workers` parameter's default; the main pipeline passes its compiled-in part count
+
+# Each task's settings. All cached: the plan's key holds the data fingerprint, the parts' and the merge's the plan.
+PLAN = TaskSettings("Plan ingest parts", cache=True, cpu="1", memory="2G")
+PART = TaskSettings("Ingest part", cache=True, cpu="2", memory="4G")
+MERGE = TaskSettings("Merge ingest parts", cache=True, cpu="1", memory="2G")
 
 
 def create_ingest_fanout(
     options: ClusterOptions = ClusterOptions(),  # noqa: B008 - a frozen dataclass, never mutated
     parallelism: int = DEFAULT_PARALLELISM,
-):
+) -> GraphComponent:
     """The fanned-out ingest pipeline, with at most `parallelism` parts running at once.
 
     `parallelism` is fixed at compile time: KFP compiles it into the loop's iterator policy and
@@ -29,46 +38,50 @@ def create_ingest_fanout(
         options: the main pipeline's cluster settings: retries and GCS credentials of every task.
         parallelism: the most parts that run at once; 0 for no limit.
     """
-
-    @dsl.pipeline(
+    return dsl.pipeline(
+        pipeline_function(wire_ingest_fanout, options, parallelism),
         name="ingest-fanout",
         description="Ingest a YOLO dataset in parallel parts of whole shards, merged into one dataset.",
     )
-    def ingest_fanout(data_uri: str, data_fingerprint: str, shards: int = 0, max_side: int = 0, workers: int = 4) -> Dataset:
-        """Ingest a YOLO dataset in `workers` parallel parts.
 
-        Args:
-            data_uri: Ultralytics data.yaml, or the folder or gs:// prefix holding one.
-            data_fingerprint: the fingerprint task's hash of the data listing. Every task here is
-                cached and this is what changes the plan's cache key when the data changes (the
-                parts and the merge then follow through the plan's new artifact).
-            shards: TFRecord shards per split; 0 makes one per 1000 images. Parts ingest whole
-                shards, so there are at most as many parts as shards in both splits together.
-            max_side: downscale images whose longer side exceeds this many pixels; 0 keeps sizes.
-            workers: parallel ingest tasks (parts).
 
-        Returns:
-            The merged dataset: shards, manifest.json, labels.parquet, quarantine.jsonl.
-        """
-        plan_task = ingest_plan(data_uri=data_uri, parts=workers, shards=shards, max_side=max_side,
-                                data_fingerprint=data_fingerprint)
-        plan_task.set_display_name("Plan ingest parts")
-        plan_task.set_cpu_request("1").set_memory_request("2G")
-        with dsl.ParallelFor(plan_task.outputs["Output"], parallelism=parallelism, name="ingest-parts") as part:
-            part_task = ingest_part(plan=plan_task.outputs["plan"], part=part)
-            part_task.set_display_name("Ingest part")
-            part_task.set_cpu_request("2").set_memory_request("4G")
-        merge_task = ingest_merge(plan=plan_task.outputs["plan"], parts=dsl.Collected(part_task.outputs["shards"]))
-        merge_task.set_display_name("Merge ingest parts")
-        merge_task.set_cpu_request("1").set_memory_request("2G")
-        for task in (plan_task, part_task, merge_task):
-            task.set_caching_options(enable_caching=True)
-            give_gcs_credentials(task, options)
-            if options.task_retries:
-                task.set_retry(num_retries=options.task_retries, backoff_duration="30s", backoff_factor=2.0)
-        return merge_task.outputs["dataset"]
+def wire_ingest_fanout(
+    options: ClusterOptions,
+    parallelism: int,
+    /,
+    data_uri: str,
+    data_fingerprint: str,
+    shards: int = defaults.SHARDS,
+    max_side: int = defaults.MAX_SIDE,
+    workers: int = DEFAULT_PARTS,
+) -> Dataset:
+    """Ingest a YOLO dataset in `workers` parallel parts.
 
-    return ingest_fanout
+    `create_ingest_fanout` binds `options` and `parallelism` when it compiles; the rest are the
+    pipeline's parameters.
+
+    Args:
+        data_uri: Ultralytics data.yaml, or the folder or gs:// prefix holding one.
+        data_fingerprint: the fingerprint task's hash of the data listing. Every task here is
+            cached and this is what changes the plan's cache key when the data changes (the
+            parts and the merge then follow through the plan's new artifact).
+        shards: TFRecord shards per split; 0 makes one per 1000 images. Parts ingest whole
+            shards, so there are at most as many parts as shards in both splits together.
+        max_side: downscale images whose longer side exceeds this many pixels; 0 keeps sizes.
+        workers: parallel ingest tasks (parts).
+
+    Returns:
+        The merged dataset: shards, manifest.json, labels.parquet, quarantine.jsonl.
+    """
+    plan_task = configured(
+        ingest_plan(data_uri=data_uri, parts=workers, shards=shards, max_side=max_side, data_fingerprint=data_fingerprint),
+        PLAN, options,
+    )
+    plan = plan_task.outputs["plan"]
+    with dsl.ParallelFor(plan_task.outputs["Output"], parallelism=parallelism, name="ingest-parts") as part:
+        part_task = configured(ingest_part(plan=plan, part=part), PART, options)
+    merge_task = configured(ingest_merge(plan=plan, parts=dsl.Collected(part_task.outputs["shards"])), MERGE, options)
+    return merge_task.outputs["dataset"]
 
 
 ingest_fanout = create_ingest_fanout()

@@ -3,7 +3,9 @@
 `SubprocessRunner(use_venv=False)` runs each lightweight component in a subprocess of this
 Python environment, where `fracdet_core` is installed, exactly as the image runs it on a cluster.
 The DAG is the one a cluster runs (exit handler included, which kfp.local 2.17 runs after the
-other tasks with their final state); only the retries are off.
+other tasks with their final state); only the retries are off. A run prints one line per task
+as it finishes (`task_lines`); kfp.local's own log of every task shows only when asked for, or
+for a task that failed.
 """
 
 from __future__ import annotations
@@ -11,19 +13,23 @@ from __future__ import annotations
 import builtins
 import contextlib
 import dataclasses
+import functools
 import json
 import os
-import re
+import sys
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 
 from kfp import local
+from kfp.dsl import graph_component
 
 from fracdet_core.errors import FracdetError
 from fracdet_pipelines.cluster import ClusterOptions
 from fracdet_pipelines.fracdet_pipeline import PIPELINE_NAME, create_pipeline
+from fracdet_pipelines.local_tasks import reported_tasks
+from fracdet_pipelines.parameters import defined_parameters
+from fracdet_pipelines.task_lines import task_printer, without_colour
 
-_ANSI_COLOUR = re.compile(r"\x1b\[[0-9;]*m")
 # Where each output is: kfp.local writes a task's output artifact to <root>/<run>/<task>/<output>.
 TASK_OUTPUTS = {
     "dataset": ("ingest", "dataset"),
@@ -62,38 +68,43 @@ class LocalRun:
         folder: the run's folder under the pipeline root (one sub-folder per task).
         outputs: output name (TASK_OUTPUTS' keys) -> its local path.
         outcome: the exit handler's record: `outcome`, `run_id`, `pipeline_state`.
+        arguments: every pipeline parameter's value in this run, defaults included.
     """
 
     folder: str
     outputs: dict[str, str]
     outcome: dict
+    arguments: dict[str, object]
 
 
-def run_locally(data_uri: str, pipeline_root: str, **parameters: object) -> LocalRun:
-    """Run the whole pipeline locally.
+@functools.cache
+def local_pipeline() -> graph_component.GraphComponent:
+    """The DAG a local run runs: the cluster's, without retries (a local failure is an input error; a retry only delays it)."""
+    return create_pipeline(ClusterOptions(task_retries=0))
+
+
+def run_locally(pipeline_root: str, arguments: Mapping[str, object], *, verbose: bool = False) -> LocalRun:
+    """Run the whole pipeline locally, printing one line per task as it finishes.
 
     Args:
-        data_uri: the dataset (data.yaml, or the folder holding one).
         pipeline_root: folder for every run's task outputs.
-        parameters: the pipeline's other parameters (registry_uri, epochs, ...), by name.
+        arguments: pipeline parameter -> value (the pipeline's defaults fill the rest). Local
+            paths in `*_uri` parameters are made absolute: tasks record the URIs they are given
+            (the registry keeps them in its versions' metadata), and a relative path means
+            nothing from another folder.
+        verbose: show kfp.local's log of every task as it runs; otherwise only a failed task's log shows.
 
     Raises:
         LocalRunError: a task failed (its log, printed above, shows why).
     """
     root = os.path.abspath(pipeline_root)
     before = _run_folders(root)
+    complete = _with_defaults({name: _absolute_if_local(name, value) for name, value in arguments.items()})
     local.init(runner=local.SubprocessRunner(use_venv=False), pipeline_root=root)
     try:
-        with print_restored(), warnings.catch_warnings():
-            # kfp.local warns that the components name a non-Python base image (running them in
-            # this environment, where fracdet_core is installed, is the intent) and that cluster
-            # settings (display names, resources) do nothing here (they are meant for a cluster).
-            warnings.filterwarnings("ignore", message="You may be attemp", category=RuntimeWarning)
-            warnings.filterwarnings("ignore", message=".*have no effect in the current local runner", category=UserWarning)
-            create_pipeline(ClusterOptions(task_retries=0))(data_uri=data_uri, **parameters)
+        _run_pipeline(complete, verbose)
     except RuntimeError as error:
-        summary = _ANSI_COLOUR.sub("", str(error))
-        raise LocalRunError(f"{summary} Its log above says why; outputs are under {pipeline_root}") from error
+        raise LocalRunError(f"{without_colour(str(error))} Its log above says why; outputs are under {pipeline_root}") from error
     new = sorted(_run_folders(root) - before)
     if len(new) != 1:
         raise LocalRunError(f"expected one new run folder under {root}, found {len(new)}: was another run writing there?")
@@ -101,7 +112,30 @@ def run_locally(data_uri: str, pipeline_root: str, **parameters: object) -> Loca
     outputs = {name: os.path.join(folder, task, output) for name, (task, output) in TASK_OUTPUTS.items()}
     with open(outputs["outcome"], encoding="utf-8") as stream:
         outcome = json.load(stream)
-    return LocalRun(folder, outputs, outcome)
+    return LocalRun(folder, outputs, outcome, complete)
+
+
+def _run_pipeline(arguments: Mapping[str, object], verbose: bool) -> None:
+    """Run the pipeline with kfp.local, its tasks reported one line each on this process's stdout."""
+    with print_restored(), warnings.catch_warnings(), reported_tasks(task_printer(sys.stdout), verbose=verbose):
+        # kfp.local warns that the components name a non-Python base image (running them in this
+        # environment, where fracdet_core is installed, is the intent) and that cluster settings
+        # (display names, resources) do nothing here (they are meant for a cluster).
+        warnings.filterwarnings("ignore", message="You may be attemp", category=RuntimeWarning)
+        warnings.filterwarnings("ignore", message=".*have no effect in the current local runner", category=UserWarning)
+        local_pipeline()(**arguments)
+
+
+def _with_defaults(arguments: Mapping[str, object]) -> dict[str, object]:
+    parameters = defined_parameters(local_pipeline())
+    defaults = {name: spec["defaultValue"] for name, spec in parameters.items() if "defaultValue" in spec}
+    return {**defaults, **arguments}
+
+
+def _absolute_if_local(name: str, value: object) -> object:
+    if name.endswith("_uri") and isinstance(value, str) and value and "://" not in value:
+        return os.path.abspath(value)
+    return value
 
 
 def _run_folders(root: str) -> set[str]:
@@ -118,7 +152,7 @@ def registered_version(registry_uri: str, model_name: str, model_path: str) -> d
     return next((item for item in list_versions(registry_uri, model_name) if item["source_model_uri"] == source), None)
 
 
-def run_summary(run: LocalRun, registry_uri: str, model_name: str) -> str:
+def run_summary(run: LocalRun) -> str:
     """What a person wants after a run: counts, class weights, training, metrics, blessing, version, reports."""
     from fracdet_core.evaluate.summary import blessing_lines, metrics_table
 
@@ -131,7 +165,7 @@ def run_summary(run: LocalRun, registry_uri: str, model_name: str) -> str:
     training = read("model", "train_summary.json")
     metrics = read("evaluation", "metrics.json")
     blessing = read("evaluation", "blessing.json")
-    version = registered_version(registry_uri, model_name, run.outputs["model"])
+    version = registered_version(str(run.arguments["registry_uri"]), str(run.arguments["model_name"]), run.outputs["model"])
     return "\n".join([
         f"ingested {totals['ingested']} of {totals['found']} files ({totals['quarantined']} quarantined)",
         "class weights: " + ", ".join(f"{name.removeprefix('XR_')} {weight:.2f}" for name, weight in weights.items()),

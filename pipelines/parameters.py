@@ -1,9 +1,11 @@
-"""`key=value` run arguments, typed by the compiled pipeline's own parameter definitions.
+"""Pipeline parameters and their values, typed by the pipeline's own parameter definitions.
 
 The KFP backend rejects a run whose argument has the wrong type only after it was created, and
 `kfp run create` guesses types from the text (`"007"` becomes 7). Reading the types from the
-compiled YAML catches a misspelt name, a missing required parameter or a bad value before
-anything is submitted, with a message that names the parameter and what it takes.
+pipeline catches a misspelt name, a missing required parameter or a bad value before anything
+runs, with a message that names the parameter and what it takes. The definitions come either
+from a compiled YAML (`fracdet pipeline submit`) or from the pipeline itself (`fracdet pipeline
+run`), in the same shape, so both commands take the same names, types and defaults.
 """
 
 from __future__ import annotations
@@ -11,9 +13,11 @@ from __future__ import annotations
 import difflib
 import json
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import yaml
+from kfp.dsl import graph_component
+from kfp.dsl.types import type_utils
 
 from fracdet_core import storage
 from fracdet_core.errors import ConfigError
@@ -35,6 +39,25 @@ def pipeline_parameters(pipeline_file: str) -> dict[str, dict]:
         raise ConfigError(f"{pipeline_file}: not a compiled KFP pipeline (no root.inputDefinitions.parameters)") from error
 
 
+def defined_parameters(pipeline: graph_component.GraphComponent) -> dict[str, dict]:
+    """Parameter name -> its definition, as `pipeline_parameters` reads it from the compiled YAML, in declaration order.
+
+    Raises:
+        TypeError: the pipeline takes an artifact, which no command line can give.
+    """
+    definitions = {}
+    for name, spec in pipeline.component_spec.inputs.items():
+        if not type_utils.is_parameter_type(spec.type):
+            raise TypeError(f"pipeline input {name!r} is an artifact ({spec.type}); a run takes parameters only")
+        definition = {"parameterType": type_utils.get_parameter_type_name(spec.type), "description": spec.description or ""}
+        if spec.optional:
+            definition["isOptional"] = True
+            if spec.default is not None:
+                definition["defaultValue"] = spec.default
+        definitions[name] = definition
+    return definitions
+
+
 def parse_arguments(pairs: Sequence[str], parameters: Mapping[str, dict]) -> dict[str, object]:
     """Typed arguments from `key=value` strings.
 
@@ -53,7 +76,10 @@ def parse_arguments(pairs: Sequence[str], parameters: Mapping[str, dict]) -> dic
             raise ConfigError(f"unknown pipeline parameter {name!r}; {hint}the pipeline takes: {', '.join(sorted(parameters))}")
         if name in arguments:
             raise ConfigError(f"pipeline parameter {name!r} is given twice")
-        arguments[name] = _typed(name, text, parameters[name]["parameterType"])
+        try:
+            arguments[name] = parse_value(text, parameters[name]["parameterType"])
+        except ValueError as error:
+            raise ConfigError(f"{name}={text!r}: {error}") from None
     missing = sorted(name for name, spec in parameters.items() if not spec.get("isOptional") and name not in arguments)
     if missing:
         raise ConfigError(f"required pipeline parameters missing: {', '.join(f'{name}=...' for name in missing)}")
@@ -67,33 +93,58 @@ def argument_value(name: str, arguments: Mapping[str, object], parameters: Mappi
     return parameters[name].get("defaultValue")
 
 
-def _typed(name: str, text: str, kind: str) -> object:
-    if kind == "STRING":
-        return text
-    if kind == "NUMBER_INTEGER":
-        try:
-            return int(text)
-        except ValueError:
-            raise ConfigError(f"{name}={text!r}: expected a whole number") from None
-    if kind == "NUMBER_DOUBLE":
-        try:
-            value = float(text)
-        except ValueError:
-            raise ConfigError(f"{name}={text!r}: expected a number") from None
-        if not math.isfinite(value):
-            raise ConfigError(f"{name}={text!r}: expected a finite number")
-        return value
-    if kind == "BOOLEAN":
-        if text.lower() in _TRUE + _FALSE:
-            return text.lower() in _TRUE
-        raise ConfigError(f"{name}={text!r}: expected true or false")
-    if kind in ("STRUCT", "LIST"):
-        expected = dict if kind == "STRUCT" else list
+def parse_value(text: str, kind: str) -> object:
+    """`text` as a value of the KFP parameter type `kind` (`parameterType`: STRING, NUMBER_INTEGER, ...).
+
+    Raises:
+        ValueError: the text does not fit the type; the message says what the type takes.
+    """
+    if kind not in _PARSERS:
+        raise ValueError(f"parameter type {kind} is not supported on the command line")
+    return _PARSERS[kind](text)
+
+
+def _integer(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise ValueError("expected a whole number") from None
+
+
+def _number(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError("expected a number") from None
+    if not math.isfinite(value):
+        raise ValueError("expected a finite number")
+    return value
+
+
+def _boolean(text: str) -> bool:
+    if text.lower() not in _TRUE + _FALSE:
+        raise ValueError("expected true or false")
+    return text.lower() in _TRUE
+
+
+def _json_of(expected: type, shape: str) -> Callable[[str], object]:
+    def parse(text: str) -> object:
         try:
             value = json.loads(text)
         except json.JSONDecodeError:
             value = None
         if not isinstance(value, expected):
-            raise ConfigError(f"{name}={text!r}: expected a JSON {'object' if kind == 'STRUCT' else 'array'}")
+            raise ValueError(f"expected a JSON {shape}")
         return value
-    raise ConfigError(f"{name}: parameter type {kind} is not supported on the command line")
+
+    return parse
+
+
+_PARSERS: dict[str, Callable[[str], object]] = {
+    "STRING": str,
+    "NUMBER_INTEGER": _integer,
+    "NUMBER_DOUBLE": _number,
+    "BOOLEAN": _boolean,
+    "STRUCT": _json_of(dict, "object"),
+    "LIST": _json_of(list, "array"),
+}

@@ -48,6 +48,10 @@ def _assert_one_line_error(result: subprocess.CompletedProcess[str], expected: s
         (["synth", "--out", "x", "--size", "16"], "size must be within [64, 4096] pixels, got 16"),
         (["synth"], "the following arguments are required: --out"),
         (["unknown"], "invalid choice: 'unknown'"),
+        (["pipeline", "run", "--data", "d", "--registry", "r"],  # the pipeline's own names, not these
+         "the following arguments are required: --data_uri/--data-uri, --registry_uri/--registry-uri"),
+        (["pipeline", "run", "--data-uri", "d", "--registry-uri", "r", "--epochs", "many"],
+         "argument --epochs: expected a whole number, got 'many'"),
     ],
 )
 def test_user_mistakes_exit_2_with_one_line(args, expected):

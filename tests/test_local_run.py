@@ -1,13 +1,105 @@
-"""kfp.local's side effect on `print`, undone after a run (the whole runs are in test_pipeline.py and test_ingest_fanout.py)."""
+"""Local runs: one line per task, a task's log only when it failed or when asked; kfp.local's side effect on `print`.
 
-from __future__ import annotations
+The whole DAG's local runs are in test_pipeline.py (which counts the lines of a real run) and
+test_ingest_fanout.py; here tiny pipelines of two-line components run through kfp.local for real.
+"""
 
+# No `from __future__ import annotations` here: kfp reads the components' annotations as types.
 import builtins
+import subprocess
+import sys
 import threading
+from pathlib import Path
 
-from kfp.local import logging_utils
+import pytest
+from kfp import dsl, local
+from kfp.local import logging_utils, task_dispatcher
 
 from fracdet_pipelines.local_run import print_restored
+from fracdet_pipelines.local_tasks import FinishedTask, reported_tasks
+from fracdet_pipelines.task_lines import task_line, task_printer
+
+FRACDET = str(Path(sys.executable).with_name("fracdet"))
+
+
+@dsl.component(base_image="python:3.11", install_kfp_package=False)
+def say(text: str) -> str:
+    print(f"said: {text}")
+    return text
+
+
+@dsl.component(base_image="python:3.11", install_kfp_package=False)
+def refuse(text: str) -> None:
+    raise ValueError(f"refused: {text}")
+
+
+@dsl.pipeline(name="talk")
+def talk(text: str) -> None:
+    say(text=say(text=text).output)
+
+
+@dsl.pipeline(name="talk-then-refuse")
+def talk_then_refuse(text: str) -> None:
+    refuse(text=say(text=text).output)
+
+
+def _run(pipeline, root: Path, verbose: bool) -> list[FinishedTask]:
+    """Run `pipeline` with kfp.local, each finished task printed and returned; a failed pipeline's error propagates."""
+    local.init(runner=local.SubprocessRunner(use_venv=False), pipeline_root=str(root))
+    finished: list[FinishedTask] = []
+    printer = task_printer(sys.stdout)
+
+    def report(task: FinishedTask) -> None:
+        finished.append(task)
+        printer(task)
+
+    with print_restored(), reported_tasks(report, verbose=verbose):
+        pipeline(text="hello")
+    return finished
+
+
+def test_a_quiet_run_prints_one_line_per_task_and_keeps_each_tasks_log_apart(tmp_path, capsys):
+    stdout, function = sys.stdout, task_dispatcher.run_single_task_implementation
+    finished = _run(talk, tmp_path, verbose=False)
+    out = capsys.readouterr().out
+    assert out.splitlines() == [task_line(task) for task in finished]
+    assert [(task.name, task.succeeded, task.outputs["Output"]) for task in finished] == [
+        ("say", True, "hello"), ("say-2", True, "hello")]
+    assert "said: hello" in finished[0].log and "Executing task" in finished[0].log  # kept, not shown
+    assert sys.stdout is stdout and task_dispatcher.run_single_task_implementation is function  # all put back
+
+
+def test_a_failed_tasks_log_is_shown_after_its_line(tmp_path, capsys):
+    with pytest.raises(RuntimeError, match="Inner task failed"):
+        _run(talk_then_refuse, tmp_path, verbose=False)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("say ") and " succeeded " in lines[0]
+    assert lines[1].startswith("refuse ") and lines[1].split()[1] == "FAILED"
+    log = "\n".join(lines[2:])
+    assert "ValueError: refused: hello" in log and "Task 'refuse' finished with status FAILURE" in log  # its own log, colourless
+    assert "said: hello" not in log  # the task that succeeded stays quiet
+
+
+def test_verbose_shows_kfp_locals_log_of_every_task_as_it_runs(tmp_path, capsys):
+    finished = _run(talk, tmp_path, verbose=True)
+    out = capsys.readouterr().out
+    assert out.count("said: hello") == 2 and out.count("Got executor_input") == 2
+    assert all(task_line(task) in out.splitlines() for task in finished) and all(task.log == "" for task in finished)
+
+
+@pytest.mark.parametrize("verbose", [False, True])
+def test_a_failed_local_run_shows_the_failed_tasks_log_and_with_verbose_every_tasks(tmp_path, verbose):
+    command = [FRACDET, "pipeline", "run", "--data_uri", str(tmp_path / "missing"), "--registry_uri", str(tmp_path / "registry"),
+               "--root", str(tmp_path / "runs"), *(["--verbose"] if verbose else [])]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 2, result.stdout + result.stderr
+    lines = result.stdout.splitlines()
+    (failed,) = (index for index, line in enumerate(lines) if line.startswith("fingerprint "))
+    assert lines[failed].split()[1] == "FAILED" and (failed == 0) is not verbose
+    assert "no data.yaml here" in result.stdout  # the failed task's own log
+    record_outcome_log = "Looking for component `record_outcome`"  # what the exit handler's process prints first
+    assert (record_outcome_log in result.stdout) is verbose
+    assert any(line.startswith("record-outcome ") and "outcome failed" in line for line in lines)
 
 
 def test_overlapping_task_logs_leave_kfp_locals_indenting_print_behind_and_the_guard_restores_it():

@@ -14,14 +14,17 @@ from fracdet_core.model.assign import assign_targets
 from fracdet_core.model.config import ModelConfig
 from fracdet_core.model.detector import build_detector
 from fracdet_core.model.layers import ConvBNAct, ResidualBlock
-from fracdet_core.model.loss import DetectionLoss
+from fracdet_core.model.loss import DetectionLoss, detection_loss_terms
+from fracdet_core.train.config import TrainConfig
 
-SMALL = ModelConfig(image_size=128, stem_width=8, stage_widths=(8, 16, 16, 24, 32), stage_depths=(1, 1, 1, 1, 1), fpn_width=16, head_depth=1)
+SMALL = ModelConfig(image_size=128, stem_width=8, stage_widths=(8, 16, 16, 24, 32), stage_depths=(1, 1, 1, 1, 1), fpn_width=16,
+                    head_depth=1)
 
 
 @pytest.mark.parametrize(
     "config",
-    [SMALL, ModelConfig(), ModelConfig(image_size=192, fpn_levels=(3, 4, 5, 6), stage_widths=(8, 8, 16, 16, 24), stage_depths=(1, 1, 1, 1, 1))],
+    [SMALL, ModelConfig(),
+     ModelConfig(image_size=192, fpn_levels=(3, 4, 5, 6), stage_widths=(8, 8, 16, 16, 24), stage_depths=(1, 1, 1, 1, 1))],
     ids=["small-128", "default-256", "four-levels-192"],
 )
 def test_output_has_one_row_per_cell(config):
@@ -46,14 +49,24 @@ def test_every_weight_receives_a_gradient():
         loss = DetectionLoss()(targets, model(images, training=True))
     gradients = tape.gradient(loss, model.trainable_weights)
     assert len(gradients) == len(model.trainable_weights) > 0
-    for weight, gradient in zip(model.trainable_weights, gradients):
+    for weight, gradient in zip(model.trainable_weights, gradients, strict=True):
         assert gradient is not None, weight.path
         assert np.all(np.isfinite(gradient.numpy())), weight.path
         assert np.any(gradient.numpy() != 0), weight.path
 
 
-@pytest.mark.parametrize(("layer", "arguments"), [(ConvBNAct, {"filters": 8, "kernel_size": 1, "strides": 2, "activation": False}),
-                                                   (ResidualBlock, {"filters": 12, "strides": 2})])
+def test_the_loss_defaults_are_the_trainers():
+    """A loss built without arguments is the one training uses: focal objectness, MSE boxes."""
+    loss = DetectionLoss()
+    assert (loss.box_loss, loss.focal_gamma) == (TrainConfig().box_loss, TrainConfig().focal_gamma) == ("mse", 2.0)
+    terms = inspect.signature(detection_loss_terms).parameters
+    assert (terms["box_loss"].default, terms["focal_gamma"].default) == ("mse", 2.0)
+
+
+@pytest.mark.parametrize(("layer", "arguments"), [
+    (ConvBNAct, {"filters": 8, "kernel_size": 1, "strides": 2, "activation": False}),
+    (ResidualBlock, {"filters": 12, "strides": 2}),
+])
 def test_layer_config_is_exactly_its_constructor_arguments(layer, arguments):
     instance = layer(**arguments, name="probe")
     config = instance.get_config()

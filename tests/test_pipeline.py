@@ -114,7 +114,8 @@ def test_ingest_is_cached_on_a_fingerprint_of_the_data(compiled, body):
 def test_training_follows_eda_with_its_weights_and_gpu_settings(compiled, body, kubernetes):
     task = body["train"]
     assert sorted(task["dependentTasks"]) == ["eda", "ingest"]
-    assert task["inputs"]["artifacts"]["analysis"]["taskOutputArtifact"] == {"outputArtifactKey": "analysis", "producerTask": "eda"}
+    analysis = task["inputs"]["artifacts"]["analysis"]["taskOutputArtifact"]
+    assert analysis == {"outputArtifactKey": "analysis", "producerTask": "eda"}
     assert task["cachingOptions"] == {"enableCache": True}
     resources = compiled["deploymentSpec"]["executors"]["exec-train"]["container"]["resources"]
     assert resources["accelerator"] == {"resourceCount": "{{$.inputs.parameters['pipelinechannel--gpu_count']}}",
@@ -140,7 +141,8 @@ def test_the_whole_run_has_a_deadline(kubernetes):
 def test_eda_follows_ingest_and_takes_the_baseline(compiled, body):
     task = body["eda"]
     assert task["dependentTasks"] == ["ingest"]
-    assert task["inputs"]["artifacts"]["dataset"]["taskOutputArtifact"] == {"outputArtifactKey": "dataset", "producerTask": "ingest"}
+    dataset = task["inputs"]["artifacts"]["dataset"]["taskOutputArtifact"]
+    assert dataset == {"outputArtifactKey": "dataset", "producerTask": "ingest"}
     assert task["inputs"]["parameters"]["baseline_uri"]["componentInputParameter"] == "pipelinechannel--eda_baseline"
     assert task["taskInfo"]["name"] == "EDA, class weights and data checks"
     assert task["cachingOptions"] == {"enableCache": True}  # keyed on the ingest artifact it reads
@@ -155,7 +157,8 @@ def test_eda_follows_ingest_and_takes_the_baseline(compiled, body):
 def test_evaluation_follows_training_and_gates_registration(compiled, body):
     evaluate = body["evaluate"]
     assert sorted(evaluate["dependentTasks"]) == ["ingest", "train"]
-    assert evaluate["inputs"]["artifacts"]["model"]["taskOutputArtifact"] == {"outputArtifactKey": "model", "producerTask": "train"}
+    model = evaluate["inputs"]["artifacts"]["model"]["taskOutputArtifact"]
+    assert model == {"outputArtifactKey": "model", "producerTask": "train"}
     assert evaluate["inputs"]["parameters"]["registry_uri"]["componentInputParameter"] == "pipelinechannel--registry_uri"
     assert evaluate["inputs"]["parameters"]["run_id"] == {"runtimeValue": {"constant": "{{$.pipeline_job_uuid}}"}}
     assert evaluate["cachingOptions"] == {} and evaluate["taskInfo"]["name"] == "Evaluate and bless"
@@ -220,7 +223,8 @@ def test_cluster_options_are_compiled_in_and_the_file_loads_back(cli_compiled):
     for name, executor in executors.items():
         (mount,) = kubernetes["deploymentSpec"]["executors"][name]["secretAsVolume"]
         assert mount["secretName"] == "gcs-key" and mount["mountPath"] == "/var/secrets/google" and mount["optional"] is False
-        assert executor["container"]["env"] == [{"name": "GOOGLE_APPLICATION_CREDENTIALS", "value": "/var/secrets/google/key.json"}]
+        credentials = {"name": "GOOGLE_APPLICATION_CREDENTIALS", "value": "/var/secrets/google/key.json"}
+        assert executor["container"]["env"] == [credentials]
     loaded = components.load_component_from_file(str(cli_compiled))
     assert loaded.name == "fracdet"
     assert set(loaded.component_spec.inputs) == {
@@ -262,7 +266,8 @@ def test_bad_cluster_options_are_one_line(capsys, tmp_path, option, message):
     assert not (tmp_path / "p.yaml").exists()
 
 
-TINY_MODEL = "model: {stem_width: 8, stage_widths: [8, 8, 16, 16, 16], stage_depths: [1, 1, 1, 1, 1], fpn_width: 8, head_depth: 1}\n"
+TINY_MODEL = ("model: {stem_width: 8, stage_widths: [8, 8, 16, 16, 16], stage_depths: [1, 1, 1, 1, 1], fpn_width: 8, "
+              "head_depth: 1}\n")
 OPEN_GATES = "min_map50: 0\nmin_sensitivity: {}\nmin_specificity: {}\nmin_auc: {}\n"  # any model is blessed
 CLOSED_GATES = "min_map50: 1.0\n"  # out of reach for a model trained one epoch
 
@@ -278,9 +283,10 @@ def tiny_run(tmp_path_factory) -> Path:
 
 
 def _run_dag(base: Path, root: Path, gates: str) -> subprocess.CompletedProcess:
-    return subprocess.run([FRACDET, "pipeline", "run", "--data", str(base / "data"), "--root", str(root), "--shards", "2",
-                           "--epochs", "1", "--image-size", "64", "--batch-size", "8", "--train-config", str(base / "tiny.yaml"),
-                           "--thresholds", str(base / gates), "--promote"],
+    return subprocess.run([FRACDET, "pipeline", "run", "--root", str(root), "--data_uri", str(base / "data"),
+                           "--registry_uri", str(root / "registry"), "--shards", "2", "--epochs", "1", "--image_size", "64",
+                           "--batch_size", "8", "--train_config_uri", str(base / "tiny.yaml"),
+                           "--thresholds_uri", str(base / gates), "--promote"],
                           capture_output=True, text=True, timeout=600)
 
 
@@ -364,6 +370,20 @@ def test_the_whole_dag_runs_locally_and_registers_a_blessed_model(tiny_run, tmp_
     assert outcome["run_id"] == metadata["run"]["run_id"]
     assert json.loads((registry / "fracdet" / "runs" / outcome["run_id"] / "blessing.json").read_text())["blessed"] is True
     assert printed["run outcome"] == f"blessed (run {outcome['run_id']})"
+    _assert_one_line_per_task_then_the_summary(result.stdout, json.loads((evaluation / "blessing.json").read_text()))
+
+
+def _assert_one_line_per_task_then_the_summary(printed: str, blessing: dict) -> None:
+    """What `fracdet pipeline run` prints by default: a line per task as it finished, the summary, none of kfp.local's log."""
+    lines = printed.splitlines()
+    tasks = ["fingerprint", "ingest", "eda", "train", "evaluate", "register", "record-outcome"]
+    assert [line.split()[:2] for line in lines[:len(tasks)]] == [[task, "succeeded"] for task in tasks]
+    assert lines[1].endswith("found 72, ingested 72, quarantined 0") and " s  1 epochs, best val loss " in lines[3]
+    assert lines[4].endswith("blessed yes") and lines[5].endswith("version 1 (champion)") and lines[6].endswith("outcome blessed")
+    assert lines[len(tasks)] == "ingested 72 of 72 files (0 quarantined)" and lines[-1].startswith("all task outputs: ")
+    # The summary: counts, weights, training; the metrics table (2 lines and 6 groups); the blessing and its
+    # reasons; the version, the outcome, 2 reports and 3 folders.
+    assert len(lines) == len(tasks) + 3 + 8 + 1 + len(blessing["reasons"]) + 2 + 2 + 3
 
 
 @pytest.mark.slow
@@ -383,7 +403,8 @@ def test_an_unblessed_model_is_not_registered(tiny_run, tmp_path):
 
 
 def test_a_failed_local_run_is_one_clear_line_and_recorded_as_failed(tmp_path):
-    result = subprocess.run([FRACDET, "pipeline", "run", "--data", str(tmp_path / "missing"), "--root", str(tmp_path / "runs")],
+    result = subprocess.run([FRACDET, "pipeline", "run", "--data_uri", str(tmp_path / "missing"),
+                             "--registry_uri", str(tmp_path / "runs" / "registry"), "--root", str(tmp_path / "runs")],
                             capture_output=True, text=True, timeout=600)
     assert result.returncode == 2
     last = result.stderr.strip().splitlines()[-1]

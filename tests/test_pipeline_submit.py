@@ -1,9 +1,10 @@
 """`fracdet pipeline submit`: arguments typed by the compiled pipeline, and exit codes from the run's outcome.
 
 There is no Kubeflow cluster here. The submit tests run the real `fracdet` command (in this
-process, to spare a Python start per case) with the real kfp.Client against a loopback server that answers the five KFP v2beta1 REST calls the client makes
-(health, experiment lookup and creation, run creation, run state), and they assert on the request
-body kfp sent: the compiled spec, the typed parameters, the service account.
+process, to spare a Python start per case) with the real kfp.Client against a loopback server
+that answers the five KFP v2beta1 REST calls the client makes (health, experiment lookup and
+creation, run creation, run state), and they assert on the request body kfp sent: the compiled
+spec, the typed parameters, the service account.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import json
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 import yaml
@@ -21,7 +23,8 @@ from fracdet import main
 from fracdet_components.run_outcome import record_blessing, record_outcome
 from fracdet_core.errors import ConfigError
 from fracdet_pipelines.compile import compile_pipeline
-from fracdet_pipelines.parameters import argument_value, parse_arguments, pipeline_parameters
+from fracdet_pipelines.local_run import local_pipeline
+from fracdet_pipelines.parameters import argument_value, defined_parameters, parse_arguments, pipeline_parameters
 
 RUN_ID = "4f6c1f7e-0000-4000-8000-000000000001"
 
@@ -68,16 +71,30 @@ def test_bad_arguments_are_named(parameters, pairs, message):
 
 
 def test_json_parameters_must_have_their_shape():
-    parameters = {"selector": {"parameterType": "STRUCT", "isOptional": True}, "items": {"parameterType": "LIST", "isOptional": True}}
+    parameters = {"selector": {"parameterType": "STRUCT", "isOptional": True},
+                  "items": {"parameterType": "LIST", "isOptional": True}}
     assert parse_arguments(['selector={"a": "b"}', "items=[1, 2]"], parameters) == {"selector": {"a": "b"}, "items": [1, 2]}
     with pytest.raises(ConfigError, match="expected a JSON object"):
         parse_arguments(["selector=[1]"], parameters)
 
 
+def test_submit_and_a_local_run_take_the_same_parameters(parameters):
+    """`submit` reads the compiled YAML, `run` the pipeline object: the same names, types, defaults and help."""
+    defined = defined_parameters(local_pipeline())
+    assert set(defined) == set(parameters)
+    for name, definition in defined.items():
+        compiled = parameters[name]
+        assert definition["parameterType"] == compiled["parameterType"], name
+        assert definition["description"] == compiled["description"], name
+        assert definition.get("isOptional", False) == compiled.get("isOptional", False), name
+        assert definition.get("defaultValue") == compiled.get("defaultValue"), name  # YAML holds 30 as 30.0: equal
+    assert list(defined)[:2] == ["data_uri", "registry_uri"]  # the pipeline's own order, for --help
+
+
 def test_a_file_that_is_not_a_pipeline_is_named(tmp_path):
     path = tmp_path / "other.yaml"
     path.write_text("kind: Deployment\n")
-    with pytest.raises(ConfigError, match="other.yaml: not a compiled KFP pipeline"):
+    with pytest.raises(ConfigError, match=r"other\.yaml: not a compiled KFP pipeline"):
         pipeline_parameters(str(path))
 
 
@@ -85,7 +102,7 @@ class _FakeKfp(http.server.BaseHTTPRequestHandler):
     """The KFP v2beta1 REST calls kfp.Client makes to create a run and follow it."""
 
     final_state = "SUCCEEDED"
-    requests: list[tuple[str, str, dict | None]] = []
+    requests: ClassVar[list[tuple[str, str, dict | None]]] = []
 
     def _answer(self, body: dict) -> None:
         data = json.dumps(body).encode()
@@ -224,8 +241,8 @@ def test_an_unreachable_backend_exits_1(capsys, pipeline_file):
 
 def test_without_a_pipeline_file_it_compiles_one_for_the_image(capsys, fake_kfp):
     host, handler = fake_kfp
-    code, out, err = _fracdet(capsys, "pipeline", "submit", "--host", host, "--experiment", "e", "--image", "r.example/fracdet:abc",
-                              "data_uri=x", "registry_uri=y")
+    code, out, err = _fracdet(capsys, "pipeline", "submit", "--host", host, "--experiment", "e",
+                              "--image", "r.example/fracdet:abc", "data_uri=x", "registry_uri=y")
     assert code == 0, out + err
     (run,) = [body for method, path, body in handler.requests if method == "POST" and path.endswith("/runs")]
     executors = run["pipeline_spec"]["pipeline_spec"]["deploymentSpec"]["executors"]

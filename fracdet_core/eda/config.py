@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
+from fracdet_core import defaults
 from fracdet_core.errors import ConfigError
 
 WEIGHTINGS = ("balanced", "effective")
@@ -28,10 +29,10 @@ class EdaOptions:
         thumbnails_per_class: sample images per class drawn in the report.
     """
 
-    weighting: str = "balanced"
+    weighting: str = defaults.CLASS_WEIGHTING
     beta: float = 0.999
     max_weight: float = 10.0
-    max_quarantine_share: float = 0.1
+    max_quarantine_share: float = defaults.MAX_QUARANTINE_SHARE
     max_boxes_per_image: int = 50
     min_box_pixels: float = 2.0
     max_degenerate_box_share: float = 0.01
@@ -56,4 +57,6 @@ class EdaOptions:
             if getattr(self, name) < 0:
                 raise ConfigError(f"{name} must be 0 or more, got {getattr(self, name)}")
         if self.psi_threshold <= 0 or self.min_box_pixels < 0:
-            raise ConfigError(f"psi_threshold must be above 0 and min_box_pixels 0 or more, got {self.psi_threshold}, {self.min_box_pixels}")
+            raise ConfigError(
+                f"psi_threshold must be above 0 and min_box_pixels 0 or more, got {self.psi_threshold}, {self.min_box_pixels}"
+            )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 
+from fracdet_core import defaults
 from fracdet_core.classes import CLASS_NAMES
 from fracdet_core.errors import ConfigError
 
@@ -29,28 +30,35 @@ class ModelConfig:
         num_classes: detection classes (fracdet's ten).
     """
 
-    image_size: int = 256
+    image_size: int = defaults.IMAGE_SIZE
     stem_width: int = 16
     stage_widths: tuple[int, ...] = (24, 32, 64, 96, 128)
     stage_depths: tuple[int, ...] = (1, 1, 2, 2, 1)
     fpn_levels: tuple[int, ...] = (3, 4, 5)
     fpn_width: int = 64
-    head_depth: int = 0  # output convolutions straight on the FPN: towers cost 38% of the FLOPs and measured worse at equal CPU time (README)
+    # Output convolutions straight on the FPN: towers cost 38% of the FLOPs and measured worse at
+    # equal CPU time (README).
+    head_depth: int = 0
     num_classes: int = len(CLASS_NAMES)
 
     def __post_init__(self) -> None:
         if len(self.stage_widths) != len(self.stage_depths) or not self.stage_widths:
-            raise ConfigError(f"stage_widths and stage_depths need one entry per stage, got {self.stage_widths} and {self.stage_depths}")
+            raise ConfigError(
+                f"stage_widths and stage_depths need one entry per stage, got {self.stage_widths} and {self.stage_depths}"
+            )
         if min(self.stage_widths) < 1 or min(self.stage_depths) < 1 or self.stem_width < 1 or self.fpn_width < 1:
             raise ConfigError("widths and depths must be at least 1")
         deepest = len(self.stage_widths) + 1  # the stem halves once, then each stage
-        if sorted(self.fpn_levels) != list(self.fpn_levels) or not self.fpn_levels or self.fpn_levels[0] < 2 or self.fpn_levels[-1] > deepest:
+        levels = list(self.fpn_levels)
+        if not levels or sorted(levels) != levels or levels[0] < 2 or levels[-1] > deepest:
             raise ConfigError(f"fpn_levels must be increasing levels within [2, {deepest}], got {self.fpn_levels}")
-        if list(self.fpn_levels) != list(range(self.fpn_levels[0], self.fpn_levels[-1] + 1)):
+        if levels != list(range(levels[0], levels[-1] + 1)):
             raise ConfigError(f"fpn_levels must be consecutive, got {self.fpn_levels}")
         coarsest = 2 ** self.fpn_levels[-1]
         if self.image_size < coarsest or self.image_size % coarsest:
-            raise ConfigError(f"image_size must be a positive multiple of {coarsest} (the coarsest stride), got {self.image_size}")
+            raise ConfigError(
+                f"image_size must be a positive multiple of {coarsest} (the coarsest stride), got {self.image_size}"
+            )
         if self.head_depth < 0 or self.num_classes < 1:
             raise ConfigError(f"head_depth must be >= 0 and num_classes >= 1, got {self.head_depth}, {self.num_classes}")
 

@@ -1,13 +1,15 @@
 """The detection loss of the original design, with the options that measure better.
 
-- objectness: binary cross-entropy on every cell (optionally focal-weighted, Lin et al. 2017);
+- objectness: binary cross-entropy on every cell, focal-weighted by default (Lin et al. 2017;
+  `focal_gamma` 0 gives the original design's plain cross-entropy);
 - classes: binary cross-entropy per class on the cells that own a box, the EDA's class weight
   applied to each positive class target (a rare class's missed box costs more);
 - boxes: mean squared error of `[dx, dy, log_w, log_h]` on the cells that own a box, or the
   GIoU loss (Rezatofighi et al., CVPR 2019) of the decoded boxes.
 
-Class and box terms are averaged over positive cells (at least one), the objectness term over
-all cells, so an image without boxes gives a finite loss driven by objectness alone. Written in
+Class and box terms are averaged over positive cells (at least one); the focal objectness term
+is summed and divided by the positive cells too, the plain one averaged over all cells. So an
+image without boxes gives a finite loss driven by objectness alone. Written in
 `keras.ops`, so it runs on the JAX backend too.
 """
 
@@ -18,6 +20,7 @@ from collections.abc import Mapping, Sequence
 import keras
 from keras import ops
 
+from fracdet_core import defaults
 from fracdet_core.classes import CLASS_NAMES
 from fracdet_core.model.config import BOX_LOSSES
 
@@ -47,8 +50,8 @@ def detection_loss_terms(
     predictions,  # noqa: ANN001 - (N, cells, 5 + C)
     class_weights: Sequence[float],
     *,
-    box_loss: str = "mse",
-    focal_gamma: float = 0.0,
+    box_loss: str = defaults.BOX_LOSS,
+    focal_gamma: float = defaults.FOCAL_GAMMA,
 ) -> dict:
     """The three loss terms, each a scalar."""
     targets = ops.cast(targets, "float32")
@@ -94,13 +97,13 @@ class DetectionLoss(keras.losses.Loss):
     def __init__(
         self,
         class_weights: Mapping[str, float] | Sequence[float] | None = None,
-        box_loss: str = "mse",
-        focal_gamma: float = 0.0,
+        box_loss: str = defaults.BOX_LOSS,
+        focal_gamma: float = defaults.FOCAL_GAMMA,
         box_weight: float = 5.0,
         objectness_weight: float = 1.0,
         class_weight: float = 1.0,
         name: str = "detection_loss",
-        **kwargs,
+        **kwargs: object,
     ) -> None:
         super().__init__(name=name, **kwargs)
         if box_loss not in BOX_LOSSES:
@@ -115,8 +118,11 @@ class DetectionLoss(keras.losses.Loss):
         self.class_weight = class_weight
 
     def call(self, y_true, y_pred):  # noqa: ANN001, ANN201
-        terms = detection_loss_terms(y_true, y_pred, self.class_weights, box_loss=self.box_loss, focal_gamma=self.focal_gamma)
-        total = self.box_weight * terms["box"] + self.objectness_weight * terms["objectness"] + self.class_weight * terms["classes"]
+        terms = detection_loss_terms(
+            y_true, y_pred, self.class_weights, box_loss=self.box_loss, focal_gamma=self.focal_gamma
+        )
+        total = (self.box_weight * terms["box"] + self.objectness_weight * terms["objectness"]
+                 + self.class_weight * terms["classes"])
         # The batch's loss once per image, which Keras averages back to it: under tf.distribute
         # Keras divides only averaged per-image losses by the replica count, so a scalar would
         # make the replicas' summed gradients, and the logged loss, that many times too large.

@@ -6,7 +6,7 @@ import dataclasses
 
 import yaml
 
-from fracdet_core import storage
+from fracdet_core import defaults, storage
 from fracdet_core.errors import ConfigError
 from fracdet_core.model.config import BOX_LOSSES, ModelConfig
 
@@ -21,21 +21,22 @@ class TrainConfig:
         box_loss: "mse" (the original design) or "giou".
         focal_gamma: focal exponent on objectness; 0 for plain cross-entropy (then averaged over
             all cells, where the few positive cells barely count).
-
-    The defaults are what measured best on the synthetic val split (README, "Training"): mse
-    boxes with focal objectness (gamma 2) beat plain cross-entropy and GIoU boxes.
         early_stopping_patience: epochs without a better val loss before stopping (0: never).
         augment: augment training images.
         seed: seeds Python, NumPy, TensorFlow and the input pipeline.
         xla: compile the training step with XLA.
+
+    The loss defaults (`fracdet_core.defaults`) are what measured best on the synthetic val split
+    (README, "Training and the exported model"): mse boxes with focal objectness (gamma 2) beat
+    plain cross-entropy and GIoU boxes.
     """
 
-    epochs: int = 30
-    batch_size: int = 16
+    epochs: int = defaults.EPOCHS
+    batch_size: int = defaults.BATCH_SIZE
     learning_rate: float = 2e-3
     warmup_epochs: float = 1.0
-    box_loss: str = "mse"
-    focal_gamma: float = 2.0
+    box_loss: str = defaults.BOX_LOSS
+    focal_gamma: float = defaults.FOCAL_GAMMA
     early_stopping_patience: int = 8
     augment: bool = True
     seed: int = 0

@@ -1,0 +1,193 @@
+"""Every door's defaults equal their one source, `fracdet_core.defaults`, parameter by parameter.
+
+A run parameter reaches the library as a pipeline parameter, a component input or a `fracdet`
+flag. The pipeline and the command name the source; the components cannot (KFP ships their
+source into the task as text) and restate it as literals, which is what these tests hold equal.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import pkgutil
+
+import pytest
+from kfp.dsl.base_component import BaseComponent
+
+import fracdet_components
+from fracdet import build_parser, main
+from fracdet.train import load_flag_configs
+from fracdet_components.eda import eda
+from fracdet_components.evaluate import evaluate
+from fracdet_components.fingerprint import fingerprint
+from fracdet_components.ingest import ingest
+from fracdet_components.ingest_fanout import ingest_merge, ingest_part, ingest_plan
+from fracdet_components.outcome import record_outcome
+from fracdet_components.register import register
+from fracdet_components.train import train
+from fracdet_core import defaults
+from fracdet_core.eda.config import EdaOptions
+from fracdet_core.evaluate.clinical import clinical_metrics
+from fracdet_core.evaluate.options import EvaluateOptions
+from fracdet_core.ingest.ingest import IngestOptions
+from fracdet_core.limits import DecodeLimits
+from fracdet_core.model.config import ModelConfig
+from fracdet_core.registry.versions import register as register_version
+from fracdet_core.synth.config import SynthConfig
+from fracdet_core.train.config import TrainConfig
+from fracdet_pipelines.cluster import GPU_RESOURCE
+from fracdet_pipelines.fracdet_pipeline import fracdet_pipeline
+from fracdet_pipelines.ingest_stage import DEFAULT_PARTS, ingest_fanout
+
+NONE = ""  # an optional URI, baseline or ID left out: KFP parameters cannot be None
+ALL_CORES = 0  # a worker count of 0 in a component: every core the task may use
+
+# Pipeline parameter -> its default. data_uri and registry_uri have none: they are required.
+PIPELINE = {
+    "model_name": defaults.MODEL_NAME,
+    "promote": False,
+    "shards": defaults.SHARDS,
+    "max_side": defaults.MAX_SIDE,
+    "eda_baseline": NONE,
+    "class_weighting": defaults.CLASS_WEIGHTING,
+    "max_quarantine_share": defaults.MAX_QUARANTINE_SHARE,
+    "epochs": defaults.EPOCHS,
+    "image_size": defaults.IMAGE_SIZE,
+    "batch_size": defaults.BATCH_SIZE,
+    "train_config_uri": NONE,
+    "gpu_count": 0,
+    "gpu_type": GPU_RESOURCE,
+    "thresholds_uri": NONE,
+    "target_sensitivity": defaults.TARGET_SENSITIVITY,
+}
+INGEST_FANOUT = {"shards": defaults.SHARDS, "max_side": defaults.MAX_SIDE, "workers": DEFAULT_PARTS}
+
+# Component -> input -> its default, for every input that has one.
+COMPONENTS = {
+    fingerprint: {},
+    ingest: {"shards": defaults.SHARDS, "max_side": defaults.MAX_SIDE, "workers": ALL_CORES, "data_fingerprint": NONE},
+    ingest_plan: {"parts": 1, "shards": defaults.SHARDS, "max_side": defaults.MAX_SIDE, "data_fingerprint": NONE},
+    ingest_part: {"workers": ALL_CORES},
+    ingest_merge: {},
+    eda: {"baseline_uri": PIPELINE["eda_baseline"], "weighting": defaults.CLASS_WEIGHTING,
+          "max_quarantine_share": defaults.MAX_QUARANTINE_SHARE},
+    train: {"epochs": defaults.EPOCHS, "image_size": defaults.IMAGE_SIZE, "batch_size": defaults.BATCH_SIZE,
+            "config_uri": PIPELINE["train_config_uri"], "gpu_count": PIPELINE["gpu_count"], "gpu_type": GPU_RESOURCE},
+    evaluate: {"registry_uri": NONE, "model_name": defaults.MODEL_NAME, "thresholds_uri": PIPELINE["thresholds_uri"],
+               "target_sensitivity": defaults.TARGET_SENSITIVITY, "run_id": NONE},
+    register: {"model_name": defaults.MODEL_NAME, "promote": PIPELINE["promote"], "run_id": NONE, "task_name": NONE},
+    record_outcome: {"model_name": defaults.MODEL_NAME, "run_id": NONE},
+}
+
+# The library's own defaults: each config and function that takes one reads the same source.
+LIBRARY = [
+    (TrainConfig(), "epochs", defaults.EPOCHS),
+    (TrainConfig(), "batch_size", defaults.BATCH_SIZE),
+    (TrainConfig(), "box_loss", defaults.BOX_LOSS),
+    (TrainConfig(), "focal_gamma", defaults.FOCAL_GAMMA),
+    (ModelConfig(), "image_size", defaults.IMAGE_SIZE),
+    (IngestOptions(), "shards", defaults.SHARDS),
+    (DecodeLimits(), "max_side", defaults.MAX_SIDE),
+    (EdaOptions(), "weighting", defaults.CLASS_WEIGHTING),
+    (EdaOptions(), "max_quarantine_share", defaults.MAX_QUARANTINE_SHARE),
+    (EvaluateOptions(), "target_sensitivity", defaults.TARGET_SENSITIVITY),
+]
+LIBRARY_FUNCTIONS = [
+    (register_version, "name", defaults.MODEL_NAME),
+    (clinical_metrics, "target_sensitivity", defaults.TARGET_SENSITIVITY),
+]
+
+# `fracdet` sub-command (with its required arguments) -> flag destination -> its default.
+# `fracdet pipeline run` takes its flags from the pipeline's parameters; `train`'s are checked below.
+COMMANDS = {
+    ("ingest", "--data", "d", "--out", "o"): {
+        "shards": defaults.SHARDS, "max_side": defaults.MAX_SIDE, "max_pixels": DecodeLimits().max_pixels,
+        "max_bytes": DecodeLimits().max_bytes,
+    },
+    ("eda", "--data", "d", "--out", "o"): {
+        "weighting": defaults.CLASS_WEIGHTING, "max_quarantine_share": defaults.MAX_QUARANTINE_SHARE,
+        "beta": EdaOptions().beta, "max_weight": EdaOptions().max_weight, "min_class_boxes": EdaOptions().min_class_boxes,
+    },
+    ("evaluate", "--model", "m", "--data", "d", "--out", "o"): {
+        "target_sensitivity": defaults.TARGET_SENSITIVITY, "split": EvaluateOptions().split,
+        "batch_size": EvaluateOptions().batch_size,
+    },
+    ("register", "--model", "m", "--eval", "e", "--registry", "r"): {"name": defaults.MODEL_NAME},
+    ("registry", "list", "--registry", "r"): {"name": defaults.MODEL_NAME},
+    ("synth", "--out", "o"): {
+        "train": SynthConfig().train, "val": SynthConfig().val, "size": SynthConfig().size, "seed": SynthConfig().seed,
+        "image_format": SynthConfig().image_format,
+    },
+}
+
+
+def _same(actual: object, expected: object) -> bool:
+    """Equal and of the same type: 0 is not False, and 1 is not 1.0 to a KFP parameter type."""
+    return type(actual) is type(expected) and actual == expected
+
+
+def _input_defaults(component: BaseComponent) -> dict[str, object]:
+    """Input name -> default, for the inputs of a component or pipeline that have one (KFP fills in a final status)."""
+    inputs = component.component_spec.inputs.items()
+    return {name: spec.default for name, spec in inputs if spec.optional and spec.type != "PipelineTaskFinalStatus"}
+
+
+def test_every_component_is_in_the_table():
+    found = set()
+    for module in pkgutil.iter_modules(fracdet_components.__path__):
+        loaded = importlib.import_module(f"fracdet_components.{module.name}")
+        found |= {value.name for value in vars(loaded).values() if isinstance(value, BaseComponent)}
+    assert found == {component.name for component in COMPONENTS}
+
+
+@pytest.mark.parametrize("component", COMPONENTS, ids=lambda component: component.name)
+def test_component_defaults_equal_the_source(component):
+    actual = _input_defaults(component)
+    expected = COMPONENTS[component]
+    assert set(actual) == set(expected)  # an input with a new default must be added to the table
+    assert {name: value for name, value in actual.items() if not _same(value, expected[name])} == {}
+
+
+@pytest.mark.parametrize(("pipeline", "expected"), [(fracdet_pipeline, PIPELINE), (ingest_fanout, INGEST_FANOUT)],
+                         ids=["fracdet", "ingest-fanout"])
+def test_pipeline_defaults_equal_the_source(pipeline, expected):
+    actual = _input_defaults(pipeline)
+    assert set(actual) == set(expected)
+    assert {name: value for name, value in actual.items() if not _same(value, expected[name])} == {}
+
+
+@pytest.mark.parametrize(("config", "field", "expected"), LIBRARY,
+                         ids=[f"{type(config).__name__}.{field}" for config, field, _ in LIBRARY])
+def test_library_configs_read_the_source(config, field, expected):
+    assert _same(getattr(config, field), expected)
+
+
+@pytest.mark.parametrize(("function", "parameter", "expected"), LIBRARY_FUNCTIONS,
+                         ids=[f"{function.__module__}.{function.__name__}" for function, _, _ in LIBRARY_FUNCTIONS])
+def test_library_functions_read_the_source(function, parameter, expected):
+    assert _same(inspect.signature(function).parameters[parameter].default, expected)
+
+
+@pytest.mark.parametrize("argv", COMMANDS, ids=lambda argv: " ".join(argv[:2]))
+def test_command_defaults_equal_the_source(argv):
+    parsed = vars(build_parser().parse_args(list(argv)))
+    expected = COMMANDS[argv]
+    assert {name: parsed[name] for name in expected} == expected
+    assert all(_same(parsed[name], value) for name, value in expected.items())
+
+
+def test_train_flags_left_out_give_the_library_configs():
+    """`fracdet train` has no argparse defaults, so a config file's values stand; without one, the library's."""
+    args = build_parser().parse_args(["train", "--data", "d", "--out", "o"])
+    model_config, train_config = load_flag_configs(args)
+    assert model_config == ModelConfig() and train_config == TrainConfig()
+
+
+def test_train_help_shows_the_source(capsys):
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    options = " ".join(capsys.readouterr().out.split("options:", 1)[1].split())
+    for flag, value in (("--epochs", defaults.EPOCHS), ("--image-size", defaults.IMAGE_SIZE),
+                        ("--batch-size", defaults.BATCH_SIZE), ("--seed", TrainConfig().seed)):
+        help_text = options.split(f"{flag} ", 1)[1].split(" --", 1)[0]
+        assert help_text.endswith(f"(default: {value})"), (flag, help_text)
