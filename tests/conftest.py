@@ -29,7 +29,7 @@ def gcs_emulator() -> Iterator[FakeGCSServer]:
 @pytest.fixture
 def gcs_bucket(gcs_emulator: FakeGCSServer) -> str:
     """A new, empty bucket in the emulator; returns its name."""
-    from fracdet_core.storage import _client
+    from fracdet_core.storage.gcs import _client
 
     name = f"test-{uuid.uuid4().hex[:12]}"
     _client().create_bucket(name)

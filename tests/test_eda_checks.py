@@ -10,7 +10,7 @@ import pytest
 from yolo_builders import labelled_dataset, one_box_per_class
 
 from fracdet_core.eda.config import EdaOptions
-from fracdet_core.eda.run import DataChecksFailed, run_eda
+from fracdet_core.eda.run import DataChecksFailedError, run_eda
 from fracdet_core.errors import ConfigError
 from fracdet_core.ingest import ingest_dataset
 
@@ -43,16 +43,16 @@ def test_a_healthy_dataset_passes_every_check(tmp_path):
     [
         (WITHOUT_ELBOW_FRACTURES, HEALTHY_VAL, LENIENT, "class_without_training_boxes", "XR_ELBOW_positive"),
         (HEALTHY_TRAIN, ALL_VAL_QUARANTINED, LENIENT, "empty_val_split", "val has 0 images"),
-        (HEALTHY_TRAIN + ["0 0.5 0.5 0.2\n"] * 5, HEALTHY_VAL, LENIENT, "quarantine_share", "5 of 45 files"),
-        (HEALTHY_TRAIN + ["".join(f"0 0.5 0.5 0.{i + 1} 0.1\n" for i in range(6))], HEALTHY_VAL,
+        ([*HEALTHY_TRAIN, *["0 0.5 0.5 0.2\n"] * 5], HEALTHY_VAL, LENIENT, "quarantine_share", "5 of 45 files"),
+        ([*HEALTHY_TRAIN, "".join(f"0 0.5 0.5 0.{i + 1} 0.1\n" for i in range(6))], HEALTHY_VAL,
          EdaOptions(min_class_boxes=1, max_share_gap=1.0, max_boxes_per_image=5), "boxes_per_image", "1 images have more than 5"),
-        (HEALTHY_TRAIN + ["3 0.5 0.5 0.01 0.3\n"], HEALTHY_VAL, EdaOptions(min_class_boxes=1, max_share_gap=1.0, max_degenerate_box_share=0.0),
-         "degenerate_boxes", "1 boxes"),
+        ([*HEALTHY_TRAIN, "3 0.5 0.5 0.01 0.3\n"], HEALTHY_VAL,
+         EdaOptions(min_class_boxes=1, max_share_gap=1.0, max_degenerate_box_share=0.0), "degenerate_boxes", "1 boxes"),
     ],
     ids=["missing class", "empty val", "quarantine share", "crowded image", "degenerate box"],
 )
 def test_each_failure_stops_the_stage_after_writing_the_report(tmp_path, train, val, options, failed, message):
-    with pytest.raises(DataChecksFailed) as raised:
+    with pytest.raises(DataChecksFailedError) as raised:
         _analyse(tmp_path, train, val, options)
     assert failed in str(raised.value) and message in str(raised.value)
     checks = _checks(tmp_path)
@@ -84,7 +84,7 @@ def test_the_cli_exits_2_and_lists_the_failures(tmp_path):
 def test_an_ingest_that_is_missing_is_named(tmp_path):
     from fracdet_core.data.manifest import IngestNotFoundError
 
-    with pytest.raises(IngestNotFoundError, match="holds no manifest.json"):
+    with pytest.raises(IngestNotFoundError, match=r"holds no manifest\.json"):
         run_eda(str(tmp_path / "nothing"), str(tmp_path / "eda"))
 
 

@@ -55,7 +55,7 @@ def test_smaller_boxes_are_flagged(tmp_path, baseline):
 
 
 def test_a_baseline_without_stats_is_named(tmp_path):
-    with pytest.raises(FracdetError, match="holds no stats.json"):
+    with pytest.raises(FracdetError, match=r"holds no stats\.json"):
         _eda(tmp_path, "x", one_box_per_class(), str(tmp_path / "nowhere"))
 
 

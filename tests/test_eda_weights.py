@@ -9,7 +9,7 @@ from sklearn.utils.class_weight import compute_class_weight
 from fracdet_core.classes import CLASS_NAMES
 from fracdet_core.eda.weights import class_weights
 
-COUNTS = dict(zip(CLASS_NAMES, [120, 40, 15, 80, 200, 90, 60, 30, 100, 150]))
+COUNTS = dict(zip(CLASS_NAMES, [120, 40, 15, 80, 200, 90, 60, 30, 100, 150], strict=True))
 
 
 def test_balanced_equals_scikit_learn():

@@ -13,7 +13,7 @@ import pytest
 from bomb_builders import blank_png_streamed
 from yolo_builders import add_image, png_bytes, write_data_yaml
 
-from fracdet_core.ingest.tfrecord import read_records
+from fracdet_core.data.tfrecord import read_records
 from fracdet_core.synth import SynthConfig, generate_dataset
 
 FRACDET = str(Path(sys.executable).with_name("fracdet"))
@@ -41,7 +41,8 @@ def test_ingest_prints_the_accounting_and_where(dataset, tmp_path):
     ("setup", "expected"),
     [
         (lambda root: None, "no data.yaml here"),
-        (lambda root: (root / "data.yaml").write_text("names: [XR_KNEE_positive]\ntrain: a\nval: b\n"), "unknown class 'XR_KNEE_positive'"),
+        (lambda root: (root / "data.yaml").write_text("names: [XR_KNEE_positive]\ntrain: a\nval: b\n"),
+         "unknown class 'XR_KNEE_positive'"),
         (lambda root: write_data_yaml(root, train="missing"), "train folder"),
     ],
 )

@@ -21,8 +21,8 @@ from yolo_builders import (
 )
 
 from fracdet_core import storage
+from fracdet_core.data.tfrecord import read_records
 from fracdet_core.ingest import DecodeLimits, IngestOptions, ingest_dataset
-from fracdet_core.ingest.tfrecord import read_records
 
 GOOD = "0 0.5 0.5 0.2 0.2\n"
 
@@ -168,7 +168,8 @@ def test_manifest_lists_shards_with_checksums(messy_ingest):
 
     for split in ("train", "val"):
         shards = manifest["splits"][split]["shards"]
-        assert [shard["file"] for shard in shards] == [f"{split}-{i:05d}-of-{len(shards):05d}.tfrecord" for i in range(len(shards))]
+        expected = [f"{split}-{i:05d}-of-{len(shards):05d}.tfrecord" for i in range(len(shards))]
+        assert [shard["file"] for shard in shards] == expected
         for shard in shards:
             data = (out / shard["file"]).read_bytes()
             assert hashlib.sha256(data).hexdigest() == shard["sha256"]

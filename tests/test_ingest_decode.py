@@ -52,7 +52,9 @@ def test_exif_orientation_is_applied():
     assert (decoded.width, decoded.height) == (48, 64) and decoded.image_format == "png"
 
 
-@pytest.mark.parametrize(("image_format", "suffix", "mode"), [("BMP", ".bmp", "L"), ("TIFF", ".tif", "I;16"), ("TIFF", ".tiff", "L")])
+@pytest.mark.parametrize(
+    ("image_format", "suffix", "mode"), [("BMP", ".bmp", "L"), ("TIFF", ".tif", "I;16"), ("TIFF", ".tiff", "L")]
+)
 def test_bmp_and_tiff(image_format, suffix, mode):
     rng = np.random.default_rng(7)
     array = rng.integers(0, 65535 if mode == "I;16" else 255, (40, 50), dtype=np.uint16 if mode == "I;16" else np.uint8)

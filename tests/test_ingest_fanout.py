@@ -14,11 +14,12 @@ from kfp.dsl import Dataset, Input
 from yolo_builders import add_image, png_bytes
 
 from fracdet_components.image import FRACDET_IMAGE
+from fracdet_core.data.schema import decode_image_example
+from fracdet_core.data.tfrecord import read_records
 from fracdet_core.ingest import IngestOptions, ingest_dataset
 from fracdet_core.ingest.merge import merge_parts
 from fracdet_core.ingest.part import ingest_shards
 from fracdet_core.ingest.plan import FanOutError, IngestPlan, plan_ingest, read_plan, write_plan
-from fracdet_core.ingest.tfrecord import parse_example, read_records
 from fracdet_core.synth import SynthConfig, generate_dataset
 from fracdet_pipelines.cluster import ClusterOptions
 from fracdet_pipelines.ingest_stage import create_ingest_fanout
@@ -66,7 +67,7 @@ def _source_ids(folder: Path) -> list[str]:
     ids = []
     for shard in sorted(folder.glob("*.tfrecord")):
         with shard.open("rb") as stream:
-            ids.extend(parse_example(record)["image/source_id"][0].decode() for record in read_records(stream))
+            ids.extend(decode_image_example(record).source_id for record in read_records(stream))
     return ids
 
 

@@ -64,5 +64,5 @@ def test_gcs_fingerprints_are_content_hashes(gcs_bucket):
 
 
 def test_no_dataset_is_the_same_error_ingest_gives(tmp_path):
-    with pytest.raises(DatasetError, match="no data.yaml here"):
+    with pytest.raises(DatasetError, match=r"no data\.yaml here"):
         data_fingerprint(str(tmp_path))

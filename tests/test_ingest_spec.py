@@ -30,7 +30,7 @@ def test_folder_or_yaml_file_and_relative_path(root):
 
 
 def test_names_as_map_in_another_order(root):
-    names = {i: name for i, name in enumerate(reversed(CLASS_NAMES))}
+    names = dict(enumerate(reversed(CLASS_NAMES)))
     write_data_yaml(root, names=names)
     spec = read_spec(str(root))
     assert spec.class_remap == {i: 9 - i for i in range(10)} and spec.remapped
@@ -69,7 +69,8 @@ def test_image_lists_in_txt_files(root):
         (yaml.safe_dump({"train": "train/images", "names": list(CLASS_NAMES)}), "no 'val'"),
         (yaml.safe_dump({"train": "missing/images", "val": "valid/images", "names": list(CLASS_NAMES)}),
          "train folder .*missing/images does not exist"),
-        (yaml.safe_dump({"train": "train/images", "val": "nope.txt", "names": list(CLASS_NAMES)}), "val list .*nope.txt does not exist"),
+        (yaml.safe_dump({"train": "train/images", "val": "nope.txt", "names": list(CLASS_NAMES)}),
+         "val list .*nope.txt does not exist"),
     ],
 )
 def test_unusable_data_yaml_is_a_clear_error(root, content, message):
@@ -80,7 +81,7 @@ def test_unusable_data_yaml_is_a_clear_error(root, content, message):
 
 
 def test_a_folder_without_data_yaml(tmp_path):
-    with pytest.raises(DatasetError, match="no data.yaml here"):
+    with pytest.raises(DatasetError, match=r"no data\.yaml here"):
         read_spec(str(tmp_path))
-    with pytest.raises(DatasetError, match="no such data.yaml"):
+    with pytest.raises(DatasetError, match=r"no such data\.yaml"):
         read_spec(str(tmp_path / "other.yaml"))

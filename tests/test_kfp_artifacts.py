@@ -8,7 +8,7 @@ from yolo_builders import labelled_dataset, one_box_per_class
 
 from fracdet_components.artifacts import artifact_location, run_eda_component
 from fracdet_core.eda.config import EdaOptions
-from fracdet_core.eda.run import DataChecksFailed
+from fracdet_core.eda.run import DataChecksFailedError
 from fracdet_core.ingest import ingest_dataset
 
 
@@ -44,6 +44,6 @@ def test_a_failed_check_still_publishes_the_report(tmp_path):
     data = labelled_dataset(tmp_path / "data", one_box_per_class()[1:], one_box_per_class())
     ingest_dataset(str(data), str(tmp_path / "ingest"), progress=False)
     analysis, report, summary, metrics = _outputs(tmp_path)
-    with pytest.raises(DataChecksFailed, match="class_without_training_boxes"):
+    with pytest.raises(DataChecksFailedError, match="class_without_training_boxes"):
         run_eda_component(Dataset(uri=str(tmp_path / "ingest")), analysis, report, summary, metrics, EdaOptions(), None)
     assert "data check(s) failed" in (tmp_path / "report").read_text()

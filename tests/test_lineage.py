@@ -18,7 +18,8 @@ from pathlib import Path
 import pytest
 from model_builders import perfect_setup
 
-from fracdet_core.evaluate.run import EvaluateOptions, run_evaluation
+from fracdet_core.evaluate.options import EvaluateOptions
+from fracdet_core.evaluate.run import run_evaluation
 from fracdet_core.registry import versions
 
 REPO = Path(__file__).resolve().parents[1]

@@ -20,7 +20,8 @@ from registry_builders import evaluation_of, stand_in_model
 from fracdet import main
 from fracdet_core import storage
 from fracdet_core.errors import NotFoundError
-from fracdet_core.evaluate.run import EvaluateOptions, run_evaluation
+from fracdet_core.evaluate.options import EvaluateOptions
+from fracdet_core.evaluate.run import run_evaluation
 from fracdet_core.registry.aliases import NotBlessedError, NothingToRollBackError, promote, read_alias, rollback
 from fracdet_core.registry.claims import clean_incomplete, incomplete_versions, read_claim
 from fracdet_core.registry.refs import resolve
@@ -67,7 +68,8 @@ def models(tmp_path_factory) -> dict:
                 (variant / "saved_model" / "assets" / f"many-{asset:04d}.txt").write_text(str(asset))
         variants.append(str(variant))
         evaluations.append(evaluation_of(str(variant), base / f"evaluation-{index}", base=str(base / "evaluation")))
-        blessed.append(evaluation_of(str(variant), base / f"blessed-evaluation-{index}", blessed=True, base=str(base / "evaluation")))
+        blessed.append(evaluation_of(str(variant), base / f"blessed-evaluation-{index}", blessed=True,
+                                     base=str(base / "evaluation")))
     return {"variants": variants[:PROCESSES], "evaluations": evaluations[:PROCESSES], "blessed": blessed[:PROCESSES],
             "many_files": (variants[PROCESSES], evaluations[PROCESSES]), "evaluation": str(base / "evaluation")}
 
@@ -122,14 +124,16 @@ def test_a_copy_that_differs_from_the_model_is_refused(models, tmp_path):
     shutil.copytree(source, copy)
     check_copy(source, fingerprint, str(copy))  # a faithful copy passes
     (copy / "assets" / "variant.txt").write_text("changed on the way")
-    with pytest.raises(ModelMismatchError, match=f"the registry's copy {copy} has sha256 [0-9a-f]{{64}}, but the model registered, "
-                                                 f"{source}, has sha256 {fingerprint}"):
+    with pytest.raises(ModelMismatchError,
+                       match=f"the registry's copy {copy} has sha256 [0-9a-f]{{64}}, but the model registered, "
+                             f"{source}, has sha256 {fingerprint}"):
         check_copy(source, fingerprint, str(copy))
 
 
 @pytest.mark.slow
 def test_concurrent_registrations_get_distinct_complete_versions(models, storage_root):
-    processes = [_run(_REGISTER, variant, evaluation, storage_root) for variant, evaluation in zip(models["variants"], models["evaluations"])]
+    processes = [_run(_REGISTER, variant, evaluation, storage_root)
+                 for variant, evaluation in zip(models["variants"], models["evaluations"], strict=True)]
     results = [process.communicate(timeout=300) for process in processes]
     assert all(process.returncode == 0 for process in processes), [err for _, err in results]
     versions = sorted(int(out.split()[0]) for out, _ in results)
@@ -191,7 +195,7 @@ def test_a_registration_killed_mid_copy_is_invisible_reported_cleaned_and_its_nu
 
 @pytest.mark.slow
 def test_concurrent_promotions_leave_a_consistent_alias_and_history(models, storage_root):
-    for variant, evaluation in zip(models["variants"][:6], models["evaluations"]):
+    for variant, evaluation in zip(models["variants"][:6], models["evaluations"][:6], strict=True):
         register(variant, evaluation, storage_root, "fracdet")
     processes = [_run(_PROMOTE, storage_root, str(version)) for version in range(1, 7)]
     for process in processes:
@@ -205,7 +209,7 @@ def test_concurrent_promotions_leave_a_consistent_alias_and_history(models, stor
 
 
 def test_promote_rollback_and_references(models, storage_root):
-    for variant, evaluation in zip(models["variants"][:2], models["evaluations"]):
+    for variant, evaluation in zip(models["variants"][:2], models["evaluations"][:2], strict=True):
         register(variant, evaluation, storage_root, "fracdet")
     assert resolve(f"{storage_root}/fracdet@champion", missing_ok=True) is None
     with pytest.raises(NotBlessedError, match="fracdet version 1 is not blessed"):
@@ -223,7 +227,7 @@ def test_promote_rollback_and_references(models, storage_root):
 
 
 def test_promotion_requires_a_blessing_of_the_version_s_own_model(models, storage_root):
-    for variant, evaluation in zip(models["variants"][:2], models["blessed"]):
+    for variant, evaluation in zip(models["variants"][:2], models["blessed"][:2], strict=True):
         register(variant, evaluation, storage_root, "fracdet")
     assert promote(storage_root, "fracdet", 1, require_blessed=True)["version"] == 1
     # A registry written before registration checked fingerprints: version 2 stores the evaluation of version 1's model.
@@ -242,7 +246,8 @@ def test_a_registered_version_serves_from_its_uri(models, tmp_path):
     numbered = [entry.name for entry in version_folder.iterdir() if entry.is_dir()]
     assert numbered == ["1"]  # TF Serving's layout: the version's URI is a model base path
     serve = tf.saved_model.load(metadata["saved_model_uri"]).signatures["serving_default"]
-    outputs = serve(images=tf.constant([(Path(models["evaluation"]).parent / "data" / "valid" / "images" / "val_0.png").read_bytes()]))
+    image = Path(models["evaluation"]).parent / "data" / "valid" / "images" / "val_0.png"
+    outputs = serve(images=tf.constant([image.read_bytes()]))
     assert int(outputs["num_detections"][0]) == 1 and int(outputs["detection_classes"][0, 0]) == 7
     assert np.all(outputs["detection_boxes"][0, 0].numpy() <= 1.0)
 
@@ -250,7 +255,7 @@ def test_a_registered_version_serves_from_its_uri(models, tmp_path):
 def test_the_cli_registers_lists_promotes_and_rolls_back(models, tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("FRACDET_GIT_COMMIT", "feedbeef")
     registry = str(tmp_path / "registry")
-    for variant, evaluation in zip(models["variants"][:2], models["evaluations"]):
+    for variant, evaluation in zip(models["variants"][:2], models["evaluations"][:2], strict=True):
         assert main(["register", "--model", variant, "--eval", evaluation, "--registry", registry]) == 0
     assert "registered fracdet version 2" in capsys.readouterr().out
     assert main(["registry", "promote", "--registry", registry, "2"]) == 0
@@ -266,7 +271,8 @@ def test_the_cli_registers_lists_promotes_and_rolls_back(models, tmp_path, capsy
 
 def test_the_cli_refuses_to_register_and_promote_with_another_model_s_blessing(models, tmp_path, capsys):
     registry = tmp_path / "registry"
-    code = main(["register", "--model", models["variants"][1], "--eval", models["blessed"][0], "--registry", str(registry), "--promote"])
+    code = main(["register", "--model", models["variants"][1], "--eval", models["blessed"][0], "--registry", str(registry),
+                 "--promote"])
     captured = capsys.readouterr()
     assert code == 2 and "champion" not in captured.out and not registry.exists()
     assert captured.err.startswith(f"fracdet register: error: the evaluation {models['blessed'][0]} is of another model")

@@ -12,7 +12,8 @@ def test_wilson_interval_matches_the_textbook_value():
 def test_the_card_states_use_data_metrics_and_limitations():
     metadata = {
         "name": "fracdet", "version": 4, "created_at": "2026-11-27T00:00:00+00:00", "blessed": True, "code_version": "0.1.0",
-        "git_commit": "abc123", "uri": "gs://b/registry/fracdet/versions/4", "data_uri": "gs://b/ingest", "data_manifest_sha256": "f00",
+        "git_commit": "abc123", "uri": "gs://b/registry/fracdet/versions/4", "data_uri": "gs://b/ingest",
+        "data_manifest_sha256": "f00",
         "metrics": {"map50": 0.61, "map50_ci95": [0.55, 0.67], "map50_95": 0.3, "images": 100, "split": "val", "latency_ms": 40.0,
                     "fracture": {"HAND": {"n_images": 20, "n_fractured": 10, "sensitivity": 0.9, "specificity": 0.7, "auc": 0.85,
                                           "threshold": 0.31}}},

@@ -70,15 +70,19 @@ def test_a_complete_version_is_never_cleaned(registered, storage_root):
     assert storage.list_files(registered["uri"]) == before
 
 
-def test_the_next_registration_cleans_an_old_incomplete_one_and_takes_the_next_number(registered, storage_root, tmp_path, capsys):
+def test_the_next_registration_cleans_an_old_incomplete_one_and_takes_the_next_number(
+    registered, storage_root, tmp_path, capsys
+):
     _killed_registration(storage_root, HOURS_AGO)
     assert main(["registry", "list", "--registry", storage_root]) == 0
-    assert (f"version 2: incomplete registration claimed at {HOURS_AGO} of /models/killed/saved_model, no metadata.json, 3 files; "
-            "`fracdet registry clean` removes it\n") in capsys.readouterr().out
+    assert (f"version 2: incomplete registration claimed at {HOURS_AGO} of /models/killed/saved_model, no metadata.json, "
+            "3 files; `fracdet registry clean` removes it\n") in capsys.readouterr().out
     model = stand_in_model(tmp_path / "model3", "stand-in 3")
-    assert main(["register", "--model", model, "--eval", evaluation_of(model, tmp_path / "eval3"), "--registry", storage_root]) == 0
+    evaluation = evaluation_of(model, tmp_path / "eval3")
+    assert main(["register", "--model", model, "--eval", evaluation, "--registry", storage_root]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert out[0] == f"removed 3 files of fracdet version 2, an incomplete registration claimed at {HOURS_AGO}; its number stays taken"
+    assert out[0] == (f"removed 3 files of fracdet version 2, an incomplete registration claimed at {HOURS_AGO}; "
+                      "its number stays taken")
     assert out[1].startswith("registered fracdet version 3: ")
     assert [item["version"] for item in list_versions(storage_root, "fracdet")] == [1, 3]
     assert storage.list_files(version_uri(storage_root, "fracdet", 2)) == []
@@ -109,8 +113,9 @@ def test_a_clean_during_a_slow_registration_stops_it_from_publishing(tmp_path, s
     [cleaned] = clean_incomplete(storage_root, "fracdet", older_than=datetime.timedelta(0))  # as `--older-than 0` would
     _, err = registering.communicate(timeout=300)
     assert cleaned.claim.version == 1 and registering.returncode == 2
-    assert err.startswith(f"fracdet register: error: {storage.join(storage_root, 'fracdet', 'claims', '1.json')}: version 1 was given "
-                          "up as an incomplete registration at ") and "nothing was published. Register the model again." in err
+    claim = storage.join(storage_root, "fracdet", "claims", "1.json")
+    assert err.startswith(f"fracdet register: error: {claim}: version 1 was given up as an incomplete registration at ")
+    assert "nothing was published. Register the model again." in err
     assert list_versions(storage_root, "fracdet") == []
     assert storage.list_files(version_uri(storage_root, "fracdet", 1)) == []  # it removed what it had copied since
     metadata, created = register(model, evaluation, storage_root, "fracdet")

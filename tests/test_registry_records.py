@@ -36,8 +36,10 @@ def _metadata(registry: Path, **changes: object) -> str:
     ("aliases/champion", '{"alias": "champion", "version": 2, "st', "not valid JSON"),
     ("aliases/champion", "", "not valid JSON"),
     ("aliases/champion", "[1, 2]", "a JSON object was expected, found list"),
-    ("aliases/champion", '{"version": "2", "stack": [1, 2], "history": []}', "the 'version' field is '2', expected a whole number or null"),
-    ("aliases/champion", '{"version": 1, "stack": [1, 2], "history": []}', "the 'version' field 1 is not the last of its 'stack' [1, 2]"),
+    ("aliases/champion", '{"version": "2", "stack": [1, 2], "history": []}',
+     "the 'version' field is '2', expected a whole number or null"),
+    ("aliases/champion", '{"version": 1, "stack": [1, 2], "history": []}',
+     "the 'version' field 1 is not the last of its 'stack' [1, 2]"),
     ("aliases/champion", '{"version": 2, "stack": [1, "../2"], "history": []}', "is not a list of version numbers"),
     ("aliases/champion", '{"version": 2, "stack": [1, 2]}', "the 'history' field is missing"),
 ])

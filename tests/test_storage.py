@@ -11,6 +11,7 @@ import pytest
 
 from fracdet_core import storage
 from fracdet_core.errors import AccessDeniedError, AlreadyExistsError, NotFoundError, StorageError
+from fracdet_core.storage import folders
 
 _SPAWN = multiprocessing.get_context("spawn")
 
@@ -31,14 +32,14 @@ def test_overwrite_replaces_content(storage_root):
 
 def test_missing_object_names_the_uri(storage_root):
     uri = storage.join(storage_root, "missing", "file.txt")
-    with pytest.raises(NotFoundError, match="missing/file.txt"):
+    with pytest.raises(NotFoundError, match=r"missing/file\.txt"):
         storage.read_bytes(uri)
 
 
 def test_create_only_refuses_an_existing_target_and_keeps_it(storage_root):
     uri = storage.join(storage_root, "marker.json")
     storage.write_text(uri, "winner", create_only=True)
-    with pytest.raises(AlreadyExistsError, match="marker.json"):
+    with pytest.raises(AlreadyExistsError, match=r"marker\.json"):
         storage.write_text(uri, "loser", create_only=True)
     with pytest.raises(AlreadyExistsError), storage.open_write(uri, create_only=True) as stream:
         stream.write(b"loser too")
@@ -113,7 +114,7 @@ def _upload_then_die(uri: str, writer: str, log_path: str) -> None:
 
     transmit_next_chunk = ResumableUpload.transmit_next_chunk
 
-    def transmit_then_die(self, *args, **kwargs):
+    def transmit_then_die(self, *args: object, **kwargs: object):
         response = transmit_next_chunk(self, *args, **kwargs)
         if not self.finished:
             with open(log_path, "w") as log:
@@ -198,7 +199,7 @@ def test_remove(storage_root):
     storage.remove(uri)
     assert not storage.exists(uri)
     storage.remove(uri, missing_ok=True)
-    with pytest.raises(NotFoundError, match="gone.txt"):
+    with pytest.raises(NotFoundError, match=r"gone\.txt"):
         storage.remove(uri)
 
 
@@ -208,10 +209,7 @@ def test_copy_tree_within_and_across_backends(storage_root, destination_kind, tm
     source = storage.join(storage_root, "src")
     for name, data in files.items():
         storage.write_bytes(storage.join(source, *name.split("/")), data)
-    if destination_kind == "local":
-        destination = str(tmp_path / "copy")
-    else:
-        destination = f"gs://{request.getfixturevalue('gcs_bucket')}/copy"
+    destination = str(tmp_path / "copy") if destination_kind == "local" else f"gs://{request.getfixturevalue('gcs_bucket')}/copy"
 
     assert storage.copy_tree(source, destination) == 3
     for name, data in files.items():
@@ -335,7 +333,7 @@ def test_a_swap_by_renames_publishes_the_new_folder(tmp_path):
     for folder, content in ((target, "old"), (staging, "new")):
         folder.mkdir()
         (folder / "metrics.json").write_text(content)
-    storage._replace_by_renames(str(staging), str(target))
+    folders._replace_by_renames(str(staging), str(target))
     assert _tree(target) == {"metrics.json": "new"} and _tree(staging) == {"metrics.json": "old"}
 
 

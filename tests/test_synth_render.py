@@ -96,7 +96,7 @@ def test_bone_is_brighter_than_soft_tissue_which_is_brighter_than_air(part):
 def test_the_lead_marker_is_white():
     scene = sample_scene(np.random.default_rng(5), "HAND", False, SIZE)
     image = render(scene)
-    x0, y0, x1, y1 = (int(round(v)) for v in scene.acquisition.marker_box)
+    x0, y0, x1, y1 = (round(v) for v in scene.acquisition.marker_box)
     assert image[y0:y1, x0:x1].max() >= 240
 
 

@@ -34,7 +34,7 @@ def binned_ks(current: np.ndarray, baseline: np.ndarray) -> tuple[float, float]:
     if n == 0 or m == 0:
         return 0.0, 1.0
     statistic = float(np.max(np.abs(np.cumsum(current) / n - np.cumsum(baseline) / m)))
-    effective = int(round(n * m / (n + m)))
+    effective = round(n * m / (n + m))
     return statistic, float(scipy_stats.kstwo.sf(statistic, max(effective, 1)))
 
 
@@ -50,34 +50,57 @@ def compare(current: dict, baseline: dict, baseline_uri: str, options: EdaOption
     except KeyError as error:
         raise FracdetError(f"{baseline_uri}: stats.json has no {error.args[0]!r}; is it a fracdet EDA output?") from None
     train = current["splits"]["train"]
+    class_shares = _class_share_drift(train, base_train, options.psi_threshold)
+    # Histograms over other bins do not compare bin for bin.
+    comparable = list(base_edges) == list(current["size_bin_edges"])
+    box_sizes = _box_size_drift(train, base_train, options.ks_p_value) if comparable else None
+    return {
+        "baseline": baseline_uri,
+        "class_shares": class_shares,
+        "box_sizes": box_sizes,
+        "flagged": _moved(class_shares, box_sizes or {}, options),
+    }
+
+
+def _class_share_drift(train: dict, base_train: dict, psi_threshold: float) -> dict:
+    """PSI and chi-square of the training boxes per class, and each class's share then and now."""
     counts = np.array([train["classes"][name]["boxes"] for name in CLASS_NAMES], dtype=np.float64)
     base_counts = np.array([base_train["classes"].get(name, {}).get("boxes", 0) for name in CLASS_NAMES], dtype=np.float64)
     psi = population_stability_index(counts, base_counts)
-    expected = np.maximum(base_counts / max(base_counts.sum(), 1.0), _SHARE_FLOOR)
-    expected = expected / expected.sum() * counts.sum()
-    chi2, chi2_p = scipy_stats.chisquare(counts, expected) if counts.sum() else (0.0, 1.0)
+    chi2, chi2_p = _chi_square(counts, base_counts)
     shares = {
         name: {"baseline": float(b / max(base_counts.sum(), 1.0)), "current": float(c / max(counts.sum(), 1.0))}
-        for name, b, c in zip(CLASS_NAMES, base_counts, counts)
+        for name, b, c in zip(CLASS_NAMES, base_counts, counts, strict=True)
     }
-    flagged = []
-    class_flag = psi > options.psi_threshold
-    if class_flag:
-        movers = sorted(shares, key=lambda name: -abs(shares[name]["current"] - shares[name]["baseline"]))[:3]
-        flagged.append(f"class shares (PSI {psi:.3f} > {options.psi_threshold}; most moved: {', '.join(movers)})")
+    return {"psi": psi, "chi2": chi2, "chi2_p_value": chi2_p, "flagged": psi > psi_threshold, "shares": shares}
+
+
+def _chi_square(counts: np.ndarray, base_counts: np.ndarray) -> tuple[float, float]:
+    """Chi-square statistic and p-value of `counts` against the baseline's shares, floored so no class expects 0."""
+    if not counts.sum():
+        return 0.0, 1.0
+    expected = np.maximum(base_counts / max(base_counts.sum(), 1.0), _SHARE_FLOOR)
+    chi2, p_value = scipy_stats.chisquare(counts, expected / expected.sum() * counts.sum())
+    return float(chi2), float(p_value)
+
+
+def _box_size_drift(train: dict, base_train: dict, ks_p_value: float) -> dict[str, dict]:
+    """Per box size metric: the binned KS statistic, its p-value, and whether it moved."""
     sizes = {}
-    comparable = list(base_edges) == list(current["size_bin_edges"])
     for metric in SIZE_METRICS:
-        if not comparable:
-            break
-        statistic, p_value = binned_ks(np.array(train["size_histograms"][metric]), np.array(base_train["size_histograms"][metric]))
-        moved = p_value < options.ks_p_value
-        sizes[metric] = {"ks": statistic, "p_value": p_value, "flagged": moved}
-        if moved:
-            flagged.append(f"box {metric} (KS {statistic:.3f}, p {p_value:.2g} < {options.ks_p_value})")
-    return {
-        "baseline": baseline_uri,
-        "class_shares": {"psi": psi, "chi2": float(chi2), "chi2_p_value": float(chi2_p), "flagged": class_flag, "shares": shares},
-        "box_sizes": sizes if comparable else None,
-        "flagged": flagged,
-    }
+        statistic, p_value = binned_ks(np.array(train["size_histograms"][metric]),
+                                       np.array(base_train["size_histograms"][metric]))
+        sizes[metric] = {"ks": statistic, "p_value": p_value, "flagged": p_value < ks_p_value}
+    return sizes
+
+
+def _moved(class_shares: dict, box_sizes: dict[str, dict], options: EdaOptions) -> list[str]:
+    """One line per flagged change: the class shares (naming the three classes that moved most), then each box size."""
+    flagged = []
+    if class_shares["flagged"]:
+        shares = class_shares["shares"]
+        movers = sorted(shares, key=lambda name: -abs(shares[name]["current"] - shares[name]["baseline"]))[:3]
+        flagged.append(f"class shares (PSI {class_shares['psi']:.3f} > {options.psi_threshold}; most moved: {', '.join(movers)})")
+    flagged += [f"box {metric} (KS {values['ks']:.3f}, p {values['p_value']:.2g} < {options.ks_p_value})"
+                for metric, values in box_sizes.items() if values["flagged"]]
+    return flagged

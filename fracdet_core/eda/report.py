@@ -27,19 +27,12 @@ def render_html(
     figures: dict[str, bytes],
     samples: dict[str, list[tuple[str, bytes]]],
 ) -> str:
+    """The report page, one section per question a person asks of the data before training on it."""
     splits = stats["splits"]
-    failures = [check for check in checks if check.severity == "failure" and not check.passed]
-    banner = (
-        f'<div class="banner bad">{len(failures)} data check(s) failed: training would not start on this data.</div>'
-        if failures else '<div class="banner ok">All data checks passed.</div>'
-    )
     parts = [
         "<h1>fracdet data report</h1>",
-        f"<p>Ingest: <code>{html.escape(ingest_uri)}</code>. "
-        + ", ".join(f"{split}: {s['images']:,} images, {s['boxes']:,} boxes, {s['background_images']:,} background"
-                    for split, s in splits.items())
-        + f". Quarantined: {stats['quarantine']['quarantined']:,} of {stats['quarantine']['found']:,} files found.</p>",
-        banner,
+        _overview_html(ingest_uri, stats),
+        _banner_html(checks),
         "<h2>Data checks</h2>",
         table(["check", "kind", "result", "detail"], [(c.name, c.severity, _status(c), c.detail) for c in checks]),
     ]
@@ -47,58 +40,97 @@ def render_html(
         parts += ["<h2>Drift against the baseline</h2>", _drift_html(drift)]
     parts += [
         "<h2>Classes</h2>",
-        table(
-            ["class", *(f"{split} boxes" for split in splits), *(f"{split} images" for split in splits), "weight"],
-            [
-                (name, *(splits[s]["classes"][name]["boxes"] for s in splits), *(splits[s]["classes"][name]["images"] for s in splits), weights[name])
-                for name in CLASS_NAMES
-            ],
-        ),
+        _classes_table(splits, weights),
         image(figures["class_counts"], "boxes per class and split"),
         "<h2>Fractured and normal studies per body part</h2>",
-        table(
-            ["body part", "fractured images", "normal images", "fractured share"],
-            [(part, b["positive_images"], b["negative_images"], b["positive_share"])
-             for part, b in ((p, splits["train"]["body_parts"][p]) for p in BODY_PARTS)],
-        ),
+        _body_parts_table(splits["train"]["body_parts"]),
         image(figures["body_part_balance"], "fractured and normal images per body part"),
         "<h2>Box sizes and positions</h2>",
         image(figures["box_sizes"], "box width against height"),
         image(figures["box_positions"], "box centre positions"),
         "<h2>Sample training images</h2>",
         "<p>Fracture boxes in red, normal-study boxes in blue.</p>",
-    ]
-    for name, items in samples.items():
-        if not items:
-            parts.append(f"<h3>{html.escape(name)}</h3><p>No sample available.</p>")
-            continue
-        parts.append(f"<h3>{html.escape(name)}</h3>{gallery(items)}")
-    reasons = stats["quarantine"]["reasons"]
-    parts += [
+        *_sample_galleries(samples),
         "<h2>Quarantine</h2>",
-        table(["reason", "files"], sorted(reasons.items(), key=lambda item: -item[1])) if reasons else "<p>No file was quarantined.</p>",
+        _quarantine_html(stats["quarantine"]["reasons"]),
         "<h2>Class weights</h2>",
         table(["class", "weight"], [(name, weights[name]) for name in CLASS_NAMES]),
     ]
     return page("fracdet EDA", parts)
 
 
+def _overview_html(ingest_uri: str, stats: dict) -> str:
+    """One sentence: the ingest, each split's images, boxes and background images, and the quarantine."""
+    splits = ", ".join(f"{split}: {s['images']:,} images, {s['boxes']:,} boxes, {s['background_images']:,} background"
+                       for split, s in stats["splits"].items())
+    quarantine = stats["quarantine"]
+    return (f"<p>Ingest: <code>{html.escape(ingest_uri)}</code>. {splits}. "
+            f"Quarantined: {quarantine['quarantined']:,} of {quarantine['found']:,} files found.</p>")
+
+
+def _banner_html(checks: list[CheckResult]) -> str:
+    """Whether training would start on this data, in a coloured banner."""
+    failures = [check for check in checks if check.severity == "failure" and not check.passed]
+    if failures:
+        return f'<div class="banner bad">{len(failures)} data check(s) failed: training would not start on this data.</div>'
+    return '<div class="banner ok">All data checks passed.</div>'
+
+
+def _classes_table(splits: dict, weights: dict[str, float]) -> str:
+    """Per class: boxes in each split, images in each split, and the class weight."""
+    header = ["class", *(f"{split} boxes" for split in splits), *(f"{split} images" for split in splits), "weight"]
+    rows = [
+        (name, *(splits[s]["classes"][name]["boxes"] for s in splits), *(splits[s]["classes"][name]["images"] for s in splits),
+         weights[name])
+        for name in CLASS_NAMES
+    ]
+    return table(header, rows)
+
+
+def _body_parts_table(body_parts: dict) -> str:
+    """Per body part: fractured and normal training images, and the fractured share."""
+    return table(
+        ["body part", "fractured images", "normal images", "fractured share"],
+        [(part, body_parts[part]["positive_images"], body_parts[part]["negative_images"], body_parts[part]["positive_share"])
+         for part in BODY_PARTS],
+    )
+
+
+def _sample_galleries(samples: dict[str, list[tuple[str, bytes]]]) -> list[str]:
+    """A heading and a gallery of thumbnails per sample group, or a note that it has none."""
+    return [
+        f"<h3>{html.escape(name)}</h3>{gallery(items)}" if items else f"<h3>{html.escape(name)}</h3><p>No sample available.</p>"
+        for name, items in samples.items()
+    ]
+
+
+def _quarantine_html(reasons: dict[str, int]) -> str:
+    """Quarantined files per reason, most frequent first."""
+    if not reasons:
+        return "<p>No file was quarantined.</p>"
+    return table(["reason", "files"], sorted(reasons.items(), key=lambda item: -item[1]))
+
+
 def _drift_html(drift: dict) -> str:
     shares = drift["class_shares"]
     lines = [
         f"<p>Baseline: <code>{html.escape(drift['baseline'])}</code>.</p>",
-        "<p>" + ("Moved: " + html.escape("; ".join(drift["flagged"])) if drift["flagged"] else "Nothing moved beyond the thresholds.") + "</p>",
+        "<p>" + ("Moved: " + html.escape("; ".join(drift["flagged"])) if drift["flagged"]
+                 else "Nothing moved beyond the thresholds.") + "</p>",
         f"<p>Class shares: PSI {shares['psi']:.3f}, chi-square {shares['chi2']:.1f} (p {shares['chi2_p_value']:.3g}).</p>",
         table(["class", "baseline share", "current share"],
                [(name, values["baseline"], values["current"]) for name, values in shares["shares"].items()]),
     ]
     if drift["box_sizes"]:
         lines.append(table(["box size", "KS statistic", "p-value", "moved"],
-                            [(metric, v["ks"], v["p_value"], "yes" if v["flagged"] else "no") for metric, v in drift["box_sizes"].items()]))
+                           [(metric, v["ks"], v["p_value"], "yes" if v["flagged"] else "no")
+                            for metric, v in drift["box_sizes"].items()]))
     return "\n".join(lines)
 
 
-def render_markdown(ingest_uri: str, stats: dict, weights: dict[str, float], checks: list[CheckResult], drift: dict | None) -> str:
+def render_markdown(
+    ingest_uri: str, stats: dict, weights: dict[str, float], checks: list[CheckResult], drift: dict | None
+) -> str:
     splits = stats["splits"]
     lines = [
         "# fracdet data report",
@@ -107,7 +139,8 @@ def render_markdown(ingest_uri: str, stats: dict, weights: dict[str, float], che
         "",
         "| check | kind | result | detail |",
         "| --- | --- | --- | --- |",
-        *(f"| {c.name} | {c.severity} | {'pass' if c.passed else ('FAIL' if c.severity == 'failure' else 'warning')} | {c.detail} |" for c in checks),
+        *(f"| {c.name} | {c.severity} | {'pass' if c.passed else ('FAIL' if c.severity == 'failure' else 'warning')} | "
+          f"{c.detail} |" for c in checks),
         "",
         "| class | " + " | ".join(f"{split} boxes" for split in splits) + " | weight |",
         "| --- | " + " | ".join("---:" for _ in splits) + " | ---: |",
@@ -115,8 +148,10 @@ def render_markdown(ingest_uri: str, stats: dict, weights: dict[str, float], che
           for name in CLASS_NAMES),
         "",
         f"Quarantined {stats['quarantine']['quarantined']} of {stats['quarantine']['found']} files"
-        + ("" if not stats["quarantine"]["reasons"] else ": " + ", ".join(f"{r} {n}" for r, n in stats["quarantine"]["reasons"].items())),
+        + ("" if not stats["quarantine"]["reasons"]
+           else ": " + ", ".join(f"{r} {n}" for r, n in stats["quarantine"]["reasons"].items())),
     ]
     if drift is not None:
-        lines += ["", f"Drift against `{drift['baseline']}`: " + ("; ".join(drift["flagged"]) if drift["flagged"] else "nothing moved beyond the thresholds.")]
+        moved = "; ".join(drift["flagged"]) if drift["flagged"] else "nothing moved beyond the thresholds."
+        lines += ["", f"Drift against `{drift['baseline']}`: " + moved]
     return "\n".join(lines) + "\n"

@@ -1,7 +1,7 @@
 """Run EDA on an ingest: statistics, class weights, checks, drift, and the report.
 
 Writes `report.html`, `report.md`, `class_weights.json` and, last, `stats.json` (whose presence
-means the EDA is whole), then raises `DataChecksFailed` if any failure check did not pass, so
+means the EDA is whole), then raises `DataChecksFailedError` if any failure check did not pass, so
 the pipeline stops before training while the report shows why.
 """
 
@@ -25,7 +25,7 @@ from fracdet_core.eda.weights import class_weights
 from fracdet_core.errors import FracdetError
 
 
-class DataChecksFailed(FracdetError):
+class DataChecksFailedError(FracdetError):
     """At least one failure check did not pass; the message lists every one."""
 
 
@@ -40,12 +40,15 @@ def read_baseline(baseline_uri: str) -> dict:
     return json.loads(storage.read_text(uri))
 
 
-def run_eda(ingest_uri: str, out: str, options: EdaOptions = EdaOptions(), *, baseline_uri: str | None = None) -> dict:
+_DEFAULT_OPTIONS = EdaOptions()
+
+
+def run_eda(ingest_uri: str, out: str, options: EdaOptions = _DEFAULT_OPTIONS, *, baseline_uri: str | None = None) -> dict:
     """Analyse the ingest at `ingest_uri` and write the EDA outputs to `out`; returns stats.json's content.
 
     Raises:
         IngestNotFoundError: `ingest_uri` holds no complete ingest.
-        DataChecksFailed: after writing every output, when a failure check did not pass.
+        DataChecksFailedError: after writing every output, when a failure check did not pass.
     """
     manifest = read_manifest(ingest_uri)
     labels = read_labels(ingest_uri)
@@ -53,8 +56,7 @@ def run_eda(ingest_uri: str, out: str, options: EdaOptions = EdaOptions(), *, ba
     storage.remove(storage.join(out, "stats.json"), missing_ok=True)
 
     stats = compute_stats(manifest, labels)
-    train_counts = {name: values["boxes"] for name, values in stats["splits"]["train"]["classes"].items()}
-    weights = class_weights(train_counts, options.weighting, beta=options.beta, max_weight=options.max_weight)
+    weights = _training_class_weights(stats, options)
     checks = run_checks(stats, labels, options)
     drift = compare(stats, baseline, baseline_uri, options) if baseline is not None else None
     stats["checks"] = [vars(check) for check in checks]
@@ -62,13 +64,7 @@ def run_eda(ingest_uri: str, out: str, options: EdaOptions = EdaOptions(), *, ba
     stats["class_weights"] = {"weighting": options.weighting, "beta": options.beta, "max_weight": options.max_weight}
     stats["source"] = {"ingest": ingest_uri, "data_yaml": manifest["source"]["data_yaml"]}
 
-    boxes = box_table(labels)
-    figures = {
-        "class_counts": plots.class_counts(stats),
-        "body_part_balance": plots.body_part_balance(stats),
-        "box_sizes": plots.box_sizes(boxes),
-        "box_positions": plots.box_positions(boxes),
-    }
+    figures = _figures(stats, labels)
     samples = render_samples(ingest_uri, labels, options.thumbnails_per_class)
     storage.write_text(storage.join(out, "report.html"), render_html(ingest_uri, stats, weights, checks, drift, figures, samples))
     storage.write_text(storage.join(out, "report.md"), render_markdown(ingest_uri, stats, weights, checks, drift))
@@ -77,8 +73,25 @@ def run_eda(ingest_uri: str, out: str, options: EdaOptions = EdaOptions(), *, ba
 
     failed = [check for check in checks if check.severity == "failure" and not check.passed]
     if failed:
-        raise DataChecksFailed(_failure_message(failed, out))
+        raise DataChecksFailedError(_failure_message(failed, out))
     return stats
+
+
+def _training_class_weights(stats: dict, options: EdaOptions) -> dict[str, float]:
+    """Class name -> loss weight, from the boxes per class of the train split."""
+    train_counts = {name: values["boxes"] for name, values in stats["splits"]["train"]["classes"].items()}
+    return class_weights(train_counts, options.weighting, beta=options.beta, max_weight=options.max_weight)
+
+
+def _figures(stats: dict, labels: pd.DataFrame) -> dict[str, bytes]:
+    """The report's plots as PNG bytes, by the name `render_html` places them under."""
+    boxes = box_table(labels)
+    return {
+        "class_counts": plots.class_counts(stats),
+        "body_part_balance": plots.body_part_balance(stats),
+        "box_sizes": plots.box_sizes(boxes),
+        "box_positions": plots.box_positions(boxes),
+    }
 
 
 def _failure_message(failed: list[CheckResult], out: str) -> str:

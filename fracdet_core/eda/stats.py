@@ -15,6 +15,8 @@ QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 # Fixed log-spaced bins, so distributions of two runs compare bin for bin (drift).
 SIZE_BIN_EDGES = np.geomspace(1e-4, 1.0, 41)
 SIZE_METRICS = ("width", "height", "area")
+# (metric, column of `box_table`) of the box shape distributions per class.
+_SHAPE_COLUMNS = (("width", "w"), ("height", "h"), ("area", "area"), ("aspect", "aspect"), ("cx", "cx"), ("cy", "cy"))
 
 
 def summarise(values: pd.Series | np.ndarray) -> dict[str, float] | None:
@@ -44,6 +46,22 @@ def split_stats(labels: pd.DataFrame, split: str) -> dict:
     boxes = box_table(rows)
     images = rows.drop_duplicates("image_id")
     per_image = rows.groupby("image_id")["class_id"].count()  # 0 for background images
+    return {
+        "images": len(images),
+        "background_images": int((per_image == 0).sum()),
+        "boxes": len(boxes),
+        "boxes_per_image": summarise(per_image[per_image > 0]),
+        "max_boxes_per_image": int(per_image.max()) if len(per_image) else 0,
+        "classes": _class_counts(boxes),
+        "image_size": {"width": summarise(images["image_width"]), "height": summarise(images["image_height"])},
+        "body_parts": _body_part_balance(boxes),
+        "boxes_by_class": _box_shapes_by_class(boxes),
+        "size_histograms": _size_histograms(boxes),
+    }
+
+
+def _class_counts(boxes: pd.DataFrame) -> dict[str, dict[str, float | int]]:
+    """Per class: images with a box of it, its boxes, and its share of all boxes."""
     classes = {}
     for name in CLASS_NAMES:
         of_class = boxes[boxes["class_name"] == name]
@@ -52,26 +70,22 @@ def split_stats(labels: pd.DataFrame, split: str) -> dict:
             "boxes": len(of_class),
             "share": float(len(of_class) / len(boxes)) if len(boxes) else 0.0,
         }
+    return classes
+
+
+def _box_shapes_by_class(boxes: pd.DataFrame) -> dict[str, dict[str, dict[str, float] | None]]:
+    """Per class present: the distribution of box width, height, area, aspect and centre."""
     return {
-        "images": len(images),
-        "background_images": int((per_image == 0).sum()),
-        "boxes": len(boxes),
-        "boxes_per_image": summarise(per_image[per_image > 0]),
-        "max_boxes_per_image": int(per_image.max()) if len(per_image) else 0,
-        "classes": classes,
-        "image_size": {"width": summarise(images["image_width"]), "height": summarise(images["image_height"])},
-        "body_parts": _body_part_balance(boxes),
-        "boxes_by_class": {
-            name: {
-                metric: summarise(group[column])
-                for metric, column in (("width", "w"), ("height", "h"), ("area", "area"), ("aspect", "aspect"), ("cx", "cx"), ("cy", "cy"))
-            }
-            for name, group in boxes.groupby("class_name")
-        },
-        "size_histograms": {
-            metric: np.histogram(np.clip(boxes[column], SIZE_BIN_EDGES[0], 1.0), SIZE_BIN_EDGES)[0].tolist()
-            for metric, column in zip(SIZE_METRICS, ("w", "h", "area"))
-        },
+        name: {metric: summarise(group[column]) for metric, column in _SHAPE_COLUMNS}
+        for name, group in boxes.groupby("class_name")
+    }
+
+
+def _size_histograms(boxes: pd.DataFrame) -> dict[str, list[int]]:
+    """Box width, height and area counted over the fixed `SIZE_BIN_EDGES`, so two runs compare bin for bin."""
+    return {
+        metric: np.histogram(np.clip(boxes[column], SIZE_BIN_EDGES[0], 1.0), SIZE_BIN_EDGES)[0].tolist()
+        for metric, column in zip(SIZE_METRICS, ("w", "h", "area"), strict=True)
     }
 
 

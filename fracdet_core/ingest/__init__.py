@@ -10,7 +10,7 @@ import importlib
 
 _EXPORTS = {
     "DatasetError": "fracdet_core.ingest.spec",
-    "DecodeLimits": "fracdet_core.ingest.limits",
+    "DecodeLimits": "fracdet_core.limits",
     "FanOutError": "fracdet_core.ingest.plan",
     "IngestOptions": "fracdet_core.ingest.ingest",
     "ingest_dataset": "fracdet_core.ingest.ingest",

@@ -12,8 +12,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from fracdet_core import __version__
 from fracdet_core.classes import CLASS_NAMES
 from fracdet_core.ingest.discovery import ImageTask, Problem
-from fracdet_core.ingest.limits import DecodeLimits
 from fracdet_core.ingest.spec import DatasetSpec
+from fracdet_core.limits import DecodeLimits
 
 SCHEMA_VERSION = 1
 
@@ -83,21 +83,9 @@ def build_manifest(
     return {
         "schema_version": SCHEMA_VERSION,
         "created_by": f"fracdet {__version__}",
-        "source": {
-            "data_yaml": spec.yaml_uri,
-            "root": spec.root,
-            "names": {str(k): v for k, v in sorted(spec.source_names.items())},
-            "class_remap": {str(k): v for k, v in sorted(spec.class_remap.items())},
-            "remapped": spec.remapped,
-        },
+        "source": _source_record(spec),
         "class_names": list(CLASS_NAMES),
-        "options": {
-            "shards": shards_option,
-            "max_side": limits.max_side,
-            "max_pixels": limits.max_pixels,
-            "max_bytes": limits.max_bytes,
-            "min_side": limits.min_side,
-        },
+        "options": _options_record(shards_option, limits),
         "splits": dict(splits),
         "totals": {
             "found": sum(len(split_tasks) for split_tasks in tasks.values()) + len(listing_problems),
@@ -105,6 +93,33 @@ def build_manifest(
             "quarantined": len(rejected),
             "warnings": len(warnings),
         },
-        "quarantine_reasons": dict(sorted(Counter(problem.reason for problem in rejected).items())),
-        "warning_reasons": dict(sorted(Counter(problem.reason for problem in warnings).items())),
+        "quarantine_reasons": _count_by_reason(rejected),
+        "warning_reasons": _count_by_reason(warnings),
     }
+
+
+def _source_record(spec: DatasetSpec) -> dict:
+    """Where the data came from, and how its class ids were mapped onto ours."""
+    return {
+        "data_yaml": spec.yaml_uri,
+        "root": spec.root,
+        "names": {str(k): v for k, v in sorted(spec.source_names.items())},
+        "class_remap": {str(k): v for k, v in sorted(spec.class_remap.items())},
+        "remapped": spec.remapped,
+    }
+
+
+def _options_record(shards_option: int, limits: DecodeLimits) -> dict[str, int]:
+    """The options that decide which images are kept and how they are stored."""
+    return {
+        "shards": shards_option,
+        "max_side": limits.max_side,
+        "max_pixels": limits.max_pixels,
+        "max_bytes": limits.max_bytes,
+        "min_side": limits.min_side,
+    }
+
+
+def _count_by_reason(problems: Sequence[Problem]) -> dict[str, int]:
+    """Reason code -> number of problems, sorted by code."""
+    return dict(sorted(Counter(problem.reason for problem in problems).items()))

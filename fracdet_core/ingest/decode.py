@@ -14,7 +14,7 @@ What is stored, and why:
   is stored as a lossless PNG.
 
 Size: the pixel count is checked from the header, before anything is decoded, against
-`DecodeLimits.max_pixels` (defaults and reasons in `limits.py`); Pillow's own guard is set to the
+`DecodeLimits.max_pixels` (defaults and reasons in `fracdet_core/limits.py`); Pillow's own guard is set to the
 same limit while Pillow reads, so ours is the one that applies, above Pillow's default or below.
 
 Problems raise `ImageRejected` with a stable reason code for `quarantine.jsonl`.
@@ -28,13 +28,17 @@ import io
 import threading
 import warnings
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from fracdet_core import storage
-from fracdet_core.ingest.limits import DecodeLimits
 from fracdet_core.ingest.rejection import Rejected
+from fracdet_core.limits import DecodeLimits
+
+if TYPE_CHECKING:
+    import pydicom
 
 DICOM_SUFFIXES = (".dcm", ".dicom")
 _PASS_THROUGH_FORMATS = {"PNG": "png", "JPEG": "jpeg"}
@@ -192,9 +196,20 @@ def _stretch_to_uint16(values: np.ndarray) -> np.ndarray:
 
 
 def _decode_dicom(data: bytes, limits: DecodeLimits) -> np.ndarray:
+    dataset = _read_dicom(data)
+    check_pixels(int(dataset.get("Columns", 0)), int(dataset.get("Rows", 0)), limits.max_pixels)
+    pixels = _dicom_pixel_array(dataset, limits.max_pixels)
+    if int(dataset.get("NumberOfFrames", 1) or 1) > 1:
+        pixels = pixels[0]  # radiographs are single frames; a stack keeps its first
+    if pixels.ndim == 3:  # colour DICOM (secondary captures)
+        return np.asarray(Image.fromarray(pixels.astype(np.uint8)).convert("L"), dtype=np.uint8)
+    return _dicom_display_values(pixels, dataset)
+
+
+def _read_dicom(data: bytes) -> pydicom.Dataset:
+    """The parsed dataset, refused unless it is DICOM with pixel data."""
     import pydicom
     from pydicom.errors import InvalidDicomError
-    from pydicom.pixels import apply_modality_lut, apply_voi_lut
 
     try:
         dataset = pydicom.dcmread(io.BytesIO(data), force=True)
@@ -202,11 +217,15 @@ def _decode_dicom(data: bytes, limits: DecodeLimits) -> np.ndarray:
         raise ImageRejected("corrupt_image", f"not a readable DICOM file: {error}") from error
     if "PixelData" not in dataset:
         raise ImageRejected("dicom_no_pixel_data", "the DICOM file has no pixel data")
-    check_pixels(int(dataset.get("Columns", 0)), int(dataset.get("Rows", 0)), limits.max_pixels)
+    return dataset
+
+
+def _dicom_pixel_array(dataset: pydicom.Dataset, max_pixels: int) -> np.ndarray:
+    """The stored pixels, with each way decoding fails as its own rejection reason."""
     transfer_syntax = getattr(getattr(dataset, "file_meta", None), "TransferSyntaxUID", None)
     try:
-        with _pillow_pixel_limit(limits.max_pixels):  # compressed pixel data may decode through Pillow
-            pixels = dataset.pixel_array
+        with _pillow_pixel_limit(max_pixels):  # compressed pixel data may decode through Pillow
+            return dataset.pixel_array
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
         raise ImageRejected("decompression_bomb", str(error)) from error
     except (NotImplementedError, RuntimeError) as error:
@@ -216,10 +235,12 @@ def _decode_dicom(data: bytes, limits: DecodeLimits) -> np.ndarray:
         ) from error
     except (ValueError, AttributeError, KeyError, TypeError) as error:
         raise ImageRejected("corrupt_image", f"cannot decode DICOM pixel data: {_first_line(error)}") from error
-    if int(dataset.get("NumberOfFrames", 1) or 1) > 1:
-        pixels = pixels[0]  # radiographs are single frames; a stack keeps its first
-    if pixels.ndim == 3:  # colour DICOM (secondary captures)
-        return np.asarray(Image.fromarray(pixels.astype(np.uint8)).convert("L"), dtype=np.uint8)
+
+
+def _dicom_display_values(pixels: np.ndarray, dataset: pydicom.Dataset) -> np.ndarray:
+    """Gray pixels as a reader sees them: modality and VOI transforms applied, high values bright, on 16 bits."""
+    from pydicom.pixels import apply_modality_lut, apply_voi_lut
+
     values = apply_modality_lut(pixels, dataset)
     if "WindowCenter" in dataset or "VOILUTSequence" in dataset:
         values = apply_voi_lut(values, dataset, index=0)

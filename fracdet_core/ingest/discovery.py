@@ -59,34 +59,47 @@ def discover(spec: DatasetSpec) -> tuple[dict[str, list[ImageTask]], list[Proble
     problems: list[Problem] = []
     root_resolved = spec.root if storage.is_gcs(spec.root) else os.path.realpath(spec.root)
     for split, source in spec.splits.items():
-        images: dict[str, str] = {}
-        others: list[str] = []
-        candidates = [uri for folder in source.folders for uri in _walk(folder, spec.root, split, problems)]
-        for uri in candidates + list(source.listed_files):
-            problem = _check_path(uri, spec.root, root_resolved, split)
-            if problem:
-                problems.append(problem)
-            elif uri.lower().endswith(IMAGE_SUFFIXES):
-                images.setdefault(_source_id(uri, spec.root), uri)
-            else:
-                others.append(uri)
+        found = [uri for folder in source.folders for uri in _walk(folder, spec.root, split, problems)]
+        images, others = _sort_files(found + list(source.listed_files), spec.root, root_resolved, split, problems)
         wanted = {label_uri_for(uri) for uri in images.values()}
-        label_folders = {posixpath.dirname(label) for label in wanted}
-        labels = _existing_labels(label_folders, split, problems)
+        labels = _existing_labels({posixpath.dirname(label) for label in wanted}, split, problems)
         tasks[split] = [
             ImageTask(split, uri, label_uri_for(uri) if label_uri_for(uri) in labels else None, source_id)
             for source_id, uri in sorted(images.items())
         ]
-        problems.extend(
-            Problem(uri, split, "unsupported_format", f"not an image type fracdet reads ({', '.join(IMAGE_SUFFIXES)})")
-            for uri in others
-            if uri not in labels  # labels kept beside their images, when a path has no /images/
-        )
-        problems.extend(
-            Problem(label, split, "orphan_label", "label file with no image of the same name in the images folder")
-            for label in sorted(labels - wanted)
-        )
+        problems.extend(_unused_files(split, others, labels, wanted))
     return tasks, problems
+
+
+def _sort_files(
+    uris: list[str], root: str, root_resolved: str, split: str, problems: list[Problem]
+) -> tuple[dict[str, str], list[str]]:
+    """Images by source id (the first URI of each) and the other files; paths leaving the root go to `problems`."""
+    images: dict[str, str] = {}
+    others: list[str] = []
+    for uri in uris:
+        problem = _check_path(uri, root, root_resolved, split)
+        if problem:
+            problems.append(problem)
+        elif uri.lower().endswith(IMAGE_SUFFIXES):
+            images.setdefault(_source_id(uri, root), uri)
+        else:
+            others.append(uri)
+    return images, others
+
+
+def _unused_files(split: str, others: list[str], labels: set[str], wanted: set[str]) -> list[Problem]:
+    """Files that are neither an image nor the label of one: unsupported types, then orphan labels."""
+    unsupported = [
+        Problem(uri, split, "unsupported_format", f"not an image type fracdet reads ({', '.join(IMAGE_SUFFIXES)})")
+        for uri in others
+        if uri not in labels  # labels kept beside their images, when a path has no /images/
+    ]
+    orphans = [
+        Problem(label, split, "orphan_label", "label file with no image of the same name in the images folder")
+        for label in sorted(labels - wanted)
+    ]
+    return unsupported + orphans
 
 
 def _source_id(uri: str, root: str) -> str:
@@ -132,9 +145,10 @@ def _walk(folder: str, root: str, split: str, problems: list[Problem]) -> Iterat
                 if entry.is_dir(follow_symlinks=True):
                     target = os.path.realpath(entry.path)
                     if os.path.commonpath([target, root_resolved]) != root_resolved:
-                        problems.append(
-                            Problem(entry.path, split, "path_outside_root", f"a symbolic link leads to the folder {target}, outside the dataset root {root}")
-                        )
+                        problems.append(Problem(
+                            entry.path, split, "path_outside_root",
+                            f"a symbolic link leads to the folder {target}, outside the dataset root {root}",
+                        ))
                     else:
                         stack.append(entry.path)
                 else:

@@ -31,7 +31,7 @@ from collections.abc import Callable, Iterable, Mapping
 
 from tqdm import tqdm
 
-from fracdet_core import storage
+from fracdet_core import defaults, storage
 from fracdet_core.errors import ConfigError
 from fracdet_core.ingest.accounting import DuplicateFinder, SplitTally, build_manifest
 from fracdet_core.ingest.decode import DecodeLimits
@@ -66,7 +66,7 @@ class IngestOptions:
         limits: image size bounds and downscaling.
     """
 
-    shards: int = 0
+    shards: int = defaults.SHARDS
     workers: int = 1
     limits: DecodeLimits = DecodeLimits()
 

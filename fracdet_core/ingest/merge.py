@@ -29,6 +29,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from fracdet_core import storage
+from fracdet_core.data.tfrecord import frame_record, read_records
 from fracdet_core.ingest.accounting import DuplicateFinder, SplitTally, build_manifest
 from fracdet_core.ingest.discovery import Problem
 from fracdet_core.ingest.outputs import MANIFEST_FILE, PART_FILE, LabelTableWriter, write_manifest, write_quarantine
@@ -36,7 +37,6 @@ from fracdet_core.ingest.ownership import claim_output
 from fracdet_core.ingest.part import part_label
 from fracdet_core.ingest.plan import FanOutError, IngestPlan
 from fracdet_core.ingest.spec import SPLITS
-from fracdet_core.ingest.tfrecord import frame_record, read_records
 from fracdet_core.progress import progress_bar
 
 _COPY_CHUNK = 8 * 1024 * 1024
@@ -55,12 +55,29 @@ def merge_parts(plan: IngestPlan, part_uris: Sequence[str], out: str, *, progres
         StorageError: a part cannot be read or `out` cannot be written.
     """
     parts = _read_parts(plan, part_uris)
-    owners = {entry["file"]: part for part in parts for entry in part.record["shards"]}
     claim_output(out, MANIFEST_FILE).clear_previous()
+    summaries, duplicates = _merge_shards(plan, parts, out, progress=progress)
+    dropped = {(duplicate.split, duplicate.path) for duplicate in duplicates}
+    quarantine = [(problem, "rejected") for problem in (*plan.listing_problems, *duplicates)]
+    quarantine.extend(_carried_over(parts, dropped))
+    write_quarantine(out, quarantine)
+    manifest = build_manifest(
+        plan.spec, plan.shards_option, plan.limits, summaries, quarantine, plan.tasks(), plan.listing_problems
+    )
+    write_manifest(out, manifest)
+    return manifest
+
+
+def _merge_shards(plan: IngestPlan, parts: Sequence[_Part], out: str, *, progress: bool) -> tuple[dict[str, dict], list[Problem]]:
+    """Walk the shards in single-ingest order, publishing each without its duplicates, and write `labels.parquet`.
+
+    Returns:
+        Each split's manifest entry, and the duplicates removed, in the order found.
+    """
+    owners = {entry["file"]: part for part in parts for entry in part.record["shards"]}
     image_uris = {(task.split, task.source_id): task.image_uri for tasks in plan.tasks().values() for task in tasks}
-    duplicates = DuplicateFinder()
-    quarantine: list[tuple[Problem, str]] = [(problem, "rejected") for problem in plan.listing_problems]
-    dropped: set[tuple[str, str]] = set()  # (split, image URI) of each duplicate the merge removes
+    first_copies = DuplicateFinder()
+    duplicates: list[Problem] = []
     tallies = {split: SplitTally() for split in SPLITS}
     written: dict[str, list[dict[str, object]]] = {split: [] for split in SPLITS}
     shards = plan.shards()
@@ -68,27 +85,18 @@ def merge_parts(plan: IngestPlan, part_uris: Sequence[str], out: str, *, progres
     labels_uri = storage.join(out, "labels.parquet")
     with bar, storage.open_write(labels_uri) as table_stream, LabelTableWriter(table_stream) as table:
         for shard in shards:
-            keep = []
-            for rows in owners[shard.name].images(shard.name):
-                image_id = rows[0]["image_id"]
-                duplicate = duplicates.check(rows[0]["sha256"], shard.split, image_id, image_uris[(shard.split, image_id)])
+            images = owners[shard.name].images(shard.name)
+            found = [first_copies.check(rows[0]["sha256"], shard.split, rows[0]["image_id"],
+                                        image_uris[(shard.split, rows[0]["image_id"])]) for rows in images]
+            for rows, duplicate in zip(images, found, strict=True):
                 if duplicate is None:
                     table.add(rows)
                     tallies[shard.split].add([row["class_id"] for row in rows if row["class_id"] is not None])
-                else:
-                    quarantine.append((duplicate, "rejected"))
-                    dropped.add((duplicate.split, duplicate.path))
-                keep.append(duplicate is None)
+            duplicates.extend(duplicate for duplicate in found if duplicate is not None)
+            keep = [duplicate is None for duplicate in found]
             written[shard.split].append(_publish_shard(owners[shard.name], shard.name, keep, out))
             bar.update(len(shard.tasks))
-    quarantine.extend(_carried_over(parts, dropped))
-    write_quarantine(out, quarantine)
-    summaries = {split: tallies[split].summary(written[split]) for split in SPLITS}
-    manifest = build_manifest(
-        plan.spec, plan.shards_option, plan.limits, summaries, quarantine, plan.tasks(), plan.listing_problems
-    )
-    write_manifest(out, manifest)
-    return manifest
+    return {split: tallies[split].summary(written[split]) for split in SPLITS}, duplicates
 
 
 def _carried_over(parts: Sequence[_Part], dropped: set[tuple[str, str]]) -> list[tuple[Problem, str]]:

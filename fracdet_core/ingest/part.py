@@ -14,15 +14,16 @@ from __future__ import annotations
 import itertools
 import json
 import tempfile
+from collections.abc import Iterator, Sequence
 
 from fracdet_core import storage
 from fracdet_core.errors import ConfigError
-from fracdet_core.ingest.discovery import Problem
+from fracdet_core.ingest.discovery import ImageTask, Problem
 from fracdet_core.ingest.ingest import IngestOptions, accept_results, image_worker
 from fracdet_core.ingest.outputs import PART_FILE, LabelTableWriter, ShardWriter, write_quarantine
 from fracdet_core.ingest.ownership import claim_output
-from fracdet_core.ingest.plan import IngestPlan
-from fracdet_core.ingest.process import process_image
+from fracdet_core.ingest.plan import IngestPlan, PlannedShard
+from fracdet_core.ingest.process import IngestedImage, process_image
 from fracdet_core.parallel import worker_pool
 from fracdet_core.progress import progress_bar
 
@@ -46,25 +47,13 @@ def ingest_shards(plan: IngestPlan, part: int, out: str, *, workers: int = 1, pr
         raise ConfigError(f"part must be within [0, {len(plan.parts) - 1}] (the plan has {len(plan.parts)} parts), got {part}")
     options = IngestOptions(shards=plan.shards_option, workers=workers, limits=plan.limits)
     folder = claim_output(out, PART_FILE)
-    shards = plan.parts[part]
-    ordered = [task for shard in shards for task in shard.tasks]
-    quarantine: list[tuple[Problem, str]] = []
-    written = []
     with (
         worker_pool(options.workers, preload=process_image.__module__) as pool,
         tempfile.TemporaryDirectory(prefix="fracdet-ingest-") as spill_dir,
     ):
         folder.clear_previous()
-        results = pool.imap(image_worker(plan.spec.class_remap, options, spill_dir), ordered, chunksize=8)
-        bar = progress_bar(len(ordered), f"ingest {part_label(part, len(plan.parts))}", enabled=progress)
-        labels_uri = storage.join(out, "labels.parquet")
-        with bar, storage.open_write(labels_uri) as table_stream, LabelTableWriter(table_stream) as table:
-            for shard in shards:
-                own_results = itertools.islice(results, len(shard.tasks))  # the pool's results, in order, cut per shard
-                writer = ShardWriter(out, shard.split, len(shard.tasks), 1, first_index=shard.index, total_shards=shard.count)
-                with writer:
-                    accept_results(own_results, writer, table, quarantine, bar, duplicates=None)
-                written.extend(writer.written)
+        results = pool.imap(image_worker(plan.spec.class_remap, options, spill_dir), _tasks_of(plan.parts[part]), chunksize=8)
+        written, quarantine = _write_shards(plan, part, results, out, progress=progress)
     write_quarantine(out, quarantine)
     record = {
         "schema_version": PART_SCHEMA_VERSION,
@@ -75,6 +64,34 @@ def ingest_shards(plan: IngestPlan, part: int, out: str, *, workers: int = 1, pr
     }
     storage.write_text(storage.join(out, PART_FILE), json.dumps(record, indent=2) + "\n")
     return record
+
+
+def _tasks_of(shards: Sequence[PlannedShard]) -> list[ImageTask]:
+    """The shards' images, in shard order."""
+    return [task for shard in shards for task in shard.tasks]
+
+
+def _write_shards(
+    plan: IngestPlan, part: int, results: Iterator[IngestedImage | Problem], out: str, *, progress: bool
+) -> tuple[list[dict[str, object]], list[tuple[Problem, str]]]:
+    """Write the part's shards and `labels.parquet` from the pool's `results`, in order.
+
+    Returns:
+        The shards' manifest entries, and the quarantine entries (rejected images, label warnings).
+    """
+    shards = plan.parts[part]
+    written = []
+    quarantine: list[tuple[Problem, str]] = []
+    bar = progress_bar(len(_tasks_of(shards)), f"ingest {part_label(part, len(plan.parts))}", enabled=progress)
+    labels_uri = storage.join(out, "labels.parquet")
+    with bar, storage.open_write(labels_uri) as table_stream, LabelTableWriter(table_stream) as table:
+        for shard in shards:
+            own_results = itertools.islice(results, len(shard.tasks))  # the pool's results, in order, cut per shard
+            writer = ShardWriter(out, shard.split, len(shard.tasks), 1, first_index=shard.index, total_shards=shard.count)
+            with writer:
+                accept_results(own_results, writer, table, quarantine, bar, duplicates=None)
+            written.extend(writer.written)
+    return written, quarantine
 
 
 def describe_part(record: dict) -> dict[str, object]:

@@ -13,6 +13,10 @@ import math
 from fracdet_core.classes import BODY_PARTS
 from fracdet_core.html_page import page, table
 
+INTENDED_USE = (
+    "Flag likely fractures on elbow, finger, forearm, hand and shoulder radiographs and draw boxes around them, as a "
+    "second reader or for triage, with a radiologist making every call."
+)
 LIMITATIONS = (
     "Research and engineering use: not a medical device, not cleared for clinical decisions; a radiologist reads every study.",
     "Measured on the validation split named below only; performance on other scanners, sites, ages or projections is unknown "
@@ -46,46 +50,68 @@ def _with_interval(share: float | None, count: int | None) -> str:
 def _sections(metadata: dict, eda_stats: dict | None) -> list[tuple[str, list[str], list[list[str]] | None]]:
     """(title, paragraphs, table rows with a header first) for both renderings."""
     metrics = metadata["metrics"]
-    interval = metrics.get("map50_ci95")
-    summary = [
+    return [
+        ("Model", _model_summary(metadata), None),
+        ("Intended use", [INTENDED_USE], None),
+        ("Data", _data_summary(metadata, eda_stats), _body_part_rows(eda_stats)),
+        ("Performance", _detection_summary(metrics), _fracture_call_rows(metrics.get("fracture") or {})),
+        ("Blessing", list(metadata.get("blessing_reasons") or ["no blessing recorded"]), None),
+        ("Limitations", list(LIMITATIONS), None),
+    ]
+
+
+def _model_summary(metadata: dict) -> list[str]:
+    """Which version, whether blessed, from which code, its fingerprint, and how it is served."""
+    return [
         f"Version {metadata['version']} of model '{metadata['name']}', registered {metadata['created_at']}.",
         f"Blessed: {'yes' if metadata.get('blessed') else 'no'}. Code {metadata['code_version']}, "
         f"commit {metadata.get('git_commit') or 'unknown (not recorded at registration)'}.",
         f"SavedModel sha256 {metadata.get('model_sha256') or '-'}, the model its evaluation measured.",
         f"Serving: KServe TensorFlow predictor with storageUri {metadata['uri']}; input: encoded PNG or JPEG bytes.",
     ]
-    sections: list[tuple[str, list[str], list[list[str]] | None]] = [
-        ("Model", summary, None),
-        ("Intended use", ["Flag likely fractures on elbow, finger, forearm, hand and shoulder radiographs and draw boxes "
-                          "around them, as a second reader or for triage, with a radiologist making every call."], None),
-    ]
-    data = [f"Training data: {metadata.get('data_uri') or 'unknown'} (manifest sha256 {metadata.get('data_manifest_sha256') or '-'})."]
-    rows = None
+
+
+def _data_summary(metadata: dict, eda_stats: dict | None) -> list[str]:
+    """The training data's location and manifest, and its size per split when the EDA is known."""
+    data = [f"Training data: {metadata.get('data_uri') or 'unknown'} "
+            f"(manifest sha256 {metadata.get('data_manifest_sha256') or '-'})."]
     if eda_stats:
-        splits = eda_stats["splits"]
         data.append("; ".join(f"{split}: {values['images']:,} images, {values['boxes']:,} boxes, "
-                              f"{values['background_images']:,} without labels" for split, values in splits.items()) + ".")
-        balance = splits["train"].get("body_parts", {})
-        if balance:
-            rows = [["body part", "fractured training images", "normal training images"]]
-            rows += [[part, str(balance[part]["positive_images"]), str(balance[part]["negative_images"])] for part in BODY_PARTS if part in balance]
-    sections.append(("Data", data, rows))
-    detection = [f"mAP@0.5 {_number(metrics.get('map50'))}"
-                 + (f" (95% bootstrap interval {interval[0]:.3f}-{interval[1]:.3f})" if interval else "")
-                 + f", mAP@[.5:.95] {_number(metrics.get('map50_95'))}, on {metrics.get('images')} {metrics.get('split')} images; "
-                 f"latency {_number(metrics.get('latency_ms'))} ms per image through the serving signature.",
-                 "Image-level fracture call per body part below; intervals are 95% Wilson intervals over the images counted."]
-    fracture = metrics.get("fracture") or {}
-    clinical = [["body part", "images", "fractured", "sensitivity (95% CI)", "specificity (95% CI)", "ROC AUC", "threshold"]]
+                              f"{values['background_images']:,} without labels"
+                              for split, values in eda_stats["splits"].items()) + ".")
+    return data
+
+
+def _body_part_rows(eda_stats: dict | None) -> list[list[str]] | None:
+    """Fractured and normal training images per body part; None when the EDA does not say."""
+    balance = eda_stats["splits"]["train"].get("body_parts", {}) if eda_stats else {}
+    if not balance:
+        return None
+    return [["body part", "fractured training images", "normal training images"]] + [
+        [part, str(balance[part]["positive_images"]), str(balance[part]["negative_images"])]
+        for part in BODY_PARTS if part in balance
+    ]
+
+
+def _detection_summary(metrics: dict) -> list[str]:
+    """Box detection figures with the interval of mAP@0.5, latency, and how to read the table below."""
+    interval = metrics.get("map50_ci95")
+    return [f"mAP@0.5 {_number(metrics.get('map50'))}"
+            + (f" (95% bootstrap interval {interval[0]:.3f}-{interval[1]:.3f})" if interval else "")
+            + f", mAP@[.5:.95] {_number(metrics.get('map50_95'))}, on {metrics.get('images')} {metrics.get('split')} images; "
+            f"latency {_number(metrics.get('latency_ms'))} ms per image through the serving signature.",
+            "Image-level fracture call per body part below; intervals are 95% Wilson intervals over the images counted."]
+
+
+def _fracture_call_rows(fracture: dict) -> list[list[str]]:
+    """The image-level fracture call per body part, with Wilson intervals on its sensitivity and specificity."""
+    rows = [["body part", "images", "fractured", "sensitivity (95% CI)", "specificity (95% CI)", "ROC AUC", "threshold"]]
     for group, values in fracture.items():
         fractured, images = values.get("n_fractured") or 0, values.get("n_images") or 0
-        clinical.append([group, _number(images), _number(fractured), _with_interval(values.get("sensitivity"), fractured),
-                         _with_interval(values.get("specificity"), images - fractured), _number(values.get("auc")),
-                         _number(values.get("threshold"))])
-    sections.append(("Performance", detection, clinical))
-    sections.append(("Blessing", list(metadata.get("blessing_reasons") or ["no blessing recorded"]), None))
-    sections.append(("Limitations", list(LIMITATIONS), None))
-    return sections
+        rows.append([group, _number(images), _number(fractured), _with_interval(values.get("sensitivity"), fractured),
+                     _with_interval(values.get("specificity"), images - fractured), _number(values.get("auc")),
+                     _number(values.get("threshold"))])
+    return rows
 
 
 def render_card_markdown(metadata: dict, eda_stats: dict | None) -> str:

@@ -23,9 +23,8 @@ import os
 import re
 import subprocess
 
-from fracdet_core import __version__, storage
+from fracdet_core import __version__, defaults, storage
 from fracdet_core.errors import ConfigError, FracdetError, NotFoundError
-from fracdet_core.evaluate.inference import saved_model_location
 from fracdet_core.output_folder import EVALUATE, check_complete
 from fracdet_core.registry.card import render_card_html, render_card_markdown
 from fracdet_core.registry.claims import (
@@ -41,6 +40,7 @@ from fracdet_core.registry.layout import METADATA, metadata_uri, model_root, sav
 from fracdet_core.registry.names import check_name, check_version
 from fracdet_core.registry.records import corrupt, read_record
 from fracdet_core.registry.verify import check_copy, check_evaluation_of
+from fracdet_core.serving.saved_model import saved_model_location
 
 EVALUATION_FILES = {"metrics.json": "metrics.json", "blessing.json": "blessing.json", "report.html": "evaluation_report.html"}
 METADATA_FIELDS = {"name": str, "version": int, "created_at": str, "uri": str, "saved_model_uri": str, "source_model_uri": str,
@@ -176,7 +176,7 @@ def register(
     model_uri: str,
     evaluation_uri: str,
     registry: str,
-    name: str = "fracdet",
+    name: str = defaults.MODEL_NAME,
     *,
     eda_uri: str | None = None,
     run: dict | None = None,
@@ -204,22 +204,13 @@ def register(
     check_name(name)
     location = saved_model_location(model_uri)
     fingerprint = storage.tree_sha256(location)
-    check_complete(evaluation_uri, EVALUATE)  # a publish on gs:// cut short may mix two evaluations
-    metrics_file = _input_json(storage.join(evaluation_uri, "metrics.json"))
-    if metrics_file is None:
-        raise NotFoundError(f"{evaluation_uri}: no metrics.json; register takes the output of `fracdet evaluate`")
-    blessing_file = _input_json(storage.join(evaluation_uri, "blessing.json"))
-    check_evaluation_of(location, fingerprint, evaluation_uri, metrics_file[1], blessing_file[1] if blessing_file else None)
+    evaluation = _read_evaluation(location, fingerprint, evaluation_uri)
     for existing in list_versions(registry, name):
         if existing["model_sha256"] == fingerprint:
             return existing, False
     # Every input is read (and a bad one refused) before a number is claimed: a refusal costs no number.
-    source_root = location[: -len("/saved_model")] if location.rstrip("/").endswith("/saved_model") else location
-    inputs = {"metrics": metrics_file[1], "blessing": blessing_file[1] if blessing_file else None,
-              "training": _input_object(storage.join(source_root, "model_config.json")),
-              "train_summary": _input_object(storage.join(source_root, "train_summary.json")),
-              "eda_stats": _input_object(storage.join(eda_uri, "stats.json")) if eda_uri else None}
-    checked = {"metrics.json": metrics_file[0]} | ({"blessing.json": blessing_file[0]} if blessing_file else {})
+    inputs = _read_inputs(location, evaluation, eda_uri)
+    checked = {file_name: data for file_name, (data, _) in evaluation.items()}
 
     if abandon_after is not None:
         clean_incomplete(registry, name, older_than=abandon_after)
@@ -232,6 +223,32 @@ def register(
         _give_up(registry, name, version, error)
         raise
     return metadata, True
+
+
+def _read_evaluation(location: str, fingerprint: str, evaluation_uri: str) -> dict[str, tuple[bytes, dict]]:
+    """metrics.json and, when present, blessing.json, as read (bytes and JSON), checked to be of the model at `location`.
+
+    Raises:
+        NotFoundError: no metrics.json.
+        ModelMismatchError: the evaluation is of another model.
+    """
+    check_complete(evaluation_uri, EVALUATE)  # a publish on gs:// cut short may mix two evaluations
+    metrics_file = _input_json(storage.join(evaluation_uri, "metrics.json"))
+    if metrics_file is None:
+        raise NotFoundError(f"{evaluation_uri}: no metrics.json; register takes the output of `fracdet evaluate`")
+    blessing_file = _input_json(storage.join(evaluation_uri, "blessing.json"))
+    check_evaluation_of(location, fingerprint, evaluation_uri, metrics_file[1], blessing_file[1] if blessing_file else None)
+    return {"metrics.json": metrics_file} | ({"blessing.json": blessing_file} if blessing_file else {})
+
+
+def _read_inputs(location: str, evaluation: dict[str, tuple[bytes, dict]], eda_uri: str | None) -> dict[str, dict | None]:
+    """What the metadata and the model card record: the evaluation, the training records beside the model, the EDA."""
+    source_root = location[: -len("/saved_model")] if location.rstrip("/").endswith("/saved_model") else location
+    blessing = evaluation.get("blessing.json")
+    return {"metrics": evaluation["metrics.json"][1], "blessing": blessing[1] if blessing else None,
+            "training": _input_object(storage.join(source_root, "model_config.json")),
+            "train_summary": _input_object(storage.join(source_root, "train_summary.json")),
+            "eda_stats": _input_object(storage.join(eda_uri, "stats.json")) if eda_uri else None}
 
 
 def _give_up(registry: str, name: str, version: int, error: BaseException) -> None:

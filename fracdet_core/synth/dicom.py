@@ -30,18 +30,28 @@ def encode_dicom(signal: np.ndarray, scene: Scene, identity: str) -> bytes:
         scene: the scene it was rendered from (body part, window, side).
         identity: a string unique to this image within the generator's seed (UID entropy).
     """
-    stored = np.round(np.clip(signal / SIGNAL_MAX, 0.0, 1.0) * _STORED_MAX).astype(np.uint16)
-    low, high = (value / SIGNAL_MAX * _STORED_MAX for value in scene.acquisition.window)
+    dataset = pydicom.Dataset()
+    dataset.file_meta = _file_meta(identity)
+    _describe_study(dataset, scene, identity)
+    _add_pixels(dataset, signal, scene.acquisition.window)
+    buffer = io.BytesIO()
+    dataset.save_as(buffer, enforce_file_format=True)
+    return buffer.getvalue()
 
+
+def _file_meta(identity: str) -> FileMetaDataset:
+    """The file meta group: a CR image, its instance UID, explicit VR little endian."""
     meta = FileMetaDataset()
     meta.MediaStorageSOPClassUID = _CR_IMAGE_STORAGE
     meta.MediaStorageSOPInstanceUID = generate_uid(entropy_srcs=[identity, "instance"])
     meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    return meta
 
-    dataset = pydicom.Dataset()
-    dataset.file_meta = meta
+
+def _describe_study(dataset: pydicom.Dataset, scene: Scene, identity: str) -> None:
+    """Set the UIDs, the synthetic patient and the study: what a PACS files the image under."""
     dataset.SOPClassUID = _CR_IMAGE_STORAGE
-    dataset.SOPInstanceUID = meta.MediaStorageSOPInstanceUID
+    dataset.SOPInstanceUID = dataset.file_meta.MediaStorageSOPInstanceUID
     dataset.StudyInstanceUID = generate_uid(entropy_srcs=[identity, "study"])
     dataset.SeriesInstanceUID = generate_uid(entropy_srcs=[identity, "series"])
     dataset.Modality = "CR"
@@ -51,6 +61,12 @@ def encode_dicom(signal: np.ndarray, scene: Scene, identity: str) -> bytes:
     dataset.BodyPartExamined = scene.body_part
     dataset.Laterality = scene.acquisition.marker_text
     dataset.ImageComments = "synthetic radiograph made by fracdet synth"
+
+
+def _add_pixels(dataset: pydicom.Dataset, signal: np.ndarray, window: tuple[float, float]) -> None:
+    """Set the 12-bit linear pixels and the VOI window, `window` being (low, high) in signal units."""
+    stored = np.round(np.clip(signal / SIGNAL_MAX, 0.0, 1.0) * _STORED_MAX).astype(np.uint16)
+    low, high = (value / SIGNAL_MAX * _STORED_MAX for value in window)
     dataset.Rows, dataset.Columns = stored.shape
     dataset.SamplesPerPixel = 1
     dataset.PhotometricInterpretation = "MONOCHROME2"
@@ -63,7 +79,3 @@ def encode_dicom(signal: np.ndarray, scene: Scene, identity: str) -> bytes:
     dataset.WindowCenter = round((low + high) / 2.0, 1)
     dataset.WindowWidth = round(high - low, 1)
     dataset.PixelData = stored.tobytes()
-
-    buffer = io.BytesIO()
-    dataset.save_as(buffer, enforce_file_format=True)
-    return buffer.getvalue()

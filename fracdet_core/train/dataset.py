@@ -20,7 +20,8 @@ import tensorflow as tf
 from fracdet_core.data.reader import load_examples
 from fracdet_core.model.assign import assign_targets
 from fracdet_core.model.config import ModelConfig
-from fracdet_core.train.augment import AugmentConfig, augment, letterbox
+from fracdet_core.serving.letterbox import letterbox
+from fracdet_core.train.augment import AugmentConfig, augment
 
 SHUFFLE_BUFFER = 512
 

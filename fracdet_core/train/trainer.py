@@ -11,7 +11,7 @@
   get the same `out`, each reads its share of the data, and only the chief writes to `out`
   (see `distribute`); `batch_size` is the global batch.
 
-Writes `<out>/model.keras`, the serving SavedModel in `<out>/saved_model` (see `export`),
+Writes `<out>/model.keras`, the serving SavedModel in `<out>/saved_model` (see `serving.signature`),
 `model_config.json` and `train_summary.json` (epochs run, best val loss, images/s, wall time).
 """
 
@@ -32,15 +32,15 @@ from fracdet_core import storage
 from fracdet_core.classes import CLASS_NAMES
 from fracdet_core.data.manifest import read_manifest
 from fracdet_core.errors import ConfigError
-from fracdet_core.ingest.limits import MAX_BYTES, MAX_PIXELS
+from fracdet_core.limits import MAX_BYTES, MAX_PIXELS
 from fracdet_core.model.config import ModelConfig
 from fracdet_core.model.detector import build_detector
 from fracdet_core.model.loss import DetectionLoss
+from fracdet_core.serving.signature import export_saved_model
 from fracdet_core.train.augment import AugmentConfig
 from fracdet_core.train.config import TrainConfig
 from fracdet_core.train.dataset import training_dataset
-from fracdet_core.train.distribute import BackupAndRestoreFrom, choose_strategy, wait_for_all_workers, worker_of
-from fracdet_core.train.export import export_saved_model
+from fracdet_core.train.distribute import BackupAndRestoreFrom, Worker, choose_strategy, wait_for_all_workers, worker_of
 
 
 class ProgressLog(keras.callbacks.Callback):
@@ -64,7 +64,8 @@ class ProgressLog(keras.callbacks.Callback):
         self.epochs_done = epoch + 1
         left = (self.epochs - epoch - 1) * seconds
         figures = ", ".join(f"{name} {value:.4f}" for name, value in sorted((logs or {}).items()) if "loss" in name)
-        print(f"epoch {epoch + 1}/{self.epochs}: {figures}; {rate:.1f} images/s; about {left:.0f} s left", file=sys.stderr, flush=True)
+        print(f"epoch {epoch + 1}/{self.epochs}: {figures}; {rate:.1f} images/s; about {left:.0f} s left",
+              file=sys.stderr, flush=True)
 
 
 def serving_limits(manifest: dict) -> dict[str, int]:
@@ -78,12 +79,16 @@ def serving_limits(manifest: dict) -> dict[str, int]:
             "max_bytes": max(MAX_BYTES, options.get("max_bytes") or 0)}
 
 
+_DEFAULT_MODEL_CONFIG = ModelConfig()
+_DEFAULT_TRAIN_CONFIG = TrainConfig()
+
+
 def train(
     ingest_uri: str,
     class_weights_uri: str | None,
     out: str,
-    model_config: ModelConfig = ModelConfig(),
-    config: TrainConfig = TrainConfig(),
+    model_config: ModelConfig = _DEFAULT_MODEL_CONFIG,
+    config: TrainConfig = _DEFAULT_TRAIN_CONFIG,
 ) -> dict:
     """Train on the ingest's train split, validate on its val split; returns the train summary.
 
@@ -93,80 +98,124 @@ def train(
     strategy = choose_strategy()  # first: it must precede any other TensorFlow work
     worker = worker_of(strategy)
     replicas = strategy.num_replicas_in_sync
-    if config.batch_size % replicas:
-        raise ConfigError(f"batch_size {config.batch_size} must be a multiple of the {replicas} replicas that share each batch")
+    _check_batch_shares(config.batch_size, replicas)
     with worker.output_folder(out) as write_to:
         keras.utils.set_random_seed(config.seed)
         manifest = read_manifest(ingest_uri)
         weights = json.loads(storage.read_text(class_weights_uri)) if class_weights_uri else {}
         train_images = manifest["splits"]["train"]["images"]
         steps_per_epoch = max(1, math.ceil(train_images / config.batch_size))
-
         if tf.config.list_logical_devices("GPU"):
             keras.mixed_precision.set_global_policy("mixed_float16")
-        augmentation = AugmentConfig() if config.augment else None
-        train_data = training_dataset(ingest_uri, "train", model_config, config.batch_size, augmentation=augmentation,
-                                      seed=config.seed, input_context=worker.input_context(strategy))
-        # Every worker validates on the whole (small) val split: identical batches everywhere keep
-        # the collectives' shapes equal, where uneven shares would not.
-        val_data = training_dataset(ingest_uri, "val", model_config, config.batch_size, augmentation=None, shuffle=False,
-                                    deterministic=True)
+        train_data, val_data = _datasets(ingest_uri, model_config, config, worker.input_context(strategy))
         with strategy.scope():
-            model = build_detector(model_config)
-            total_steps = steps_per_epoch * config.epochs
-            warmup_steps = min(int(config.warmup_epochs * steps_per_epoch), total_steps - 1)
-            schedule = keras.optimizers.schedules.CosineDecay(
-                initial_learning_rate=config.learning_rate * 0.01,
-                decay_steps=max(total_steps - warmup_steps, 1),
-                alpha=0.01,
-                warmup_target=config.learning_rate,
-                warmup_steps=warmup_steps,
-            )
-            loss = DetectionLoss(class_weights=weights, box_loss=config.box_loss, focal_gamma=config.focal_gamma)
-            model.compile(optimizer=keras.optimizers.Adam(schedule, clipnorm=10.0), loss=loss, jit_compile=config.xla)
-
+            model, loss = _compiled_detector(model_config, config, weights, steps_per_epoch)
         progress = ProgressLog(config.epochs, train_images)
-        callbacks = [
-            # Two backups: a kill while one is being written leaves the other to resume from.
-            (keras.callbacks.BackupAndRestore(storage.join(out, "backup"), double_checkpoint=True) if worker.is_chief
-             else BackupAndRestoreFrom(storage.join(out, "backup"), storage.join(write_to, "backup"), double_checkpoint=True)),
-            keras.callbacks.ModelCheckpoint(storage.join(write_to, "checkpoints", "best.weights.h5"), monitor="val_loss",
-                                            save_best_only=True, save_weights_only=True),
-            keras.callbacks.TensorBoard(storage.join(write_to, "logs")),
-            keras.callbacks.TerminateOnNaN(),
-            progress,
-        ]
-        if config.early_stopping_patience:
-            callbacks.append(keras.callbacks.EarlyStopping(monitor="val_loss", patience=config.early_stopping_patience,
-                                                           restore_best_weights=True))
-        if not storage.is_gcs(write_to):
-            os.makedirs(storage.join(write_to, "checkpoints"), exist_ok=True)
-        with warnings.catch_warnings():
-            # Keras says the input "ran out of data" when a finite validation set ends: that is the
-            # intent (each validation is one full pass over the val split).
-            warnings.filterwarnings("ignore", message="Your input ran out of data")
-            history = model.fit(train_data.repeat(), steps_per_epoch=steps_per_epoch, validation_data=val_data,
-                                epochs=config.epochs, callbacks=callbacks, shuffle=False, verbose=0)
-
+        callbacks = _callbacks(out, write_to, worker, config.early_stopping_patience, progress)
+        history = _fit(model, train_data, val_data, steps_per_epoch, config.epochs, callbacks)
         model.save(storage.join(write_to, "model.keras"))
         export_saved_model(model, model_config, storage.join(write_to, "saved_model"), **serving_limits(manifest))
-        val_losses = history.history.get("val_loss", [])
-        steady_rates = sorted(progress.rates[1:] or progress.rates)  # the first epoch also traces the graph
-        summary = {
-            "epochs_run": progress.epochs_done,  # counts epochs before a resume too
-            "epochs_planned": config.epochs,
-            "stopped_early": progress.epochs_done < config.epochs,
-            "best_val_loss": min(val_losses) if val_losses else None,
-            "final_loss": history.history["loss"][-1] if history.history.get("loss") else None,
-            "train_images_per_second": steady_rates[len(steady_rates) // 2] if steady_rates else None,
-            "wall_time_s": time.perf_counter() - started,
-            "workers": worker.count,
-            "replicas": replicas,
-            "class_names": list(CLASS_NAMES),
-            "class_weights": loss.class_weights,
-        }
-        configs = {"model": dataclasses.asdict(model_config), "train": dataclasses.asdict(config)}
-        storage.write_text(storage.join(write_to, "model_config.json"), json.dumps(configs, indent=2) + "\n")
-        storage.write_text(storage.join(write_to, "train_summary.json"), json.dumps(summary, indent=2) + "\n")
+        summary = _summary(history.history, progress, config.epochs, loss.class_weights,
+                           wall_time_s=time.perf_counter() - started, workers=worker.count, replicas=replicas)
+        _write_records(write_to, model_config, config, summary)
     wait_for_all_workers(strategy)
     return summary
+
+
+def _check_batch_shares(batch_size: int, replicas: int) -> None:
+    """Refuse a global batch that the replicas cannot share equally."""
+    if batch_size % replicas:
+        raise ConfigError(f"batch_size {batch_size} must be a multiple of the {replicas} replicas that share each batch")
+
+
+def _datasets(ingest_uri: str, model_config: ModelConfig, config: TrainConfig,
+              input_context: tf.distribute.InputContext) -> tuple[tf.data.Dataset, tf.data.Dataset]:
+    """(train, val) batches: this worker's share of the train split, augmented; the whole val split, as stored."""
+    augmentation = AugmentConfig() if config.augment else None
+    train_data = training_dataset(ingest_uri, "train", model_config, config.batch_size, augmentation=augmentation,
+                                  seed=config.seed, input_context=input_context)
+    # Every worker validates on the whole (small) val split: identical batches everywhere keep
+    # the collectives' shapes equal, where uneven shares would not.
+    val_data = training_dataset(ingest_uri, "val", model_config, config.batch_size, augmentation=None, shuffle=False,
+                                deterministic=True)
+    return train_data, val_data
+
+
+def _compiled_detector(model_config: ModelConfig, config: TrainConfig, class_weights: dict[str, float],
+                       steps_per_epoch: int) -> tuple[keras.Model, DetectionLoss]:
+    """The detector compiled with its loss and Adam on a warm-up then cosine schedule; build it in the strategy's scope."""
+    model = build_detector(model_config)
+    total_steps = steps_per_epoch * config.epochs
+    warmup_steps = min(int(config.warmup_epochs * steps_per_epoch), total_steps - 1)
+    schedule = keras.optimizers.schedules.CosineDecay(
+        initial_learning_rate=config.learning_rate * 0.01,
+        decay_steps=max(total_steps - warmup_steps, 1),
+        alpha=0.01,
+        warmup_target=config.learning_rate,
+        warmup_steps=warmup_steps,
+    )
+    loss = DetectionLoss(class_weights=class_weights, box_loss=config.box_loss, focal_gamma=config.focal_gamma)
+    model.compile(optimizer=keras.optimizers.Adam(schedule, clipnorm=10.0), loss=loss, jit_compile=config.xla)
+    return model, loss
+
+
+def _callbacks(out: str, write_to: str, worker: Worker, early_stopping_patience: int,
+               progress: ProgressLog) -> list[keras.callbacks.Callback]:
+    """Backup for resuming, best checkpoint, TensorBoard, NaN stop, progress and early stopping.
+
+    Makes the local checkpoint folder, which the checkpoint callback expects to exist.
+    """
+    callbacks = [
+        # Two backups: a kill while one is being written leaves the other to resume from.
+        (keras.callbacks.BackupAndRestore(storage.join(out, "backup"), double_checkpoint=True) if worker.is_chief
+         else BackupAndRestoreFrom(storage.join(out, "backup"), storage.join(write_to, "backup"), double_checkpoint=True)),
+        keras.callbacks.ModelCheckpoint(storage.join(write_to, "checkpoints", "best.weights.h5"), monitor="val_loss",
+                                        save_best_only=True, save_weights_only=True),
+        keras.callbacks.TensorBoard(storage.join(write_to, "logs")),
+        keras.callbacks.TerminateOnNaN(),
+        progress,
+    ]
+    if early_stopping_patience:
+        callbacks.append(keras.callbacks.EarlyStopping(monitor="val_loss", patience=early_stopping_patience,
+                                                       restore_best_weights=True))
+    if not storage.is_gcs(write_to):
+        os.makedirs(storage.join(write_to, "checkpoints"), exist_ok=True)
+    return callbacks
+
+
+def _fit(model: keras.Model, train_data: tf.data.Dataset, val_data: tf.data.Dataset, steps_per_epoch: int, epochs: int,
+         callbacks: list[keras.callbacks.Callback]) -> keras.callbacks.History:
+    """`model.fit` over the endless train batches, validating on one full pass of the val split each epoch."""
+    with warnings.catch_warnings():
+        # Keras says the input "ran out of data" when a finite validation set ends: that is the
+        # intent (each validation is one full pass over the val split).
+        warnings.filterwarnings("ignore", message="Your input ran out of data")
+        return model.fit(train_data.repeat(), steps_per_epoch=steps_per_epoch, validation_data=val_data,
+                         epochs=epochs, callbacks=callbacks, shuffle=False, verbose=0)
+
+
+def _summary(history: dict[str, list[float]], progress: ProgressLog, epochs_planned: int, class_weights: dict[str, float],
+             *, wall_time_s: float, workers: int, replicas: int) -> dict:
+    """The content of `train_summary.json`."""
+    val_losses = history.get("val_loss", [])
+    steady_rates = sorted(progress.rates[1:] or progress.rates)  # the first epoch also traces the graph
+    return {
+        "epochs_run": progress.epochs_done,  # counts epochs before a resume too
+        "epochs_planned": epochs_planned,
+        "stopped_early": progress.epochs_done < epochs_planned,
+        "best_val_loss": min(val_losses) if val_losses else None,
+        "final_loss": history["loss"][-1] if history.get("loss") else None,
+        "train_images_per_second": steady_rates[len(steady_rates) // 2] if steady_rates else None,
+        "wall_time_s": wall_time_s,
+        "workers": workers,
+        "replicas": replicas,
+        "class_names": list(CLASS_NAMES),
+        "class_weights": class_weights,
+    }
+
+
+def _write_records(write_to: str, model_config: ModelConfig, config: TrainConfig, summary: dict) -> None:
+    """`model_config.json` (both configs, to rebuild the model) and `train_summary.json`."""
+    configs = {"model": dataclasses.asdict(model_config), "train": dataclasses.asdict(config)}
+    storage.write_text(storage.join(write_to, "model_config.json"), json.dumps(configs, indent=2) + "\n")
+    storage.write_text(storage.join(write_to, "train_summary.json"), json.dumps(summary, indent=2) + "\n")
