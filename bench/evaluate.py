@@ -41,7 +41,8 @@ def main() -> None:
     parser.add_argument("--model", help="a train output folder (model.keras, saved_model/); default: an untrained detector")
     parser.add_argument("--val", type=int, default=64, help="val images of 512 px (default: %(default)s)")
     args = parser.parse_args()
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, TensorFlow {tf.__version__}")
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+          f"TensorFlow {tf.__version__}")
     with tempfile.TemporaryDirectory(prefix="fracdet-bench-") as folder:
         generate_dataset(SynthConfig(train=8, val=args.val, size=512, seed=4), os.path.join(folder, "data"),
                          workers=os.cpu_count() or 1, progress=False)
@@ -77,11 +78,14 @@ def main() -> None:
         signature8 = statistics.median(timings_ms(lambda: detect(serve, batch8), 10))
         bare8 = statistics.median(timings_ms(lambda: bare(tf.repeat(canvas, 8, axis=0)).numpy(), 10))
 
-    print(f"model: {'trained, ' + args.model if args.model else 'untrained default detector'}; input {size} px; {len(truths)} val images of 512 px")
-    print(f"  evaluation through the signature: {rate:6.1f} images/s (batch 8); metrics (COCO, FROC, clinical): {metric_seconds:.2f} s")
+    print(f"model: {'trained, ' + args.model if args.model else 'untrained default detector'}; input {size} px; "
+          f"{len(truths)} val images of 512 px")
+    print(f"  evaluation through the signature: {rate:6.1f} images/s (batch 8); "
+          f"metrics (COCO, FROC, clinical): {metric_seconds:.2f} s")
     print(f"  batch 1, serving signature: {describe(signature_ms)}")
     print(f"  batch 1, bare Keras model:  {describe(bare_ms)}")
-    print(f"  overhead of decode, letterbox, box decoding and NMS: {statistics.median(signature_ms) / statistics.median(bare_ms):.2f}x at batch 1, "
+    overhead = statistics.median(signature_ms) / statistics.median(bare_ms)
+    print(f"  overhead of decode, letterbox, box decoding and NMS: {overhead:.2f}x at batch 1, "
           f"{signature8 / bare8:.2f}x at batch 8 ({signature8 / 8:.1f} vs {bare8 / 8:.1f} ms per image)")
     print(f"  peak RSS: {peak_rss_mib():.0f} MiB")
 

@@ -38,7 +38,8 @@ def prepare(ingest: str, class_weights: str, out: str) -> None:
 
     os.makedirs(out, exist_ok=True)
     keras.utils.set_random_seed(0)
-    weights = json.load(open(class_weights))
+    with open(class_weights) as weights_file:
+        weights = json.load(weights_file)
     for size in (256, 512):
         config = ModelConfig(image_size=size)
         images, targets = next(iter(training_dataset(ingest, "train", config, BATCH, augmentation=None, shuffle=False,
@@ -80,7 +81,8 @@ def run(data: str) -> None:
 
     print(f"backend {keras.backend.backend()}, keras {keras.__version__}, jax {jax.__version__}, devices {jax.devices()}, "
           f"{platform.processor() or platform.machine()}")
-    weights = json.load(open(os.path.join(data, "class_weights.json")))
+    with open(os.path.join(data, "class_weights.json")) as weights_file:
+        weights = json.load(weights_file)
     assert list(weights) == [name for name in CLASS_NAMES if name in weights]
     batch = np.load(os.path.join(data, "batch256.npz"))
     model = build_detector(ModelConfig())

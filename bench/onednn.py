@@ -110,7 +110,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=3, help="turns of every setting (default: %(default)s)")
     parser.add_argument("--steps", type=int, default=20, help="timed training steps per process (default: %(default)s)")
-    parser.add_argument("--inference-batches", type=int, default=20, help="timed serving calls per process (default: %(default)s)")
+    parser.add_argument(
+        "--inference-batches", type=int, default=20, help="timed serving calls per process (default: %(default)s)"
+    )
     parser.add_argument("--child", metavar="DATA", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -142,7 +144,8 @@ def main() -> None:
         crashes = f"  ({len(failures)} of {len(runs)} runs crashed)" if failures else ""
         print(f"{name:46} {medians['training']:18.1f} {ratios['training']:>10} {medians['inference']:19.1f} "
               f"{ratios['inference']:>10}{crashes}")
-        print(f"{'  each run, training / inference:':46} " + ", ".join(f"{run['training']:.1f} / {run['inference']:.1f}" for run in figures))
+        each_run = ", ".join(f"{run['training']:.1f} / {run['inference']:.1f}" for run in figures)
+        print(f"{'  each run, training / inference:':46} {each_run}")
 
 
 if __name__ == "__main__":

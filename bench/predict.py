@@ -41,7 +41,8 @@ BATCH = 8
 
 def demo_model() -> str | None:
     """The newest train output of `make demo` with both the Keras model and the SavedModel, if any."""
-    found = [os.path.dirname(path) for path in glob.glob(os.path.join(REPO, "runs", "demo", "pipeline", "*", "train", "model", "model.keras"))]
+    pattern = os.path.join(REPO, "runs", "demo", "pipeline", "*", "train", "model", "model.keras")
+    found = [os.path.dirname(path) for path in glob.glob(pattern)]
     found = [path for path in found if os.path.exists(os.path.join(path, "saved_model", "saved_model.pb"))]
     return max(found, key=os.path.getmtime) if found else None
 
@@ -69,10 +70,13 @@ def end_to_end_rate(model_uri: str, folder: str, images: list[bytes]) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", help="a train output folder (model.keras, saved_model/); default: the demo's, else a fresh one")
+    parser.add_argument(
+        "--model", help="a train output folder (model.keras, saved_model/); default: the demo's, else a fresh one"
+    )
     parser.add_argument("--images", type=int, default=40, help="512-px images for the end-to-end run (default: %(default)s)")
     args = parser.parse_args()
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, TensorFlow {tf.__version__}")
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+          f"TensorFlow {tf.__version__}")
     images = radiographs(max(args.images, 2 * BATCH))
     with tempfile.TemporaryDirectory(prefix="fracdet-bench-") as folder:
         model_uri = args.model or demo_model()
@@ -87,7 +91,9 @@ def main() -> None:
         size = model.input_shape[1]
         serve = load_serving(model_uri)
         bare = tf.function(lambda batch: model(batch, training=False))
-        decoded = [tf.io.decode_image(encoded, channels=1, dtype=tf.float32, expand_animations=False) for encoded in images[:BATCH]]
+        decoded = [
+            tf.io.decode_image(encoded, channels=1, dtype=tf.float32, expand_animations=False) for encoded in images[:BATCH]
+        ]
         canvases = tf.stack([letterbox(image, tf.zeros([0, 4]), size)[0] for image in decoded])
 
         signature_ms, bare_ms = interleaved_timings_ms([lambda: detect(serve, images[:1]), lambda: bare(canvases[:1]).numpy()])
@@ -98,8 +104,10 @@ def main() -> None:
     print(f"model: {described}; input {size} px; 512-px synthetic radiographs")
     print(f"  batch 1, serving signature: {describe(signature_ms)}")
     print(f"  batch 1, bare Keras model:  {describe(bare_ms)}")
-    print(f"  batch {BATCH}, serving signature: {BATCH * 1000 / signature8:6.1f} images/s; bare Keras model: {BATCH * 1000 / bare8:6.1f} images/s")
-    print(f"  signature overhead (decode, letterbox, box decoding, NMS): {statistics.median(signature_ms) / statistics.median(bare_ms):.2f}x "
+    print(f"  batch {BATCH}, serving signature: {BATCH * 1000 / signature8:6.1f} images/s; "
+          f"bare Keras model: {BATCH * 1000 / bare8:6.1f} images/s")
+    overhead = statistics.median(signature_ms) / statistics.median(bare_ms)
+    print(f"  signature overhead (decode, letterbox, box decoding, NMS): {overhead:.2f}x "
           f"at batch 1, {signature8 / bare8:.2f}x at batch {BATCH}")
     print(f"  fracdet predict end to end (read, decode, signature, JSON, annotated PNG), batch {BATCH}, steady state: "
           f"{end_to_end:6.1f} images/s ({BATCH * 1000 / signature8 / end_to_end:.2f}x the signature's time)")

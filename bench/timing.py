@@ -41,7 +41,7 @@ def interleaved_timings_ms(calls: list[Callable[[], object]], repeats: int = REP
             call()
     times: list[list[float]] = [[] for _ in calls]
     for _ in range(repeats):
-        for call, measured in zip(calls, times):
+        for call, measured in zip(calls, times, strict=True):
             started = time.perf_counter()
             call()
             measured.append((time.perf_counter() - started) * 1000)

@@ -30,7 +30,8 @@ from fracdet_core.train.dataset import training_dataset
 def forward_flops(model: keras.Model, size: int) -> int:
     function = tf.function(lambda images: model(images, training=False))
     graph = function.get_concrete_function(tf.TensorSpec([1, size, size, 1], tf.float32)).graph
-    options = tf.compat.v1.profiler.ProfileOptionBuilder(tf.compat.v1.profiler.ProfileOptionBuilder.float_operation()).with_empty_output().build()
+    builder = tf.compat.v1.profiler.ProfileOptionBuilder
+    options = builder(builder.float_operation()).with_empty_output().build()
     return int(tf.compat.v1.profiler.profile(graph=graph, options=options).total_float_ops)
 
 
@@ -69,9 +70,13 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=12, help="timed training steps (default: %(default)s)")
     args = parser.parse_args()
     config = ModelConfig(image_size=args.image_size)
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, TensorFlow {tf.__version__}")
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+          f"TensorFlow {tf.__version__}")
     with tempfile.TemporaryDirectory(prefix="fracdet-bench-") as folder:
-        generate_dataset(SynthConfig(train=96, val=16, size=512, seed=3), os.path.join(folder, "data"), workers=os.cpu_count() or 1, progress=False)
+        generate_dataset(
+            SynthConfig(train=96, val=16, size=512, seed=3), os.path.join(folder, "data"), workers=os.cpu_count() or 1,
+            progress=False,
+        )
         ingest_dataset(os.path.join(folder, "data"), os.path.join(folder, "ingest"), IngestOptions(shards=2), progress=False)
         dataset = training_dataset(os.path.join(folder, "ingest"), "train", config, args.batch_size)
 
@@ -86,7 +91,8 @@ def main() -> None:
     print(f"model: {model.count_params():,} parameters, {flops / 1e9:.2f} GFLOP per {args.image_size}-px image (forward)")
     print(f"  training:            {train_rate:7.1f} images/s (batch {args.batch_size}, steady state)")
     print(f"  tf.data on its own:  {data_rate:7.1f} images/s ({data_rate / train_rate:.1f}x training; target >= 5x)")
-    print(f"  achieved in training: {achieved:6.1f} GFLOP/s; float32 matmul peak here: {peak:.1f} GFLOP/s; ratio {achieved / peak:.2f}")
+    print(f"  achieved in training: {achieved:6.1f} GFLOP/s; float32 matmul peak here: {peak:.1f} GFLOP/s; "
+          f"ratio {achieved / peak:.2f}")
     print(f"  peak RSS:            {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:7.0f} MiB")
 
 

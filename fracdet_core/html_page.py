@@ -15,7 +15,8 @@ body { font-family: sans-serif; margin: 24px; color: #222; max-width: 1100px; }
 h1 { font-size: 1.5em; } h2 { font-size: 1.2em; margin-top: 1.6em; border-bottom: 1px solid #ddd; }
 table { border-collapse: collapse; margin: 8px 0; font-size: 0.9em; }
 th, td { border: 1px solid #ccc; padding: 4px 8px; text-align: left; } td.n { text-align: right; }
-.pass { color: #1a7f37; font-weight: bold; } .fail { color: #c62828; font-weight: bold; } .warn { color: #b26a00; font-weight: bold; }
+.pass { color: #1a7f37; font-weight: bold; } .fail { color: #c62828; font-weight: bold; }
+.warn { color: #b26a00; font-weight: bold; }
 .banner { padding: 8px 12px; border-radius: 4px; margin: 8px 0; }
 .banner.ok { background: #e6f4ea; } .banner.bad { background: #fdecea; }
 .gallery { display: flex; flex-wrap: wrap; gap: 8px; } figure { margin: 0; font-size: 0.75em; max-width: 256px; }
@@ -43,7 +44,9 @@ def image(png: bytes, alt: str) -> str:
 
 def gallery(items: Sequence[tuple[str, bytes]]) -> str:
     """Captioned thumbnails in a wrapping row."""
-    figures = "".join(f"<figure>{image(png, caption)}<figcaption>{html.escape(caption)}</figcaption></figure>" for caption, png in items)
+    figures = "".join(
+        f"<figure>{image(png, caption)}<figcaption>{html.escape(caption)}</figcaption></figure>" for caption, png in items
+    )
     return f'<div class="gallery">{figures}</div>'
 
 
@@ -52,7 +55,7 @@ def table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     head = "".join(f"<th>{html.escape(str(cell))}</th>" for cell in header)
     body = "".join(
         "<tr>" + "".join(
-            '<td class="n">–</td>' if cell is None else
+            '<td class="n">&ndash;</td>' if cell is None else
             f"<td>{html.escape(str(cell))}</td>" if isinstance(cell, bool) else
             f'<td class="n">{cell:,}</td>' if isinstance(cell, int) else
             f'<td class="n">{cell:.3f}</td>' if isinstance(cell, float) else

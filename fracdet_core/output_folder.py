@@ -169,7 +169,8 @@ def _refuse_foreign_files(output: OutputFolder) -> None:
         whose = f"{output.command} did not write (it has no {output.record_name})"
     foreign = sorted(files - owned)
     if foreign:
-        shown = ", ".join(foreign[:_SHOWN_NAMES]) + (f" and {len(foreign) - _SHOWN_NAMES} more" if len(foreign) > _SHOWN_NAMES else "")
+        more = f" and {len(foreign) - _SHOWN_NAMES} more" if len(foreign) > _SHOWN_NAMES else ""
+        shown = ", ".join(foreign[:_SHOWN_NAMES]) + more
         raise ConfigError(f"--out {output.given} holds files {whose}: {shown}; a run replaces its --out whole, so "
                           "choose a new or empty folder, or move those files away")
 

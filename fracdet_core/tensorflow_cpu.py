@@ -36,7 +36,9 @@ _ISAS_WITHOUT_AVX512 = frozenset({"SSE41", "AVX", "AVX2"})
 _log = logging.getLogger(__name__)
 
 
-def apply_safe_defaults(environ: MutableMapping[str, str] = os.environ, cpu_flags: frozenset[str] | None = None) -> dict[str, str]:
+def apply_safe_defaults(
+    environ: MutableMapping[str, str] = os.environ, cpu_flags: frozenset[str] | None = None
+) -> dict[str, str]:
     """Cap oneDNN at AVX2 unless the user chose a cap; returns the variables it set.
 
     Args:

@@ -56,7 +56,7 @@ class _DenyAll(http.server.BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body.encode())
 
-    do_GET = do_POST = do_PUT = do_DELETE = _deny
+    do_GET = do_POST = do_PUT = do_DELETE = _deny  # noqa: N815 - http.server dispatches a request to do_<METHOD> by name
 
     def log_message(self, *args: object) -> None:
         pass

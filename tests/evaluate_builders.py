@@ -67,23 +67,25 @@ def _random_boxes(rng: np.random.Generator, count: int) -> np.ndarray:
 def reference_cocoeval(truths: list[ImageTruth], detections: list[ImageDetections]) -> COCOeval:
     """pycocotools on COCO dicts built here, independently of `fracdet_core.evaluate.coco`."""
     images, annotations, results = [], [], []
-    for image_id, (image, found_here) in enumerate(zip(truths, detections), start=1):
+    for image_id, (image, found_here) in enumerate(zip(truths, detections, strict=True), start=1):
         width, height = image.width, image.height
         images.append({"id": image_id, "width": width, "height": height})
-        for (ymin, xmin, ymax, xmax), class_id in zip(image.boxes.astype(float), image.classes):
+        for (ymin, xmin, ymax, xmax), class_id in zip(image.boxes.astype(float), image.classes, strict=True):
             w, h = (xmax - xmin) * width, (ymax - ymin) * height
             annotations.append(
                 {"id": len(annotations) + 1, "image_id": image_id, "category_id": int(class_id) + 1,
                  "bbox": [xmin * width, ymin * height, w, h], "area": w * h, "iscrowd": 0}
             )
-        for (ymin, xmin, ymax, xmax), score, class_id in zip(found_here.boxes.astype(float), found_here.scores, found_here.classes):
+        found_boxes = found_here.boxes.astype(float)
+        for (ymin, xmin, ymax, xmax), score, class_id in zip(found_boxes, found_here.scores, found_here.classes, strict=True):
             results.append(
                 {"image_id": image_id, "category_id": int(class_id) + 1, "score": float(score),
                  "bbox": [xmin * width, ymin * height, (xmax - xmin) * width, (ymax - ymin) * height]}
             )
     with contextlib.redirect_stdout(io.StringIO()):
         ground_truth = COCO()
-        ground_truth.dataset = {"images": images, "annotations": annotations, "categories": [{"id": i + 1, "name": str(i)} for i in range(10)]}
+        categories = [{"id": i + 1, "name": str(i)} for i in range(10)]
+        ground_truth.dataset = {"images": images, "annotations": annotations, "categories": categories}
         ground_truth.createIndex()
         evaluator = COCOeval(ground_truth, ground_truth.loadRes(results), "bbox")
         evaluator.evaluate()

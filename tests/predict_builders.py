@@ -64,7 +64,8 @@ def fractured_radiograph(size: int = 256) -> tuple[np.ndarray, np.ndarray, int]:
     height, width = pixels.shape
     rows = np.array([[float(value) for value in line.split()] for line in lines])
     centre_x, centre_y, box_width, box_height = rows[:, 1] * width, rows[:, 2] * height, rows[:, 3] * width, rows[:, 4] * height
-    boxes = np.stack([centre_x - box_width / 2, centre_y - box_height / 2, centre_x + box_width / 2, centre_y + box_height / 2], axis=1)
+    half_width, half_height = box_width / 2, box_height / 2
+    boxes = np.stack([centre_x - half_width, centre_y - half_height, centre_x + half_width, centre_y + half_height], axis=1)
     return pixels, boxes, int(rows[0, 0])
 
 

@@ -41,5 +41,6 @@ def evaluation_of(model: str, out: Path, *, blessed: bool | None = None, base: s
     metrics["model_sha256"] = storage.tree_sha256(str(Path(model) / "saved_model"))
     (out / "metrics.json").write_text(json.dumps(metrics))
     if blessed is not None or not base:
-        (out / "blessing.json").write_text(json.dumps({"blessed": bool(blessed), "reasons": ["PASS stand-in" if blessed else "FAIL stand-in"]}))
+        blessing = {"blessed": bool(blessed), "reasons": ["PASS stand-in" if blessed else "FAIL stand-in"]}
+        (out / "blessing.json").write_text(json.dumps(blessing))
     return str(out)

@@ -107,7 +107,8 @@ def test_reads_the_metrics_the_evaluate_modules_produce():
                                     max_regression={"sensitivity": 0.0})
     blessing = decide(metrics, thresholds, champion=metrics)
     assert blessing.blessed, blessing.reasons
-    assert blessing.reasons[1] == f"PASS fracture.overall.sensitivity {metrics['fracture']['overall']['sensitivity']:.3f} >= 0.900"
+    sensitivity = metrics["fracture"]["overall"]["sensitivity"]
+    assert blessing.reasons[1] == f"PASS fracture.overall.sensitivity {sensitivity:.3f} >= 0.900"
 
 
 def test_defaults():

@@ -24,8 +24,8 @@ def test_overall_against_scikit_learn(seed):
     metrics = clinical_metrics(truths, detections, target_sensitivity=target)
 
     fractured = np.array([bool(np.any(image.classes < 5)) for image in truths])
-    scores = np.array([max([s for s, c in zip(d.scores, d.classes) if c < 5], default=0.0) for d in detections])
-    false_positive_rate, true_positive_rate, thresholds = roc_curve(fractured, scores, drop_intermediate=False)
+    scores = np.array([max([s for s, c in zip(d.scores, d.classes, strict=True) if c < 5], default=0.0) for d in detections])
+    _, true_positive_rate, thresholds = roc_curve(fractured, scores, drop_intermediate=False)
     expected_threshold = thresholds[np.argmax(true_positive_rate >= target)]  # highest reaching the target
     (true_negative, false_positive), (false_negative, true_positive) = confusion_matrix(fractured, scores >= expected_threshold)
 

@@ -12,7 +12,7 @@ from fracdet_core.evaluate.matches import ap50_from_matches, per_class_ap50
 
 def _repeated(records: list, counts: np.ndarray) -> list:
     """Each record `counts[i]` times, copies next to each other, in the original order."""
-    return [record for record, count in zip(records, counts) for _ in range(count)]
+    return [record for record, count in zip(records, counts, strict=True) for _ in range(count)]
 
 
 @pytest.mark.parametrize("seed", [10, 11, 12, 13])
@@ -31,7 +31,7 @@ def test_batch_rows_are_independent_multisets():
     matches = coco_metrics(truths, detections).matches
     counts = np.random.default_rng(0).integers(0, 3, (5, len(truths)))
     batch = per_class_ap50(matches, counts)
-    for row, row_counts in zip(batch, counts):
+    for row, row_counts in zip(batch, counts, strict=True):
         np.testing.assert_array_equal(row, per_class_ap50(matches, row_counts[None, :])[0])
 
 

@@ -12,7 +12,7 @@ from PIL import Image
 from yolo_builders import REAL_EXTREMITY_CR, REAL_EXTREMITY_CR_J2K, jpeg_bytes, png_bytes
 
 from fracdet_core.errors import ConfigError
-from fracdet_core.ingest.decode import DecodeLimits, ImageRejected, decode_image
+from fracdet_core.ingest.decode import DecodeLimits, ImageRejectionError, decode_image
 
 LIMITS = DecodeLimits()
 
@@ -101,7 +101,7 @@ def test_max_side_downscales_keeping_the_aspect():
     ],
 )
 def test_rejected(data, reason):
-    with pytest.raises(ImageRejected) as raised:
+    with pytest.raises(ImageRejectionError) as raised:
         decode_image(data, ".png", LIMITS)
     assert raised.value.reason == reason
 
@@ -109,7 +109,7 @@ def test_rejected(data, reason):
 def test_decompression_bomb_is_rejected_before_decoding():
     buffer = io.BytesIO()
     Image.new("L", (5000, 5000)).save(buffer, format="PNG")
-    with pytest.raises(ImageRejected) as raised:
+    with pytest.raises(ImageRejectionError) as raised:
         decode_image(buffer.getvalue(), ".png", DecodeLimits(max_pixels=10_000_000))
     assert raised.value.reason == "decompression_bomb" and "25,000,000 pixels" in raised.value.detail
 
@@ -131,7 +131,7 @@ def test_a_limit_above_pillows_guard_accepts_a_larger_image(above_pillows_guard)
 
 
 def test_the_default_limit_rejects_it_with_the_size_in_the_message(above_pillows_guard):
-    with pytest.raises(ImageRejected) as raised:
+    with pytest.raises(ImageRejectionError) as raised:
         decode_image(above_pillows_guard, ".png", LIMITS)
     assert raised.value.reason == "decompression_bomb"
     assert raised.value.detail == "9500x9500 = 90,250,000 pixels, above the limit of 25,000,000"
@@ -144,13 +144,13 @@ def test_a_limit_below_the_default_rejects_smaller_images(max_pixels, accepted):
         if accepted:
             assert decode_image(data, suffix, DecodeLimits(max_pixels=max_pixels)).width == 64
         else:
-            with pytest.raises(ImageRejected, match="64x48 = 3,072 pixels, above the limit of 3,071"):
+            with pytest.raises(ImageRejectionError, match="64x48 = 3,072 pixels, above the limit of 3,071"):
                 decode_image(data, suffix, DecodeLimits(max_pixels=max_pixels))
 
 
 def test_a_dicom_above_the_limit_is_rejected_from_its_header():
     dataset = pydicom.dcmread(REAL_EXTREMITY_CR)
-    with pytest.raises(ImageRejected) as raised:
+    with pytest.raises(ImageRejectionError) as raised:
         decode_image(REAL_EXTREMITY_CR.read_bytes(), ".dcm", DecodeLimits(max_pixels=dataset.Rows * dataset.Columns - 1))
     assert raised.value.reason == "decompression_bomb"
     assert raised.value.detail.startswith(f"{dataset.Columns}x{dataset.Rows} = ")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from fracdet_core.ingest.labels import LabelBox, LabelRejected, parse_labels
+from fracdet_core.ingest.labels import LabelBox, LabelRejectionError, parse_labels
 
 IDENTITY = {i: i for i in range(10)}
 
@@ -56,7 +56,7 @@ def test_remap_applies():
     ],
 )
 def test_rejected(data, reason, detail):
-    with pytest.raises(LabelRejected) as raised:
+    with pytest.raises(LabelRejectionError) as raised:
         parse_labels(data, IDENTITY)
     assert raised.value.reason == reason
     assert detail in raised.value.detail

@@ -120,7 +120,7 @@ def test_an_output_of_an_earlier_version_without_a_record_is_replaced(storage_ro
 
 def test_a_file_that_appears_in_out_during_the_run_stops_the_publish(storage_root):
     out = storage.join(storage_root, "evaluation")
-    with pytest.raises(ConfigError, match="notes.txt"), publishing(claim(out, COMMAND)) as staging:
+    with pytest.raises(ConfigError, match=r"notes\.txt"), publishing(claim(out, COMMAND)) as staging:
         storage.write_text(storage.join(staging, "metrics.json"), "1")
         storage.write_text(storage.join(out, "notes.txt"), "written meanwhile")
     assert _contents(out) == {"notes.txt": "written meanwhile"}

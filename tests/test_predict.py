@@ -93,7 +93,8 @@ def test_the_trained_model_finds_the_generators_fracture(case, predicted):
     assert {key: row[key] for key in ("name", "input", "width", "height", "body_part", "fractured", "threshold")} == {
         "name": "fractured", "input": str(predicted.parent / "in" / "fractured.png"), "width": str(width), "height": str(height),
         "body_part": "FINGER", "fractured": "True", "threshold": "0.35"}
-    assert 0.35 <= float(row["fracture_score"]) <= 1 and 1 <= int(row["drawn"]) <= min(DisplayOptions().max_boxes, int(row["detections"]))
+    assert 0.35 <= float(row["fracture_score"]) <= 1
+    assert 1 <= int(row["drawn"]) <= min(DisplayOptions().max_boxes, int(row["detections"]))
     assert _rows(predicted / "errors.csv") == []
 
 
@@ -112,8 +113,10 @@ def test_the_picture_shows_exactly_the_boxes_the_json_marks_drawn(case, predicte
                                              "xmax": box[3] * width, "ymax": box[2] * height}, abs=0.01)
         left, top, right, bottom = box_rect(np.array(box), width, height)
         middle = line // 2  # the middle of the stroke, clear of its dark rim
-        edges = np.concatenate([picture[top + line:bottom - line, left + middle], picture[top + line:bottom - line, right - middle],
-                                picture[top + middle, left + line:right - line], picture[bottom - middle, left + line:right - line]])
+        edges = np.concatenate([
+            picture[top + line:bottom - line, left + middle], picture[top + line:bottom - line, right - middle],
+            picture[top + middle, left + line:right - line], picture[bottom - middle, left + line:right - line],
+        ])
         share = np.mean(np.all(edges == class_colour(item["class_id"]), axis=1))
         if item["drawn"]:
             assert share >= 0.9, item
@@ -125,7 +128,9 @@ def _assert_same_detections(first: dict, second: dict) -> None:
     """Equal classes; scores and boxes equal up to float rounding (threaded kernels may differ in the last bit)."""
     assert [item["class_id"] for item in first["detections"]] == [item["class_id"] for item in second["detections"]]
     for key in ("score", "box_normalized"):
-        np.testing.assert_allclose([item[key] for item in first["detections"]], [item[key] for item in second["detections"]], atol=1e-5)
+        np.testing.assert_allclose(
+            [item[key] for item in first["detections"]], [item[key] for item in second["detections"]], atol=1e-5
+        )
 
 
 def test_dicom_gives_the_detections_of_the_png_of_the_same_pixels(case, tmp_path):
@@ -143,7 +148,9 @@ def test_dicom_gives_the_detections_of_the_png_of_the_same_pixels(case, tmp_path
 
 def test_a_real_dicom_radiograph_is_read(case, tmp_path):
     """A 16-bit MONOCHROME1 CR of 1760 x 1760 pixels from pydicom-data."""
-    summary = predict(str(case.train_out), [str(REAL_EXTREMITY_CR)], str(tmp_path), PredictOptions(threshold=0.5, show_progress=False))
+    summary = predict(
+        str(case.train_out), [str(REAL_EXTREMITY_CR)], str(tmp_path), PredictOptions(threshold=0.5, show_progress=False)
+    )
     document = _document(tmp_path, "RG3_UNCR")
     # Read, decoded and run through the model; what a model trained on one synthetic finger finds
     # on a real radiograph is not the point, so no detections are required.
@@ -231,7 +238,9 @@ def test_auto_thresholds_are_found_beside_a_registered_or_pipeline_model(case, r
     run = tmp_path / "run"
     shutil.copytree(case.train_out, run / "train" / "model")
     write_evaluation(run / "evaluate" / "evaluation", run / "train" / "model" / "saved_model", {**THRESHOLDS, "HAND": 0.2})
-    summary = predict(str(run / "train" / "model"), [str(tmp_path / "x.png")], str(tmp_path / "b"), PredictOptions(show_progress=False))
+    summary = predict(
+        str(run / "train" / "model"), [str(tmp_path / "x.png")], str(tmp_path / "b"), PredictOptions(show_progress=False)
+    )
     assert summary.thresholds.by_part["HAND"] == 0.2
     assert summary.thresholds.source == str(run / "evaluate" / "evaluation" / "metrics.json")
 
@@ -294,4 +303,6 @@ def test_a_kserve_request_gets_the_detections_fracdet_predict_wrote(case, regist
         assert count == len(detections) and len(prediction["detection_scores"]) == 100, form  # padded to the maximum
         assert prediction["detection_classes"][:count] == [item["class_id"] for item in detections], form
         np.testing.assert_allclose(prediction["detection_scores"][:count], [item["score"] for item in detections], atol=1e-6)
-        np.testing.assert_allclose(prediction["detection_boxes"][:count], [item["box_normalized"] for item in detections], atol=1e-6)
+        np.testing.assert_allclose(
+            prediction["detection_boxes"][:count], [item["box_normalized"] for item in detections], atol=1e-6
+        )

@@ -19,7 +19,7 @@ from PIL import Image
 from fracdet import main
 from fracdet_core import storage
 from fracdet_core.errors import ConfigError
-from fracdet_core.ingest.decode import ImageRejected
+from fracdet_core.ingest.decode import ImageRejectionError
 from fracdet_core.limits import DecodeLimits
 from fracdet_core.predict.inputs import InputFile, read_image
 from fracdet_core.serving.signature import export_saved_model
@@ -88,7 +88,7 @@ def test_a_file_over_the_byte_limit_is_not_read(tmp_path):
     path = tmp_path / "huge.png"
     with open(path, "wb") as stream:
         stream.truncate(64 * 2**30)
-    with pytest.raises(ImageRejected) as raised:
+    with pytest.raises(ImageRejectionError) as raised:
         read_image(InputFile(str(path), "huge"))
     assert (raised.value.reason, raised.value.detail) == (
         "file_too_large", f"{64 * 2**30:,} bytes, above the limit of {64 * 2**20:,} (--max-bytes)")
@@ -99,12 +99,12 @@ def test_limits_on_gcs(gcs_bucket):
     uri = f"gs://{gcs_bucket}/in/good.png"
     storage.write_bytes(uri, data)
     assert read_image(InputFile(uri, "good"), DecodeLimits(max_bytes=len(data))).encoded == data
-    with pytest.raises(ImageRejected) as raised:
+    with pytest.raises(ImageRejectionError) as raised:
         read_image(InputFile(uri, "good"), DecodeLimits(max_bytes=len(data) - 1))
     assert (raised.value.reason, raised.value.detail) == (
         "file_too_large", f"{len(data):,} bytes, above the limit of {len(data) - 1:,} (--max-bytes)")
     storage.write_bytes(f"gs://{gcs_bucket}/in/bomb.png", blank_png_streamed(9000, 9000))
-    with pytest.raises(ImageRejected, match="9000x9000 = 81,000,000 pixels"):
+    with pytest.raises(ImageRejectionError, match="9000x9000 = 81,000,000 pixels"):
         read_image(InputFile(f"gs://{gcs_bucket}/in/bomb.png", "bomb"))
 
 

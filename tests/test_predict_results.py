@@ -58,7 +58,7 @@ def test_thresholds_from_an_evaluation_and_their_checks():
     fracture = {"HAND": {"threshold": 0.5}, "ELBOW": {"threshold": None}, "overall": {"threshold": 0.4}}
     thresholds = thresholds_from_fracture(fracture, "metrics.json")
     assert (dict(thresholds.by_part), thresholds.for_part("ELBOW"), thresholds.for_part(None)) == ({"HAND": 0.5}, 0.4, 0.4)
-    with pytest.raises(NoThresholdError, match="chose no operating threshold .* pass --threshold X"):
+    with pytest.raises(NoThresholdError, match=r"chose no operating threshold .* pass --threshold X"):
         thresholds_from_fracture({"overall": {"threshold": None}}, "metrics.json")
-    with pytest.raises(ValueError, match="got 1.5"):
+    with pytest.raises(ValueError, match=r"got 1\.5"):
         fixed_thresholds(1.5)

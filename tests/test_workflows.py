@@ -137,4 +137,4 @@ def test_the_outcome_script_passes_or_fails_the_step_by_the_submit_exit_code(
     assert "run: https://kfp.example/runs/1" in result.stdout
     assert output.read_text().splitlines() == [f"outcome={outcome}", f"exit_code={status}"]
     assert f"`{outcome}`" in summary.read_text()
-    assert [line for line in result.stdout.splitlines() if line.startswith("::")][0].startswith(annotation)
+    assert next(line for line in result.stdout.splitlines() if line.startswith("::")).startswith(annotation)

@@ -62,7 +62,8 @@ def _tensor(value: object, dtype: str) -> np.ndarray:
             flat.append(_element(item, dtype))
             return
         if level >= len(shape) or len(item) != shape[level]:
-            raise RequestError(f"list of {len(item)} at level {level}, expected {shape[level] if level < len(shape) else 'a value'}")
+            expected = shape[level] if level < len(shape) else "a value"
+            raise RequestError(f"list of {len(item)} at level {level}, expected {expected}")
         for child in item:
             fill(child, level + 1)
 

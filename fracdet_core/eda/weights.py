@@ -37,4 +37,4 @@ def class_weights(box_counts: Mapping[str, int], weighting: str, *, beta: float,
             effective = (1.0 - np.power(beta, counts[present].astype(np.float64))) / (1.0 - beta)
             raw = 1.0 / effective
             weights[present] = raw / raw.sum() * present.sum()
-    return {name: float(min(max(weight, 1e-6), max_weight)) for name, weight in zip(CLASS_NAMES, weights)}
+    return {name: float(min(max(weight, 1e-6), max_weight)) for name, weight in zip(CLASS_NAMES, weights, strict=True)}

@@ -183,7 +183,7 @@ def fracture_scores(detections: Sequence[ImageDetections]) -> np.ndarray:
 def _part_scores(found: ImageDetections) -> np.ndarray:
     """(parts,) the highest positive-class detection score of each body part, 0 without."""
     scores = np.zeros(len(BODY_PARTS))
-    for class_id, score in zip(np.asarray(found.classes, np.int64), np.asarray(found.scores, np.float64)):
+    for class_id, score in zip(np.asarray(found.classes, np.int64), np.asarray(found.scores, np.float64), strict=True):
         if _FRACTURE_CLASSES[class_id]:
             part_index = BODY_PARTS.index(_CLASS_PARTS[class_id])
             scores[part_index] = max(scores[part_index], score)

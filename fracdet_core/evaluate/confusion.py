@@ -32,7 +32,7 @@ def detection_confusion(
     """int64 (classes + 1, classes + 1): rows `ROW_LABELS` (truth), columns `COLUMN_LABELS` (predicted)."""
     classes = len(CLASS_NAMES)
     matrix = np.zeros((classes + 1, classes + 1), np.int64)
-    for truth, found in zip(truths, detections):
+    for truth, found in zip(truths, detections, strict=True):
         confident = np.flatnonzero(found.scores >= score_threshold)
         confident = confident[np.argsort(-found.scores[confident], kind="stable")]
         overlaps = iou_yxyx(found.boxes[confident], truth.boxes) if len(truth.classes) else np.zeros((len(confident), 0))

@@ -23,13 +23,15 @@ def check_records(truths: Sequence[ImageTruth], detections: Sequence[ImageDetect
         raise FracdetError("no images to evaluate: the evaluation split is empty")
     if len(truths) != len(detections):
         raise ValueError(f"{len(truths)} truths but {len(detections)} detections; the lists must align by image")
-    for truth, found in zip(truths, detections):
+    for truth, found in zip(truths, detections, strict=True):
         if truth.width <= 0 or truth.height <= 0:
             raise ValueError(f"{truth.source_id}: image size must be positive, got {truth.width}x{truth.height}")
         _check_boxes(truth.source_id, "truth", truth.boxes, truth.classes)
         _check_boxes(truth.source_id, "detection", found.boxes, found.classes)
         if np.shape(found.scores) != np.shape(found.classes):
-            raise ValueError(f"{truth.source_id}: {np.shape(found.scores)} detection scores for {np.shape(found.classes)} classes")
+            raise ValueError(
+                f"{truth.source_id}: {np.shape(found.scores)} detection scores for {np.shape(found.classes)} classes"
+            )
 
 
 def _check_boxes(source_id: str, kind: str, boxes: np.ndarray, classes: np.ndarray) -> None:
@@ -38,4 +40,6 @@ def _check_boxes(source_id: str, kind: str, boxes: np.ndarray, classes: np.ndarr
     if np.ndim(classes) != 1 or not shape_ok:
         raise ValueError(f"{source_id}: {kind} boxes must be ({count}, 4) for {count} classes, got {np.shape(boxes)}")
     if count and (np.min(classes) < 0 or np.max(classes) >= len(CLASS_NAMES)):
-        raise ValueError(f"{source_id}: {kind} class ids must be within [0, {len(CLASS_NAMES) - 1}], got {np.unique(classes).tolist()}")
+        raise ValueError(
+            f"{source_id}: {kind} class ids must be within [0, {len(CLASS_NAMES) - 1}], got {np.unique(classes).tolist()}"
+        )

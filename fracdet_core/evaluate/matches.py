@@ -139,7 +139,7 @@ def _class_ap50(matches: ClassMatches, counts: np.ndarray) -> np.ndarray:
     envelope = np.maximum.accumulate(precision[:, ::-1], axis=1)[:, ::-1]  # best precision at this recall or beyond
     num_ranks = recall.shape[1]
     interpolated = np.zeros((len(recall), len(RECALL_GRID)))
-    for row, (row_recall, row_envelope) in enumerate(zip(recall, envelope)):
+    for row, (row_recall, row_envelope) in enumerate(zip(recall, envelope, strict=True)):
         ranks = np.searchsorted(row_recall, RECALL_GRID, side="left")
         reached = ranks < num_ranks  # recall levels never reached keep precision 0
         interpolated[row, reached] = row_envelope[ranks[reached]]

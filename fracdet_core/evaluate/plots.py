@@ -36,7 +36,7 @@ def _legend_or_note(axes: plt.Axes, location: str, note: str) -> None:
 def precision_recall(coco: CocoMetrics) -> bytes:
     """Interpolated precision against recall at IoU 0.5, fracture classes left, normal right."""
     figure, panels = plt.subplots(1, 2, figsize=(11, 4.5), sharey=True, layout="constrained")
-    for panel, fractured in zip(panels, (True, False)):
+    for panel, fractured in zip(panels, (True, False), strict=True):
         for name in CLASS_NAMES:
             curve = coco.pr_curves[name]
             if describe_class(name)[1] != fractured or curve is None:
@@ -57,7 +57,9 @@ def roc(clinical: ClinicalMetrics) -> bytes:
         if group.roc is None:
             continue
         style = {"color": "black", "linewidth": 2.5} if name == "overall" else {}
-        line, = axes.plot(group.roc.false_positive_rate, group.roc.true_positive_rate, label=f"{name} (AUC {group.auc:.2f})", **style)
+        line, = axes.plot(
+            group.roc.false_positive_rate, group.roc.true_positive_rate, label=f"{name} (AUC {group.auc:.2f})", **style
+        )
         if group.sensitivity is not None and group.specificity is not None:
             axes.plot(1 - group.specificity, group.sensitivity, "o", color=line.get_color())
     axes.plot([0, 1], [0, 1], ":", color="grey")
@@ -75,7 +77,7 @@ def froc(curve: Froc) -> bytes:
     axes.plot(curve.fp_per_image[visible], curve.sensitivity[visible], color="#c62828")
     points = [(rate, value) for rate, value in curve.sensitivity_at.items() if value is not None]
     if points:
-        axes.plot(*zip(*points), "o", color="#c62828")
+        axes.plot(*zip(*points, strict=True), "o", color="#c62828")
     axes.set_xscale("log")
     axes.set(xlabel="false positives per image", ylabel="fracture sensitivity", ylim=(0, 1.02), xlim=(0.1, 10),
              title=f"FROC: {curve.num_fractures} fractures in {curve.num_images} images, hit at IoU >= {curve.iou_threshold}")

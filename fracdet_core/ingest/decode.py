@@ -17,7 +17,7 @@ Size: the pixel count is checked from the header, before anything is decoded, ag
 `DecodeLimits.max_pixels` (defaults and reasons in `fracdet_core/limits.py`); Pillow's own guard is set to the
 same limit while Pillow reads, so ours is the one that applies, above Pillow's default or below.
 
-Problems raise `ImageRejected` with a stable reason code for `quarantine.jsonl`.
+Problems raise `ImageRejectionError` with a stable reason code for `quarantine.jsonl`.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from fracdet_core import storage
-from fracdet_core.ingest.rejection import Rejected
+from fracdet_core.ingest.rejection import RejectionError
 from fracdet_core.limits import DecodeLimits
 
 if TYPE_CHECKING:
@@ -45,7 +45,7 @@ _PASS_THROUGH_FORMATS = {"PNG": "png", "JPEG": "jpeg"}
 _PILLOW_LIMIT_LOCK = threading.Lock()
 
 
-class ImageRejected(Rejected):
+class ImageRejectionError(RejectionError):
     """An image that cannot be used."""
 
 
@@ -55,13 +55,13 @@ def read_within(uri: str, max_bytes: int) -> bytes:
     The size is read before the content, so an oversized file costs nothing to refuse.
 
     Raises:
-        ImageRejected: `file_too_large`.
+        ImageRejectionError: `file_too_large`.
         StorageError: the file cannot be read (NotFoundError when it is missing).
     """
     with storage.open_read(uri) as stream:
         size = stream.seek(0, io.SEEK_END)
         if size > max_bytes:
-            raise ImageRejected("file_too_large", f"{size:,} bytes, above the limit of {max_bytes:,} (--max-bytes)")
+            raise ImageRejectionError("file_too_large", f"{size:,} bytes, above the limit of {max_bytes:,} (--max-bytes)")
         stream.seek(0)
         return stream.read(max_bytes + 1)  # bounded even if the file grew since its size was read
 
@@ -94,10 +94,10 @@ def decode_image(data: bytes, suffix: str, limits: DecodeLimits) -> DecodedImage
         limits: size bounds.
 
     Raises:
-        ImageRejected: empty, corrupt, too large, too small or undecodable.
+        ImageRejectionError: empty, corrupt, too large, too small or undecodable.
     """
     if not data:
-        raise ImageRejected("empty_file", "the file is empty (0 bytes)")
+        raise ImageRejectionError("empty_file", "the file is empty (0 bytes)")
     if suffix in DICOM_SUFFIXES or data[128:132] == b"DICM":
         pixels = _decode_dicom(data, limits)
         return _finish(pixels, limits, original=None)
@@ -111,14 +111,14 @@ def _decode_raster(data: bytes, limits: DecodeLimits) -> DecodedImage:
         check_pixels(*image.size, limits.max_pixels)
         with _pillow_pixel_limit(limits.max_pixels):  # Pillow checks again while loading some formats (TIFF tiles)
             image.load()
-    except ImageRejected:
+    except ImageRejectionError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
-        raise ImageRejected("decompression_bomb", str(error)) from error
+        raise ImageRejectionError("decompression_bomb", str(error)) from error
     except UnidentifiedImageError:
-        raise ImageRejected("corrupt_image", "not a readable image (unknown or damaged format)") from None
+        raise ImageRejectionError("corrupt_image", "not a readable image (unknown or damaged format)") from None
     except (OSError, SyntaxError, ValueError) as error:
-        raise ImageRejected("corrupt_image", f"cannot decode: {error}") from error
+        raise ImageRejectionError("corrupt_image", f"cannot decode: {error}") from error
 
     source_format = image.format
     rotated = _orientation(image) not in (None, 1)
@@ -136,7 +136,7 @@ def _decode_raster(data: bytes, limits: DecodeLimits) -> DecodedImage:
 def check_pixels(width: int, height: int, max_pixels: int) -> None:
     """Raise `decompression_bomb` for an image of width x height above `max_pixels`; the one wording of that rejection."""
     if width * height > max_pixels:
-        raise ImageRejected(
+        raise ImageRejectionError(
             "decompression_bomb", f"{width}x{height} = {width * height:,} pixels, above the limit of {max_pixels:,}"
         )
 
@@ -214,9 +214,9 @@ def _read_dicom(data: bytes) -> pydicom.Dataset:
     try:
         dataset = pydicom.dcmread(io.BytesIO(data), force=True)
     except (InvalidDicomError, OSError, ValueError, EOFError) as error:
-        raise ImageRejected("corrupt_image", f"not a readable DICOM file: {error}") from error
+        raise ImageRejectionError("corrupt_image", f"not a readable DICOM file: {error}") from error
     if "PixelData" not in dataset:
-        raise ImageRejected("dicom_no_pixel_data", "the DICOM file has no pixel data")
+        raise ImageRejectionError("dicom_no_pixel_data", "the DICOM file has no pixel data")
     return dataset
 
 
@@ -227,14 +227,14 @@ def _dicom_pixel_array(dataset: pydicom.Dataset, max_pixels: int) -> np.ndarray:
         with _pillow_pixel_limit(max_pixels):  # compressed pixel data may decode through Pillow
             return dataset.pixel_array
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
-        raise ImageRejected("decompression_bomb", str(error)) from error
+        raise ImageRejectionError("decompression_bomb", str(error)) from error
     except (NotImplementedError, RuntimeError) as error:
         name = getattr(transfer_syntax, "name", transfer_syntax) or "unknown"
-        raise ImageRejected(
+        raise ImageRejectionError(
             "dicom_unsupported_transfer_syntax", f"cannot decode transfer syntax {name}: {_first_line(error)}"
         ) from error
     except (ValueError, AttributeError, KeyError, TypeError) as error:
-        raise ImageRejected("corrupt_image", f"cannot decode DICOM pixel data: {_first_line(error)}") from error
+        raise ImageRejectionError("corrupt_image", f"cannot decode DICOM pixel data: {_first_line(error)}") from error
 
 
 def _dicom_display_values(pixels: np.ndarray, dataset: pydicom.Dataset) -> np.ndarray:
@@ -258,7 +258,7 @@ def _first_line(error: Exception) -> str:
 def _finish(pixels: np.ndarray, limits: DecodeLimits, original: tuple[bytes, str] | None) -> DecodedImage:
     height, width = pixels.shape
     if min(height, width) < limits.min_side:
-        raise ImageRejected("image_too_small", f"{width}x{height} pixels, below the minimum side of {limits.min_side}")
+        raise ImageRejectionError("image_too_small", f"{width}x{height} pixels, below the minimum side of {limits.min_side}")
     bit_depth = 16 if pixels.dtype == np.uint16 else 8
     if limits.max_side and max(height, width) > limits.max_side:
         scale = limits.max_side / max(height, width)

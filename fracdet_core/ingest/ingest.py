@@ -68,7 +68,7 @@ class IngestOptions:
 
     shards: int = defaults.SHARDS
     workers: int = 1
-    limits: DecodeLimits = DecodeLimits()
+    limits: DecodeLimits = dataclasses.field(default_factory=DecodeLimits)
 
     def __post_init__(self) -> None:
         if self.shards < 0:

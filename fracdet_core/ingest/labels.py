@@ -17,12 +17,12 @@ import math
 from collections.abc import Mapping
 
 from fracdet_core.boxes import cxcywh_to_xyxy, polygon_to_xyxy
-from fracdet_core.ingest.rejection import Rejected
+from fracdet_core.ingest.rejection import RejectionError
 
 BOUNDS_TOLERANCE = 0.01
 
 
-class LabelRejected(Rejected):
+class LabelRejectionError(RejectionError):
     """A label file that cannot be used; the detail names the line."""
 
 
@@ -49,13 +49,13 @@ def parse_labels(data: bytes, class_remap: Mapping[int, int]) -> ParsedLabels:
     """Parse label file bytes; the dataset's class ids are mapped through `class_remap`.
 
     Raises:
-        LabelRejected: the file is not UTF-8 or a line is malformed, out of range or empty.
+        LabelRejectionError: the file is not UTF-8 or a line is malformed, out of range or empty.
     """
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         bad_byte = data[error.start:error.start + 1]
-        raise LabelRejected("label_not_utf8", f"not UTF-8 text (byte {error.start}: {bad_byte!r})") from None
+        raise LabelRejectionError("label_not_utf8", f"not UTF-8 text (byte {error.start}: {bad_byte!r})") from None
     boxes: list[LabelBox] = []
     warnings: list[tuple[str, str]] = []
     seen: dict[tuple[float, ...], int] = {}
@@ -74,7 +74,7 @@ def parse_labels(data: bytes, class_remap: Mapping[int, int]) -> ParsedLabels:
 
 def _numbers(fields: list[str], number: int) -> tuple[float, ...]:
     if len(fields) != 5 and (len(fields) < 7 or len(fields) % 2 == 0):
-        raise LabelRejected(
+        raise LabelRejectionError(
             "bad_label_line",
             f"line {number}: expected 5 fields (class cx cy w h) or a polygon (class x1 y1 x2 y2 x3 y3 ...), "
             f"got {len(fields)}",
@@ -84,9 +84,9 @@ def _numbers(fields: list[str], number: int) -> tuple[float, ...]:
         try:
             value = float(field)
         except ValueError:
-            raise LabelRejected("bad_label_line", f"line {number}: {field!r} is not a number") from None
+            raise LabelRejectionError("bad_label_line", f"line {number}: {field!r} is not a number") from None
         if not math.isfinite(value):
-            raise LabelRejected("non_finite_value", f"line {number}: {field!r} is not a finite number")
+            raise LabelRejectionError("non_finite_value", f"line {number}: {field!r} is not a finite number")
         values.append(value)
     return tuple(values)
 
@@ -95,18 +95,20 @@ def _box(values: tuple[float, ...], number: int, class_remap: Mapping[int, int])
     source_class = values[0]
     if source_class != int(source_class) or int(source_class) not in class_remap:
         known = f"0..{max(class_remap)}" if sorted(class_remap) == list(range(len(class_remap))) else sorted(class_remap)
-        raise LabelRejected("class_out_of_range", f"line {number}: class {values[0]:g} is not one of the dataset's ids ({known})")
+        raise LabelRejectionError(
+            "class_out_of_range", f"line {number}: class {values[0]:g} is not one of the dataset's ids ({known})"
+        )
     if len(values) == 5:
         cx, cy, w, h = values[1:]
         if w <= 0 or h <= 0:
-            raise LabelRejected("box_non_positive_size", f"line {number}: width {w:g} and height {h:g} must be above 0")
+            raise LabelRejectionError("box_non_positive_size", f"line {number}: width {w:g} and height {h:g} must be above 0")
         corners = cxcywh_to_xyxy(cx, cy, w, h)
     else:
         corners = polygon_to_xyxy(values[1::2], values[2::2])
         if corners[2] <= corners[0] or corners[3] <= corners[1]:
-            raise LabelRejected("box_non_positive_size", f"line {number}: the polygon encloses no area")
+            raise LabelRejectionError("box_non_positive_size", f"line {number}: the polygon encloses no area")
     if min(corners) < -BOUNDS_TOLERANCE or max(corners) > 1 + BOUNDS_TOLERANCE:
-        raise LabelRejected(
+        raise LabelRejectionError(
             "box_out_of_bounds",
             f"line {number}: box ({', '.join(f'{v:.4f}' for v in corners)}) leaves the image by more than {BOUNDS_TOLERANCE}",
         )

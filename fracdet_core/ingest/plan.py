@@ -27,6 +27,7 @@ from fracdet_core.limits import DecodeLimits
 
 PLAN_FILE = "plan.json"
 PLAN_SCHEMA_VERSION = 1
+_DEFAULT_OPTIONS = IngestOptions()
 
 
 class FanOutError(FracdetError):
@@ -119,7 +120,7 @@ class IngestPlan:
         }
 
 
-def plan_ingest(data: str, parts: int, options: IngestOptions = IngestOptions()) -> IngestPlan:
+def plan_ingest(data: str, parts: int, options: IngestOptions = _DEFAULT_OPTIONS) -> IngestPlan:
     """Read and list the dataset that `data` names, and deal its shards into at most `parts` parts.
 
     Parts are balanced by image count (largest shard first, to the least loaded part) and the

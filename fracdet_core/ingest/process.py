@@ -18,9 +18,9 @@ import numpy as np
 from fracdet_core import storage
 from fracdet_core.data.schema import ImageExample, encode_image_example
 from fracdet_core.errors import StorageError
-from fracdet_core.ingest.decode import DecodedImage, DecodeLimits, ImageRejected, decode_image, read_within
+from fracdet_core.ingest.decode import DecodedImage, DecodeLimits, ImageRejectionError, decode_image, read_within
 from fracdet_core.ingest.discovery import ImageTask, Problem
-from fracdet_core.ingest.labels import LabelBox, LabelRejected, parse_labels
+from fracdet_core.ingest.labels import LabelBox, LabelRejectionError, parse_labels
 
 
 @dataclasses.dataclass(frozen=True)
@@ -69,9 +69,9 @@ def process_image(
         label_data = storage.read_bytes(task.label_uri) if task.label_uri else b""
         labels = parse_labels(label_data, class_remap)
         image = decode_image(data, posixpath.splitext(task.image_uri)[1].lower(), limits)
-    except LabelRejected as error:
+    except LabelRejectionError as error:
         return Problem(task.image_uri, task.split, error.reason, f"{task.label_uri}: {error.detail}")
-    except ImageRejected as error:
+    except ImageRejectionError as error:
         return Problem(task.image_uri, task.split, error.reason, error.detail)
     except StorageError as error:
         return Problem(task.image_uri, task.split, "unreadable_file", str(error))

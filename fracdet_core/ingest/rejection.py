@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 
-class Rejected(Exception):
+class RejectionError(Exception):
     """A file that cannot be used; `reason` is a stable code, `detail` says what is wrong."""
 
     def __init__(self, reason: str, detail: str) -> None:

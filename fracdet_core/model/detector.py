@@ -38,7 +38,7 @@ def _backbone(inputs, config: ModelConfig) -> dict[int, object]:  # noqa: ANN001
     """Feature maps by pyramid level."""
     x = ConvBNAct(config.stem_width, 3, 2, name="stem")(inputs)
     levels = {}
-    for stage, (width, depth) in enumerate(zip(config.stage_widths, config.stage_depths)):
+    for stage, (width, depth) in enumerate(zip(config.stage_widths, config.stage_depths, strict=True)):
         for block in range(depth):
             x = ResidualBlock(width, 2 if block == 0 else 1, name=f"stage{stage + 1}_block{block + 1}")(x)
         levels[stage + 2] = x

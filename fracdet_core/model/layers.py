@@ -17,7 +17,7 @@ _PACKAGE = "fracdet"
 class ConvBNAct(layers.Layer):
     """Convolution, batch norm, SiLU: the unit every stage is made of."""
 
-    def __init__(self, filters: int, kernel_size: int = 3, strides: int = 1, activation: bool = True, **kwargs) -> None:
+    def __init__(self, filters: int, kernel_size: int = 3, strides: int = 1, activation: bool = True, **kwargs: object) -> None:
         super().__init__(**kwargs)
         self.filters = filters
         self.kernel_size = kernel_size
@@ -50,7 +50,7 @@ class ResidualBlock(layers.Layer):
     The first block of a stage has `strides=2` and halves the resolution.
     """
 
-    def __init__(self, filters: int, strides: int = 1, **kwargs) -> None:
+    def __init__(self, filters: int, strides: int = 1, **kwargs: object) -> None:
         super().__init__(**kwargs)
         self.filters = filters
         self.strides = strides

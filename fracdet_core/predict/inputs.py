@@ -24,11 +24,12 @@ from collections.abc import Iterable, Sequence
 
 from fracdet_core import storage
 from fracdet_core.errors import NotFoundError, StorageError
-from fracdet_core.ingest.decode import DICOM_SUFFIXES, ImageRejected, decode_image, read_within
+from fracdet_core.ingest.decode import DICOM_SUFFIXES, ImageRejectionError, decode_image, read_within
 from fracdet_core.ingest.discovery import IMAGE_SUFFIXES
 from fracdet_core.limits import DecodeLimits
 
 _DICOM_MAGIC_OFFSET = 128
+_DEFAULT_LIMITS = DecodeLimits()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -122,35 +123,35 @@ def _named(uris: Iterable[str]) -> list[InputFile]:
     return files
 
 
-def read_image(file: InputFile, limits: DecodeLimits = DecodeLimits()) -> InputImage:
+def read_image(file: InputFile, limits: DecodeLimits = _DEFAULT_LIMITS) -> InputImage:
     """Read and decode one input, within `limits`.
 
     The size is checked before the file is read, so a file over `limits.max_bytes` costs nothing,
     and the pixel count is checked from the image header before decoding.
 
     Raises:
-        ImageRejected: the file is missing, unreadable, larger than `limits.max_bytes`
+        ImageRejectionError: the file is missing, unreadable, larger than `limits.max_bytes`
             (`file_too_large`), not an image type fracdet reads, or does not decode; `reason`
             is the stable code.
     """
     try:
         data = read_within(file.uri, limits.max_bytes)
     except NotFoundError as error:
-        raise ImageRejected("missing_file", str(error)) from None
+        raise ImageRejectionError("missing_file", str(error)) from None
     except StorageError as error:
-        raise ImageRejected("unreadable_file", str(error)) from None
+        raise ImageRejectionError("unreadable_file", str(error)) from None
     suffix = _suffix(file.uri)
     is_dicom = suffix in DICOM_SUFFIXES or data[_DICOM_MAGIC_OFFSET:_DICOM_MAGIC_OFFSET + 4] == b"DICM"
     if data and suffix not in IMAGE_SUFFIXES and not is_dicom:
-        raise ImageRejected("unsupported_format", f"not an image type fracdet reads ({', '.join(IMAGE_SUFFIXES)}, "
+        raise ImageRejectionError("unsupported_format", f"not an image type fracdet reads ({', '.join(IMAGE_SUFFIXES)}, "
                                                   "or DICOM without an extension)")
     decoded = decode_image(data, suffix, limits)
     return InputImage(file, decoded.encoded, decoded.width, decoded.height)
 
 
-def read_or_reject(file: InputFile, limits: DecodeLimits = DecodeLimits()) -> InputImage | Unreadable:
+def read_or_reject(file: InputFile, limits: DecodeLimits = _DEFAULT_LIMITS) -> InputImage | Unreadable:
     """`read_image`, with a rejection turned into the `Unreadable` the outputs list."""
     try:
         return read_image(file, limits)
-    except ImageRejected as rejected:
+    except ImageRejectionError as rejected:
         return Unreadable(file.uri, rejected.reason, rejected.detail)

@@ -65,7 +65,7 @@ def picture(image: InputImage, prediction: ImagePrediction) -> bytes:
     found, drawn = prediction.detections, prediction.drawn
     shown = ImageDetections(found.boxes[drawn], found.scores[drawn], found.classes[drawn])
     labels = []
-    for class_id, score in zip(shown.classes, shown.scores):
+    for class_id, score in zip(shown.classes, shown.scores, strict=True):
         part = describe_class(CLASS_NAMES[int(class_id)])[0]
         short = f"{'fracture' if IS_FRACTURE[int(class_id)] else 'normal'} {float(score):.2f}"
         labels.append(short if part == prediction.body_part else label(int(class_id), float(score)))
@@ -96,8 +96,8 @@ def write_image_outputs(out: str, image: InputImage, prediction: ImagePrediction
 def write_tables(out: str, rows: Sequence[dict], unreadable: Sequence[Unreadable]) -> None:
     """Write `summary.csv` and `errors.csv` (a header alone when nothing was skipped)."""
     storage.write_text(storage.join(out, "summary.csv"), _csv(SUMMARY_COLUMNS, rows))
-    storage.write_text(storage.join(out, "errors.csv"),
-                       _csv(ERROR_COLUMNS, [{"input": item.uri, "reason": item.reason, "detail": item.detail} for item in unreadable]))
+    errors = [{"input": item.uri, "reason": item.reason, "detail": item.detail} for item in unreadable]
+    storage.write_text(storage.join(out, "errors.csv"), _csv(ERROR_COLUMNS, errors))
 
 
 def _csv(columns: Sequence[str], rows: Sequence[dict]) -> str:

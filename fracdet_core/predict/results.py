@@ -90,7 +90,7 @@ def detection_records(prediction: ImagePrediction, width: int, height: int) -> l
     """The JSON `detections`: class, finding, score, box in pixels of the original and normalised, drawn or not."""
     records = []
     found = prediction.detections
-    for box, score, class_id, drawn in zip(found.boxes, found.scores, found.classes, prediction.drawn):
+    for box, score, class_id, drawn in zip(found.boxes, found.scores, found.classes, prediction.drawn, strict=True):
         part, fractured = describe_class(CLASS_NAMES[int(class_id)])
         ymin, xmin, ymax, xmax = (float(value) for value in box)
         records.append({

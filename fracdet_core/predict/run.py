@@ -43,9 +43,9 @@ class PredictOptions:
     threshold: float | None = None
     evaluation_uri: str | None = None
     batch_size: int = 8
-    display: DisplayOptions = DisplayOptions()
+    display: DisplayOptions = dataclasses.field(default_factory=DisplayOptions)
     show_progress: bool = True
-    limits: DecodeLimits = DecodeLimits()
+    limits: DecodeLimits = dataclasses.field(default_factory=DecodeLimits)
 
     def __post_init__(self) -> None:
         if self.batch_size < 1:
@@ -112,7 +112,9 @@ def _load(model: PredictModel) -> Serve:
         raise FracdetError(f"{model.location}: cannot load the SavedModel: {_first_line(error)}") from error
 
 
-def detect_batch(serve: Serve, images: list[InputImage], unreadable: list[Unreadable]) -> list[tuple[InputImage, ImageDetections]]:
+def detect_batch(
+    serve: Serve, images: list[InputImage], unreadable: list[Unreadable]
+) -> list[tuple[InputImage, ImageDetections]]:
     """Each image with its detections, in one call of the signature.
 
     When the signature refuses the batch (an image TensorFlow cannot decode), the images go one
@@ -123,12 +125,13 @@ def detect_batch(serve: Serve, images: list[InputImage], unreadable: list[Unread
     if not images:
         return []
     try:
-        return list(zip(images, detect(serve, [image.encoded for image in images])))
+        return list(zip(images, detect(serve, [image.encoded for image in images]), strict=True))
     except tf.errors.InvalidArgumentError as error:
         if len(images) == 1:
             from fracdet_core.serving.guard import refusal_reason
 
-            unreadable.append(Unreadable(images[0].file.uri, "model_error", f"the serving signature refused it: {refusal_reason(error)}"))
+            reason = f"the serving signature refused it: {refusal_reason(error)}"
+            unreadable.append(Unreadable(images[0].file.uri, "model_error", reason))
             return []
     return [pair for image in images for pair in detect_batch(serve, [image], unreadable)]
 

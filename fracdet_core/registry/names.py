@@ -24,7 +24,9 @@ def check_name(name: object) -> str:
         ConfigError: anything else.
     """
     if not isinstance(name, str) or not _MODEL_NAME.fullmatch(name):
-        raise ConfigError(f"model name {name!r} must be 1-63 lowercase letters, digits, '.', '_' or '-', starting with a letter or digit")
+        raise ConfigError(
+            f"model name {name!r} must be 1-63 lowercase letters, digits, '.', '_' or '-', starting with a letter or digit"
+        )
     return name
 
 

@@ -15,6 +15,7 @@ bones a radiologist expects on that view, with sizes and angles varied within an
 from __future__ import annotations
 
 import dataclasses
+import itertools
 from collections.abc import Callable
 
 import numpy as np
@@ -46,7 +47,7 @@ def _digit(
 ) -> tuple[list[Shaft], Point]:
     """A chain of bones (a ray of the hand), each a little off its neighbour's axis."""
     bones, start = [], base
-    for length, radius in zip(lengths, radii):
+    for length, radius in zip(lengths, radii, strict=True):
         angle += rng.normal(0.0, np.radians(3.0))
         end = _towards(start, angle, length)
         bones.append(Shaft(start, end, radius, flare=rng.uniform(1.3, 1.55), cortex=rng.uniform(0.28, 0.4)))
@@ -82,7 +83,10 @@ def hand(rng: np.random.Generator) -> Anatomy:
         Shaft((0.42, 1.25), (0.43 + rng.uniform(-0.01, 0.01), 0.90), 0.046 * s, flare=1.45, fracture_span=(0.7, 0.9)),
         Shaft((0.60, 1.25), (0.585, 0.915), 0.032 * s, flare=1.4, fracture_span=(0.7, 0.9)),
     ]
-    carpal_rows = [((0.41, 0.84), (0.49, 0.845), (0.555, 0.85), (0.60, 0.86)), ((0.40, 0.77), (0.46, 0.765), (0.52, 0.77), (0.575, 0.78))]
+    carpal_rows = [
+        ((0.41, 0.84), (0.49, 0.845), (0.555, 0.85), (0.60, 0.86)),
+        ((0.40, 0.77), (0.46, 0.765), (0.52, 0.77), (0.575, 0.78)),
+    ]
     for row in carpal_rows:
         for cx, cy in row:
             radii = (rng.uniform(0.026, 0.034) * s, rng.uniform(0.022, 0.03) * s)
@@ -178,7 +182,7 @@ def _rib(height: float, scale: float) -> list[Shaft]:
     points = [(center[0] + 0.45 * np.cos(a), center[1] + 0.35 * np.sin(a)) for a in angles]
     return [
         Shaft(a, b, 0.014 * scale, flare=1.0, cortex=0.5, density=0.55, examined=False, fracture_span=None)
-        for a, b in zip(points[:-1], points[1:])
+        for a, b in itertools.pairwise(points)
     ]
 
 

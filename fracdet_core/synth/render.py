@@ -14,6 +14,7 @@ pixel away from the break.
 from __future__ import annotations
 
 import functools
+import itertools
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
@@ -150,7 +151,7 @@ def _fractured_shaft(
 def _line_mask(x: np.ndarray, y: np.ndarray, line: tuple[tuple[float, float], ...], width: float) -> np.ndarray:
     """1 on a polyline of the given width, fading to 0 over one pixel at its edges."""
     distance = np.full(x.shape, np.inf, np.float32)
-    for (ax, ay), (bx, by) in zip(line[:-1], line[1:]):
+    for (ax, ay), (bx, by) in itertools.pairwise(line):
         vx, vy = bx - ax, by - ay
         t = np.clip(((x - ax) * vx + (y - ay) * vy) / max(vx * vx + vy * vy, 1e-9), 0.0, 1.0)
         np.minimum(distance, np.hypot(x - (ax + t * vx), y - (ay + t * vy)), out=distance)
@@ -170,7 +171,7 @@ def _bandpass_noise(rng: np.random.Generator, shape: tuple[int, int]) -> np.ndar
 def _collimation_mask(width: int, height: int, field: Box) -> np.ndarray:
     """Transmission of the collimator: 1 inside the exposed field, a little scatter outside."""
     mask = np.full((height, width), _COLLIMATED_TRANSMISSION, np.float32)
-    x0, y0, x1, y1 = (int(round(v)) for v in field)
+    x0, y0, x1, y1 = (round(v) for v in field)
     mask[max(y0, 0) : max(y1, 0), max(x0, 0) : max(x1, 0)] = 1.0
     return mask
 

@@ -115,7 +115,7 @@ def sample_scene(rng: np.random.Generator, body_part: str, fractured: bool, size
     A fractured study has one to three fractures on distinct bones, each inside the image.
     """
     aspect = rng.uniform(0.78, 1.0)
-    width, height = (size, int(round(size * aspect))) if rng.random() < 0.35 else (int(round(size * aspect)), size)
+    width, height = (size, round(size * aspect)) if rng.random() < 0.35 else (round(size * aspect), size)
     short_side = min(width, height)
     mirror = bool(rng.random() < 0.5)
     while True:
@@ -168,7 +168,7 @@ def _sample_fracture(rng: np.random.Generator, bone_index: int, bone: Shaft, t: 
             center[0] + o * np.cos(across) + j * np.cos(axis),
             center[1] + o * np.sin(across) + j * np.sin(axis),
         )
-        for o, j in zip(offsets, jitter)
+        for o, j in zip(offsets, jitter, strict=True)
     )
     displaced = rng.random() < 0.4
     shift_size = rng.uniform(0.15, 0.6) * radius if displaced else 0.0

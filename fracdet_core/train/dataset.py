@@ -24,6 +24,7 @@ from fracdet_core.serving.letterbox import letterbox
 from fracdet_core.train.augment import AugmentConfig, augment
 
 SHUFFLE_BUFFER = 512
+_DEFAULT_AUGMENTATION = AugmentConfig()
 
 
 def training_dataset(
@@ -32,7 +33,7 @@ def training_dataset(
     model: ModelConfig,
     batch_size: int,
     *,
-    augmentation: AugmentConfig | None = AugmentConfig(),
+    augmentation: AugmentConfig | None = _DEFAULT_AUGMENTATION,
     shuffle: bool = True,
     deterministic: bool = False,
     seed: int = 0,
@@ -51,7 +52,9 @@ def training_dataset(
             image, boxes, classes = augment(image, boxes, classes, augmentation, pair)
         return image, assign_targets(boxes, classes, model)
 
-    pipeline = tf.data.Dataset.zip((examples, seeds)).map(prepare, num_parallel_calls=tf.data.AUTOTUNE, deterministic=deterministic)
+    pipeline = tf.data.Dataset.zip((examples, seeds)).map(
+        prepare, num_parallel_calls=tf.data.AUTOTUNE, deterministic=deterministic
+    )
     options = tf.data.Options()
     options.deterministic = deterministic
     options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.OFF
