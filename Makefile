@@ -8,6 +8,23 @@ PIP_COMPILE := $(BIN)/pip-compile --quiet --strip-extras --no-emit-index-url --n
 NPM ?= npm
 TOOLS_STAMP := tools/node_modules/.installed
 DOCKER ?= docker
+BUILDAH ?= buildah
+# The engine that builds and runs the images: Docker where a daemon answers, else buildah, which needs
+# none (tools/container/engine.sh; ENGINE=docker or ENGINE=buildah chooses). Asked once, when first used.
+ENGINE = $(eval ENGINE := $(shell DOCKER='$(DOCKER)' BUILDAH='$(BUILDAH)' tools/container/engine.sh))$(ENGINE)
+# buildah's RUN steps trust what this machine trusts (a proxy's CA, say): the bundle is mounted for the
+# build, not copied into the image. Docker builds use the base image's own CA certificates.
+CA_BUNDLE ?= /etc/ssl/certs/ca-certificates.crt
+CA_MOUNT = $(if $(wildcard $(CA_BUNDLE)), --volume $(CA_BUNDLE):/etc/ssl/certs/ca-certificates.crt:ro)
+# buildah runs the RUN steps with chroot isolation (no daemon, no OCI runtime: it works inside a VM or
+# a container), and leaves no container behind a failed step. Its version 1.28 (Debian 12's) reuses a
+# cached LABEL or ENV step whatever value its ARG has now, so the commit is also set on the finished
+# image itself, which no cached step overrides.
+BUILDAH_LINEAGE = --label org.opencontainers.image.revision=$(FRACDET_GIT_COMMIT) --env FRACDET_GIT_COMMIT=$(FRACDET_GIT_COMMIT)
+BUILD_IMAGE = $(if $(filter docker,$(ENGINE)),$(DOCKER) build,$(BUILDAH) bud --isolation chroot --layers --force-rm$(CA_MOUNT) $(BUILDAH_LINEAGE))
+IMAGE_BUILD_ARGS = --build-arg FRACDET_GIT_COMMIT=$(FRACDET_GIT_COMMIT)$(if $(BASE_IMAGE), --build-arg BASE_IMAGE=$(BASE_IMAGE))
+# The image the container test builds and runs the tasks in (its base: tools/container/base_image.sh).
+TEST_IMAGE ?= localhost/fracdet:container-test
 # The images' tags: components/image.py's, unless IMAGE=REPOSITORY:TAG names others (GPU: TAG-gpu).
 IMAGE ?= $(shell $(BIN)/python -c 'from fracdet_components.image import FRACDET_IMAGE; print(FRACDET_IMAGE)')
 GPU_IMAGE = $(shell $(BIN)/python -c 'import sys; from fracdet_components.image import gpu_image; print(gpu_image(sys.argv[1]))' '$(IMAGE)' 2>/dev/null)
@@ -16,11 +33,14 @@ GPU_IMAGE = $(shell $(BIN)/python -c 'import sys; from fracdet_components.image 
 GIT_HEAD = $(shell git rev-parse --verify --quiet HEAD 2>/dev/null)
 FRACDET_GIT_COMMIT = $(if $(GIT_HEAD),$(GIT_HEAD)$(if $(shell git status --porcelain 2>/dev/null),-dirty))
 
+# The GPU image's requirements: requirements.in with TensorFlow built for CUDA, resolved within requirements.lock.
+GPU_IN_HEADER := \# Written by make lock from requirements.in (edit that): the GPU image's dependencies, tensorflow[and-cuda] for tensorflow-cpu, every other package at the version requirements.lock pins.
+
 .DEFAULT_GOAL := help
-.PHONY: help install lock lint test demo bench images docker-daemon clean
+.PHONY: help install lock lint test demo bench images container-engine container-tools container-test clean
 
 help: ## list the targets
-	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-8s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-15s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 $(STAMP): requirements.lock requirements-dev.lock setup.cfg pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found: install Python 3.11 or run make PYTHON=/path/to/python3.11" >&2; exit 2; }
@@ -41,6 +61,9 @@ $(TOOLS_STAMP): tools/package.json tools/package-lock.json
 lock: $(STAMP) ## re-resolve requirements*.in into the lock files (UPGRADE=1 to take newer releases)
 	$(PIP_COMPILE) $(if $(UPGRADE),--upgrade) -o requirements.lock requirements.in
 	$(PIP_COMPILE) $(if $(UPGRADE),--upgrade) -o requirements-dev.lock requirements-dev.in
+	{ echo "$(GPU_IN_HEADER)"; echo "-c requirements.lock"; sed -n 's/^tensorflow-cpu==/tensorflow[and-cuda]==/; /^[^#]/p' requirements.in; } > requirements-gpu.in
+	@grep -q '^tensorflow\[and-cuda\]==' requirements-gpu.in || { echo "make lock: requirements.in has no tensorflow-cpu== line to swap for the GPU image" >&2; exit 2; }
+	$(PIP_COMPILE) $(if $(UPGRADE),--upgrade) -o requirements-gpu.lock requirements-gpu.in
 
 lint: $(STAMP) ## check the code: ruff, and import-linter's layer contracts (pyproject.toml)
 	$(BIN)/ruff check .
@@ -71,15 +94,28 @@ bench: $(STAMP) ## print speed and memory figures measured on this machine
 	TF_CPP_MIN_LOG_LEVEL=2 $(BIN)/python bench/predict.py
 	TF_CPP_MIN_LOG_LEVEL=2 $(BIN)/python bench/onednn.py
 
-images: docker-daemon $(STAMP) ## build the CPU and GPU images with Docker (IMAGE=REPOSITORY:TAG to name them)
+images: container-engine $(STAMP) ## build the CPU and GPU images: Docker where a daemon answers, else buildah (IMAGE=, BASE_IMAGE=)
 	@test -n "$(GPU_IMAGE)" || { echo "make images: IMAGE=$(IMAGE) must be REPOSITORY:TAG" >&2; exit 2; }
-	$(DOCKER) build -f components/Dockerfile -t $(IMAGE) --build-arg FRACDET_GIT_COMMIT=$(FRACDET_GIT_COMMIT) .
-	$(DOCKER) build -f components/Dockerfile.gpu -t $(GPU_IMAGE) --build-arg FRACDET_GIT_COMMIT=$(FRACDET_GIT_COMMIT) .
+	$(BUILD_IMAGE) -f components/Dockerfile -t $(IMAGE) $(IMAGE_BUILD_ARGS) .
+	$(BUILD_IMAGE) -f components/Dockerfile.gpu -t $(GPU_IMAGE) $(IMAGE_BUILD_ARGS) .
 
-# Fails `make images` before anything is installed: a build target that builds nothing must not pass.
-docker-daemon:
-	@command -v $(DOCKER) >/dev/null || { echo "make images: '$(DOCKER)' not found: install Docker to build the images (nothing was built)" >&2; exit 2; }
-	@$(DOCKER) info >/dev/null 2>&1 || { echo "make images: no Docker daemon answers ('$(DOCKER) info' failed): start it or set DOCKER_HOST (nothing was built)" >&2; exit 2; }
+# Fails `make images` before anything is installed: a build target that builds nothing must not pass
+# (tools/container/engine.sh has said why).
+container-engine:
+	@test -n "$(ENGINE)" || exit 2
+
+# What the container test needs and this machine lacks, from the distribution's archive: buildah where
+# no Docker daemon answers, and debootstrap for the stand-in base. Installs nothing when all are there.
+container-tools:
+	@$(DOCKER) info >/dev/null 2>&1 || tools/container/install_tools.sh buildah debootstrap
+
+# CONTAINER_TEST_GPU=1 builds the GPU image too (gigabytes of CUDA wheels), and training runs in it.
+container-test: container-tools container-engine $(STAMP) ## build the CPU image, run every pipeline task inside it as a cluster does
+	base=$$(tools/container/base_image.sh $(ENGINE)) && \
+		$(BUILD_IMAGE) -f components/Dockerfile -t $(TEST_IMAGE) $(IMAGE_BUILD_ARGS) --build-arg BASE_IMAGE=$$base . \
+		$(if $(CONTAINER_TEST_GPU),&& $(BUILD_IMAGE) -f components/Dockerfile.gpu -t $(TEST_IMAGE)-gpu $(IMAGE_BUILD_ARGS) --build-arg BASE_IMAGE=$$base .)
+	FRACDET_TEST_IMAGE=$(TEST_IMAGE) $(if $(CONTAINER_TEST_GPU),FRACDET_TEST_GPU_IMAGE=$(TEST_IMAGE)-gpu) FRACDET_TEST_ENGINE=$(ENGINE) \
+		FRACDET_TEST_COMMIT=$(FRACDET_GIT_COMMIT) CA_BUNDLE=$(CA_BUNDLE) $(BIN)/python -m pytest -m container $(PYTEST_ARGS) tests/test_container.py
 
 clean: ## remove the virtual environment, the Node tools and demo outputs
 	rm -rf $(VENV) runs tools/node_modules
