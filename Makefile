@@ -73,7 +73,7 @@ test: lint $(TOOLS_STAMP) ## lint, then run the whole test suite (starts its own
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 demo: $(STAMP) ## make synthetic radiographs, run the whole pipeline locally; print the metrics and where results are
-	$(BIN)/fracdet synth --out $(DEMO_DIR)/data --train 750 --val 100 --overwrite
+	$(BIN)/fracdet synth --out $(DEMO_DIR)/data --train 750 --val 500 --overwrite
 	TF_CPP_MIN_LOG_LEVEL=2 $(BIN)/fracdet pipeline run --root $(DEMO_DIR)/pipeline --data_uri $(DEMO_DIR)/data \
 		--registry_uri $(DEMO_DIR)/registry --epochs 12 --promote
 	@echo

@@ -23,7 +23,7 @@ import keras
 import tensorflow as tf
 from timing import describe, peak_rss_mib, timings_ms
 
-from fracdet_core.evaluate.clinical import clinical_metrics
+from fracdet_core.evaluate.clinical import calibrate_thresholds, clinical_metrics
 from fracdet_core.evaluate.coco import coco_metrics
 from fracdet_core.evaluate.froc import froc_curve
 from fracdet_core.evaluate.inference import evaluate_split, read_split
@@ -65,7 +65,7 @@ def main() -> None:
         started = time.perf_counter()
         coco_metrics(truths, detections)
         froc_curve(truths, detections)
-        clinical_metrics(truths, detections)
+        clinical_metrics(truths, detections, calibrate_thresholds(truths, detections))
         metric_seconds = time.perf_counter() - started
 
         encoded = next(iter(read_split(ingest, "val")))[1]

@@ -164,12 +164,15 @@ def run_evaluate_component(
     metrics.metadata["display_name"] = "Detection and clinical metrics"
     for name, value in evaluation_metrics(result.metrics, blessing.blessed).items():
         metrics.log_metric(name, value)
-    _log_fracture_call(fracture_call, result.clinical)
+    _log_fracture_call(fracture_call, result.measures.clinical)
     return blessing.blessed
 
 
 def evaluation_metrics(metrics: dict, blessed: bool) -> dict[str, float]:
-    """The scalars shown as the evaluate task's metrics; undefined values are left out (KFP takes numbers only)."""
+    """The scalars shown as the evaluate task's metrics; undefined values are left out (KFP takes numbers only).
+
+    The figures are of the test half of the split; the sizes of both halves come with them.
+    """
     figures: dict[str, float | None] = {
         "blessed": float(blessed),
         "map50": metrics["map50"],
@@ -177,6 +180,9 @@ def evaluation_metrics(metrics: dict, blessed: bool) -> dict[str, float]:
         "ar100": metrics["ar100"],
         "latency_ms": metrics["latency_ms"],
     }
+    for half in ("calibration", "test"):
+        figures[f"{half}_images"] = metrics["partition"][half]["images"]
+        figures[f"{half}_fractured"] = metrics["partition"][half]["fractured"]
     if metrics.get("map50_ci95"):
         figures["map50_ci95_low"], figures["map50_ci95_high"] = metrics["map50_ci95"]
     for group, values in metrics["fracture"].items():
@@ -186,8 +192,8 @@ def evaluation_metrics(metrics: dict, blessed: bool) -> dict[str, float]:
 
 
 def _log_fracture_call(artifact, clinical) -> None:  # noqa: ANN001 - kfp ClassificationMetrics, ClinicalMetrics
-    """The image-level fracture call as KFP draws it: ROC curve and confusion matrix over all images."""
-    artifact.metadata["display_name"] = "Fracture call per image (all body parts)"
+    """The image-level fracture call as KFP draws it: ROC curve and confusion matrix over the test half's images."""
+    artifact.metadata["display_name"] = "Fracture call per image (test half, all body parts)"
     overall = clinical.groups["overall"]
     if overall.roc is not None:
         # scikit-learn's first threshold is +inf (call nothing); JSON has no infinity.

@@ -20,6 +20,8 @@ class ImageTruth:
         width, height: the original image size, pixels.
         boxes: float32 (N, 4) yxyx normalised; N is 0 for an image without labels.
         classes: int32 (N,) fracdet class ids.
+        sha256: hex digest of the image file's bytes: who the image is, whatever its path (the
+            evaluation's calibration/test partition is keyed on it).
     """
 
     source_id: str
@@ -27,6 +29,7 @@ class ImageTruth:
     height: int
     boxes: np.ndarray
     classes: np.ndarray
+    sha256: str
 
 
 @dataclasses.dataclass(frozen=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import io
 
 import numpy as np
@@ -12,9 +13,13 @@ from pycocotools.cocoeval import COCOeval
 from fracdet_core.records import ImageDetections, ImageTruth
 
 
-def truth(boxes: list, classes: list, size: tuple[int, int] = (100, 100), source_id: str = "image") -> ImageTruth:
-    """An image's truth: `boxes` yxyx normalised, `size` (width, height)."""
-    return ImageTruth(source_id, size[0], size[1], np.asarray(boxes, np.float32).reshape(-1, 4), np.asarray(classes, np.int32))
+def truth(
+    boxes: list, classes: list, size: tuple[int, int] = (100, 100), source_id: str = "image", sha256: str | None = None
+) -> ImageTruth:
+    """An image's truth: `boxes` yxyx normalised, `size` (width, height); `sha256` None: that of `source_id`."""
+    digest = sha256 if sha256 is not None else hashlib.sha256(source_id.encode()).hexdigest()
+    return ImageTruth(source_id, size[0], size[1], np.asarray(boxes, np.float32).reshape(-1, 4),
+                      np.asarray(classes, np.int32), digest)
 
 
 def found(boxes: list, scores: list, classes: list) -> ImageDetections:

@@ -27,7 +27,7 @@ from fracdet_components.register import register
 from fracdet_components.train import train
 from fracdet_core import defaults
 from fracdet_core.eda.config import EdaOptions
-from fracdet_core.evaluate.clinical import clinical_metrics
+from fracdet_core.evaluate.clinical import calibrate_thresholds
 from fracdet_core.evaluate.options import EvaluateOptions
 from fracdet_core.ingest.ingest import IngestOptions
 from fracdet_core.limits import DecodeLimits
@@ -94,7 +94,7 @@ LIBRARY = [
 ]
 LIBRARY_FUNCTIONS = [
     (register_version, "name", defaults.MODEL_NAME),
-    (clinical_metrics, "target_sensitivity", defaults.TARGET_SENSITIVITY),
+    (calibrate_thresholds, "target_sensitivity", defaults.TARGET_SENSITIVITY),
 ]
 
 # `fracdet` sub-command (with its required arguments) -> flag destination -> its default.

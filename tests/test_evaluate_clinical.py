@@ -1,15 +1,25 @@
-"""Image-level fracture metrics against scikit-learn and hand-computed operating points."""
+"""Image-level fracture metrics against scikit-learn, hand-computed operating points, and predict's calls."""
 
 from __future__ import annotations
+
+import dataclasses
 
 import numpy as np
 import pytest
 from evaluate_builders import found, random_case, truth
-from sklearn.metrics import confusion_matrix, roc_auc_score, roc_curve
+from sklearn.metrics import roc_auc_score, roc_curve
 
 from fracdet_core.classes import BODY_PARTS, class_id
 from fracdet_core.errors import ConfigError
-from fracdet_core.evaluate.clinical import OVERALL, clinical_metrics, image_body_parts
+from fracdet_core.evaluate.clinical import (
+    OVERALL,
+    CalibratedThresholds,
+    calibrate_thresholds,
+    clinical_metrics,
+    image_body_parts,
+)
+from fracdet_core.evaluate.measure import measure_records
+from fracdet_core.evaluate.options import EvaluateOptions
 from fracdet_core.records import ImageDetections
 
 BOX = [0.2, 0.2, 0.6, 0.6]
@@ -17,29 +27,42 @@ ELBOW_FRACTURE, ELBOW_NORMAL = class_id("ELBOW", True), class_id("ELBOW", False)
 HAND_FRACTURE, HAND_NORMAL = class_id("HAND", True), class_id("HAND", False)
 
 
+def _predict_calls(detections, thresholds: CalibratedThresholds) -> np.ndarray:
+    """The calls `fracdet predict` documents, written out here: body part of the most confident detection,
+    its most confident fracture box of that part against that part's threshold."""
+    calls = []
+    for image in detections:
+        if not len(image.scores):
+            calls.append(False)
+            continue
+        part = BODY_PARTS[int(image.classes[int(np.argmax(image.scores))]) % 5]
+        own = [score for score, c in zip(image.scores, image.classes, strict=True) if c < 5 and BODY_PARTS[c] == part]
+        calls.append(bool(own) and max(own) >= thresholds.by_part.get(part, thresholds.overall))
+    return np.array(calls, bool)
+
+
 @pytest.mark.parametrize("seed", [0, 1, 2])
-def test_overall_against_scikit_learn(seed):
+def test_overall_against_scikit_learn_and_the_calls_of_predict(seed):
     truths, detections = random_case(seed, num_images=60, tied_scores=seed == 2)
     target = 0.8
-    metrics = clinical_metrics(truths, detections, target_sensitivity=target)
+    thresholds = calibrate_thresholds(truths, detections, target_sensitivity=target)
+    metrics = clinical_metrics(truths, detections, thresholds)
 
     fractured = np.array([bool(np.any(image.classes < 5)) for image in truths])
     scores = np.array([max([s for s, c in zip(d.scores, d.classes, strict=True) if c < 5], default=0.0) for d in detections])
-    _, true_positive_rate, thresholds = roc_curve(fractured, scores, drop_intermediate=False)
-    expected_threshold = thresholds[np.argmax(true_positive_rate >= target)]  # highest reaching the target
-    (true_negative, false_positive), (false_negative, true_positive) = confusion_matrix(fractured, scores >= expected_threshold)
+    _, true_positive_rate, roc_thresholds = roc_curve(fractured, scores, drop_intermediate=False)
+    assert thresholds.overall == pytest.approx(roc_thresholds[np.argmax(true_positive_rate >= target)])  # highest reaching it
+    calls = _predict_calls(detections, thresholds)
 
     overall = metrics.groups[OVERALL]
     assert overall.n_images == 60 and overall.n_fractured == fractured.sum()
     assert overall.auc == pytest.approx(roc_auc_score(fractured, scores), abs=1e-12)
-    assert overall.threshold == pytest.approx(expected_threshold)
-    assert overall.sensitivity == pytest.approx(true_positive / (true_positive + false_negative))
-    assert overall.specificity == pytest.approx(true_negative / (true_negative + false_positive))
-    assert overall.sensitivity >= target
+    assert overall.threshold == thresholds.overall
+    assert overall.sensitivity == pytest.approx(np.mean(calls[fractured]))
+    assert overall.specificity == pytest.approx(np.mean(~calls[~fractured]))
     confusion = metrics.confusion
     assert (confusion.true_positive, confusion.false_positive, confusion.true_negative, confusion.false_negative) == (
-        true_positive, false_positive, true_negative, false_negative
-    )
+        np.sum(calls & fractured), np.sum(calls & ~fractured), np.sum(~calls & ~fractured), np.sum(~calls & fractured))
     expected_roc = roc_curve(fractured, scores)
     np.testing.assert_allclose(overall.roc.false_positive_rate, expected_roc[0])
     np.testing.assert_allclose(overall.roc.true_positive_rate, expected_roc[1])
@@ -48,8 +71,9 @@ def test_overall_against_scikit_learn(seed):
 def _hand_case():
     """Five ELBOW images (3 fractured), two HAND normals, one image without boxes.
 
-    ELBOW scores: fractured 0.9, 0.6, 0.3; normal 0.7, 0.2 (its HAND-fracture detection at
-    0.95 scores it overall, not as an ELBOW). HAND normals: 0.8 and no detection (0).
+    ELBOW fracture scores: fractured 0.9, 0.6, 0.3; normal 0.7, 0.2 (its HAND-fracture detection
+    at 0.95 is its most confident: predict reads it as a HAND image). HAND normals: 0.8 and no
+    detection. The image without boxes: an ELBOW fracture box at 0.5.
     """
     truths = [
         truth([BOX], [ELBOW_FRACTURE]), truth([BOX, BOX], [ELBOW_FRACTURE, ELBOW_NORMAL]), truth([BOX], [ELBOW_FRACTURE]),
@@ -70,56 +94,112 @@ def _hand_case():
     return truths, detections
 
 
+def _hand_metrics(target: float = 0.6):
+    truths, detections = _hand_case()
+    return clinical_metrics(truths, detections, calibrate_thresholds(truths, detections, target_sensitivity=target))
+
+
 def test_per_part_operating_point_by_hand():
-    metrics = clinical_metrics(*_hand_case(), target_sensitivity=0.6)
-    elbow = metrics.groups["ELBOW"]
+    elbow = _hand_metrics().groups["ELBOW"]
     # 2 of 3 fractured ELBOWs reach 0.6: the threshold is the 2nd best fractured score, 0.6.
     assert (elbow.n_images, elbow.n_fractured) == (5, 3)
     assert elbow.threshold == pytest.approx(0.6)
     assert elbow.sensitivity == pytest.approx(2 / 3)
-    assert elbow.specificity == pytest.approx(1 / 2)  # 0.7 called fractured, 0.2 not
+    assert elbow.specificity == 0.0  # 0.7 called as an ELBOW, the other as a HAND (0.95 >= HAND's 0.6)
     assert elbow.auc == pytest.approx(4 / 6)  # pairs (fractured > normal): 0.9>both, 0.6>0.2, 0.3>0.2
 
 
 def test_overall_operating_point_and_confusion_by_hand():
-    metrics = clinical_metrics(*_hand_case(), target_sensitivity=0.6)
+    metrics = _hand_metrics()
     overall = metrics.groups[OVERALL]
-    # Overall scores: fractured 0.9, 0.6, 0.3; normal 0.7, 0.95, 0.8, 0, 0.5.
+    # Calls: fractured 0.9 and 0.6 yes, 0.3 no; normal ELBOW 0.7 and HAND 0.95, 0.8 yes; no detection, 0.5 no.
     assert (overall.n_images, overall.n_fractured) == (8, 3)
     assert overall.threshold == pytest.approx(0.6)
     assert overall.sensitivity == pytest.approx(2 / 3)
-    assert overall.specificity == pytest.approx(2 / 5)  # 0 and 0.5 below 0.6
+    assert overall.specificity == pytest.approx(2 / 5)
     c = metrics.confusion
     assert (c.true_positive, c.false_positive, c.true_negative, c.false_negative) == (2, 3, 2, 1)
 
 
 def test_a_part_without_fractures_uses_the_overall_threshold():
-    metrics = clinical_metrics(*_hand_case(), target_sensitivity=0.6)
+    metrics = _hand_metrics()
     hand = metrics.groups["HAND"]
     assert (hand.n_images, hand.n_fractured) == (2, 0)
     assert hand.auc is None and hand.roc is None and hand.sensitivity is None
     assert hand.threshold == metrics.groups[OVERALL].threshold
-    assert hand.specificity == pytest.approx(1 / 2)  # 0.8 >= 0.6 flagged, 0 not
+    assert hand.specificity == pytest.approx(1 / 2)  # 0.8 >= 0.6 flagged, no detection not
     finger = metrics.groups["FINGER"]
     assert (finger.n_images, finger.sensitivity, finger.specificity) == (0, None, None)
 
 
+def _two_part_case(elbow_normal_score: float):
+    """Calibration: fractured ELBOWs 0.9, 0.8 and HANDs 0.3, 0.2; test: one fractured HAND 0.25, one normal ELBOW."""
+    calibration_truths = [truth([BOX], [ELBOW_FRACTURE]), truth([BOX], [ELBOW_FRACTURE]),
+                          truth([BOX], [HAND_FRACTURE]), truth([BOX], [HAND_FRACTURE])]
+    calibration_detections = [found([BOX], [score], [part]) for score, part in
+                              ((0.9, ELBOW_FRACTURE), (0.8, ELBOW_FRACTURE), (0.3, HAND_FRACTURE), (0.2, HAND_FRACTURE))]
+    test_truths = [truth([BOX], [HAND_FRACTURE]), truth([BOX], [ELBOW_NORMAL])]
+    test_detections = [found([BOX], [0.25], [HAND_FRACTURE]), found([BOX], [elbow_normal_score], [ELBOW_FRACTURE])]
+    return (calibration_truths, calibration_detections), (test_truths, test_detections)
+
+
+def test_the_overall_row_uses_the_per_part_thresholds_not_one_global_threshold():
+    calibration, test = _two_part_case(elbow_normal_score=0.5)
+    thresholds = calibrate_thresholds(*calibration, target_sensitivity=1.0)
+    assert dict(thresholds.by_part) == pytest.approx({"ELBOW": 0.8, "HAND": 0.2}) and thresholds.overall == pytest.approx(0.2)
+    overall = clinical_metrics(*test, thresholds).groups[OVERALL]
+    # Per part: the normal ELBOW's 0.5 is below ELBOW's 0.8, so not called; at the global 0.2 it would be.
+    assert (overall.sensitivity, overall.specificity) == (1.0, 1.0)
+    global_only = dataclasses.replace(thresholds, by_part={})
+    assert clinical_metrics(*test, global_only).groups[OVERALL].specificity == 0.0
+
+
+def test_thresholds_are_chosen_on_the_calibration_half_alone():
+    truths, detections = random_case(5, num_images=80)
+    options = EvaluateOptions(bootstrap_resamples=10, show_progress=False)
+    measured = measure_records(truths, detections, options)
+    test = set(measured.partition.test.tolist())
+    rng = np.random.default_rng(0)
+
+    def rescored(indices: set[int]) -> list[ImageDetections]:
+        return [found(d.boxes, rng.random(len(d.scores)), d.classes) if i in indices else d for i, d in enumerate(detections)]
+
+    again = measure_records(truths, rescored(test), options)
+    assert again.thresholds == measured.thresholds
+    assert again.calibration.summary() == measured.calibration.summary()
+    assert again.clinical.groups[OVERALL].auc != measured.clinical.groups[OVERALL].auc  # the test figures did change
+    moved = measure_records(truths, rescored(set(measured.partition.calibration.tolist())), options)
+    assert moved.thresholds != measured.thresholds  # the calibration half's scores do decide them
+
+
+def test_a_test_half_is_measured_at_the_calibration_thresholds():
+    calibration, test = _two_part_case(elbow_normal_score=0.85)
+    thresholds = calibrate_thresholds(*calibration, target_sensitivity=1.0)
+    metrics = clinical_metrics(*test, thresholds)
+    assert metrics.groups["ELBOW"].threshold == pytest.approx(0.8) and metrics.groups["ELBOW"].specificity == 0.0
+    assert metrics.groups["HAND"].sensitivity == 1.0 and metrics.groups["ELBOW"].sensitivity is None
+    assert clinical_metrics(*calibration, thresholds).groups[OVERALL].sensitivity == 1.0
+
+
 def test_summary_is_the_metrics_json_block():
-    summary = clinical_metrics(*_hand_case(), target_sensitivity=0.6).summary()
+    summary = _hand_metrics().summary()
     assert list(summary) == [*BODY_PARTS, OVERALL]
     assert summary["ELBOW"]["threshold"] == pytest.approx(0.6)
     assert set(summary["HAND"]) == {"sensitivity", "specificity", "auc", "threshold", "n_images", "n_fractured"}
 
 
 def test_target_one_takes_the_weakest_fractured_image():
-    metrics = clinical_metrics(*_hand_case(), target_sensitivity=1.0)
-    assert metrics.groups["ELBOW"].threshold == pytest.approx(0.3)
-    assert metrics.groups["ELBOW"].sensitivity == 1.0
+    elbow = _hand_metrics(target=1.0).groups["ELBOW"]
+    assert elbow.threshold == pytest.approx(0.3)
+    assert elbow.sensitivity == 1.0
 
 
 def test_no_fractured_image_at_all():
     truths = [truth([BOX], [HAND_NORMAL]), truth([], [])]
-    metrics = clinical_metrics(truths, [found([BOX], [0.4], [HAND_FRACTURE]), ImageDetections.empty()])
+    detections = [found([BOX], [0.4], [HAND_FRACTURE]), ImageDetections.empty()]
+    thresholds = calibrate_thresholds(truths, detections)
+    assert (dict(thresholds.by_part), thresholds.overall) == ({}, None)
+    metrics = clinical_metrics(truths, detections, thresholds)
     overall = metrics.groups[OVERALL]
     assert (overall.threshold, overall.sensitivity, overall.specificity, overall.auc) == (None, None, None, None)
     assert metrics.confusion is None
@@ -142,4 +222,4 @@ def test_image_body_part(classes, part):
 @pytest.mark.parametrize("target", [0.0, 1.5])
 def test_rejects_bad_target(target):
     with pytest.raises(ConfigError):
-        clinical_metrics(*_hand_case(), target_sensitivity=target)
+        calibrate_thresholds(*_hand_case(), target_sensitivity=target)

@@ -50,7 +50,14 @@ def test_a_perfect_model_scores_one_and_writes_every_output(setup, tmp_path):
     assert metrics["per_class_ap"]["XR_FOREARM_negative"] == pytest.approx(1.0)
     assert metrics["per_class_ap"]["XR_HAND_positive"] is None  # no truth: undefined, not zero
     assert metrics["map50_ci95"] == pytest.approx([1.0, 1.0])
-    assert metrics["images"] == 4 and metrics["boxes"] == 4 and metrics["split"] == "val"
+    # Every figure is of the test half: 2 of the 4 val images; the other 2 chose the thresholds.
+    assert metrics["images"] == 2 and metrics["boxes"] == 2 and metrics["split"] == "val"
+    assert metrics["schema_version"] == 2
+    partition = metrics["partition"]
+    assert partition["images"] == 4 and partition["calibration"]["images"] == partition["test"]["images"] == 2
+    assert partition["test"]["by_part"]["FOREARM"] == {"images": 2, "fractured": 0}
+    assert metrics["calibration_fracture"]["overall"]["n_images"] == 2
+    assert metrics["fracture"]["FOREARM"]["n_images"] == 2
     assert metrics["fracture"]["overall"]["n_fractured"] == 0 and metrics["fracture"]["overall"]["sensitivity"] is None
     assert metrics["latency_ms"] > 0 and len(metrics["model_sha256"]) == 64
     assert blessing.blessed and blessing.reasons == GATES_PASSED
@@ -59,13 +66,15 @@ def test_a_perfect_model_scores_one_and_writes_every_output(setup, tmp_path):
         ".fracdet-evaluate.json", "blessing.json", "metrics.json", "report.html"]
     written = json.loads((tmp_path / "metrics.json").read_text())
     assert (written["model"], written["data"], written["split"], written["images"], written["boxes"]) == (
-        f"{setup['model']}/saved_model", setup["ingest"], "val", 4, 4)
+        f"{setup['model']}/saved_model", setup["ingest"], "val", 2, 2)
+    assert written["partition"] == metrics["partition"] and written["calibration_fracture"] == metrics["calibration_fracture"]
     assert written["map50"] == pytest.approx(1.0) and written["per_class_ap"]["XR_FOREARM_negative"] == pytest.approx(1.0)
     assert written["per_class_ap"]["XR_HAND_positive"] is None
     verdict = json.loads((tmp_path / "blessing.json").read_text())
     assert verdict["blessed"] is True and verdict["reasons"] == GATES_PASSED and verdict["champion"] is None
     report = (tmp_path / "report.html").read_text()
     assert "Blessed" in report and "<script" not in report and not re.search(r"(src|href)=\"https?:", report)
+    assert "Calibration half" in report and "Test half" in report and "calibration images" in report
     assert report.count("data:image/png;base64,") >= 5  # PR, ROC, FROC, confusion and the gallery
 
 
@@ -95,6 +104,7 @@ def test_the_cli_prints_the_table_and_names_a_missing_model(setup, tmp_path, cap
                  "--thresholds", setup["gates"], "--quiet"]) == 0
     printed = capsys.readouterr().out
     assert "mAP@0.5 1.000" in printed and "blessed: yes" in printed and "report:" in printed
+    assert "calibration half 2 (0 fractured)" in printed and "test half:" in printed
     (tmp_path / "empty").mkdir()
     assert main(["evaluate", "--model", str(tmp_path / "empty"), "--data", setup["ingest"],
                  "--out", str(tmp_path / "x"), "--quiet"]) == 2
@@ -107,7 +117,7 @@ def test_a_second_evaluation_replaces_the_first_whole_in_a_folder_that_did_not_e
     assert json.loads((out / "blessing.json").read_text())["blessed"] is True
     run_evaluation(setup["model"], setup["ingest"], str(out), options=QUICK)  # default gates: not blessed
     assert json.loads((out / "blessing.json").read_text())["blessed"] is False
-    assert json.loads((out / "metrics.json").read_text())["images"] == 4
+    assert json.loads((out / "metrics.json").read_text())["partition"]["images"] == 4
     assert json.loads((out / ".fracdet-evaluate.json").read_text()) == {
         "writer": "fracdet evaluate", "state": "complete", "files": ["blessing.json", "metrics.json", "report.html"]}
     assert sorted(path.name for path in tmp_path.iterdir()) == ["new"]

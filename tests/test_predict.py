@@ -21,6 +21,10 @@ from fracdet import main
 from fracdet_core import storage
 from fracdet_core.annotate import FRACTURE_COLOUR, box_rect, class_colour, line_width
 from fracdet_core.errors import ConfigError
+from fracdet_core.evaluate.inference import read_split
+from fracdet_core.evaluate.options import EvaluateOptions
+from fracdet_core.evaluate.run import run_evaluation
+from fracdet_core.ingest import IngestOptions, ingest_dataset
 from fracdet_core.predict.inputs import InputFile, InputImage
 from fracdet_core.predict.model import find_model
 from fracdet_core.predict.results import DisplayOptions
@@ -29,6 +33,8 @@ from fracdet_core.predict.thresholds import NoThresholdError, evaluation_thresho
 from fracdet_core.registry.aliases import promote
 from fracdet_core.registry.versions import register, saved_model_uri, version_uri
 from fracdet_core.serving.saved_model import load_serving
+from fracdet_core.synth import SynthConfig
+from fracdet_core.synth.dataset import generate_dataset
 
 
 @pytest.fixture(scope="module")
@@ -306,3 +312,28 @@ def test_a_kserve_request_gets_the_detections_fracdet_predict_wrote(case, regist
         np.testing.assert_allclose(
             prediction["detection_boxes"][:count], [item["box_normalized"] for item in detections], atol=1e-6
         )
+
+
+def test_predicts_calls_on_the_test_half_give_the_evaluations_figures(case, tmp_path):
+    """The evaluation's overall sensitivity and specificity are the share of test images `predict` calls right."""
+    generate_dataset(SynthConfig(train=1, val=24, size=128, seed=7), str(tmp_path / "data"), progress=False)
+    ingest_dataset(str(tmp_path / "data"), str(tmp_path / "ingest"), IngestOptions(), progress=False)
+    evaluation, _ = run_evaluation(str(case.train_out), str(tmp_path / "ingest"), str(tmp_path / "evaluate"),
+                                   options=EvaluateOptions(bootstrap_resamples=10, latency_repeats=1, show_progress=False))
+    tested = set(evaluation.measures.partition.test.tolist())
+    (tmp_path / "test-half").mkdir()
+    fractured = {}
+    for index, (truth, encoded) in enumerate(read_split(str(tmp_path / "ingest"), "val")):
+        if index in tested:
+            (tmp_path / "test-half" / f"{index:03d}.png").write_bytes(encoded)
+            fractured[f"{index:03d}"] = bool(np.any(truth.classes < 5))
+    summary = predict(str(case.train_out), [str(tmp_path / "test-half")], str(tmp_path / "out"),
+                      PredictOptions(evaluation_uri=str(tmp_path / "evaluate"), show_progress=False))
+    called = {row["name"]: row["fractured"] for row in summary.rows}
+    assert set(called) == set(fractured) and any(fractured.values()) and not all(fractured.values())
+    overall = evaluation.metrics["fracture"]["overall"]
+    assert overall["n_images"] == len(fractured)
+    calls_on_fractured = [called[name] for name, broken in fractured.items() if broken]
+    calls_on_normal = [called[name] for name, broken in fractured.items() if not broken]
+    assert overall["sensitivity"] == pytest.approx(np.mean(calls_on_fractured))
+    assert overall["specificity"] == pytest.approx(1 - np.mean(calls_on_normal))

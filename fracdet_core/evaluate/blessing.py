@@ -12,10 +12,10 @@ The thresholds file is small YAML, every key optional:
     min_auc: 0.6                    # image-level ROC AUC; same forms
     max_regression: {map50: 0.05}   # allowed absolute drop vs the champion, per metric
 
-The operating threshold is chosen on the evaluated images to reach the target sensitivity, so
-sensitivity meets the target there by construction (unless no fracture is detected at all);
-specificity at that threshold and the AUC are what tell a useful fracture call from a
-model that flags everything.
+The operating thresholds are chosen on the calibration half of the split to reach the target
+sensitivity; every figure gated here is of the test half, which chose nothing (`partition`), so
+sensitivity there is measured, not met by construction. Specificity at those thresholds and the
+AUC are what tell a useful fracture call from a model that flags everything.
 """
 
 from __future__ import annotations

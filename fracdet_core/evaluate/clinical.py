@@ -1,30 +1,54 @@
-"""Image-level fracture calls, per body part and overall: ROC AUC, operating point, confusion.
+"""Image-level fracture calls, per body part and overall: ROC AUC, operating thresholds, confusion.
 
 A clinician reads a study, not boxes: "does this image show a fracture?". The image's truth
-is whether it has any fracture (positive-class) box; its score is the model's most confident
-fracture detection. The operating threshold is set for a target sensitivity, since a missed
-fracture costs more than a second look at a normal image.
+is whether it has any fracture (positive-class) box. The operating thresholds are set for a
+target sensitivity, since a missed fracture costs more than a second look at a normal image,
+and they are chosen on other images (the calibration half, `partition`) than the ones the
+figures are reported on: on its own images a threshold reaches the target by construction.
+
+Sensitivity, specificity and the confusion counts are of the calls `fracdet predict` makes
+(`fracture_call`: the body part of the most confident detection, that part's threshold), so
+the overall row uses the per-body-part thresholds as serving does. ROC AUCs need no
+threshold: a body part's images are scored by that part's most confident fracture detection,
+all images ("overall") by their most confident fracture detection of any part.
 """
 
 from __future__ import annotations
 
 import collections
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 from sklearn.metrics import roc_auc_score, roc_curve
 
 from fracdet_core import defaults
-from fracdet_core.classes import BODY_PARTS, CLASS_NAMES, IS_FRACTURE, describe_class
+from fracdet_core.classes import BODY_PARTS
 from fracdet_core.errors import ConfigError
+from fracdet_core.evaluate.fracture_call import CLASS_PARTS, FRACTURE_CLASSES, call_fracture, part_scores
 from fracdet_core.evaluate.inputs import check_records
 from fracdet_core.records import ImageDetections, ImageTruth
 
 OVERALL = "overall"
 
-_CLASS_PARTS = tuple(describe_class(name)[0] for name in CLASS_NAMES)
-_FRACTURE_CLASSES = np.array(IS_FRACTURE)  # (C,) bool
+
+@dataclasses.dataclass(frozen=True)
+class CalibratedThresholds:
+    """The operating thresholds, chosen on calibration images (`calibrate_thresholds`).
+
+    Attributes:
+        by_part: body part -> its threshold, for the parts with fractured calibration images.
+        overall: the threshold of every other part; None when no calibration image is fractured,
+            and then no image is called.
+        target_sensitivity: the sensitivity they were chosen to reach.
+    """
+
+    by_part: Mapping[str, float]
+    overall: float | None
+    target_sensitivity: float
+
+    def for_part(self, part: str) -> float | None:
+        return self.by_part.get(part, self.overall)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -49,12 +73,12 @@ class GroupMetrics:
         n_fractured: of them, images with a fracture box.
         auc: ROC AUC; None unless the group has both fractured and normal images.
         roc: the ROC curve; None when `auc` is.
-        threshold: the operating threshold. A group with fractured images gets its own (see
-            `clinical_metrics`); a body part without falls back to the overall threshold, so
-            its specificity says how its normal images fare at the overall operating point.
-            None when no image at all is fractured.
-        sensitivity: at `threshold`; None without fractured images.
-        specificity: at `threshold`; None without normal images or threshold.
+        threshold: the operating threshold (`CalibratedThresholds.for_part`; overall: the one of
+            the parts without their own). None when no calibration image was fractured.
+        sensitivity: share of the fractured images called fractured; None without fractured
+            images or threshold.
+        specificity: share of the normal images not called fractured; None without normal
+            images or threshold.
     """
 
     n_images: int
@@ -68,7 +92,7 @@ class GroupMetrics:
 
 @dataclasses.dataclass(frozen=True)
 class ConfusionMatrix:
-    """Image-level counts over all images at the overall threshold; fractured is positive."""
+    """Image-level counts of the calls over all images; fractured is positive."""
 
     true_positive: int
     false_positive: int
@@ -80,7 +104,7 @@ class ConfusionMatrix:
 class ClinicalMetrics:
     """Attributes:
         groups: every body part of `BODY_PARTS`, then "overall" -> its metrics.
-        confusion: at the overall threshold; None when no image is fractured.
+        confusion: of the calls; None when no threshold was chosen.
         target_sensitivity: the sensitivity the thresholds were chosen to reach.
     """
 
@@ -115,29 +139,23 @@ def image_body_parts(truths: Sequence[ImageTruth]) -> list[str | None]:
         if not len(classes):
             parts.append(None)
             continue
-        counts = collections.Counter(_CLASS_PARTS[class_id] for class_id in classes)
-        fractured_parts = {_CLASS_PARTS[class_id] for class_id in classes if _FRACTURE_CLASSES[class_id]}
+        counts = collections.Counter(CLASS_PARTS[class_id] for class_id in classes)
+        fractured_parts = {CLASS_PARTS[class_id] for class_id in classes if FRACTURE_CLASSES[class_id]}
         parts.append(max(counts, key=lambda part: (counts[part], part in fractured_parts, -BODY_PARTS.index(part))))
     return parts
 
 
-def clinical_metrics(
+def calibrate_thresholds(
     truths: Sequence[ImageTruth], detections: Sequence[ImageDetections], *,
     target_sensitivity: float = defaults.TARGET_SENSITIVITY,
-) -> ClinicalMetrics:
-    """Image-level fracture metrics per body part and overall.
+) -> CalibratedThresholds:
+    """The operating thresholds that reach `target_sensitivity` on these (calibration) images.
 
-    An image is fractured when any of its truth boxes is of a positive class. Its score for
-    body part P is the highest score of its positive-class detections of P, and its overall
-    score the highest of all its positive-class detections; 0 without any. A body part's group
-    holds the images of that part (`image_body_parts`) scored for that part; "overall" holds
-    every image, those without boxes as normal images.
-
-    The operating threshold of a group is the highest one whose sensitivity on the group's
-    images reaches `target_sensitivity`: the score of its k-th most confident fractured image,
-    k the fewest fractured images that make the target. Chosen on the evaluated images
-    themselves, it reaches the target there by construction; its specificity is the number
-    to read.
+    A body part's threshold is chosen on the images of that part (`image_body_parts`) with
+    fractured images among them, scored by that part's most confident fracture detection; the
+    overall threshold, for the other parts, on all images scored by their most confident
+    fracture detection. Each is the highest threshold whose sensitivity reaches the target:
+    the score of the k-th most confident fractured image, k the fewest that make the target.
 
     Raises:
         ConfigError: `target_sensitivity` outside (0, 1].
@@ -145,64 +163,73 @@ def clinical_metrics(
     """
     if not 0 < target_sensitivity <= 1:
         raise ConfigError(f"target_sensitivity must be within (0, 1], got {target_sensitivity}")
-    check_records(truths, detections)
-    parts = np.array(image_body_parts(truths), dtype=object)
-    fractured = fractured_images(truths)
-    part_scores = np.array([_part_scores(found) for found in detections])  # (I, parts)
+    parts, fractured, scores = _image_table(truths, detections)
+    by_part = {}
+    for part_index, part in enumerate(BODY_PARTS):
+        chosen = (parts == part) & fractured
+        if chosen.any():
+            by_part[part] = _operating_threshold(scores[chosen, part_index], target_sensitivity)
+    overall = _operating_threshold(scores.max(axis=1)[fractured], target_sensitivity) if fractured.any() else None
+    return CalibratedThresholds(by_part, overall, target_sensitivity)
 
-    overall_scores = part_scores.max(axis=1)
-    overall = _group(fractured, overall_scores, target_sensitivity, fallback_threshold=None)
+
+def clinical_metrics(
+    truths: Sequence[ImageTruth], detections: Sequence[ImageDetections], thresholds: CalibratedThresholds
+) -> ClinicalMetrics:
+    """Image-level fracture metrics per body part and overall, of the calls made at `thresholds`.
+
+    A body part's group holds the images of that part (`image_body_parts`); "overall" holds
+    every image, those without boxes as normal images.
+
+    Raises:
+        FracdetError, ValueError: see `inputs.check_records`.
+    """
+    parts, fractured, scores = _image_table(truths, detections)
+    calls = None
+    if thresholds.overall is not None:
+        calls = np.array([call_fracture(found, thresholds.by_part, thresholds.overall).fractured for found in detections],
+                         bool)
     groups = {}
     for part_index, part in enumerate(BODY_PARTS):
         in_part = parts == part
-        groups[part] = _group(fractured[in_part], part_scores[in_part, part_index], target_sensitivity, overall.threshold)
-    groups[OVERALL] = overall
-
-    confusion = None
-    if overall.threshold is not None:
-        called = overall_scores >= overall.threshold
-        confusion = ConfusionMatrix(
-            true_positive=int(np.sum(called & fractured)),
-            false_positive=int(np.sum(called & ~fractured)),
-            true_negative=int(np.sum(~called & ~fractured)),
-            false_negative=int(np.sum(~called & fractured)),
-        )
-    return ClinicalMetrics(groups=groups, confusion=confusion, target_sensitivity=target_sensitivity)
+        groups[part] = _group(fractured[in_part], scores[in_part, part_index],
+                              None if calls is None else calls[in_part], thresholds.for_part(part))
+    groups[OVERALL] = _group(fractured, scores.max(axis=1), calls, thresholds.overall)
+    confusion = None if calls is None else ConfusionMatrix(
+        true_positive=int(np.sum(calls & fractured)), false_positive=int(np.sum(calls & ~fractured)),
+        true_negative=int(np.sum(~calls & ~fractured)), false_negative=int(np.sum(~calls & fractured)),
+    )
+    return ClinicalMetrics(groups=groups, confusion=confusion, target_sensitivity=thresholds.target_sensitivity)
 
 
-def fractured_images(truths: Sequence[ImageTruth]) -> np.ndarray:
-    """bool (I,): whether each image has a fracture (positive-class) truth box."""
-    return np.array([bool(_FRACTURE_CLASSES[np.asarray(truth.classes, np.int64)].any()) for truth in truths], bool)
+def _image_table(truths: Sequence[ImageTruth], detections: Sequence[ImageDetections]) -> tuple[np.ndarray, ...]:
+    """(body part object (I,), fractured bool (I,), per-part fracture scores float (I, parts)), inputs checked."""
+    check_records(truths, detections)
+    parts = np.array(image_body_parts(truths), dtype=object)
+    scores = np.array([part_scores(found) for found in detections]).reshape(len(detections), len(BODY_PARTS))
+    return parts, fractured_images(truths), scores
 
 
-def fracture_scores(detections: Sequence[ImageDetections]) -> np.ndarray:
-    """float (I,): each image's most confident fracture detection, whatever the body part; 0 without."""
-    return np.array([_part_scores(found).max() for found in detections], np.float64)
-
-
-def _part_scores(found: ImageDetections) -> np.ndarray:
-    """(parts,) the highest positive-class detection score of each body part, 0 without."""
-    scores = np.zeros(len(BODY_PARTS))
-    for class_id, score in zip(np.asarray(found.classes, np.int64), np.asarray(found.scores, np.float64), strict=True):
-        if _FRACTURE_CLASSES[class_id]:
-            part_index = BODY_PARTS.index(_CLASS_PARTS[class_id])
-            scores[part_index] = max(scores[part_index], score)
-    return scores
-
-
-def _group(fractured: np.ndarray, scores: np.ndarray, target: float, fallback_threshold: float | None) -> GroupMetrics:
-    """Metrics of one group: `fractured` bool (n,) truth, `scores` float (n,)."""
+def _group(fractured: np.ndarray, scores: np.ndarray, calls: np.ndarray | None, threshold: float | None) -> GroupMetrics:
+    """Metrics of one group: `fractured` bool (n,) truth, `scores` float (n,), `calls` bool (n,) or None."""
     n_fractured = int(fractured.sum())
     n_normal = len(fractured) - n_fractured
     auc, roc = None, None
     if n_fractured and n_normal:
         auc = float(roc_auc_score(fractured, scores))
-        false_positive_rate, true_positive_rate, thresholds = roc_curve(fractured, scores)
-        roc = RocCurve(false_positive_rate, true_positive_rate, thresholds)
-    threshold = _operating_threshold(scores[fractured], target) if n_fractured else fallback_threshold
-    sensitivity = float(np.mean(scores[fractured] >= threshold)) if n_fractured else None
-    specificity = float(np.mean(scores[~fractured] < threshold)) if n_normal and threshold is not None else None
+        roc = RocCurve(*roc_curve(fractured, scores))
+    sensitivity = float(np.mean(calls[fractured])) if n_fractured and calls is not None else None
+    specificity = float(np.mean(~calls[~fractured])) if n_normal and calls is not None else None
     return GroupMetrics(len(fractured), n_fractured, auc, roc, threshold, sensitivity, specificity)
+
+def fractured_images(truths: Sequence[ImageTruth]) -> np.ndarray:
+    """bool (I,): whether each image has a fracture (positive-class) truth box."""
+    return np.array([bool(FRACTURE_CLASSES[np.asarray(truth.classes, np.int64)].any()) for truth in truths], bool)
+
+
+def fracture_scores(detections: Sequence[ImageDetections]) -> np.ndarray:
+    """float (I,): each image's most confident fracture detection, whatever the body part; 0 without."""
+    return np.array([part_scores(found).max() for found in detections], np.float64)
 
 
 def _operating_threshold(fractured_scores: np.ndarray, target: float) -> float:

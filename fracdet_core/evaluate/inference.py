@@ -26,7 +26,8 @@ def read_split(ingest_uri: str, split: str = "val") -> Iterator[tuple[ImageTruth
             try:
                 for record in read_records(stream):
                     example = decode_image_example(record)
-                    truth = ImageTruth(example.source_id, example.width, example.height, example.boxes, example.classes)
+                    truth = ImageTruth(example.source_id, example.width, example.height, example.boxes, example.classes,
+                                       example.sha256)
                     yield truth, example.encoded
             except ValueError as error:
                 raise FracdetError(f"{uri}: unreadable shard: {error}") from None

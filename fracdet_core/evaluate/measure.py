@@ -1,7 +1,10 @@
 """Measure one model on one split: every metric of metrics.json, and what it was measured on.
 
 The model runs through its serving signature, as a server runs it; the metrics are computed from
-the truths and detections that run returns.
+the truths and detections that run returns. The split is cut into a calibration and a test half
+(`partition`): the operating thresholds are chosen on the calibration half, and every figure the
+report shows and the blessing reads (detection, FROC, image-level) is of the test half. The
+calibration half's own image-level figures at those thresholds are kept beside them.
 """
 
 from __future__ import annotations
@@ -12,16 +15,37 @@ import hashlib
 import itertools
 
 from fracdet_core import storage
+from fracdet_core.errors import FracdetError
 from fracdet_core.evaluate.bootstrap import bootstrap_map50
-from fracdet_core.evaluate.clinical import ClinicalMetrics, clinical_metrics
+from fracdet_core.evaluate.clinical import CalibratedThresholds, ClinicalMetrics, calibrate_thresholds, clinical_metrics
 from fracdet_core.evaluate.coco import CocoMetrics, coco_metrics
 from fracdet_core.evaluate.froc import Froc, froc_curve
 from fracdet_core.evaluate.inference import evaluate_split, read_split
 from fracdet_core.evaluate.options import SCHEMA_VERSION, EvaluateOptions
+from fracdet_core.evaluate.partition import Partition, partition_images, partition_summary, take
 from fracdet_core.records import ImageDetections, ImageTruth
 from fracdet_core.serving.saved_model import Serve, load_serving, median_latency_ms, saved_model_location
 
 LATENCY_IMAGES = 4  # the first images of the split, cycled through for the latency figure
+
+
+@dataclasses.dataclass(frozen=True)
+class SplitMeasures:
+    """What one split's truths and detections measure.
+
+    Attributes:
+        partition: the split's calibration and test halves, as indices into its images.
+        thresholds: the operating thresholds, chosen on the calibration half alone.
+        coco, froc, clinical: the test half's metrics, with the curves and matches the report draws.
+        calibration: the calibration half's image-level metrics at `thresholds`.
+    """
+
+    partition: Partition
+    thresholds: CalibratedThresholds
+    coco: CocoMetrics
+    froc: Froc
+    clinical: ClinicalMetrics
+    calibration: ClinicalMetrics
 
 
 @dataclasses.dataclass(frozen=True)
@@ -30,18 +54,21 @@ class Evaluation:
 
     Attributes:
         model_uri: the SavedModel folder that was measured.
-        truths, detections: per image of the split, aligned by index.
-        coco, froc, clinical: the metrics, with the curves and matches the report draws.
+        truths, detections: per image of the whole split, in its order, aligned by index.
+        measures: the metrics, calibrated on one half of the split and measured on the other.
         metrics: what metrics.json holds.
     """
 
     model_uri: str
     truths: list[ImageTruth]
     detections: list[ImageDetections]
-    coco: CocoMetrics
-    froc: Froc
-    clinical: ClinicalMetrics
+    measures: SplitMeasures
     metrics: dict
+
+    def test_records(self) -> tuple[list[ImageTruth], list[ImageDetections]]:
+        """The truths and detections of the test half, aligned by index."""
+        test = self.measures.partition.test
+        return take(self.truths, test), take(self.detections, test)
 
 
 def fingerprints(location: str, ingest_uri: str) -> tuple[str, str]:
@@ -53,7 +80,7 @@ def fingerprints(location: str, ingest_uri: str) -> tuple[str, str]:
 def evaluate_model(
     model_uri: str, ingest_uri: str, options: EvaluateOptions, *, known: tuple[str, str] | None = None
 ) -> Evaluation:
-    """Run the model's serving signature over the split and compute every metric.
+    """Run the model's serving signature over the split and measure what it returns (`measure_records`).
 
     `known`: the `fingerprints` when the caller already computed them (hashing reads the whole model).
     """
@@ -62,27 +89,47 @@ def evaluate_model(
     serve = load_serving(location)
     truths, detections = evaluate_split(serve, ingest_uri, options.split, batch_size=options.batch_size,
                                         show_progress=options.show_progress)
-    latency = _latency_ms(serve, ingest_uri, options)
-    coco = coco_metrics(truths, detections)
-    froc = froc_curve(truths, detections, iou_threshold=options.froc_iou)
-    clinical = clinical_metrics(truths, detections, target_sensitivity=options.target_sensitivity)
+    measures = measure_records(truths, detections, options)
     metrics = {
-        "schema_version": SCHEMA_VERSION,
-        "model": location,
-        "model_sha256": model_sha256,
-        "data": ingest_uri,
-        "data_manifest_sha256": data_sha256,
-        "split": options.split,
-        "images": len(truths),
-        "boxes": int(sum(len(truth.classes) for truth in truths)),
-        **_detection_metrics(coco, options.bootstrap_resamples),
-        "froc": _froc_summary(froc),
+        "schema_version": SCHEMA_VERSION, "model": location, "model_sha256": model_sha256,
+        "data": ingest_uri, "data_manifest_sha256": data_sha256, "split": options.split,
+        **_measured_on(truths, measures.partition),
+        **_detection_metrics(measures.coco, options.bootstrap_resamples),
+        "froc": _froc_summary(measures.froc),
         "target_sensitivity": options.target_sensitivity,
-        "fracture": clinical.summary(),
-        "latency_ms": latency,
+        "fracture": measures.clinical.summary(),
+        "calibration_fracture": measures.calibration.summary(),
+        "latency_ms": _latency_ms(serve, ingest_uri, options),
         "evaluated_at": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
     }
-    return Evaluation(location, truths, detections, coco, froc, clinical, metrics)
+    return Evaluation(location, truths, detections, measures, metrics)
+
+
+def measure_records(truths: list[ImageTruth], detections: list[ImageDetections], options: EvaluateOptions) -> SplitMeasures:
+    """Cut the split in halves (`partition`), choose the thresholds on the calibration half, measure the test half.
+
+    Raises:
+        FracdetError: fewer than two images (nothing left to test on); see also `inputs.check_records`.
+    """
+    if len(truths) < 2:
+        raise FracdetError(f"the {options.split} split holds {len(truths)} image; evaluation needs at least 2, "
+                           "one to choose the operating thresholds on and one to test them on")
+    partition = partition_images(truths)
+    calibration = take(truths, partition.calibration), take(detections, partition.calibration)
+    test = take(truths, partition.test), take(detections, partition.test)
+    thresholds = calibrate_thresholds(*calibration, target_sensitivity=options.target_sensitivity)
+    return SplitMeasures(
+        partition=partition, thresholds=thresholds, coco=coco_metrics(*test),
+        froc=froc_curve(*test, iou_threshold=options.froc_iou),
+        clinical=clinical_metrics(*test, thresholds), calibration=clinical_metrics(*calibration, thresholds),
+    )
+
+
+def _measured_on(truths: list[ImageTruth], partition: Partition) -> dict:
+    """`images` and `boxes`: of the test half, which every figure is of; `partition`: both halves and the rule."""
+    tested = take(truths, partition.test)
+    return {"images": len(tested), "boxes": int(sum(len(truth.classes) for truth in tested)),
+            "partition": partition_summary(truths, partition)}
 
 
 def _latency_ms(serve: Serve, ingest_uri: str, options: EvaluateOptions) -> float:

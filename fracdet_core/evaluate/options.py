@@ -12,14 +12,17 @@ import hashlib
 from fracdet_core import defaults
 from fracdet_core.errors import ConfigError
 
-SCHEMA_VERSION = 1  # of metrics.json; part of the cache key, so a new schema measures the champion again
+# Of metrics.json; part of the cache key, so a new schema measures the champion again. 2: the figures are
+# of the test half, at thresholds chosen on the calibration half (`partition`, `calibration_fracture`).
+SCHEMA_VERSION = 2
 
 
 @dataclasses.dataclass(frozen=True)
 class EvaluateOptions:
     """Attributes:
         split: the ingest split to evaluate on.
-        target_sensitivity: image-level sensitivity the per-body-part thresholds are chosen for.
+        target_sensitivity: image-level sensitivity the per-body-part thresholds are chosen for,
+            on the calibration half of the split.
         froc_iou: overlap at which a fracture box counts as found (FROC).
         bootstrap_resamples: resamples for the mAP@0.5 confidence interval.
         batch_size: images per call of the serving signature.

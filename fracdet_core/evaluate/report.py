@@ -3,6 +3,8 @@
 Order follows the questions asked of a model: is it blessed and why; how good is it as a
 detector (mAP with its interval, per-class AP); as a clinical tool (per body part, FROC);
 where does it go wrong (confusion, the worst misses and false alarms, with boxes drawn).
+Every figure is of the test half of the split; the calibration half, on which the operating
+thresholds were chosen, is shown beside it with its own counts and image-level table.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from fracdet_core.evaluate.confusion import detection_confusion
 from fracdet_core.evaluate.inference import read_split
 from fracdet_core.evaluate.measure import Evaluation
 from fracdet_core.evaluate.options import EvaluateOptions
+from fracdet_core.evaluate.partition import CALIBRATION, TEST
 from fracdet_core.html_page import Markup, gallery, image, page, table
 from fracdet_core.records import ImageDetections
 
@@ -54,11 +57,18 @@ def _verdict_section(evaluation: Evaluation, blessing: Blessing, ingest_uri: str
     return [
         "<h1>fracdet evaluation report</h1>",
         f"<p>Model: <code>{html.escape(evaluation.model_uri)}</code><br>Data: <code>{html.escape(ingest_uri)}</code>, "
-        f"split <b>{html.escape(split)}</b>: {metrics['images']:,} images, {metrics['boxes']:,} boxes. "
+        f"split <b>{html.escape(split)}</b>: {metrics['partition']['images']:,} images, cut into a calibration half "
+        f"({_half(metrics, CALIBRATION)}) that chose the operating thresholds and a test half ({_half(metrics, TEST)}, "
+        f"{metrics['boxes']:,} boxes) that every figure below is of. "
         "Run through the model's serving signature, exactly as a server runs it.</p>",
         banner,
         table(["check", "result"], [(reason.split(" ", 1)[1], _check_result(reason)) for reason in blessing.reasons]),
     ]
+
+
+def _half(metrics: dict, name: str) -> str:
+    half = metrics["partition"][name]
+    return f"{half['images']:,} images, {half['fractured']:,} fractured"
 
 
 def _check_result(reason: str) -> Markup:
@@ -92,22 +102,45 @@ def _champion_section(metrics: dict, champion: dict) -> list[str]:
 def _per_class_section(evaluation: Evaluation) -> list[str]:
     return [
         "<h3>AP@0.5 per class</h3>",
-        table(["class", "AP@0.5"], [(name, evaluation.coco.per_class_ap50[name]) for name in CLASS_NAMES]),
-        image(plots.precision_recall(evaluation.coco), "precision-recall curves per class"),
+        table(["class", "AP@0.5"], [(name, evaluation.measures.coco.per_class_ap50[name]) for name in CLASS_NAMES]),
+        image(plots.precision_recall(evaluation.measures.coco), "precision-recall curves per class"),
     ]
 
 
 def _clinical_section(evaluation: Evaluation, target_sensitivity: float) -> list[str]:
-    columns = ("n_images", "n_fractured", "threshold", "sensitivity", "specificity", "auc")
+    metrics = evaluation.metrics
     return [
         "<h2>Clinical: is the image fractured?</h2>",
-        f"<p>An image is called fractured when any fracture box of its body part scores at least the threshold. "
-        f"Each threshold is the highest that reaches sensitivity {target_sensitivity:.2f} on this split "
-        "(so sensitivity meets the target by construction: read specificity and AUC). Serving can use these thresholds.</p>",
-        table(["body part", "images", "fractured", "threshold", "sensitivity", "specificity", "ROC AUC"],
-              [(name, *(group[column] for column in columns)) for name, group in evaluation.metrics["fracture"].items()]),
-        image(plots.roc(evaluation.clinical), "ROC per body part"),
+        "<p>An image is called fractured as <code>fracdet predict</code> and serving call it: its body part is that of "
+        "its most confident detection, and it is fractured when a fracture box of that part scores at least the part's "
+        f"threshold. Each threshold is the highest that reaches sensitivity {target_sensitivity:.2f} on the calibration "
+        "half; the test half, which chose nothing, says how the thresholds fare on images they have not seen. "
+        "The overall row counts these same calls over every image; ROC AUCs need no threshold.</p>",
+        "<h3>Test half (the figures the blessing reads)</h3>",
+        _fracture_table(metrics["fracture"]),
+        image(plots.roc(evaluation.measures.clinical), "ROC per body part, test half"),
+        "<h3>Calibration half (where the thresholds were chosen)</h3>",
+        _fracture_table(metrics["calibration_fracture"]),
+        "<h3>The two halves</h3>",
+        f"<p>{html.escape(metrics['partition']['rule'])}.</p>",
+        _partition_table(metrics["partition"]),
     ]
+
+
+def _fracture_table(fracture: dict) -> str:
+    columns = ("n_images", "n_fractured", "threshold", "sensitivity", "specificity", "auc")
+    return table(["body part", "images", "fractured", "threshold", "sensitivity", "specificity", "ROC AUC"],
+                 [(name, *(group[column] for column in columns)) for name, group in fracture.items()])
+
+
+def _partition_table(partition: dict) -> str:
+    """Images and fractured images per body part in each half."""
+    calibration, test = partition[CALIBRATION]["by_part"], partition[TEST]["by_part"]
+    rows = [(part, calibration[part]["images"], calibration[part]["fractured"], test[part]["images"], test[part]["fractured"])
+            for part in calibration]
+    rows.append(("all", partition[CALIBRATION]["images"], partition[CALIBRATION]["fractured"],
+                 partition[TEST]["images"], partition[TEST]["fractured"]))
+    return table(["body part", "calibration images", "calibration fractured", "test images", "test fractured"], rows)
 
 
 def _froc_section(evaluation: Evaluation) -> list[str]:
@@ -115,15 +148,15 @@ def _froc_section(evaluation: Evaluation) -> list[str]:
     return [
         "<h2>Lesion level: FROC</h2>",
         f"<p>A fracture counts as found when a fracture box of the right body part overlaps it at IoU &ge; "
-        f"{evaluation.froc.iou_threshold}; every other fracture box is a false positive.</p>",
+        f"{evaluation.measures.froc.iou_threshold}; every other fracture box is a false positive.</p>",
         table(["false positives per image", *sensitivity_at], [("fracture sensitivity", *sensitivity_at.values())]),
-        image(plots.froc(evaluation.froc), "FROC curve"),
+        image(plots.froc(evaluation.measures.froc), "FROC curve"),
     ]
 
 
 def _errors_section(evaluation: Evaluation, ingest_uri: str, split: str) -> list[str]:
     """The confusion matrix, then the worst misses and false alarms with their boxes drawn."""
-    confusion = detection_confusion(evaluation.truths, evaluation.detections, score_threshold=CONFUSION_SCORE)
+    confusion = detection_confusion(*evaluation.test_records(), score_threshold=CONFUSION_SCORE)
     misses, alarms = _galleries(evaluation, ingest_uri, split)
     legend = (f'<p>Truth <span style="color:{_colour(TRUTH_COLOUR)}">green</span>; detections scoring at least {CONFUSION_SCORE} '
               f'drawn <span style="color:{_colour(FRACTURE_COLOUR)}">red</span> (fracture) or '
@@ -131,8 +164,8 @@ def _errors_section(evaluation: Evaluation, ingest_uri: str, split: str) -> list
     return ["<h2>Where it goes wrong</h2>",
             image(plots.confusion(confusion, CONFUSION_SCORE), "detection confusion matrix"),
             legend,
-            "<h3>Worst misses: fractured images scored lowest</h3>", gallery(misses) if misses else "<p>None.</p>",
-            "<h3>Worst false alarms: normal images scored highest</h3>", gallery(alarms) if alarms else "<p>None.</p>"]
+            "<h3>Worst misses: fractured test images scored lowest</h3>", gallery(misses) if misses else "<p>None.</p>",
+            "<h3>Worst false alarms: normal test images scored highest</h3>", gallery(alarms) if alarms else "<p>None.</p>"]
 
 
 def _colour(rgb: tuple[int, int, int]) -> str:
@@ -141,11 +174,12 @@ def _colour(rgb: tuple[int, int, int]) -> str:
 
 
 def _galleries(evaluation: Evaluation, ingest_uri: str, split: str) -> tuple[Gallery, Gallery]:
-    """(worst misses, worst false alarms): fractured images scored lowest, normal images scored highest."""
+    """(worst misses, worst false alarms) of the test half: fractured images scored lowest, normal images scored highest."""
     scores = fracture_scores(evaluation.detections)
     fractured = fractured_images(evaluation.truths)
-    misses = [int(i) for i in np.argsort(scores, kind="stable") if fractured[i]][:GALLERY_SIZE]
-    alarms = [int(i) for i in np.argsort(-scores, kind="stable") if not fractured[i]][:GALLERY_SIZE]
+    tested = evaluation.measures.partition.test
+    misses = [int(i) for i in tested[np.argsort(scores[tested], kind="stable")] if fractured[i]][:GALLERY_SIZE]
+    alarms = [int(i) for i in tested[np.argsort(-scores[tested], kind="stable")] if not fractured[i]][:GALLERY_SIZE]
     drawn = _drawn_images(evaluation, ingest_uri, split, set(misses) | set(alarms))
 
     def caption(index: int) -> str:

@@ -2,24 +2,41 @@
 
 from __future__ import annotations
 
+from fracdet_core.evaluate.partition import CALIBRATION, TEST
+
 
 def _number(value: float | None) -> str:
     return "-" if value is None else f"{value:.3f}"
 
 
 def metrics_table(metrics: dict) -> str:
-    """mAP with its interval, then sensitivity, specificity, AUC and threshold per body part."""
+    """mAP with its interval; the two halves of the split; per body part, the test half's figures, then the calibration half's."""
     interval = metrics.get("map50_ci95")
     span = f" (95% CI {interval[0]:.3f}-{interval[1]:.3f})" if interval else ""
     lines = [
         f"mAP@0.5 {_number(metrics['map50'])}{span}; mAP@[.5:.95] {_number(metrics['map50_95'])}; "
-        f"{metrics['images']} {metrics['split']} images; {metrics['latency_ms']:.1f} ms per image",
-        f"{'body part':<10} {'images':>6} {'fractured':>9} {'sensitivity':>11} {'specificity':>11} {'AUC':>6} {'threshold':>9}",
+        f"{metrics['images']} {metrics['split']} test images; {metrics['latency_ms']:.1f} ms per image",
     ]
-    for part, group in metrics["fracture"].items():
+    partition = metrics.get("partition")
+    if partition:
+        calibration, test = partition[CALIBRATION], partition[TEST]
+        lines.append(f"{metrics['split']} split: {partition['images']} images; calibration half {calibration['images']} "
+                     f"({calibration['fractured']} fractured) chose the thresholds, test half {test['images']} "
+                     f"({test['fractured']} fractured) gave every figure")
+    lines += ["test half:", *_fracture_rows(metrics["fracture"])]
+    if metrics.get("calibration_fracture"):
+        lines += ["calibration half (thresholds chosen here):", *_fracture_rows(metrics["calibration_fracture"])]
+    return "\n".join(lines)
+
+
+def _fracture_rows(fracture: dict) -> list[str]:
+    """Sensitivity, specificity, AUC and threshold per body part, under a header."""
+    lines = [f"{'body part':<10} {'images':>6} {'fractured':>9} {'sensitivity':>11} {'specificity':>11} "
+             f"{'AUC':>6} {'threshold':>9}"]
+    for part, group in fracture.items():
         lines.append(f"{part:<10} {group['n_images']:>6} {group['n_fractured']:>9} {_number(group['sensitivity']):>11} "
                      f"{_number(group['specificity']):>11} {_number(group['auc']):>6} {_number(group['threshold']):>9}")
-    return "\n".join(lines)
+    return lines
 
 
 def blessing_lines(blessed: bool, reasons: list[str]) -> str:

@@ -2,9 +2,10 @@
 
 - Body part: that of the image's most confident detection, of either finding (the signature
   returns scores in descending order); None for an image without detections.
-- Fracture call, as `fracdet evaluate` scores images: the image's fracture score is its most
-  confident fracture-class box of that body part (0 without), and the image is called fractured
-  when the score reaches the body part's operating threshold.
+- Fracture call (`evaluate.fracture_call`, the rule whose sensitivity and specificity `fracdet
+  evaluate` reports): the image's fracture score is its most confident fracture-class box of that
+  body part (0 without), and the image is called fractured when the score reaches the body
+  part's operating threshold.
 - Drawn boxes: a picture with a hundred boxes helps nobody. In descending score, a box is drawn
   when its score reaches the drawing threshold (default: the image's operating threshold, so
   every red box drawn is one that makes the call), fewer than `max_boxes` are drawn, and it does
@@ -21,8 +22,9 @@ import dataclasses
 import numpy as np
 
 from fracdet_core.annotate import boxes_to_draw
-from fracdet_core.classes import CLASS_NAMES, IS_FRACTURE, describe_class
+from fracdet_core.classes import CLASS_NAMES, describe_class
 from fracdet_core.errors import ConfigError
+from fracdet_core.evaluate.fracture_call import call_fracture
 from fracdet_core.predict.thresholds import OperatingThresholds
 from fracdet_core.records import ImageDetections
 
@@ -74,16 +76,10 @@ def interpret(
     detections: ImageDetections, thresholds: OperatingThresholds, display: DisplayOptions = DisplayOptions()
 ) -> ImagePrediction:
     """Body part, fracture call and drawn boxes of one image's detections (scores descending)."""
-    classes = np.asarray(detections.classes, np.int64)
-    scores = np.asarray(detections.scores, np.float64)
-    body_part = describe_class(CLASS_NAMES[classes[0]])[0] if len(classes) else None
-    threshold = thresholds.for_part(body_part)
-    of_part = np.array([IS_FRACTURE[c] and describe_class(CLASS_NAMES[c])[0] == body_part for c in classes], bool)
-    fracture_score = float(scores[of_part].max()) if of_part.any() else 0.0
-    fractured = bool(of_part.any()) and fracture_score >= threshold
-    drawn = boxes_to_draw(detections, threshold if display.min_score is None else display.min_score,
+    call = call_fracture(detections, thresholds.by_part, thresholds.overall)
+    drawn = boxes_to_draw(detections, call.threshold if display.min_score is None else display.min_score,
                           max_boxes=display.max_boxes, max_overlap=display.max_overlap)
-    return ImagePrediction(detections, body_part, fracture_score, threshold, fractured, drawn)
+    return ImagePrediction(detections, call.body_part, call.score, call.threshold, call.fractured, drawn)
 
 
 def detection_records(prediction: ImagePrediction, width: int, height: int) -> list[dict]:
