@@ -12,6 +12,8 @@ from fracdet_core.storage import is_gcs
 
 if TYPE_CHECKING:
     from fracdet_core.eda.config import EdaOptions
+    from fracdet_core.model.config import ModelConfig
+    from fracdet_core.train.config import TrainConfig
 
 
 class _Artifact(Protocol):
@@ -105,15 +107,26 @@ def eda_metrics(stats: dict) -> dict[str, float]:
     return {name: float(value) for name, value in figures.items()}
 
 
+def train_component_configs(
+    *, config_uri: str, model_preset: str, epochs: int, image_size: int, batch_size: int,
+) -> tuple[ModelConfig, TrainConfig]:
+    """The configs the train component's inputs ask for: "" is no config file, an `image_size` of 0 the model's own.
+
+    Raises:
+        ConfigError: an unknown preset, or a bad config file or value.
+    """
+    from fracdet_core.train.config import load_configs
+
+    return load_configs(config_uri or None, preset=model_preset, epochs=epochs, image_size=image_size or None,
+                        batch_size=batch_size)
+
+
 def run_train_component(
-    dataset: _Artifact, analysis: _Artifact, model: _Artifact, *, epochs: int, image_size: int, batch_size: int,
-    config_uri: str | None,
+    dataset: _Artifact, analysis: _Artifact, model: _Artifact, *, model_config: ModelConfig, train_config: TrainConfig,
 ) -> None:
     """The train component's work: train into `model` and describe it for the dashboard."""
-    from fracdet_core.train.config import load_configs
     from fracdet_core.train.trainer import train
 
-    model_config, train_config = load_configs(config_uri, epochs=epochs, image_size=image_size, batch_size=batch_size)
     weights = storage.join(artifact_location(analysis), "class_weights.json")
     summary = train(artifact_location(dataset), weights, artifact_location(model), model_config, train_config)
     model.metadata.update({

@@ -7,6 +7,7 @@ import argparse
 from fracdet.arguments import positive_int
 from fracdet_core import defaults
 from fracdet_core.model.config import ModelConfig
+from fracdet_core.model.presets import PRESETS
 from fracdet_core.train.config import TrainConfig, load_configs
 
 
@@ -27,17 +28,21 @@ def register(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--config", help="YAML with optional 'model:' and 'train:' sections; the flags below override it")
     # No argparse defaults: a flag left out keeps the --config file's value, else the library's.
     parser.add_argument("--epochs", type=positive_int, help=f"passes over the training data (default: {defaults.EPOCHS})")
+    parser.add_argument("--preset", choices=tuple(PRESETS), default=defaults.MODEL_PRESET,
+                        help="the model's size (README, \"Model presets\"); the config file's 'model:' section and "
+                             "the flags override its fields (default: %(default)s)")
+    recommended = ", ".join(f"{name} {config.image_size}" for name, config in PRESETS.items())
     parser.add_argument("--image-size", type=positive_int,
-                        help=f"square training input side, pixels (default: {defaults.IMAGE_SIZE})")
+                        help=f"square training input side, pixels (default: the preset's, {recommended})")
     parser.add_argument("--batch-size", type=positive_int, help=f"images per step (default: {defaults.BATCH_SIZE})")
     parser.add_argument("--seed", type=int, help=f"random seed (default: {TrainConfig.seed})")
     parser.set_defaults(run=run)
 
 
 def load_flag_configs(args: argparse.Namespace) -> tuple[ModelConfig, TrainConfig]:
-    """The model and training configs: the --config file's, with the flags that were given on top."""
-    return load_configs(args.config, epochs=args.epochs, image_size=args.image_size, batch_size=args.batch_size,
-                        seed=args.seed)
+    """The model and training configs: the preset's, the --config file's on top, then the flags that were given."""
+    return load_configs(args.config, preset=args.preset, epochs=args.epochs, image_size=args.image_size,
+                        batch_size=args.batch_size, seed=args.seed)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -25,7 +25,10 @@ MAX_QUARANTINE_SHARE = 0.1  # a larger share of quarantined files fails the run
 # Training and the model. Focal objectness (gamma 2) with MSE boxes measured best (README,
 # "Training and the exported model"); gamma 0 is the plain cross-entropy of the original design.
 EPOCHS = 30
-IMAGE_SIZE = 256
+MODEL_PRESET = "n"  # a named size in fracdet_core.model.presets: n (the demo's), s, m
+IMAGE_SIZE = 256  # n's recommended input size, ModelConfig's default
+# A pipeline's or component's image_size of 0 keeps the model's own: the config file's, else the preset's.
+IMAGE_SIZE_OF_MODEL = 0
 BATCH_SIZE = 16
 BOX_LOSS = "mse"
 FOCAL_GAMMA = 2.0

@@ -72,8 +72,9 @@ def wire_pipeline(
     eda_baseline: str = "",
     class_weighting: str = defaults.CLASS_WEIGHTING,
     max_quarantine_share: float = defaults.MAX_QUARANTINE_SHARE,
+    model_preset: str = defaults.MODEL_PRESET,
     epochs: int = defaults.EPOCHS,
-    image_size: int = defaults.IMAGE_SIZE,
+    image_size: int = defaults.IMAGE_SIZE_OF_MODEL,
     batch_size: int = defaults.BATCH_SIZE,
     train_config_uri: str = "",
     gpu_count: int = 0,
@@ -96,10 +97,13 @@ def wire_pipeline(
         eda_baseline: an earlier EDA output (the champion's) to measure drift against; empty for none.
         class_weighting: class weights from the EDA, "balanced" or "effective".
         max_quarantine_share: stop the run when a larger share of the files was quarantined.
+        model_preset: the model's size: n (the demo's), s or m (README, "Model presets"); train_config_uri's
+            'model:' section and image_size override its fields.
         epochs: training passes over the data (early stopping may end sooner).
-        image_size: square training input side, pixels.
+        image_size: square training input side, pixels; 0 keeps the model's: train_config_uri's, else the
+            preset's recommended size (n 256, s 512, m 640).
         batch_size: training images per step over all replicas.
-        train_config_uri: a YAML with 'model:' and 'train:' sections; the three numbers above override it.
+        train_config_uri: a YAML with 'model:' and 'train:' sections; epochs, batch_size and a non-zero image_size override it.
         gpu_count: GPUs for the training task; 0 trains on CPUs.
         gpu_type: the Kubernetes resource name of the GPUs (nvidia.com/gpu, or a node's accelerator type).
         thresholds_uri: blessing thresholds YAML (min_map50, min_sensitivity, ...); empty for the defaults.
@@ -115,8 +119,8 @@ def wire_pipeline(
         )
         analysis = eda_task.outputs["analysis"]
         train_task = configured(
-            train(dataset=dataset, analysis=analysis, epochs=epochs, image_size=image_size, batch_size=batch_size,
-                  config_uri=train_config_uri, gpu_count=gpu_count, gpu_type=gpu_type),
+            train(dataset=dataset, analysis=analysis, model_preset=model_preset, epochs=epochs, image_size=image_size,
+                  batch_size=batch_size, config_uri=train_config_uri, gpu_count=gpu_count, gpu_type=gpu_type),
             TRAIN, options,
         )
         train_task.set_accelerator_type(gpu_type).set_accelerator_limit(gpu_count)

@@ -32,6 +32,7 @@ from fracdet_core.evaluate.options import EvaluateOptions
 from fracdet_core.ingest.ingest import IngestOptions
 from fracdet_core.limits import DecodeLimits
 from fracdet_core.model.config import ModelConfig
+from fracdet_core.model.presets import PRESETS, model_preset
 from fracdet_core.registry.versions import register as register_version
 from fracdet_core.synth.config import SynthConfig
 from fracdet_core.train.config import TrainConfig
@@ -51,8 +52,9 @@ PIPELINE = {
     "eda_baseline": NONE,
     "class_weighting": defaults.CLASS_WEIGHTING,
     "max_quarantine_share": defaults.MAX_QUARANTINE_SHARE,
+    "model_preset": defaults.MODEL_PRESET,
     "epochs": defaults.EPOCHS,
-    "image_size": defaults.IMAGE_SIZE,
+    "image_size": defaults.IMAGE_SIZE_OF_MODEL,
     "batch_size": defaults.BATCH_SIZE,
     "train_config_uri": NONE,
     "gpu_count": 0,
@@ -71,7 +73,8 @@ COMPONENTS = {
     ingest_merge: {},
     eda: {"baseline_uri": PIPELINE["eda_baseline"], "weighting": defaults.CLASS_WEIGHTING,
           "max_quarantine_share": defaults.MAX_QUARANTINE_SHARE},
-    train: {"epochs": defaults.EPOCHS, "image_size": defaults.IMAGE_SIZE, "batch_size": defaults.BATCH_SIZE,
+    train: {"model_preset": defaults.MODEL_PRESET, "epochs": defaults.EPOCHS, "image_size": defaults.IMAGE_SIZE_OF_MODEL,
+            "batch_size": defaults.BATCH_SIZE,
             "config_uri": PIPELINE["train_config_uri"], "gpu_count": PIPELINE["gpu_count"], "gpu_type": GPU_RESOURCE},
     evaluate: {"registry_uri": NONE, "model_name": defaults.MODEL_NAME, "thresholds_uri": PIPELINE["thresholds_uri"],
                "target_sensitivity": defaults.TARGET_SENSITIVITY, "run_id": NONE},
@@ -86,6 +89,7 @@ LIBRARY = [
     (TrainConfig(), "box_loss", defaults.BOX_LOSS),
     (TrainConfig(), "focal_gamma", defaults.FOCAL_GAMMA),
     (ModelConfig(), "image_size", defaults.IMAGE_SIZE),
+    (model_preset(defaults.MODEL_PRESET), "image_size", defaults.IMAGE_SIZE),
     (IngestOptions(), "shards", defaults.SHARDS),
     (DecodeLimits(), "max_side", defaults.MAX_SIDE),
     (EdaOptions(), "weighting", defaults.CLASS_WEIGHTING),
@@ -187,7 +191,9 @@ def test_train_help_shows_the_source(capsys):
     with pytest.raises(SystemExit):
         main(["train", "--help"])
     options = " ".join(capsys.readouterr().out.split("options:", 1)[1].split())
-    for flag, value in (("--epochs", defaults.EPOCHS), ("--image-size", defaults.IMAGE_SIZE),
+    for flag, value in (("--epochs", defaults.EPOCHS), ("--preset", defaults.MODEL_PRESET),
+                        ("--image-size", f"the preset's, n {PRESETS['n'].image_size}, s {PRESETS['s'].image_size}, "
+                                         f"m {PRESETS['m'].image_size}"),
                         ("--batch-size", defaults.BATCH_SIZE), ("--seed", TrainConfig().seed)):
         help_text = options.split(f"{flag} ", 1)[1].split(" --", 1)[0]
         assert help_text.endswith(f"(default: {value})"), (flag, help_text)

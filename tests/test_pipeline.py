@@ -63,7 +63,8 @@ PARAMETERS = {
     "data_uri": ("STRING", None), "registry_uri": ("STRING", None), "model_name": ("STRING", "fracdet"),
     "promote": ("BOOLEAN", False), "shards": ("NUMBER_INTEGER", 0), "max_side": ("NUMBER_INTEGER", 0),
     "eda_baseline": ("STRING", ""), "class_weighting": ("STRING", "balanced"), "max_quarantine_share": ("NUMBER_DOUBLE", 0.1),
-    "epochs": ("NUMBER_INTEGER", 30), "image_size": ("NUMBER_INTEGER", 256), "batch_size": ("NUMBER_INTEGER", 16),
+    "model_preset": ("STRING", "n"), "epochs": ("NUMBER_INTEGER", 30), "image_size": ("NUMBER_INTEGER", 0),
+    "batch_size": ("NUMBER_INTEGER", 16),
     "train_config_uri": ("STRING", ""), "gpu_count": ("NUMBER_INTEGER", 0), "gpu_type": ("STRING", "nvidia.com/gpu"),
     "thresholds_uri": ("STRING", ""), "target_sensitivity": ("NUMBER_DOUBLE", 0.9),
 }
@@ -125,6 +126,7 @@ def test_training_follows_eda_with_its_weights_and_gpu_settings(compiled, body, 
     handler_inputs = compiled["components"]["comp-exit-handler-1"]["inputDefinitions"]["parameters"]
     assert {"pipelinechannel--gpu_count", "pipelinechannel--gpu_type"} <= set(handler_inputs)
     assert task["inputs"]["parameters"]["gpu_count"] == {"componentInputParameter": "pipelinechannel--gpu_count"}
+    assert task["inputs"]["parameters"]["model_preset"] == {"componentInputParameter": "pipelinechannel--model_preset"}
     # Only the training pod is placed on GPU nodes; without --gcs-secret no task mounts a key (Workload Identity).
     assert set(kubernetes["deploymentSpec"]["executors"]) == {"exec-train"}
     assert kubernetes["deploymentSpec"]["executors"]["exec-train"] == {
@@ -229,7 +231,7 @@ def test_cluster_options_are_compiled_in_and_the_file_loads_back(cli_compiled):
     assert loaded.name == "fracdet"
     assert set(loaded.component_spec.inputs) == {
         "data_uri", "registry_uri", "model_name", "promote", "shards", "max_side", "eda_baseline", "class_weighting",
-        "max_quarantine_share", "epochs", "image_size", "batch_size", "train_config_uri", "gpu_count", "gpu_type",
+        "max_quarantine_share", "model_preset", "epochs", "image_size", "batch_size", "train_config_uri", "gpu_count", "gpu_type",
         "thresholds_uri", "target_sensitivity",
     }
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+from typing import TypeVar
 
 import yaml
 
 from fracdet_core import defaults, storage
 from fracdet_core.errors import ConfigError
 from fracdet_core.model.config import BOX_LOSSES, ModelConfig
+from fracdet_core.model.presets import model_preset
 
 
 @dataclasses.dataclass(frozen=True)
@@ -53,33 +55,46 @@ class TrainConfig:
             raise ConfigError(f"box_loss must be one of {', '.join(BOX_LOSSES)}, got {self.box_loss!r}")
 
 
-def load_configs(uri: str | None, **overrides: object) -> tuple[ModelConfig, TrainConfig]:
-    """Model and training configs from a YAML file with optional `model:` and `train:` sections.
+_Config = TypeVar("_Config", ModelConfig, TrainConfig)
 
-    `overrides` (the CLI's flags that were given) replace file values by field name.
+
+def load_configs(uri: str | None, preset: str = defaults.MODEL_PRESET, **overrides: object) -> tuple[ModelConfig, TrainConfig]:
+    """Model and training configs from a named model preset and a YAML file with optional `model:` and `train:` sections.
+
+    Each layer replaces fields of the one below, by field name: the preset (`fracdet_core.model.presets`,
+    its recommended `image_size` included), then the file's `model:` section, then `overrides` (the
+    flags or parameters that were given; None means not given). The `train:` section starts from
+    `TrainConfig`'s defaults.
 
     Raises:
-        ConfigError: the file is not YAML, has unknown sections or fields, or a value is invalid.
+        ConfigError: an unknown preset, the file is not YAML, has unknown sections or fields, or a value is invalid.
     """
-    content: dict = {}
-    if uri:
-        try:
-            content = yaml.safe_load(storage.read_text(uri)) or {}
-        except yaml.YAMLError as error:
-            raise ConfigError(f"{uri}: not valid YAML: {error}") from None
-        unknown = set(content) - {"model", "train"}
-        if unknown:
-            raise ConfigError(f"{uri}: unknown sections {sorted(unknown)}; expected 'model' and 'train'")
-    sections = {}
-    for name, cls in (("model", ModelConfig), ("train", TrainConfig)):
-        fields = {field.name for field in dataclasses.fields(cls)}
-        values = dict(content.get(name) or {})
-        unknown = set(values) - fields
-        if unknown:
-            raise ConfigError(f"{uri}: unknown {name} settings {sorted(unknown)}; known: {sorted(fields)}")
-        values.update({key: value for key, value in overrides.items() if key in fields and value is not None})
-        for key, value in values.items():
-            if isinstance(value, list):
-                values[key] = tuple(value)
-        sections[name] = cls(**values)
-    return sections["model"], sections["train"]
+    base_model = model_preset(preset)
+    content = _read_sections(uri) if uri else {}
+    model_config = _layered(base_model, "model", content, overrides, uri)
+    train_config = _layered(TrainConfig(), "train", content, overrides, uri)
+    return model_config, train_config
+
+
+def _read_sections(uri: str) -> dict:
+    """The YAML file's sections, checked to be only `model` and `train`."""
+    try:
+        content = yaml.safe_load(storage.read_text(uri)) or {}
+    except yaml.YAMLError as error:
+        raise ConfigError(f"{uri}: not valid YAML: {error}") from None
+    unknown = set(content) - {"model", "train"}
+    if unknown:
+        raise ConfigError(f"{uri}: unknown sections {sorted(unknown)}; expected 'model' and 'train'")
+    return content
+
+
+def _layered(base: _Config, name: str, content: dict, overrides: dict[str, object], uri: str | None) -> _Config:
+    """`base` with the fields of the file's section `name`, then the given overrides that name its fields, replaced."""
+    fields = {field.name for field in dataclasses.fields(base)}
+    values = dict(content.get(name) or {})
+    unknown = set(values) - fields
+    if unknown:
+        raise ConfigError(f"{uri}: unknown {name} settings {sorted(unknown)}; known: {sorted(fields)}")
+    values.update({key: value for key, value in overrides.items() if key in fields and value is not None})
+    return dataclasses.replace(base, **{key: tuple(value) if isinstance(value, list) else value
+                                        for key, value in values.items()})

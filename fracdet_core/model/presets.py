@@ -1,0 +1,47 @@
+"""Named detector sizes: `n` for the CPU demo, `s` and `m` for the real dataset on a GPU.
+
+A preset is a whole `ModelConfig`, its `image_size` being the input size recommended for it. All
+three keep the design (residual backbone, FPN, shared heads) and its target assignment, which
+puts a box on the stride-8 level while its longer side is at most 64 px, where a thin fracture
+box claims the cells whose centres lie inside it. So the input size decides whether the smallest
+fractures span a cell at all: synthetic fracture boxes measure 1.9% of the image's longer side
+across at the 5th percentile (`bench/presets.py`), 5 px (0.6 cells) at 256, 10 px (1.2 cells) at
+512 and 12 px (1.5 cells) at 640. The larger models pay for the larger input on a GPU: per image,
+n 0.33, s 3.8 and m 18.5 GFLOP forward (README, "Model presets").
+
+- `n`: today's default `ModelConfig()`, so the demo and every default run are unchanged.
+- `s`: wider and deeper stages, the FPN over the last three of four stages, 512 px.
+- `m`: wider still, a fifth stage for a stride-64 level (P6), so that whole-bone boxes of 300 px
+  and more at 640 px have a level of their own; one 3x3 convolution in each head tower.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import MappingProxyType
+
+from fracdet_core.errors import ConfigError
+from fracdet_core.model.config import ModelConfig
+
+PRESETS: Mapping[str, ModelConfig] = MappingProxyType({
+    "n": ModelConfig(),
+    "s": ModelConfig(
+        image_size=512, stem_width=24, stage_widths=(32, 48, 96, 160), stage_depths=(1, 2, 3, 3),
+        fpn_levels=(3, 4, 5), fpn_width=96, head_depth=0,
+    ),
+    "m": ModelConfig(
+        image_size=640, stem_width=32, stage_widths=(48, 64, 128, 224, 320), stage_depths=(1, 2, 4, 4, 2),
+        fpn_levels=(3, 4, 5, 6), fpn_width=128, head_depth=1,
+    ),
+})
+
+
+def model_preset(name: str) -> ModelConfig:
+    """The preset called `name`, with its recommended `image_size`.
+
+    Raises:
+        ConfigError: no preset has that name; the message lists the names.
+    """
+    if name not in PRESETS:
+        raise ConfigError(f"unknown model preset {name!r}; choose one of: {', '.join(PRESETS)}")
+    return PRESETS[name]
