@@ -16,6 +16,7 @@ import tempfile
 from collections.abc import Callable, Sequence
 
 from fracdet.arguments import non_negative_int, positive_int
+from fracdet_core import defaults
 from fracdet_core.errors import ConfigError
 
 EXIT_BLESSED = 0
@@ -59,11 +60,11 @@ def _add_compile(actions: argparse._SubParsersAction) -> None:
         "(default: none; tasks use the run's service account through Workload Identity)",
     )
     compile_parser.add_argument(
-        "--deadline", type=non_negative_int, default=24 * 3600, metavar="SECONDS",
+        "--deadline", type=non_negative_int, default=defaults.DEADLINE_SECONDS, metavar="SECONDS",
         help="the whole run's deadline on the cluster, 0 for none (default: %(default)s)",
     )
     compile_parser.add_argument(
-        "--ingest-parts", type=non_negative_int, default=0, metavar="K",
+        "--ingest-parts", type=non_negative_int, default=defaults.INGEST_PARTS, metavar="K",
         help="fan ingest out into K parallel tasks of whole shards (set the run's `shards` to K or more); "
         "0 or 1: one ingest task (default: %(default)s)",
     )

@@ -33,5 +33,9 @@ BATCH_SIZE = 16
 BOX_LOSS = "mse"
 FOCAL_GAMMA = 2.0
 
+# Compiling for a cluster
+DEADLINE_SECONDS = 24 * 3600  # the whole run's deadline (Argo's activeDeadlineSeconds); 0 for none
+INGEST_PARTS = 0  # 0 or 1: one ingest task; more fans ingest out into that many parallel tasks
+
 # Evaluation
 TARGET_SENSITIVITY = 0.90  # image-level sensitivity the per-body-part operating thresholds are set for

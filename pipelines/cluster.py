@@ -20,6 +20,7 @@ import re
 
 from kfp import dsl, kubernetes
 
+from fracdet_core import defaults
 from fracdet_core.errors import ConfigError
 
 GPU_TAINT = "nvidia.com/gpu"  # the taint GKE, EKS and the NVIDIA GPU operator put on GPU nodes
@@ -80,8 +81,8 @@ class ClusterOptions:
     gpu_tolerations: tuple[Toleration, ...] = (Toleration(GPU_TAINT),)
     shm_size: str = "4Gi"
     gcs_secret: str | None = None
-    deadline_seconds: int = 24 * 3600
-    ingest_parts: int = 0
+    deadline_seconds: int = defaults.DEADLINE_SECONDS
+    ingest_parts: int = defaults.INGEST_PARTS
 
     def __post_init__(self) -> None:
         if self.task_retries < 0:
