@@ -27,18 +27,24 @@ ELBOW_FRACTURE, ELBOW_NORMAL = class_id("ELBOW", True), class_id("ELBOW", False)
 HAND_FRACTURE, HAND_NORMAL = class_id("HAND", True), class_id("HAND", False)
 
 
-def _predict_calls(detections, thresholds: CalibratedThresholds) -> np.ndarray:
+def _predict_calls(detections, thresholds: CalibratedThresholds) -> tuple[np.ndarray, np.ndarray]:
     """The calls `fracdet predict` documents, written out here: body part of the most confident detection,
-    its most confident fracture box of that part against that part's threshold."""
-    calls = []
+    its most confident fracture box of that part against that part's threshold; and that score with its
+    odds divided by the threshold's (0 without such a box)."""
+    calls, normalised = [], []
     for image in detections:
         if not len(image.scores):
             calls.append(False)
+            normalised.append(0.0)
             continue
         part = BODY_PARTS[int(image.classes[int(np.argmax(image.scores))]) % 5]
         own = [score for score, c in zip(image.scores, image.classes, strict=True) if c < 5 and BODY_PARTS[c] == part]
-        calls.append(bool(own) and max(own) >= thresholds.by_part.get(part, thresholds.overall))
-    return np.array(calls, bool)
+        threshold = thresholds.by_part.get(part, thresholds.overall)
+        calls.append(bool(own) and max(own) >= threshold)
+        score, threshold = np.clip([max(own, default=0.0), threshold], 1e-7, 1 - 1e-7)  # as documented: odds stay finite
+        odds = score / (1 - score) / (threshold / (1 - threshold))
+        normalised.append(odds / (1 + odds) if own else 0.0)
+    return np.array(calls, bool), np.array(normalised)
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
@@ -52,20 +58,24 @@ def test_overall_against_scikit_learn_and_the_calls_of_predict(seed):
     scores = np.array([max([s for s, c in zip(d.scores, d.classes, strict=True) if c < 5], default=0.0) for d in detections])
     _, true_positive_rate, roc_thresholds = roc_curve(fractured, scores, drop_intermediate=False)
     assert thresholds.overall == pytest.approx(roc_thresholds[np.argmax(true_positive_rate >= target)])  # highest reaching it
-    calls = _predict_calls(detections, thresholds)
+    calls, normalised = _predict_calls(detections, thresholds)
 
     overall = metrics.groups[OVERALL]
     assert overall.n_images == 60 and overall.n_fractured == fractured.sum()
-    assert overall.auc == pytest.approx(roc_auc_score(fractured, scores), abs=1e-12)
+    assert overall.auc == pytest.approx(roc_auc_score(fractured, normalised), abs=1e-9)
     assert overall.threshold == thresholds.overall
     assert overall.sensitivity == pytest.approx(np.mean(calls[fractured]))
     assert overall.specificity == pytest.approx(np.mean(~calls[~fractured]))
     confusion = metrics.confusion
     assert (confusion.true_positive, confusion.false_positive, confusion.true_negative, confusion.false_negative) == (
         np.sum(calls & fractured), np.sum(calls & ~fractured), np.sum(~calls & ~fractured), np.sum(~calls & fractured))
-    expected_roc = roc_curve(fractured, scores)
+    expected_roc = roc_curve(fractured, normalised)
     np.testing.assert_allclose(overall.roc.false_positive_rate, expected_roc[0])
     np.testing.assert_allclose(overall.roc.true_positive_rate, expected_roc[1])
+    # The calls' operating point lies on the overall curve, at 0.5.
+    at_half = np.flatnonzero(np.isclose(overall.roc.thresholds, 0.5) | (overall.roc.thresholds > 0.5))[-1]
+    assert (overall.roc.false_positive_rate[at_half], overall.roc.true_positive_rate[at_half]) == pytest.approx(
+        (1 - overall.specificity, overall.sensitivity))
 
 
 def _hand_case():

@@ -8,9 +8,12 @@ figures are reported on: on its own images a threshold reaches the target by con
 
 Sensitivity, specificity and the confusion counts are of the calls `fracdet predict` makes
 (`fracture_call`: the body part of the most confident detection, that part's threshold), so
-the overall row uses the per-body-part thresholds as serving does. ROC AUCs need no
-threshold: a body part's images are scored by that part's most confident fracture detection,
-all images ("overall") by their most confident fracture detection of any part.
+the overall row uses the per-body-part thresholds as serving does. A body part's ROC scores its
+images by that part's most confident fracture detection. The overall ROC scores every image by
+its call's `normalised_score` (each part's threshold at 0.5), so its curve is of the rule the
+calls apply, with its operating point on it; pooling raw scores would rank one part's images
+against another's on scales that differ by part. Without thresholds (no fractured calibration
+image) it falls back to each image's most confident fracture detection of any part.
 """
 
 from __future__ import annotations
@@ -185,16 +188,17 @@ def clinical_metrics(
         FracdetError, ValueError: see `inputs.check_records`.
     """
     parts, fractured, scores = _image_table(truths, detections)
-    calls = None
+    calls, overall_scores = None, scores.max(axis=1)
     if thresholds.overall is not None:
-        calls = np.array([call_fracture(found, thresholds.by_part, thresholds.overall).fractured for found in detections],
-                         bool)
+        made = [call_fracture(found, thresholds.by_part, thresholds.overall) for found in detections]
+        calls = np.array([call.fractured for call in made], bool)
+        overall_scores = np.array([call.normalised_score for call in made], np.float64)
     groups = {}
     for part_index, part in enumerate(BODY_PARTS):
         in_part = parts == part
         groups[part] = _group(fractured[in_part], scores[in_part, part_index],
                               None if calls is None else calls[in_part], thresholds.for_part(part))
-    groups[OVERALL] = _group(fractured, scores.max(axis=1), calls, thresholds.overall)
+    groups[OVERALL] = _group(fractured, overall_scores, calls, thresholds.overall)
     confusion = None if calls is None else ConfusionMatrix(
         true_positive=int(np.sum(calls & fractured)), false_positive=int(np.sum(calls & ~fractured)),
         true_negative=int(np.sum(~calls & ~fractured)), false_negative=int(np.sum(~calls & fractured)),
