@@ -18,6 +18,7 @@ from PIL import Image
 from fracdet_core.errors import ConfigError
 from fracdet_core.model.assign import grid
 from fracdet_core.model.config import ModelConfig
+from fracdet_core.serving.decode import decode_boxes
 from fracdet_core.serving.letterbox import to_original
 from fracdet_core.serving.signature import export_saved_model
 
@@ -159,3 +160,50 @@ def test_limits_below_one_are_refused(tmp_path, limits):
     with pytest.raises(ConfigError, match="must be a whole number of at least 1"):
         export_saved_model(_one_detection_model()[0], CONFIG, str(tmp_path / "saved_model"), **limits)
     assert not (tmp_path / "saved_model").exists()
+
+
+TWO_PASS = ModelConfig(image_size=128, fine_image_size=256)  # the fine pass answers for boxes up to 64 fine px
+
+
+def _prediction_table(size: int, boxes: list[tuple[int, int, float, float, int]]) -> np.ndarray:
+    """(cells, 15) predictions on a `size` canvas: one box per (stride, cell index, width and height in strides, class)."""
+    _, strides, _ = grid(TWO_PASS, size)
+    table = np.full((len(strides), 15), -12.0, np.float32)
+    for stride, index, width, height, class_id in boxes:
+        cell = int(np.flatnonzero(strides == stride)[index])
+        table[cell, :5] = [0.0, 0.0, math.log(width), math.log(height), 12.0]
+        table[cell, 5 + class_id] = 12.0
+    return table
+
+
+class _TwoSizeModel(keras.Model):
+    """Predicts a small and a large box on each canvas; which ones serving keeps tells the passes apart."""
+
+    def __init__(self) -> None:
+        super().__init__(name="two_size_model")
+        # Coarse canvas: a 16 px box (class 3, the fine pass's to answer) and a 96 x 64 px one (class 7).
+        self.coarse = _prediction_table(128, [(8, 40, 2.0, 2.0, 3), (32, 5, 3.0, 2.0, 7)])
+        # Fine canvas: a 16 x 24 px box (class 1) and a 128 x 96 px one (class 5, the coarse pass's to answer).
+        self.fine = _prediction_table(256, [(8, 300, 2.0, 3.0, 1), (32, 20, 4.0, 3.0, 5)])
+
+    def call(self, images):
+        table = tf.cond(tf.shape(images)[1] == 128, lambda: tf.constant(self.coarse), lambda: tf.constant(self.fine))
+        return tf.zeros_like(images[:, :1, 0, 0])[:, :, None] + table[None]
+
+
+def test_a_two_pass_model_takes_small_boxes_from_the_fine_canvas_and_large_ones_from_the_whole_image(tmp_path):
+    model = _TwoSizeModel()
+    model(np.zeros((1, 128, 128, 1), np.float32))
+    export_saved_model(model, TWO_PASS, str(tmp_path / "saved_model"))
+    serve = tf.saved_model.load(str(tmp_path / "saved_model")).signatures["serving_default"]
+    outputs = serve(images=tf.constant([_png(100, 200)]))
+    found = int(outputs["num_detections"][0])
+    assert sorted(outputs["detection_classes"][0][:found].numpy().tolist()) == [1, 7]
+    for size, class_id in [(128, 7), (256, 1)]:
+        table = (model.coarse if size == 128 else model.fine)[None]
+        expected = to_original(decode_boxes(tf.constant(table), TWO_PASS, size)[0], 100, 200, size).numpy()
+        row = outputs["detection_classes"][0].numpy().tolist().index(class_id)
+        cell = int(np.argmax(table[0, :, 5 + class_id]))
+        np.testing.assert_allclose(outputs["detection_boxes"][0][row].numpy(), expected[cell], atol=1e-5)
+    description = json.loads((tmp_path / "saved_model" / "fracdet_model.json").read_text())
+    assert (description["input_size"], description["fine_input_size"]) == (128, 256)

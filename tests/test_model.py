@@ -92,6 +92,8 @@ def test_saved_model_file_round_trip(tmp_path):
         ({"fpn_levels": (3, 4, 9)}, r"within \[2, 6\]"),
         ({"image_size": 100}, "multiple of 32"),
         ({"stage_widths": (8, 0, 8, 8, 8)}, "at least 1"),
+        ({"fine_image_size": 256}, "above image_size 256"),
+        ({"fine_image_size": 500}, "fine_image_size must be 0 or a multiple of 32"),
     ],
 )
 def test_config_rejects_bad_values(changes, message):

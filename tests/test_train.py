@@ -103,9 +103,13 @@ def test_bad_configs_are_named(tmp_path, content, message):
         load_configs(str(path))
 
 
-def test_train_config_checks_itself():
-    with pytest.raises(ConfigError, match="learning_rate"):
-        TrainConfig(learning_rate=2.0)
+@pytest.mark.parametrize(("changes", "message"), [
+    ({"learning_rate": 2.0}, "learning_rate"),
+    ({"fine_crop_share": 1.5}, r"fine_crop_share must be within \[0, 1\]"),
+])
+def test_train_config_checks_itself(changes, message):
+    with pytest.raises(ConfigError, match=message):
+        TrainConfig(**changes)
 
 
 @pytest.mark.parametrize(("options", "expected"), [

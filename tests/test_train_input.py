@@ -84,3 +84,17 @@ def test_batches_have_dense_targets_and_repeat_in_deterministic_mode(ingest):
         # Same images, same augmentations; multithreaded kernels may differ in the last float bit.
         np.testing.assert_allclose(images_a, images_b, rtol=0, atol=1e-6)
         np.testing.assert_allclose(targets_a, targets_b, rtol=0, atol=1e-6)
+
+
+def _classes_with_targets(batches: list) -> set[int]:
+    return {int(np.argmax(cell[5:])) for _, targets in batches for image in targets for cell in image if cell[4] > 0}
+
+
+def test_fine_crops_teach_small_boxes_and_leave_whole_bone_boxes_to_the_whole_images(ingest):
+    """The synthetic normal-study boxes span the bones (class ids 5-9), fracture boxes are small (0-4)."""
+    fine = ModelConfig(image_size=64, fine_image_size=128)
+    crops = list(training_dataset(ingest, "train", fine, 8, deterministic=True, seed=2, fine_crop_share=1.0).as_numpy_iterator())
+    wholes = list(training_dataset(ingest, "train", fine, 8, deterministic=True, seed=2, fine_crop_share=0.0).as_numpy_iterator())
+    assert all(images.shape[1:] == (64, 64, 1) for images, _ in crops + wholes)
+    assert _classes_with_targets(crops) and _classes_with_targets(crops) <= set(range(5))
+    assert _classes_with_targets(wholes) & set(range(5, 10))

@@ -35,14 +35,14 @@ SIDE_PER_STRIDE = 8.0
 _MIN_SIZE_PX = 1.0
 
 
-def grid(config: ModelConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def grid(config: ModelConfig, size: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Cell centres (cells, 2) as (x, y) pixels, strides (cells,), and each level's side limits (cells, 2).
 
-    Cells are ordered level by level, row-major within a level, as the detector outputs them.
+    On a `size` canvas (default `config.image_size`, the training input); cells are ordered level
+    by level, row-major within a level, as the detector outputs them.
     """
     centres, strides, limits = [], [], []
-    for index, stride in enumerate(config.strides):
-        side = config.image_size // stride
+    for index, (stride, side) in enumerate(zip(config.strides, config.grid_sizes(size), strict=True)):
         rows, cols = np.meshgrid(np.arange(side), np.arange(side), indexing="ij")
         centres.append(np.stack([(cols.ravel() + 0.5) * stride, (rows.ravel() + 0.5) * stride], axis=1))
         strides.append(np.full(side * side, stride, dtype=np.float32))

@@ -28,6 +28,12 @@ class ModelConfig:
         fpn_width: channels of every pyramid level.
         head_depth: 3x3 convolutions in each head before its output layer.
         num_classes: detection classes (fracdet's ten).
+        fine_image_size: side of a second, finer canvas the image is also letterboxed to, or 0 for
+            none. The detector is fully convolutional: it trains on whole images at `image_size`
+            and on `image_size` crops of the fine canvas, and serving runs it on both canvases,
+            taking the boxes up to `fine_box_limit` pixels of the fine canvas from the fine pass and
+            the larger ones from the whole-image pass (`fracdet_core.serving.signature`). Small
+            fractures are thus seen at full resolution at the cost of a crop in training.
     """
 
     image_size: int = defaults.IMAGE_SIZE
@@ -40,6 +46,7 @@ class ModelConfig:
     # equal CPU time (README).
     head_depth: int = 0
     num_classes: int = len(CLASS_NAMES)
+    fine_image_size: int = 0
 
     def __post_init__(self) -> None:
         if len(self.stage_widths) != len(self.stage_depths) or not self.stage_widths:
@@ -59,6 +66,9 @@ class ModelConfig:
             raise ConfigError(
                 f"image_size must be a positive multiple of {coarsest} (the coarsest stride), got {self.image_size}"
             )
+        if self.fine_image_size and (self.fine_image_size <= self.image_size or self.fine_image_size % coarsest):
+            raise ConfigError(f"fine_image_size must be 0 or a multiple of {coarsest} (the coarsest stride) above "
+                              f"image_size {self.image_size}, got {self.fine_image_size}")
         if self.head_depth < 0 or self.num_classes < 1:
             raise ConfigError(f"head_depth must be >= 0 and num_classes >= 1, got {self.head_depth}, {self.num_classes}")
 
@@ -66,5 +76,16 @@ class ModelConfig:
     def strides(self) -> tuple[int, ...]:
         return tuple(2**level for level in self.fpn_levels)
 
-    def grid_sizes(self) -> tuple[int, ...]:
-        return tuple(self.image_size // stride for stride in self.strides)
+    def grid_sizes(self, size: int | None = None) -> tuple[int, ...]:
+        """Cells per side of each level on a `size` canvas (default `image_size`)."""
+        return tuple((size or self.image_size) // stride for stride in self.strides)
+
+    @property
+    def fine_box_limit(self) -> float:
+        """The longest box side, fine-canvas pixels, that the fine pass answers for: half a training crop.
+
+        A box up to half the crop fits whole in most crops that hold it, so the fine pass has
+        seen such boxes whole; larger ones (whole-bone boxes) are cut by crops and left to the
+        whole-image pass.
+        """
+        return self.image_size / 2.0

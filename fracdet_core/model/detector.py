@@ -26,8 +26,12 @@ PRIOR_PROBABILITY = 0.01  # initial objectness and class probability (Lin et al.
 
 
 def build_detector(config: ModelConfig) -> keras.Model:
-    """The detector for grayscale `(config.image_size, config.image_size, 1)` inputs in [0, 1]."""
-    inputs = keras.Input((config.image_size, config.image_size, 1), name="image")
+    """The detector for grayscale `(config.image_size, config.image_size, 1)` inputs in [0, 1].
+
+    With a `fine_image_size` the input side is left open: the same weights also run on the fine canvas.
+    """
+    side = None if config.fine_image_size else config.image_size
+    inputs = keras.Input((side, side, 1), name="image")
     features = _backbone(inputs, config)
     pyramid = _fpn(features, config)
     outputs = _heads(pyramid, config)

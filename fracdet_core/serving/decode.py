@@ -19,9 +19,12 @@ SCORE_THRESHOLD = 0.01  # low: evaluation sweeps thresholds itself
 IOU_THRESHOLD = 0.5
 
 
-def decode_boxes(predictions: tf.Tensor, config: ModelConfig) -> tf.Tensor:
-    """Predicted boxes (N, cells, 4) as `ymin, xmin, ymax, xmax` in canvas pixels, from predictions (N, cells, 5 + C)."""
-    centres, strides, _ = grid(config)
+def decode_boxes(predictions: tf.Tensor, config: ModelConfig, size: int | None = None) -> tf.Tensor:
+    """Predicted boxes (N, cells, 4) as `ymin, xmin, ymax, xmax` in canvas pixels, from predictions (N, cells, 5 + C).
+
+    `size`: the side of the canvas the predictions were made on (default `config.image_size`).
+    """
+    centres, strides, _ = grid(config, size)
     strides = strides[:, None]
     centre = centres + predictions[..., 0:2] * strides
     size = ops.exp(ops.clip(predictions[..., 2:4], -10.0, 10.0)) * strides

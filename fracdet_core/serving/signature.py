@@ -70,28 +70,57 @@ def export_saved_model(
 def serving_function(
     model: keras.Model, config: ModelConfig, max_pixels: int, max_bytes: int
 ) -> Callable[[tf.Tensor], dict[str, tf.Tensor]]:
-    """The signature's body: encoded images (N,) -> the four detection outputs."""
-    size = config.image_size
+    """The signature's body: encoded images (N,) -> the four detection outputs.
 
-    def prepare(item: tuple[tf.Tensor, tf.Tensor]) -> tuple[tf.Tensor, tf.Tensor]:
+    With a `fine_image_size` the model runs on both canvases; the fine pass answers for boxes up
+    to `config.fine_box_limit` fine-canvas pixels, the whole-image pass for larger ones (their
+    scores are zeroed elsewhere, below the score threshold), and one NMS merges the two.
+    """
+    sizes = (config.image_size, config.fine_image_size) if config.fine_image_size else (config.image_size,)
+
+    def prepare(item: tuple[tf.Tensor, tf.Tensor]) -> tuple[tuple[tf.Tensor, ...], tf.Tensor]:
         encoded, index = item
         encoded = checked_encoded_image(encoded, index, max_pixels, max_bytes)
         image = tf.io.decode_image(encoded, channels=1, dtype=tf.float32, expand_animations=False)
-        canvas, _ = letterbox(image, tf.zeros([0, 4]), size)
-        return canvas, tf.shape(image)[:2]
+        return tuple(letterbox(image, tf.zeros([0, 4]), size)[0] for size in sizes), tf.shape(image)[:2]
 
     def serve(images: tf.Tensor) -> dict[str, tf.Tensor]:
         canvases, shapes = tf.map_fn(
             prepare, (images, tf.range(tf.shape(images)[0])),
             parallel_iterations=1,  # one decoded image at a time: a request's peak memory is one image at the limit
-            fn_output_signature=(tf.TensorSpec([size, size, 1], tf.float32), tf.TensorSpec([2], tf.int32)),
+            fn_output_signature=(tuple(tf.TensorSpec([size, size, 1], tf.float32) for size in sizes),
+                                 tf.TensorSpec([2], tf.int32)),
         )
-        predictions = tf.cast(model(canvases, training=False), tf.float32)  # (N, cells, 5 + C)
-        boxes = tf.map_fn(lambda item: to_original(item[0], item[1][0], item[1][1], size),
-                          (decode_boxes(predictions, config), shapes), fn_output_signature=tf.float32)
-        return select_detections(boxes, detection_scores(predictions))
+        passes = [_detect_on_canvases(model, config, size, canvas, shapes) for size, canvas in zip(sizes, canvases, strict=True)]
+        # Cells of the whole-image pass first, then the fine pass's.
+        return select_detections(tf.concat([boxes for boxes, _ in passes], axis=1),
+                                 tf.concat([scores for _, scores in passes], axis=1))
 
     return serve
+
+
+def _detect_on_canvases(model: keras.Model, config: ModelConfig, size: int, canvases: tf.Tensor,
+                        shapes: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+    """(boxes (N, cells, 4) normalised to each original image, scores (N, cells, C)) of the model on `size` canvases."""
+    predictions = tf.cast(model(canvases, training=False), tf.float32)  # (N, cells, 5 + C)
+    boxes_px = decode_boxes(predictions, config, size)
+    boxes = tf.map_fn(lambda item: to_original(item[0], item[1][0], item[1][1], size),
+                      (boxes_px, shapes), fn_output_signature=tf.float32)
+    longer_side_px = tf.maximum(boxes_px[..., 2] - boxes_px[..., 0], boxes_px[..., 3] - boxes_px[..., 1])
+    return boxes, detection_scores(predictions) * _kept_sizes(longer_side_px, size, config)[..., None]
+
+
+def _kept_sizes(longer_side_px: tf.Tensor, size: int, config: ModelConfig) -> tf.Tensor:
+    """1.0 where a pass answers for a box of this longer side on its `size` canvas, else 0.0.
+
+    The fine pass keeps boxes up to `fine_box_limit`, the whole-image pass the larger ones; a
+    model without a fine canvas keeps everything.
+    """
+    if not config.fine_image_size:
+        return tf.ones_like(longer_side_px)
+    limit = config.fine_box_limit * size / config.fine_image_size
+    keep = longer_side_px <= limit if size == config.fine_image_size else longer_side_px > limit
+    return tf.cast(keep, tf.float32)
 
 
 def _description(config: ModelConfig, max_pixels: int, max_bytes: int) -> dict:
@@ -99,6 +128,7 @@ def _description(config: ModelConfig, max_pixels: int, max_bytes: int) -> dict:
     return {
         "class_names": list(CLASS_NAMES),
         "input_size": config.image_size,
+        "fine_input_size": config.fine_image_size,
         "model_config": dataclasses.asdict(config),
         "max_detections": MAX_DETECTIONS,
         "score_threshold": SCORE_THRESHOLD,

@@ -105,8 +105,13 @@ def _move_boxes(boxes: tf.Tensor, motion: _Motion, size: tf.Tensor) -> tuple[tf.
     moved = tf.stack([tf.reduce_min(moved_y, 1), tf.reduce_min(moved_x, 1), tf.reduce_max(moved_y, 1), tf.reduce_max(moved_x, 1)],
                      axis=1)
     clipped = tf.clip_by_value(moved, 0.0, size)
-    keep = _area(clipped) >= MIN_VISIBLE * tf.maximum(_area(moved), 1e-6)
+    keep = mostly_visible(clipped, moved)
     return tf.boolean_mask(clipped, keep) / size, keep
+
+
+def mostly_visible(clipped: tf.Tensor, moved: tf.Tensor) -> tf.Tensor:
+    """(N,) bool: does each clipped box keep at least `MIN_VISIBLE` of its moved area? Both (N, 4), same units."""
+    return _area(clipped) >= MIN_VISIBLE * tf.maximum(_area(moved), 1e-6)
 
 
 def _area(boxes: tf.Tensor) -> tf.Tensor:

@@ -25,6 +25,8 @@ class TrainConfig:
             all cells, where the few positive cells barely count).
         early_stopping_patience: epochs without a better val loss before stopping (0: never).
         augment: augment training images.
+        fine_crop_share: with a model's `fine_image_size`, the share of training samples that are
+            crops of the fine canvas rather than whole images (`fracdet_core.train.crop`).
         seed: seeds Python, NumPy, TensorFlow and the input pipeline.
         xla: compile the training step with XLA.
 
@@ -41,6 +43,7 @@ class TrainConfig:
     focal_gamma: float = defaults.FOCAL_GAMMA
     early_stopping_patience: int = 8
     augment: bool = True
+    fine_crop_share: float = 0.5
     seed: int = 0
     xla: bool = False
 
@@ -51,6 +54,8 @@ class TrainConfig:
             raise ConfigError(f"learning_rate must be within (0, 1), got {self.learning_rate}")
         if self.warmup_epochs < 0 or self.focal_gamma < 0 or self.early_stopping_patience < 0:
             raise ConfigError("warmup_epochs, focal_gamma and early_stopping_patience must be 0 or more")
+        if not 0 <= self.fine_crop_share <= 1:
+            raise ConfigError(f"fine_crop_share must be within [0, 1], got {self.fine_crop_share}")
         if self.box_loss not in BOX_LOSSES:
             raise ConfigError(f"box_loss must be one of {', '.join(BOX_LOSSES)}, got {self.box_loss!r}")
 

@@ -22,6 +22,7 @@ from fracdet_core.model.assign import assign_targets
 from fracdet_core.model.config import ModelConfig
 from fracdet_core.serving.letterbox import letterbox
 from fracdet_core.train.augment import AugmentConfig, augment
+from fracdet_core.train.crop import fine_crop
 
 SHUFFLE_BUFFER = 512
 _DEFAULT_AUGMENTATION = AugmentConfig()
@@ -37,19 +38,30 @@ def training_dataset(
     shuffle: bool = True,
     deterministic: bool = False,
     seed: int = 0,
+    fine_crop_share: float = 0.0,
     input_context: tf.distribute.InputContext | None = None,
 ) -> tf.data.Dataset:
-    """(images, targets) batches of one split; `augmentation=None` for validation."""
+    """(images, targets) batches of one split; `augmentation=None` for validation, on whole images.
+
+    With a model's `fine_image_size`, a `fine_crop_share` of the augmented samples are crops of the
+    fine canvas (`fracdet_core.train.crop`), the others whole images.
+    """
     examples = load_examples(ingest_uri, split, deterministic=deterministic, input_context=input_context)
     if shuffle:
         examples = examples.shuffle(SHUFFLE_BUFFER, seed=seed, reshuffle_each_iteration=True)
     seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
 
     def prepare(example: dict, pair: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
-        image, boxes = letterbox(example["image"], example["boxes"], model.image_size)
-        classes = example["classes"]
-        if augmentation is not None:
-            image, boxes, classes = augment(image, boxes, classes, augmentation, pair)
+        if augmentation is None or not model.fine_image_size or not fine_crop_share:
+            image, boxes, classes = _sample(example, model.image_size, augmentation, pair)
+        else:
+            seeds = tf.random.experimental.stateless_split(pair, num=3)
+            image, boxes, classes = tf.cond(
+                tf.random.stateless_uniform([], seeds[0]) < fine_crop_share,
+                lambda: fine_crop(*_sample(example, model.fine_image_size, augmentation, seeds[1]),
+                                  model.image_size, model.fine_box_limit, seeds[2]),
+                lambda: _sample(example, model.image_size, augmentation, seeds[1]),
+            )
         return image, assign_targets(boxes, classes, model)
 
     pipeline = tf.data.Dataset.zip((examples, seeds)).map(
@@ -59,3 +71,12 @@ def training_dataset(
     options.deterministic = deterministic
     options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.OFF
     return pipeline.batch(batch_size).prefetch(tf.data.AUTOTUNE).with_options(options)
+
+
+def _sample(example: dict, size: int, augmentation: AugmentConfig | None,
+            seed: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
+    """(image, boxes, classes) of the example letterboxed to `size`, augmented unless `augmentation` is None."""
+    image, boxes = letterbox(example["image"], example["boxes"], size)
+    if augmentation is None:
+        return image, boxes, example["classes"]
+    return augment(image, boxes, example["classes"], augmentation, seed)

@@ -133,7 +133,7 @@ def _datasets(ingest_uri: str, model_config: ModelConfig, config: TrainConfig,
     """(train, val) batches: this worker's share of the train split, augmented; the whole val split, as stored."""
     augmentation = AugmentConfig() if config.augment else None
     train_data = training_dataset(ingest_uri, "train", model_config, config.batch_size, augmentation=augmentation,
-                                  seed=config.seed, input_context=input_context)
+                                  seed=config.seed, fine_crop_share=config.fine_crop_share, input_context=input_context)
     # Every worker validates on the whole (small) val split: identical batches everywhere keep
     # the collectives' shapes equal, where uneven shares would not.
     val_data = training_dataset(ingest_uri, "val", model_config, config.batch_size, augmentation=None, shuffle=False,
