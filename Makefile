@@ -4,6 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_DIR ?= runs/demo
+DEMO_SEED ?= 0
 PIP_COMPILE := $(BIN)/pip-compile --quiet --strip-extras --no-emit-index-url --no-emit-find-links
 NPM ?= npm
 TOOLS_STAMP := tools/node_modules/.installed
@@ -73,7 +74,7 @@ test: lint $(TOOLS_STAMP) ## lint, then run the whole test suite (starts its own
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 demo: $(STAMP) ## make synthetic radiographs, run the whole pipeline locally; print the metrics and where results are
-	$(BIN)/fracdet synth --out $(DEMO_DIR)/data --train 750 --val 500 --overwrite
+	$(BIN)/fracdet synth --out $(DEMO_DIR)/data --train 750 --val 500 --seed $(DEMO_SEED) --overwrite
 	TF_CPP_MIN_LOG_LEVEL=2 $(BIN)/fracdet pipeline run --root $(DEMO_DIR)/pipeline --data_uri $(DEMO_DIR)/data \
 		--registry_uri $(DEMO_DIR)/registry --epochs 12 --promote
 	@echo
