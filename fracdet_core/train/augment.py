@@ -8,7 +8,9 @@ mirrored right one), a few degrees of rotation, 15% of scale and 6% of translati
 vertical flip. Boxes follow: their corners are moved with the image and the box becomes the
 corners' bounding box, clipped to the canvas; a box left with under `MIN_VISIBLE` of its area
 is dropped. Photometric changes mimic exposure and processing: brightness, contrast, gamma
-and a little noise. Every random draw comes from a stateless op seeded by `seed`, so a given
+and a little noise; `acquisition`, when given, adds what differs between X-ray units (blur,
+collimation).
+Every random draw comes from a stateless op seeded by `seed`, so a given
 seed always gives the same result.
 """
 
@@ -19,6 +21,8 @@ import math
 from typing import NamedTuple
 
 import tensorflow as tf
+
+from fracdet_core.train.acquisition import AcquisitionConfig, simulate_acquisition
 
 MIN_VISIBLE = 0.4
 
@@ -33,18 +37,21 @@ class AugmentConfig:
     contrast_range: tuple[float, float] = (0.8, 1.2)
     gamma_range: tuple[float, float] = (0.8, 1.25)
     noise_std: float = 0.02
+    acquisition: AcquisitionConfig | None = None
 
 
 def augment(
     image: tf.Tensor, boxes: tf.Tensor, classes: tf.Tensor, config: AugmentConfig, seed: tf.Tensor
 ) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
     """Randomly transform a letterboxed square image and its boxes; returns (image, boxes, classes)."""
-    seeds = tf.random.experimental.stateless_split(tf.cast(seed, tf.int64), num=8)
+    seeds = tf.random.experimental.stateless_split(tf.cast(seed, tf.int64), num=9)
     size = tf.cast(tf.shape(image)[0], tf.float32)
     motion = _draw_motion(config, seeds[:4], size)
     warped = _warp_image(image, motion, size)
     moved_boxes, keep = _move_boxes(boxes, motion, size)
-    return _retone(warped, config, seeds[4:]), moved_boxes, tf.boolean_mask(classes, keep)
+    if config.acquisition is not None:
+        warped = simulate_acquisition(warped, moved_boxes, config.acquisition, seeds[8])
+    return _retone(warped, config, seeds[4:8]), moved_boxes, tf.boolean_mask(classes, keep)
 
 
 class _Motion(NamedTuple):

@@ -25,6 +25,8 @@ class TrainConfig:
             all cells, where the few positive cells barely count).
         early_stopping_patience: epochs without a better val loss before stopping (0: never).
         augment: augment training images.
+        augment_acquisition: also blur and collimate some of them (`fracdet_core.train.acquisition`),
+            as other X-ray units would; off by default, as it cost AUC at the demo's 12 epochs (README).
         fine_crop_share: with a model's `fine_image_size`, the share of training samples that are
             crops of the fine canvas rather than whole images (`fracdet_core.train.crop`).
         seed: seeds Python, NumPy, TensorFlow and the input pipeline.
@@ -44,6 +46,7 @@ class TrainConfig:
     focal_gamma: float = defaults.FOCAL_GAMMA
     early_stopping_patience: int = 8
     augment: bool = True
+    augment_acquisition: bool = False
     fine_crop_share: float = 0.5
     seed: int = 0
     xla: bool = False

@@ -37,6 +37,7 @@ from fracdet_core.model.config import ModelConfig
 from fracdet_core.model.detector import build_detector
 from fracdet_core.model.loss import DetectionLoss
 from fracdet_core.serving.signature import export_saved_model
+from fracdet_core.train.acquisition import AcquisitionConfig
 from fracdet_core.train.augment import AugmentConfig
 from fracdet_core.train.config import TrainConfig
 from fracdet_core.train.dataset import training_dataset
@@ -131,7 +132,8 @@ def _check_batch_shares(batch_size: int, replicas: int) -> None:
 def _datasets(ingest_uri: str, model_config: ModelConfig, config: TrainConfig,
               input_context: tf.distribute.InputContext) -> tuple[tf.data.Dataset, tf.data.Dataset]:
     """(train, val) batches: this worker's share of the train split, augmented; the whole val split, as stored."""
-    augmentation = AugmentConfig() if config.augment else None
+    acquisition = AcquisitionConfig() if config.augment_acquisition else None
+    augmentation = AugmentConfig(acquisition=acquisition) if config.augment else None
     train_data = training_dataset(ingest_uri, "train", model_config, config.batch_size, augmentation=augmentation,
                                   seed=config.seed, fine_crop_share=config.fine_crop_share, input_context=input_context)
     # Every worker validates on the whole (small) val split: identical batches everywhere keep
