@@ -90,7 +90,9 @@ def test_the_trained_model_finds_the_generators_fracture(case, predicted):
     assert max(_iou(np.array(box), truth) for truth in case.truth_boxes) >= 0.5
     # FINGER (the image's part) has its own threshold in the evaluation found beside the model.
     assert document["body_part"] == "FINGER"
+    odds = best["score"] / (1 - best["score"]) / (THRESHOLDS["FINGER"] / (1 - THRESHOLDS["FINGER"]))
     assert document["fracture"] == {"called": True, "score": best["score"], "threshold": THRESHOLDS["FINGER"],
+                                    "normalised_score": pytest.approx(odds / (1 + odds)),
                                     "threshold_source": str(case.train_out.parent / "evaluate" / "metrics.json")}
     (row,) = _rows(predicted / "summary.csv")
     # What the fixture makes certain: the one image, its name, path and size, the part and call found

@@ -29,7 +29,7 @@ from fracdet_core.predict.thresholds import OperatingThresholds
 from fracdet_core.records import ImageDetections
 
 SUMMARY_COLUMNS = ("name", "input", "width", "height", "body_part", "fractured", "fracture_score", "threshold",
-                   "detections", "drawn")
+                   "normalised_score", "detections", "drawn")
 ERROR_COLUMNS = ("input", "reason", "detail")
 NO_FINDING_COLOUR = (90, 90, 90)
 
@@ -44,7 +44,7 @@ def image_document(image: InputImage, prediction: ImagePrediction, model: Predic
                   "registry_version": model.version.version if model.version else None},
         "body_part": prediction.body_part,
         "fracture": {"called": prediction.fractured, "score": prediction.fracture_score, "threshold": prediction.threshold,
-                     "threshold_source": thresholds.source},
+                     "normalised_score": prediction.normalised_score, "threshold_source": thresholds.source},
         "detections": detection_records(prediction, image.width, image.height),
     }
 
@@ -88,6 +88,7 @@ def write_image_outputs(out: str, image: InputImage, prediction: ImagePrediction
         "fractured": prediction.fractured,
         "fracture_score": round(prediction.fracture_score, 4),
         "threshold": round(prediction.threshold, 4),
+        "normalised_score": round(prediction.normalised_score, 4),
         "detections": len(prediction.detections.scores),
         "drawn": int(prediction.drawn.sum()),
     }

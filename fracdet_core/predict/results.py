@@ -61,6 +61,8 @@ class ImagePrediction:
         fracture_score: the most confident fracture box of `body_part`, 0 without.
         threshold: the operating threshold of `body_part`.
         fractured: `fracture_score >= threshold` and there is such a box.
+        normalised_score: `fracture_score` on the scale where every part's threshold is 0.5
+            (`FractureCall.normalised_score`), comparable across body parts.
         drawn: bool (K,), which detections the picture shows.
     """
 
@@ -69,6 +71,7 @@ class ImagePrediction:
     fracture_score: float
     threshold: float
     fractured: bool
+    normalised_score: float
     drawn: np.ndarray
 
 
@@ -79,7 +82,8 @@ def interpret(
     call = call_fracture(detections, thresholds.by_part, thresholds.overall)
     drawn = boxes_to_draw(detections, call.threshold if display.min_score is None else display.min_score,
                           max_boxes=display.max_boxes, max_overlap=display.max_overlap)
-    return ImagePrediction(detections, call.body_part, call.score, call.threshold, call.fractured, drawn)
+    return ImagePrediction(detections, call.body_part, call.score, call.threshold, call.fractured, call.normalised_score,
+                           drawn)
 
 
 def detection_records(prediction: ImagePrediction, width: int, height: int) -> list[dict]:
