@@ -14,7 +14,9 @@ from fracdet_core.errors import ConfigError
 
 # Of metrics.json; part of the cache key, so a new schema measures the champion again. 2: the figures are
 # of the test half, at thresholds chosen on the calibration half (`partition`, `calibration_fracture`).
-SCHEMA_VERSION = 2
+# 3: the overall ROC and AUC rank images by their calls' normalised scores (`fracture_call`), so a
+# champion measured under 2 is measured again before its AUC is compared with a candidate's.
+SCHEMA_VERSION = 3
 
 
 @dataclasses.dataclass(frozen=True)
