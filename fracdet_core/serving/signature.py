@@ -73,8 +73,8 @@ def serving_function(
     """The signature's body: encoded images (N,) -> the four detection outputs.
 
     With a `fine_image_size` the model runs on both canvases; the fine pass answers for boxes up
-    to `config.fine_box_limit` fine-canvas pixels, the whole-image pass for larger ones (their
-    scores are zeroed elsewhere, below the score threshold), and one NMS merges the two.
+    to `config.fine_box_limit` fine-canvas pixels, the whole-image pass for larger ones (each
+    pass's other boxes score 0, under NMS's score threshold), and one NMS merges the two.
     """
     sizes = (config.image_size, config.fine_image_size) if config.fine_image_size else (config.image_size,)
 
@@ -106,18 +106,18 @@ def _detect_on_canvases(model: keras.Model, config: ModelConfig, size: int, canv
     boxes_px = decode_boxes(predictions, config, size)
     boxes = tf.map_fn(lambda item: to_original(item[0], item[1][0], item[1][1], size),
                       (boxes_px, shapes), fn_output_signature=tf.float32)
-    longer_side_px = tf.maximum(boxes_px[..., 2] - boxes_px[..., 0], boxes_px[..., 3] - boxes_px[..., 1])
-    return boxes, detection_scores(predictions) * _kept_sizes(longer_side_px, size, config)[..., None]
-
-
-def _kept_sizes(longer_side_px: tf.Tensor, size: int, config: ModelConfig) -> tf.Tensor:
-    """1.0 where a pass answers for a box of this longer side on its `size` canvas, else 0.0.
-
-    The fine pass keeps boxes up to `fine_box_limit`, the whole-image pass the larger ones; a
-    model without a fine canvas keeps everything.
-    """
+    scores = detection_scores(predictions)
     if not config.fine_image_size:
-        return tf.ones_like(longer_side_px)
+        return boxes, scores
+    return boxes, scores * _kept_sizes(boxes_px, size, config)[..., None]
+
+
+def _kept_sizes(boxes_px: tf.Tensor, size: int, config: ModelConfig) -> tf.Tensor:
+    """1.0 where this pass answers for a box of this size on its `size` canvas, else 0.0.
+
+    The fine pass keeps boxes whose longer side is up to `fine_box_limit`, the whole-image pass the larger ones.
+    """
+    longer_side_px = tf.maximum(boxes_px[..., 2] - boxes_px[..., 0], boxes_px[..., 3] - boxes_px[..., 1])
     limit = config.fine_box_limit * size / config.fine_image_size
     keep = longer_side_px <= limit if size == config.fine_image_size else longer_side_px > limit
     return tf.cast(keep, tf.float32)
