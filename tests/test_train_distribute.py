@@ -23,6 +23,7 @@ from fracdet_core.synth import SynthConfig, generate_dataset
 from fracdet_core.train.config import load_configs
 from fracdet_core.train.dataset import training_dataset
 from fracdet_core.train.distribute import BackupAndRestoreFrom
+from fracdet_core.train.validation import calibration_source_ids
 
 CHIEF_OUTPUTS = {"checkpoints", "logs", "model.keras", "model_config.json", "saved_model", "train_summary.json"}
 
@@ -129,10 +130,12 @@ def test_two_workers_train_together_and_only_the_chief_writes(one_shard_ingest, 
     assert summary["workers"] == 2 and summary["replicas"] == 2 and summary["epochs_run"] == 1
 
     # The loss is per image, not summed over replicas: the validation loss of the saved weights,
-    # on one process in the replicas' batch of 8 / 2, is the one training reported (to 1e-4 or
-    # so: the distributed graph rounds differently; twice it would mean a sum).
+    # on one process in the replicas' batch of 8 / 2, over the val split's calibration half, is
+    # the one training reported (to 1e-4 or so: the distributed graph rounds differently; twice
+    # it would mean a sum).
     model_config, _ = load_configs(str(base / "tiny.yaml"))
-    val = training_dataset(str(base / "ingest"), "val", model_config, 4, augmentation=None, shuffle=False, deterministic=True)
+    val = training_dataset(str(base / "ingest"), "val", model_config, 4, augmentation=None, shuffle=False, deterministic=True,
+                           source_ids=calibration_source_ids(str(base / "ingest")))
     model = keras.saving.load_model(out / "model.keras")
     assert model.evaluate(val, verbose=0) == pytest.approx(summary["best_val_loss"], rel=1e-2)
 

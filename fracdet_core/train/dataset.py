@@ -15,6 +15,8 @@ Elements: images float32 (B, S, S, 1) in [0, 1]; targets float32 (B, cells, 5 + 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import tensorflow as tf
 
 from fracdet_core.data.reader import load_examples
@@ -40,13 +42,21 @@ def training_dataset(
     seed: int = 0,
     fine_crop_share: float = 0.0,
     input_context: tf.distribute.InputContext | None = None,
+    source_ids: Sequence[str] | None = None,
+    cache: bool = False,
 ) -> tf.data.Dataset:
     """(images, targets) batches of one split; `augmentation=None` for validation, on whole images.
 
     With a model's `fine_image_size`, a `fine_crop_share` of the augmented samples are crops of the
-    fine canvas (`fracdet_core.train.crop`), the others whole images.
+    fine canvas (`fracdet_core.train.crop`), the others whole images. `source_ids` keeps only
+    those images (validation's calibration half, `fracdet_core.train.validation`). `cache` keeps
+    the prepared images in memory after the first pass, for a split that is read unchanged every
+    epoch (validation: unaugmented and unshuffled) and fits there.
     """
     examples = load_examples(ingest_uri, split, deterministic=deterministic, input_context=input_context)
+    if source_ids is not None:
+        wanted = tf.constant(list(source_ids), tf.string, shape=[len(source_ids)])
+        examples = examples.filter(lambda example: tf.reduce_any(tf.equal(example["source_id"], wanted)))
     if shuffle:
         examples = examples.shuffle(SHUFFLE_BUFFER, seed=seed, reshuffle_each_iteration=True)
     seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
@@ -67,6 +77,8 @@ def training_dataset(
     pipeline = tf.data.Dataset.zip((examples, seeds)).map(
         prepare, num_parallel_calls=tf.data.AUTOTUNE, deterministic=deterministic
     )
+    if cache:
+        pipeline = pipeline.cache()
     options = tf.data.Options()
     options.deterministic = deterministic
     options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.OFF

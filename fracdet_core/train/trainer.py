@@ -1,5 +1,8 @@
 """Train the detector on an ingest, with checkpoints that survive preemption.
 
+Validation is on the val split's calibration half (`validation`): the test half, which the
+evaluation reports on, takes no part in choosing the model.
+
 - Resume: `BackupAndRestore` saves the model, optimizer and epoch after every epoch under
   `<out>/backup`; the same command restarted after a kill continues from the last finished
   epoch instead of starting over, and the backup is removed when training completes.
@@ -42,6 +45,7 @@ from fracdet_core.train.augment import AugmentConfig
 from fracdet_core.train.config import TrainConfig
 from fracdet_core.train.dataset import training_dataset
 from fracdet_core.train.distribute import BackupAndRestoreFrom, Worker, choose_strategy, wait_for_all_workers, worker_of
+from fracdet_core.train.validation import calibration_source_ids
 
 
 class ProgressLog(keras.callbacks.Callback):
@@ -91,7 +95,7 @@ def train(
     model_config: ModelConfig = _DEFAULT_MODEL_CONFIG,
     config: TrainConfig = _DEFAULT_TRAIN_CONFIG,
 ) -> dict:
-    """Train on the ingest's train split, validate on its val split; returns the train summary.
+    """Train on the ingest's train split, validate on its val split's calibration half; returns the train summary.
 
     Every worker resumes from the backup in `out`; only the chief writes there (see `distribute`).
     """
@@ -131,15 +135,15 @@ def _check_batch_shares(batch_size: int, replicas: int) -> None:
 
 def _datasets(ingest_uri: str, model_config: ModelConfig, config: TrainConfig,
               input_context: tf.distribute.InputContext) -> tuple[tf.data.Dataset, tf.data.Dataset]:
-    """(train, val) batches: this worker's share of the train split, augmented; the whole val split, as stored."""
+    """(train, val) batches: this worker's share of the train split, augmented; the val split's calibration half, as stored."""
     acquisition = AcquisitionConfig() if config.augment_acquisition else None
     augmentation = AugmentConfig(acquisition=acquisition) if config.augment else None
     train_data = training_dataset(ingest_uri, "train", model_config, config.batch_size, augmentation=augmentation,
                                   seed=config.seed, fine_crop_share=config.fine_crop_share, input_context=input_context)
-    # Every worker validates on the whole (small) val split: identical batches everywhere keep
-    # the collectives' shapes equal, where uneven shares would not.
+    # Every worker validates on the whole calibration half (small): identical batches everywhere
+    # keep the collectives' shapes equal, where uneven shares would not.
     val_data = training_dataset(ingest_uri, "val", model_config, config.batch_size, augmentation=None, shuffle=False,
-                                deterministic=True)
+                                deterministic=True, source_ids=calibration_source_ids(ingest_uri), cache=True)
     return train_data, val_data
 
 
@@ -187,10 +191,10 @@ def _callbacks(out: str, write_to: str, worker: Worker, early_stopping_patience:
 
 def _fit(model: keras.Model, train_data: tf.data.Dataset, val_data: tf.data.Dataset, steps_per_epoch: int, epochs: int,
          callbacks: list[keras.callbacks.Callback]) -> keras.callbacks.History:
-    """`model.fit` over the endless train batches, validating on one full pass of the val split each epoch."""
+    """`model.fit` over the endless train batches, validating on one full pass of the calibration half each epoch."""
     with warnings.catch_warnings():
         # Keras says the input "ran out of data" when a finite validation set ends: that is the
-        # intent (each validation is one full pass over the val split).
+        # intent (each validation is one full pass over the calibration half).
         warnings.filterwarnings("ignore", message="Your input ran out of data")
         return model.fit(train_data.repeat(), steps_per_epoch=steps_per_epoch, validation_data=val_data,
                          epochs=epochs, callbacks=callbacks, shuffle=False, verbose=0)
