@@ -1,6 +1,8 @@
 """Training speed, measured side by side in one process on synthetic radiographs.
 
-Prints: training images/s (input pipeline and model together, steady state); the tf.data input
+Prints: training images/s (input pipeline and model together, steady state), with the train
+split's letterboxed images read from the shards every epoch and kept in memory (`cache`, what
+`fracdet train` does when they fit), in alternating rounds, medians; the tf.data input
 pipeline's images/s on its own (it should deliver at least 5x what training consumes); the
 model's FLOPs per image (forward, from TensorFlow's graph profiler); achieved GFLOP/s in training
 (forward + backward counted as 3x forward) against the float32 matrix-multiply peak measured in
@@ -13,6 +15,7 @@ import argparse
 import os
 import platform
 import resource
+import statistics
 import tempfile
 import time
 
@@ -68,6 +71,7 @@ def main() -> None:
     parser.add_argument("--image-size", type=int, default=256, help="training input side (default: %(default)s)")
     parser.add_argument("--batch-size", type=int, default=16, help="batch size (default: %(default)s)")
     parser.add_argument("--steps", type=int, default=12, help="timed training steps (default: %(default)s)")
+    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds of the two inputs (default: %(default)s)")
     args = parser.parse_args()
     config = ModelConfig(image_size=args.image_size)
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
@@ -79,17 +83,25 @@ def main() -> None:
         )
         ingest_dataset(os.path.join(folder, "data"), os.path.join(folder, "ingest"), IngestOptions(shards=2), progress=False)
         dataset = training_dataset(os.path.join(folder, "ingest"), "train", config, args.batch_size)
+        cached = training_dataset(os.path.join(folder, "ingest"), "train", config, args.batch_size, cache=True)
+        for _ in cached:  # the first epoch fills the cache
+            pass
 
         model = build_detector(config)
         model.compile(optimizer=keras.optimizers.Adam(1e-3), loss=DetectionLoss())
         flops = forward_flops(model, args.image_size)
         peak = matmul_peak_gflops()
         data_rate = pipeline_rate(dataset, max(2 * args.steps, 12), args.batch_size)
-        train_rate = training_rate(model, dataset, args.steps, args.batch_size)
+        rounds = [(training_rate(model, dataset, args.steps, args.batch_size),
+                   training_rate(model, cached, args.steps, args.batch_size)) for _ in range(args.rounds)]
+        train_rate = statistics.median(streamed for streamed, _ in rounds)
+        cached_rate = statistics.median(kept for _, kept in rounds)
         achieved = train_rate * 3 * flops / 1e9
 
     print(f"model: {model.count_params():,} parameters, {flops / 1e9:.2f} GFLOP per {args.image_size}-px image (forward)")
-    print(f"  training:            {train_rate:7.1f} images/s (batch {args.batch_size}, steady state)")
+    print(f"  training:            {train_rate:7.1f} images/s (batch {args.batch_size}, steady state, read every epoch)")
+    print(f"  training, cached:    {cached_rate:7.1f} images/s ({cached_rate / train_rate:.2f}x; rounds: "
+          + ", ".join(f"{kept / streamed:.2f}x" for streamed, kept in rounds) + ")")
     print(f"  tf.data on its own:  {data_rate:7.1f} images/s ({data_rate / train_rate:.1f}x training; target >= 5x)")
     print(f"  achieved in training: {achieved:6.1f} GFLOP/s; float32 matmul peak here: {peak:.1f} GFLOP/s; "
           f"ratio {achieved / peak:.2f}")

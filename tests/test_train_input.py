@@ -11,7 +11,7 @@ from fracdet_core.model.config import ModelConfig
 from fracdet_core.serving.letterbox import letterbox
 from fracdet_core.synth import SynthConfig, generate_dataset
 from fracdet_core.train.augment import AugmentConfig, augment
-from fracdet_core.train.dataset import training_dataset
+from fracdet_core.train.dataset import cached_bytes, canvas_sizes, training_dataset
 
 GEOMETRY_ONLY = AugmentConfig(max_brightness=0.0, contrast_range=(1.0, 1.0), gamma_range=(1.0, 1.0), noise_std=0.0)
 
@@ -98,3 +98,26 @@ def test_fine_crops_teach_small_boxes_and_leave_whole_bone_boxes_to_the_whole_im
     assert all(images.shape[1:] == (64, 64, 1) for images, _ in crops + wholes)
     assert _classes_with_targets(crops) and _classes_with_targets(crops) <= set(range(5))
     assert _classes_with_targets(wholes) & set(range(5, 10))
+
+
+def test_a_cached_split_gives_the_streamed_batches_and_new_augmentations_every_epoch(ingest):
+    config = ModelConfig(image_size=128)
+    streamed = training_dataset(ingest, "train", config, 8, deterministic=True, seed=4)
+    cached = training_dataset(ingest, "train", config, 8, deterministic=True, seed=4, cache=True)
+    epochs = iter(cached.repeat(2).as_numpy_iterator())
+    first = [next(epochs) for _ in range(3)]
+    second = [next(epochs) for _ in range(3)]
+    for (images, targets), (images_streamed, targets_streamed) in zip(first, streamed.as_numpy_iterator(), strict=True):
+        np.testing.assert_allclose(images, images_streamed, rtol=0, atol=1e-6)
+        np.testing.assert_allclose(targets, targets_streamed, rtol=0, atol=1e-6)
+    # The cache holds letterboxed images, not augmented ones: the second epoch is drawn anew.
+    assert not any(np.allclose(images_a, images_b, atol=1e-3) for (images_a, _), (images_b, _) in zip(first, second, strict=True))
+
+
+def test_cached_bytes_count_every_canvas_an_image_is_letterboxed_to():
+    fine = ModelConfig(image_size=64, fine_image_size=128)
+    assert canvas_sizes(fine, AugmentConfig(), 0.5) == (64, 128)
+    assert canvas_sizes(fine, None, 0.5) == (64,)  # validation: whole images only
+    assert canvas_sizes(fine, AugmentConfig(), 0.0) == (64,)
+    assert cached_bytes(750, (256,)) == 750 * 256 * 256 * 4
+    assert cached_bytes(10, (64, 128)) == 10 * (64 * 64 + 128 * 128) * 4

@@ -1,7 +1,9 @@
 """The training input pipeline: shards -> letterboxed, augmented images with dense targets.
 
-Files are interleaved and records parsed, decoded, letterboxed, augmented and assigned targets
-in parallel (AUTOTUNE), shuffled, batched and prefetched. Augmentation draws its randomness
+Files are interleaved and records parsed, decoded and letterboxed in parallel (AUTOTUNE), kept
+in memory where asked (`cache`), shuffled, then augmented and assigned targets in parallel,
+batched and prefetched. Shuffling letterboxed images rather than decoded ones also keeps the
+shuffle buffer small: 512 images of 256 px are 134 MB, of 512 x 450 px 470 MB. Augmentation draws its randomness
 from a seeded random stream (a new draw every epoch), so `deterministic=True` with a fixed seed
 gives the same batches on every run: what the tests use.
 
@@ -50,45 +52,61 @@ def training_dataset(
     With a model's `fine_image_size`, a `fine_crop_share` of the augmented samples are crops of the
     fine canvas (`fracdet_core.train.crop`), the others whole images. `source_ids` keeps only
     those images (validation's calibration half, `fracdet_core.train.validation`). `cache` keeps
-    the prepared images in memory after the first pass, for a split that is read unchanged every
-    epoch (validation: unaugmented and unshuffled) and fits there.
+    the letterboxed images in memory after the first pass (`cached_bytes`), so that later epochs
+    neither read nor decode nor resize them again; augmentation still draws anew every epoch.
     """
     examples = load_examples(ingest_uri, split, deterministic=deterministic, input_context=input_context)
     if source_ids is not None:
         wanted = tf.constant(list(source_ids), tf.string, shape=[len(source_ids)])
         examples = examples.filter(lambda example: tf.reduce_any(tf.equal(example["source_id"], wanted)))
+    sizes = canvas_sizes(model, augmentation, fine_crop_share)
+    canvases = examples.map(lambda example: _letterboxed(example, sizes), num_parallel_calls=tf.data.AUTOTUNE,
+                            deterministic=deterministic)
+    if cache:
+        canvases = canvases.cache()
     if shuffle:
-        examples = examples.shuffle(SHUFFLE_BUFFER, seed=seed, reshuffle_each_iteration=True)
+        canvases = canvases.shuffle(SHUFFLE_BUFFER, seed=seed, reshuffle_each_iteration=True)
     seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
 
-    def prepare(example: dict, pair: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
-        if augmentation is None or not model.fine_image_size or not fine_crop_share:
-            image, boxes, classes = _sample(example, model.image_size, augmentation, pair)
+    def prepare(letterboxed: dict, pair: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        (whole, whole_boxes), *fine = letterboxed["canvases"]
+        classes = letterboxed["classes"]
+        if augmentation is None:
+            image, boxes = whole, whole_boxes
+        elif not fine:
+            image, boxes, classes = augment(whole, whole_boxes, classes, augmentation, pair)
         else:
             seeds = tf.random.experimental.stateless_split(pair, num=3)
             image, boxes, classes = tf.cond(
                 tf.random.stateless_uniform([], seeds[0]) < fine_crop_share,
-                lambda: fine_crop(*_sample(example, model.fine_image_size, augmentation, seeds[1]),
+                lambda: fine_crop(*augment(*fine[0], classes, augmentation, seeds[1]),
                                   model.image_size, model.fine_box_limit, seeds[2]),
-                lambda: _sample(example, model.image_size, augmentation, seeds[1]),
+                lambda: augment(whole, whole_boxes, classes, augmentation, seeds[1]),
             )
         return image, assign_targets(boxes, classes, model)
 
-    pipeline = tf.data.Dataset.zip((examples, seeds)).map(
+    pipeline = tf.data.Dataset.zip((canvases, seeds)).map(
         prepare, num_parallel_calls=tf.data.AUTOTUNE, deterministic=deterministic
     )
-    if cache:
-        pipeline = pipeline.cache()
     options = tf.data.Options()
     options.deterministic = deterministic
     options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.OFF
     return pipeline.batch(batch_size).prefetch(tf.data.AUTOTUNE).with_options(options)
 
 
-def _sample(example: dict, size: int, augmentation: AugmentConfig | None,
-            seed: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
-    """(image, boxes, classes) of the example letterboxed to `size`, augmented unless `augmentation` is None."""
-    image, boxes = letterbox(example["image"], example["boxes"], size)
-    if augmentation is None:
-        return image, boxes, example["classes"]
-    return augment(image, boxes, example["classes"], augmentation, seed)
+def canvas_sizes(model: ModelConfig, augmentation: AugmentConfig | None, fine_crop_share: float) -> tuple[int, ...]:
+    """The canvases each image is letterboxed to: the model's input, and the fine canvas where crops are cut from it."""
+    if augmentation is None or not model.fine_image_size or not fine_crop_share:
+        return (model.image_size,)
+    return (model.image_size, model.fine_image_size)
+
+
+def cached_bytes(images: int, sizes: tuple[int, ...]) -> int:
+    """The memory that `cache=True` takes for `images` images letterboxed to `sizes` (float32 pixels)."""
+    return images * sum(4 * size * size for size in sizes)
+
+
+def _letterboxed(example: dict, sizes: tuple[int, ...]) -> dict:
+    """The example's image and boxes letterboxed to each of `sizes`, as `canvases`, with its `classes`."""
+    return {"canvases": tuple(letterbox(example["image"], example["boxes"], size) for size in sizes),
+            "classes": example["classes"]}
