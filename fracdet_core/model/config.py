@@ -38,8 +38,8 @@ class ModelConfig:
 
     image_size: int = defaults.IMAGE_SIZE
     stem_width: int = 16
-    stage_widths: tuple[int, ...] = (24, 32, 64, 96, 128)
-    stage_depths: tuple[int, ...] = (1, 1, 2, 2, 1)
+    stage_widths: tuple[int, ...] = (24, 32, 64, 96)
+    stage_depths: tuple[int, ...] = (1, 1, 2, 2)
     fpn_levels: tuple[int, ...] = (3, 4, 5)
     fpn_width: int = 64
     # Output convolutions straight on the FPN: towers cost 38% of the FLOPs and measured worse at
