@@ -3,9 +3,9 @@
 Files are interleaved and records parsed, decoded and letterboxed in parallel (AUTOTUNE), kept
 in memory where asked (`cache`), shuffled, then augmented and assigned targets in parallel,
 batched and prefetched. Shuffling letterboxed images rather than decoded ones also keeps the
-shuffle buffer small: 512 images of 256 px are 134 MB, of 512 x 450 px 470 MB. Augmentation draws its randomness
-from a seeded random stream (a new draw every epoch), so `deterministic=True` with a fixed seed
-gives the same batches on every run: what the tests use.
+shuffle buffer small: 512 images of 256 px are 134 MB, of 512 x 450 px 470 MB. Augmentation
+draws its randomness from a seeded random stream (a new draw every epoch), so
+`deterministic=True` with a fixed seed gives the same batches on every run: what the tests use.
 
 Under a multi-worker strategy each worker reads only its share (`input_context`, see
 `load_examples`), and tf.data's auto-sharding is off so that it does not shard again; the

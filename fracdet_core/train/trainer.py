@@ -85,7 +85,7 @@ def serving_limits(manifest: dict) -> dict[str, int]:
 
 
 # The train split's letterboxed images stay in memory after the first epoch when they fit in this:
-# the demo's 750 at 256 px take 197 MB (and its training runs 1.1x faster, README); the real
+# the demo's 750 at 256 px take 197 MB (and train 1.25x faster on 2 cores, README); the real
 # dataset's 23,700 take 6.2 GB and are read from the shards every epoch.
 CACHE_BUDGET_BYTES = 2 << 30
 
