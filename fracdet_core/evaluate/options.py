@@ -16,7 +16,9 @@ from fracdet_core.errors import ConfigError
 # of the test half, at thresholds chosen on the calibration half (`partition`, `calibration_fracture`).
 # 3: the overall ROC and AUC rank images by their calls' normalised scores (`fracture_call`), so a
 # champion measured under 2 is measured again before its AUC is compared with a candidate's.
-SCHEMA_VERSION = 3
+# 4: each threshold is the split-conformal rank of the calibration half's fractured scores
+# (`clinical._operating_threshold`), one rank lower than the highest reaching the target there.
+SCHEMA_VERSION = 4
 
 
 @dataclasses.dataclass(frozen=True)

@@ -1,7 +1,8 @@
 """The score at which an image is called fractured: given, or the per-body-part operating point of the model's evaluation.
 
-`fracdet evaluate` chooses, per body part, the highest threshold that reaches the target
-sensitivity on the calibration half of its split, and stores it in `metrics.json` (`fracture` ->
+`fracdet evaluate` chooses, per body part, a threshold that new fractured images reach with
+the target sensitivity in expectation, from the calibration half of its split
+(`fracdet_core.evaluate.clinical`), and stores it in `metrics.json` (`fracture` ->
 body part -> `threshold`, beside the test half's figures at it); a registry
 version keeps those metrics in its `metadata.json`. `--threshold auto` reads them from:
 
