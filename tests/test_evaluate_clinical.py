@@ -264,3 +264,9 @@ def test_new_fractured_images_reach_the_target_sensitivity_on_average(fractured)
         threshold = calibrate_thresholds(truths, detections, target_sensitivity=0.9).by_part["ELBOW"]
         reached.append(np.mean(generator.beta(2.0, 2.0, size=200) >= threshold))
     assert np.mean(reached) >= 0.895
+
+
+def test_a_target_near_zero_takes_the_best_fractured_score():
+    truths = [truth([BOX], [ELBOW_FRACTURE]), truth([BOX], [ELBOW_FRACTURE])]
+    detections = [found([BOX], [0.4], [ELBOW_FRACTURE]), found([BOX], [0.7], [ELBOW_FRACTURE])]
+    assert calibrate_thresholds(truths, detections, target_sensitivity=1e-12).by_part["ELBOW"] == pytest.approx(0.7)

@@ -249,5 +249,5 @@ def _operating_threshold(fractured_scores: np.ndarray, target: float) -> float:
     Below 1 / (1 - target) - 1 images (9 for 0.9) no rank keeps the promise; the lowest is taken.
     """
     ascending = np.sort(fractured_scores)
-    rank = max(1, math.floor((len(ascending) + 1) * (1.0 - target) + 1e-9))
+    rank = min(max(1, math.floor((len(ascending) + 1) * (1.0 - target) + 1e-9)), len(ascending))
     return float(ascending[rank - 1])
