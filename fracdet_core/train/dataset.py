@@ -68,30 +68,34 @@ def training_dataset(
         canvases = canvases.shuffle(SHUFFLE_BUFFER, seed=seed, reshuffle_each_iteration=True)
     seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
 
-    def prepare(letterboxed: dict, pair: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
-        (whole, whole_boxes), *fine = letterboxed["canvases"]
-        classes = letterboxed["classes"]
-        if augmentation is None:
-            image, boxes = whole, whole_boxes
-        elif not fine:
-            image, boxes, classes = augment(whole, whole_boxes, classes, augmentation, pair)
-        else:
-            seeds = tf.random.experimental.stateless_split(pair, num=3)
-            image, boxes, classes = tf.cond(
-                tf.random.stateless_uniform([], seeds[0]) < fine_crop_share,
-                lambda: fine_crop(*augment(*fine[0], classes, augmentation, seeds[1]),
-                                  model.image_size, model.fine_box_limit, seeds[2]),
-                lambda: augment(whole, whole_boxes, classes, augmentation, seeds[1]),
-            )
-        return image, assign_targets(boxes, classes, model)
-
     pipeline = tf.data.Dataset.zip((canvases, seeds)).map(
-        prepare, num_parallel_calls=tf.data.AUTOTUNE, deterministic=deterministic
+        lambda letterboxed, pair: _prepared(letterboxed, pair, model, augmentation, fine_crop_share),
+        num_parallel_calls=tf.data.AUTOTUNE, deterministic=deterministic,
     )
     options = tf.data.Options()
     options.deterministic = deterministic
     options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.OFF
     return pipeline.batch(batch_size).prefetch(tf.data.AUTOTUNE).with_options(options)
+
+
+def _prepared(letterboxed: dict, pair: tf.Tensor, model: ModelConfig, augmentation: AugmentConfig | None,
+              fine_crop_share: float) -> tuple[tf.Tensor, tf.Tensor]:
+    """(image, targets) of one letterboxed example: as stored, augmented, or a crop of its fine canvas, drawn from `pair`."""
+    (whole, whole_boxes), *fine = letterboxed["canvases"]
+    classes = letterboxed["classes"]
+    if augmentation is None:
+        image, boxes = whole, whole_boxes
+    elif not fine:
+        image, boxes, classes = augment(whole, whole_boxes, classes, augmentation, pair)
+    else:
+        seeds = tf.random.experimental.stateless_split(pair, num=3)
+        image, boxes, classes = tf.cond(
+            tf.random.stateless_uniform([], seeds[0]) < fine_crop_share,
+            lambda: fine_crop(*augment(*fine[0], classes, augmentation, seeds[1]),
+                              model.image_size, model.fine_box_limit, seeds[2]),
+            lambda: augment(whole, whole_boxes, classes, augmentation, seeds[1]),
+        )
+    return image, assign_targets(boxes, classes, model)
 
 
 def canvas_sizes(model: ModelConfig, augmentation: AugmentConfig | None, fine_crop_share: float) -> tuple[int, ...]:
