@@ -64,8 +64,8 @@ def test_the_loss_defaults_are_the_trainers():
 
 
 @pytest.mark.parametrize(("layer", "arguments"), [
-    (ConvBNAct, {"filters": 8, "kernel_size": 1, "strides": 2, "activation": False}),
-    (ResidualBlock, {"filters": 12, "strides": 2}),
+    (ConvBNAct, {"filters": 8, "kernel_size": 1, "strides": 2, "activation": False, "fused_norm": False}),
+    (ResidualBlock, {"filters": 12, "strides": 2, "fused_norm": False}),
 ])
 def test_layer_config_is_exactly_its_constructor_arguments(layer, arguments):
     instance = layer(**arguments, name="probe")

@@ -25,31 +25,33 @@ from fracdet_core.model.layers import ConvBNAct, ResidualBlock
 PRIOR_PROBABILITY = 0.01  # initial objectness and class probability (Lin et al., focal loss paper)
 
 
-def build_detector(config: ModelConfig) -> keras.Model:
+def build_detector(config: ModelConfig, *, fused_norm: bool = True) -> keras.Model:
     """The detector for grayscale `(config.image_size, config.image_size, 1)` inputs in [0, 1].
 
     With a `fine_image_size` the input side is left open: the same weights also run on the fine canvas.
+    `fused_norm=False` builds Keras's own batch norm layers instead of the fused ones (`ConvBNAct`):
+    the same model, weights and outputs, computed slower; for comparisons.
     """
     side = None if config.fine_image_size else config.image_size
     inputs = keras.Input((side, side, 1), name="image")
-    features = _backbone(inputs, config)
-    pyramid = _fpn(features, config)
-    outputs = _heads(pyramid, config)
+    features = _backbone(inputs, config, fused_norm)
+    pyramid = _fpn(features, config, fused_norm)
+    outputs = _heads(pyramid, config, fused_norm)
     return keras.Model(inputs, outputs, name="fracdet_detector")
 
 
-def _backbone(inputs, config: ModelConfig) -> dict[int, object]:  # noqa: ANN001
+def _backbone(inputs, config: ModelConfig, fused_norm: bool) -> dict[int, object]:  # noqa: ANN001
     """Feature maps by pyramid level."""
-    x = ConvBNAct(config.stem_width, 3, 2, name="stem")(inputs)
+    x = ConvBNAct(config.stem_width, 3, 2, fused_norm=fused_norm, name="stem")(inputs)
     levels = {}
     for stage, (width, depth) in enumerate(zip(config.stage_widths, config.stage_depths, strict=True)):
         for block in range(depth):
-            x = ResidualBlock(width, 2 if block == 0 else 1, name=f"stage{stage + 1}_block{block + 1}")(x)
+            x = ResidualBlock(width, 2 if block == 0 else 1, fused_norm=fused_norm, name=f"stage{stage + 1}_block{block + 1}")(x)
         levels[stage + 2] = x
     return {level: levels[level] for level in config.fpn_levels}
 
 
-def _fpn(features: dict[int, object], config: ModelConfig) -> dict[int, object]:
+def _fpn(features: dict[int, object], config: ModelConfig, fused_norm: bool) -> dict[int, object]:
     laterals = {level: layers.Conv2D(config.fpn_width, 1, name=f"fpn_lateral_p{level}")(x) for level, x in features.items()}
     merged = {}
     for level in sorted(laterals, reverse=True):
@@ -57,13 +59,15 @@ def _fpn(features: dict[int, object], config: ModelConfig) -> dict[int, object]:
         merged[level] = laterals[level] if coarser is None else layers.Add(name=f"fpn_add_p{level}")(
             [laterals[level], layers.UpSampling2D(2, interpolation="nearest", name=f"fpn_up_p{level + 1}")(coarser)]
         )
-    return {level: ConvBNAct(config.fpn_width, 3, name=f"fpn_smooth_p{level}")(merged[level]) for level in config.fpn_levels}
+    return {level: ConvBNAct(config.fpn_width, 3, fused_norm=fused_norm, name=f"fpn_smooth_p{level}")(merged[level])
+            for level in config.fpn_levels}
 
 
-def _heads(pyramid: dict[int, object], config: ModelConfig):  # noqa: ANN202
+def _heads(pyramid: dict[int, object], config: ModelConfig, fused_norm: bool):  # noqa: ANN202
     prior_bias = keras.initializers.Constant(-math.log((1 - PRIOR_PROBABILITY) / PRIOR_PROBABILITY))
-    class_tower = [ConvBNAct(config.fpn_width, 3, name=f"class_tower_{i}") for i in range(config.head_depth)]
-    box_tower = [ConvBNAct(config.fpn_width, 3, name=f"box_tower_{i}") for i in range(config.head_depth)]
+    class_tower = [ConvBNAct(config.fpn_width, 3, fused_norm=fused_norm, name=f"class_tower_{i}")
+                   for i in range(config.head_depth)]
+    box_tower = [ConvBNAct(config.fpn_width, 3, fused_norm=fused_norm, name=f"box_tower_{i}") for i in range(config.head_depth)]
     class_out = layers.Conv2D(config.num_classes, 1, bias_initializer=prior_bias, name="class_logits")
     box_out = layers.Conv2D(4, 1, kernel_initializer=keras.initializers.RandomNormal(stddev=0.01), name="box")
     objectness_out = layers.Conv2D(1, 1, bias_initializer=prior_bias, name="objectness_logit")

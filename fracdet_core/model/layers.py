@@ -10,21 +10,31 @@ from __future__ import annotations
 import keras
 from keras import layers, ops
 
+from fracdet_core.model.fused_norm import FusedBatchNormalization
+
 _PACKAGE = "fracdet"
 
 
 @keras.saving.register_keras_serializable(package=_PACKAGE)
 class ConvBNAct(layers.Layer):
-    """Convolution, batch norm, SiLU: the unit every stage is made of."""
+    """Convolution, batch norm, SiLU: the unit every stage is made of.
 
-    def __init__(self, filters: int, kernel_size: int = 3, strides: int = 1, activation: bool = True, **kwargs: object) -> None:
+    `fused_norm` computes the batch norm with TensorFlow's fused kernel
+    (`fracdet_core.model.fused_norm`): the same function as Keras's layer, in fewer passes over
+    the activations; False gives Keras's own layer, to compare the two.
+    """
+
+    def __init__(self, filters: int, kernel_size: int = 3, strides: int = 1, activation: bool = True,
+                 fused_norm: bool = True, **kwargs: object) -> None:
         super().__init__(**kwargs)
         self.filters = filters
         self.kernel_size = kernel_size
         self.strides = strides
         self.activation = activation
+        self.fused_norm = fused_norm
+        norm = FusedBatchNormalization if fused_norm else layers.BatchNormalization
         self.conv = layers.Conv2D(filters, kernel_size, strides=strides, padding="same", use_bias=False, name="conv")
-        self.norm = layers.BatchNormalization(momentum=0.97, epsilon=1e-3, name="norm")
+        self.norm = norm(momentum=0.97, epsilon=1e-3, name="norm")
 
     def build(self, input_shape) -> None:  # noqa: ANN001 - Keras shape tuple
         self.conv.build(input_shape)
@@ -40,7 +50,7 @@ class ConvBNAct(layers.Layer):
 
     def get_config(self) -> dict:
         return {**super().get_config(), "filters": self.filters, "kernel_size": self.kernel_size,
-                "strides": self.strides, "activation": self.activation}
+                "strides": self.strides, "activation": self.activation, "fused_norm": self.fused_norm}
 
 
 @keras.saving.register_keras_serializable(package=_PACKAGE)
@@ -50,19 +60,21 @@ class ResidualBlock(layers.Layer):
     The first block of a stage has `strides=2` and halves the resolution.
     """
 
-    def __init__(self, filters: int, strides: int = 1, **kwargs: object) -> None:
+    def __init__(self, filters: int, strides: int = 1, fused_norm: bool = True, **kwargs: object) -> None:
         super().__init__(**kwargs)
         self.filters = filters
         self.strides = strides
-        self.first = ConvBNAct(filters, 3, strides, name="first")
-        self.second = ConvBNAct(filters, 3, 1, activation=False, name="second")
+        self.fused_norm = fused_norm
+        self.first = ConvBNAct(filters, 3, strides, fused_norm=fused_norm, name="first")
+        self.second = ConvBNAct(filters, 3, 1, activation=False, fused_norm=fused_norm, name="second")
         self.projection: ConvBNAct | None = None
 
     def build(self, input_shape) -> None:  # noqa: ANN001
         self.first.build(input_shape)
         self.second.build(self.first.compute_output_shape(input_shape))
         if self.strides != 1 or input_shape[-1] != self.filters:
-            self.projection = ConvBNAct(self.filters, 1, self.strides, activation=False, name="projection")
+            self.projection = ConvBNAct(self.filters, 1, self.strides, activation=False, fused_norm=self.fused_norm,
+                                        name="projection")
             self.projection.build(input_shape)
         self.built = True
 
@@ -74,4 +86,4 @@ class ResidualBlock(layers.Layer):
         return self.first.compute_output_shape(input_shape)
 
     def get_config(self) -> dict:
-        return {**super().get_config(), "filters": self.filters, "strides": self.strides}
+        return {**super().get_config(), "filters": self.filters, "strides": self.strides, "fused_norm": self.fused_norm}
