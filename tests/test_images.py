@@ -253,12 +253,13 @@ def test_the_image_carries_the_commit_it_was_built_from(variant: str) -> None:
 
 
 @pytest.mark.parametrize("variant", sorted(DOCKERFILES))
-def test_every_tensorflow_process_in_the_image_caps_onednn_at_avx2(variant: str) -> None:
-    """The cap fracdet_core sets on import, also for processes that never import it (tensorflow_cpu.py)."""
+def test_every_tensorflow_process_in_the_image_runs_onednn_capped_at_avx2(variant: str) -> None:
+    """The cap and the switch fracdet_core sets on import, also for processes that never import it (tensorflow_cpu.py)."""
     steps = instructions(DOCKERFILES[variant])
     final_stage = steps[max(i for i, (name, _) in enumerate(steps) if name == "FROM"):]
     environment = {key: value for name, args in final_stage if name == "ENV" for key, value in key_values(args).items()}
     assert environment["ONEDNN_MAX_CPU_ISA"] == "AVX2"
+    assert environment["TF_ENABLE_ONEDNN_OPTS"] == "1"
 
 
 def test_make_images_builds_with_buildah_where_no_docker_daemon_answers(tmp_path: Path) -> None:

@@ -10,12 +10,13 @@ from __future__ import annotations
 import concurrent.futures
 import logging
 import os
+import platform
 import subprocess
 import sys
 
 import pytest
 
-from fracdet_core.tensorflow_cpu import ISA_VARIABLE, ONEDNN_SWITCH, SAFE_ISA, apply_safe_defaults
+from fracdet_core.tensorflow_cpu import ISA_VARIABLE, ONEDNN_ON, ONEDNN_SWITCH, SAFE_ISA, apply_safe_defaults
 
 RUNS = 20
 # Every fracdet entry point (the CLI, a component's body, a spawned worker) imports fracdet_core
@@ -71,14 +72,36 @@ def test_a_users_own_cap_reaches_onednn_unchanged():
 
 
 @pytest.mark.parametrize(("environment", "expected_set", "expected_cap"), [
-    ({}, {ISA_VARIABLE: SAFE_ISA}, SAFE_ISA),
-    ({ISA_VARIABLE: "ALL"}, {}, "ALL"),
-    ({ISA_VARIABLE: "SSE41"}, {}, "SSE41"),
+    ({}, {ISA_VARIABLE: SAFE_ISA, ONEDNN_SWITCH: ONEDNN_ON}, SAFE_ISA),
+    ({ISA_VARIABLE: "ALL"}, {ONEDNN_SWITCH: ONEDNN_ON}, "ALL"),
+    ({ISA_VARIABLE: "SSE41", ONEDNN_SWITCH: "1"}, {}, "SSE41"),
     ({ONEDNN_SWITCH: "0"}, {ISA_VARIABLE: SAFE_ISA}, SAFE_ISA),  # harmless with oneDNN off, and safe if it is turned on again
 ])
-def test_the_cap_is_set_only_where_the_user_chose_none(environment, expected_set, expected_cap):
-    assert apply_safe_defaults(environment, cpu_flags=frozenset()) == expected_set
+def test_the_cap_and_the_switch_are_set_only_where_the_user_chose_none(environment, expected_set, expected_cap):
+    chosen = dict(environment)
+    assert apply_safe_defaults(environment, cpu_flags=frozenset(), machine="x86_64") == expected_set
+    assert environment == {**chosen, **expected_set}
     assert environment[ISA_VARIABLE] == expected_cap
+
+
+@pytest.mark.parametrize("machine", ["aarch64", "arm64", "ppc64le"])
+def test_onednn_is_left_to_tensorflow_off_x86(machine):
+    """TensorFlow's own oneDNN choice on other architectures: the cap and the measurements are x86's."""
+    environment: dict[str, str] = {}
+    assert apply_safe_defaults(environment, cpu_flags=frozenset(), machine=machine) == {ISA_VARIABLE: SAFE_ISA}
+    assert ONEDNN_SWITCH not in environment
+
+
+@pytest.mark.skipif(platform.machine().lower() not in ("x86_64", "amd64"), reason="fracdet turns oneDNN on on x86 only")
+@pytest.mark.parametrize(("chosen", "expected"), [({}, "True"), ({ONEDNN_SWITCH: "0"}, "False")])
+def test_a_fresh_fracdet_process_runs_onednn_unless_the_user_said_no(chosen, expected):
+    """Whatever TensorFlow's own policy on this CPU, a process that imports fracdet_core first runs oneDNN's kernels."""
+    probe = ("import fracdet_core, tensorflow\n"
+             "from tensorflow.python.util import _pywrap_util_port as port\nprint(port.IsMklEnabled())")
+    result = subprocess.run([sys.executable, "-c", probe], env=_fresh_environment(**chosen), capture_output=True,
+                            text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.split()[-1] == expected
 
 
 @pytest.mark.parametrize(("environment", "flags", "warned"), [
@@ -90,5 +113,5 @@ def test_the_cap_is_set_only_where_the_user_chose_none(environment, expected_set
 ])
 def test_lifting_the_cap_on_an_avx512_cpu_warns(environment, flags, warned, caplog):
     with caplog.at_level(logging.WARNING, logger="fracdet_core.tensorflow_cpu"):
-        apply_safe_defaults(environment, cpu_flags=frozenset(flags))
+        apply_safe_defaults(environment, cpu_flags=frozenset(flags), machine="x86_64")
     assert any("tensorflow/tensorflow#117700" in record.getMessage() for record in caplog.records) is warned
