@@ -1,9 +1,10 @@
 """Training and inference speed under TensorFlow's oneDNN settings, measured side by side in one run.
 
 The settings (see fracdet_core/tensorflow_cpu.py for why fracdet caps oneDNN at AVX2):
-- TensorFlow's default: oneDNN with every kernel the CPU allows (`ONEDNN_MAX_CPU_ISA=ALL`,
-  since fracdet would otherwise set its cap); on an AVX-512 CPU this is the setting that
-  corrupts memory in TensorFlow 2.20-2.21, so a crash there is reported, not hidden;
+- TensorFlow's default on AVX-512 CPUs with VNNI: oneDNN with every kernel the CPU allows
+  (`ONEDNN_MAX_CPU_ISA=ALL`, since fracdet would otherwise set its cap); on an AVX-512 CPU this
+  is the setting that corrupts memory in TensorFlow 2.20-2.21, so a crash there is reported,
+  not hidden;
 - fracdet's default: `ONEDNN_MAX_CPU_ISA=AVX2`;
 - oneDNN off: `TF_ENABLE_ONEDNN_OPTS=0`.
 
@@ -28,7 +29,7 @@ import sys
 import tempfile
 import time
 
-from fracdet_core.tensorflow_cpu import read_cpu_flags
+from cpu import cpu_description
 
 SETTINGS = {
     "TensorFlow's default (oneDNN, every ISA)": {"ONEDNN_MAX_CPU_ISA": "ALL"},
@@ -36,18 +37,6 @@ SETTINGS = {
     "oneDNN off (TF_ENABLE_ONEDNN_OPTS=0)": {"TF_ENABLE_ONEDNN_OPTS": "0"},
 }
 INFERENCE_BATCH = 8
-
-
-def cpu_description() -> str:
-    """The CPU's model name and whether it has AVX-512, from /proc/cpuinfo."""
-    name = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as stream:
-            name = next((line.partition(":")[2].strip() for line in stream if line.startswith("model name")), name)
-    except OSError:
-        return name
-    avx512 = sorted(flag for flag in read_cpu_flags() if flag.startswith("avx512"))
-    return f"{name}, {os.cpu_count()} cores, " + (f"AVX-512 ({' '.join(avx512)})" if avx512 else "no AVX-512")
 
 
 def measure(data: str, steps: int, inference_batches: int) -> dict:
