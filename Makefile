@@ -91,6 +91,8 @@ bench: $(STAMP) ## print speed and memory figures measured on this machine
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/eda.py
 	TF_CPP_MIN_LOG_LEVEL=2 $(BIN)/python bench/train.py
+	TF_CPP_MIN_LOG_LEVEL=2 $(BIN)/python bench/levers.py
+	TF_CPP_MIN_LOG_LEVEL=2 $(BIN)/python bench/train_profile.py
 	TF_CPP_MIN_LOG_LEVEL=2 $(BIN)/python bench/presets.py
 	TF_CPP_MIN_LOG_LEVEL=2 $(BIN)/python bench/evaluate.py
 	TF_CPP_MIN_LOG_LEVEL=2 $(BIN)/python bench/predict.py

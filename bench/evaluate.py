@@ -12,6 +12,9 @@ more boxes to sort for a trained model.
 
 from __future__ import annotations
 
+import fracdet_core  # noqa: F401 - first: it sets TensorFlow's CPU options, which TensorFlow reads on import
+
+# isort: split
 import argparse
 import os
 import platform

@@ -83,6 +83,7 @@ def measure(folder: str, setting: Setting, size: int, steps: int, serving_batche
     """Training and serving images/s, forward FLOPs per image and the matmul peak in this process (the child's work)."""
     import keras
     from tensorflow.python.util import _pywrap_util_port
+    from train import forward_flops
 
     from fracdet_core.model.config import ModelConfig
     from fracdet_core.model.detector import build_detector
@@ -121,16 +122,6 @@ def serving_rate(model, config, folder: str, batches: int) -> float:  # noqa: AN
         for _ in range(batches):
             detect(serve, images)
         return batches * len(images) / (time.perf_counter() - started)
-
-
-def forward_flops(model, size: int) -> int:  # noqa: ANN001 - a Keras model
-    import tensorflow as tf
-
-    function = tf.function(lambda images: model(images, training=False))
-    graph = function.get_concrete_function(tf.TensorSpec([1, size, size, 1], tf.float32)).graph
-    builder = tf.compat.v1.profiler.ProfileOptionBuilder
-    options = builder(builder.float_operation()).with_empty_output().build()
-    return int(tf.compat.v1.profiler.profile(graph=graph, options=options).total_float_ops)
 
 
 def prepare(folder: str) -> None:

@@ -14,6 +14,9 @@ output. Speed does not depend on the weights, except that NMS sorts more boxes f
 
 from __future__ import annotations
 
+import fracdet_core  # noqa: F401 - first: it sets TensorFlow's CPU options, which TensorFlow reads on import
+
+# isort: split
 import argparse
 import glob
 import os

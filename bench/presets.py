@@ -9,6 +9,9 @@ percentile and median), in pixels and in stride-8 cells, the finest level, where
 
 from __future__ import annotations
 
+import fracdet_core  # noqa: F401 - first: it sets TensorFlow's CPU options, which TensorFlow reads on import
+
+# isort: split
 import argparse
 import glob
 import os

@@ -11,6 +11,9 @@ the same run, as a ratio; peak RSS.
 
 from __future__ import annotations
 
+import fracdet_core  # noqa: F401 - first: it sets TensorFlow's CPU options, which TensorFlow reads on import
+
+# isort: split
 import argparse
 import os
 import platform
@@ -21,6 +24,7 @@ import time
 
 import keras
 import tensorflow as tf
+from cpu import matmul_peak_gflops
 
 from fracdet_core.ingest import IngestOptions, ingest_dataset
 from fracdet_core.model.config import ModelConfig
@@ -36,17 +40,6 @@ def forward_flops(model: keras.Model, size: int) -> int:
     builder = tf.compat.v1.profiler.ProfileOptionBuilder
     options = builder(builder.float_operation()).with_empty_output().build()
     return int(tf.compat.v1.profiler.profile(graph=graph, options=options).total_float_ops)
-
-
-def matmul_peak_gflops(n: int = 2048, repeats: int = 10) -> float:
-    a = tf.random.normal([n, n])
-    b = tf.random.normal([n, n])
-    tf.linalg.matmul(a, b).numpy()
-    started = time.perf_counter()
-    for _ in range(repeats):
-        product = tf.linalg.matmul(a, b)
-    product.numpy()
-    return 2 * n**3 * repeats / (time.perf_counter() - started) / 1e9
 
 
 def pipeline_rate(dataset: tf.data.Dataset, batches: int, batch_size: int) -> float:
