@@ -121,3 +121,10 @@ def test_cached_bytes_count_every_canvas_an_image_is_letterboxed_to():
     assert canvas_sizes(fine, AugmentConfig(), 0.0) == (64,)
     assert cached_bytes(750, (256,)) == 750 * 256 * 256 * 4
     assert cached_bytes(10, (64, 128)) == 10 * (64 * 64 + 128 * 128) * 4
+
+
+def test_only_a_streamed_split_is_autotuned(ingest):
+    """A cached split runs without tf.data's tuner, whose teardown stalls Keras's epochs; a streamed one keeps it."""
+    config = ModelConfig(image_size=128)
+    assert training_dataset(ingest, "train", config, 8).options().autotune.enabled is True
+    assert training_dataset(ingest, "train", config, 8, cache=True).options().autotune.enabled is False

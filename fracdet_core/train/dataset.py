@@ -54,6 +54,8 @@ def training_dataset(
     those images (validation's calibration half, `fracdet_core.train.validation`). `cache` keeps
     the letterboxed images in memory after the first pass (`cached_bytes`), so that later epochs
     neither read nor decode nor resize them again; augmentation still draws anew every epoch.
+    A cached pipeline runs without tf.data's autotuning: its parallel steps take one thread per
+    core, and no iterator waits for the tuner when Keras tears it down.
     """
     examples = load_examples(ingest_uri, split, deterministic=deterministic, input_context=input_context)
     if source_ids is not None:
@@ -75,6 +77,9 @@ def training_dataset(
     options = tf.data.Options()
     options.deterministic = deterministic
     options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.OFF
+    # A cached split has little left to tune, and tearing down an autotuned iterator (Keras does
+    # it for validation every epoch, and for training when `fit` returns) can stall for seconds.
+    options.autotune.enabled = not cache
     return pipeline.batch(batch_size).prefetch(tf.data.AUTOTUNE).with_options(options)
 
 
