@@ -3,9 +3,8 @@
 Keras 3 normalizes a batch under the TensorFlow backend with `tf.nn.moments` and
 `tf.nn.batch_normalization`: about ten elementwise kernels forward and more backward, each a
 pass over the activations, where tf.keras used one `FusedBatchNormV3` (oneDNN's on a CPU,
-cuDNN's on a GPU) each way. The unfused graph also hides the pattern that TensorFlow's graph
-optimizer folds into the convolution before it (inference: Conv2D + FusedBatchNorm + SiLU
-become one oneDNN kernel).
+cuDNN's on a GPU) each way. The unfused graph also hides the Conv2D + FusedBatchNorm pattern
+that TensorFlow's graph optimizer folds into one convolution at inference.
 
 `FusedBatchNormalization` is `keras.layers.BatchNormalization` with the same arguments, weights
 and config; it computes the same function (Ioffe and Szegedy, 2015) with the statistics Keras
