@@ -13,8 +13,9 @@ selects the kernels oneDNN would pick anyway.
 
 oneDNN reads the cap when it first dispatches a kernel, not when TensorFlow is imported, and
 every process fracdet starts (the CLI, the components' bodies, tests, benches) imports
-`fracdet_core` before it runs a TensorFlow op; so `fracdet_core` sets the cap as it is imported:
-the one thing this library does to its environment at import, because it must precede any op.
+`fracdet_core` before it runs a TensorFlow op; so `fracdet_core` sets the cap as it is imported
+(with the switch below, the only things this library does to its environment at import: they
+must precede any op).
 Worker processes inherit it. The images set the same variable, for processes that never import
 fracdet. A user's own setting wins: `ONEDNN_MAX_CPU_ISA=ALL` undoes the cap.
 
