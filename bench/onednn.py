@@ -70,13 +70,10 @@ def measure(data: str, steps: int, inference_batches: int) -> dict:
 
 
 def prepare(data: str) -> None:
-    """Synthetic radiographs, ingested for training, and a list of 512-px PNGs for inference."""
-    from fracdet_core.ingest import IngestOptions, ingest_dataset
-    from fracdet_core.synth import SynthConfig, generate_dataset
+    """Synthetic radiographs, ingested for training (`levers.prepare`), and a list of 512-px PNGs for inference."""
+    from levers import prepare as synthesise_and_ingest
 
-    generate_dataset(SynthConfig(train=96, val=16, size=512, seed=3), os.path.join(data, "synth"), workers=os.cpu_count() or 1,
-                     progress=False)
-    ingest_dataset(os.path.join(data, "synth"), os.path.join(data, "ingest"), IngestOptions(shards=2), progress=False)
+    synthesise_and_ingest(data)
     folder = os.path.join(data, "synth", "valid", "images")
     with open(os.path.join(data, "images.json"), "w", encoding="utf-8") as stream:
         json.dump(sorted(os.path.join(folder, name) for name in os.listdir(folder)), stream)
