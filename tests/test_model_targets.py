@@ -10,7 +10,7 @@ from fracdet_core.classes import CLASS_NAMES
 from fracdet_core.model.assign import assign_targets, grid
 from fracdet_core.model.config import ModelConfig
 from fracdet_core.model.detector import build_detector
-from fracdet_core.model.loss import DetectionLoss, detection_loss_terms
+from fracdet_core.model.loss import DetectionLoss, detection_loss_terms, study_term
 from fracdet_core.serving.decode import decode_boxes
 
 CONFIG = ModelConfig()  # 256 px, strides 8, 16, 32
@@ -118,3 +118,48 @@ def test_the_loss_falls_on_a_fixed_batch(box_loss):
     history = keras_model.fit(images, targets, epochs=30, batch_size=4, verbose=0)
     losses = history.history["loss"]
     assert losses[-1] < 0.5 * losses[0]
+
+
+def _logit(probability):
+    return float(np.log(probability / (1 - probability)))
+
+
+def _study_batch():
+    """Two images on the 256-px grid: a hand fracture (class 3), and a normal hand (class 8, whole-bone box)."""
+    fractured = _targets([[100, 100, 112, 130]], [3])
+    normal = _targets([[20, 40, 240, 200]], [8])
+    predictions = np.full((2, *fractured.shape), -20.0, np.float32)  # every score near 0
+    return np.stack([fractured, normal]), predictions
+
+
+def test_the_study_term_is_the_cross_entropy_of_each_images_best_fracture_cell():
+    targets, predictions = _study_batch()
+    cell = _positive(targets[0])[0]
+    predictions[0, cell, 4], predictions[0, cell, 5 + 3] = _logit(0.8), _logit(0.5)  # the fracture scores 0.4
+    elsewhere = _positive(targets[1])[0]
+    predictions[1, elsewhere, 4], predictions[1, elsewhere, 5 + 1] = _logit(0.9), _logit(0.5)  # a false alarm, 0.45
+    predictions[1, elsewhere, 5 + 8] = _logit(0.99)  # the normal-study class scores higher, and does not count
+    expected = (-np.log(0.4) - np.log(1 - 0.45)) / 2
+    assert float(study_term(targets, predictions)) == pytest.approx(expected, rel=1e-5)
+
+
+def test_the_study_term_pushes_down_only_the_false_alarm_that_decides_a_normal_study():
+    targets, predictions = _study_batch()
+    alarms = np.flatnonzero(STRIDES == 8)[:2]
+    predictions[1, alarms, 4] = _logit(0.9)
+    predictions[1, alarms[0], 5 + 3], predictions[1, alarms[1], 5 + 3] = _logit(0.6), _logit(0.3)
+    logits = tf.Variable(predictions)
+    with tf.GradientTape() as tape:
+        loss = study_term(targets, logits)
+    gradient = tape.gradient(loss, logits).numpy()
+    assert gradient[1, alarms[0], 5 + 3] > 0 and gradient[1, alarms[0], 4] > 0  # descending lowers its score
+    assert not gradient[1, alarms[1]].any()  # the weaker alarm does not decide the study
+    assert np.count_nonzero(gradient[1]) == 2
+
+
+def test_the_detection_loss_adds_the_study_term_only_when_weighted():
+    targets, predictions = _study_batch()
+    plain = float(DetectionLoss()(targets, predictions))
+    weighted = float(DetectionLoss(study_weight=0.5)(targets, predictions))
+    assert weighted == pytest.approx(plain + 0.5 * float(study_term(targets, predictions)), rel=1e-5)
+    assert DetectionLoss.from_config(DetectionLoss(study_weight=0.5).get_config()).study_weight == 0.5

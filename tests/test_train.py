@@ -106,6 +106,7 @@ def test_bad_configs_are_named(tmp_path, content, message):
 @pytest.mark.parametrize(("changes", "message"), [
     ({"learning_rate": 2.0}, "learning_rate"),
     ({"fine_crop_share": 1.5}, r"fine_crop_share must be within \[0, 1\]"),
+    ({"study_weight": -0.5}, "study_weight"),
 ])
 def test_train_config_checks_itself(changes, message):
     with pytest.raises(ConfigError, match=message):

@@ -11,6 +11,14 @@ Class and box terms are averaged over positive cells (at least one); the focal o
 is summed and divided by the positive cells too, the plain one averaged over all cells. So an
 image without boxes gives a finite loss driven by objectness alone. Written in
 `keras.ops`, so it runs on the JAX backend too.
+
+- study (optional, `study_weight`): the question a reader asks of the image, "is there a
+  fracture?". The image's fracture score is its most confident fracture-class cell (objectness
+  times class probability: the score of the detection that the image-level call reads,
+  `fracdet_core.evaluate.fracture_call`), and the term is its binary cross-entropy against the
+  image's truth (a fracture box anywhere), averaged over images: multiple-instance learning
+  with max pooling over the detector's own evidence. On a normal image it pushes down the one
+  false alarm that decides the study; the cell terms spread their weight over thousands of cells.
 """
 
 from __future__ import annotations
@@ -21,12 +29,28 @@ import keras
 from keras import ops
 
 from fracdet_core import defaults
-from fracdet_core.classes import CLASS_NAMES
+from fracdet_core.classes import CLASS_NAMES, IS_FRACTURE
 from fracdet_core.model.config import BOX_LOSSES
 
 
 def _bce(targets, logits):  # noqa: ANN001, ANN202 - Keras tensors
     return ops.maximum(logits, 0.0) - logits * targets + ops.log1p(ops.exp(-ops.abs(logits)))
+
+
+def _log_sigmoid(logits):  # noqa: ANN001, ANN202
+    return -(ops.maximum(-logits, 0.0) + ops.log1p(ops.exp(-ops.abs(logits))))
+
+
+def study_term(targets, predictions):  # noqa: ANN001, ANN201 - Keras tensors (N, cells, 5 + C) -> a scalar
+    """Cross-entropy of each image's most confident fracture-class cell against its truth, averaged over images."""
+    fracture = ops.convert_to_tensor(IS_FRACTURE, dtype="float32")
+    fractured = ops.cast(ops.max(targets[..., 4] * ops.max(targets[..., 5:] * fracture, axis=-1), axis=1) > 0, "float32")
+    # log(objectness x class probability) of every fracture class; other classes at log 0 = -inf.
+    log_scores = _log_sigmoid(predictions[..., 4:5]) + _log_sigmoid(predictions[..., 5:])
+    log_scores = ops.where(fracture > 0, log_scores, -1e9)
+    log_score = ops.minimum(ops.max(ops.reshape(log_scores, (ops.shape(log_scores)[0], -1)), axis=1), -1e-7)
+    log_miss = ops.log(-ops.expm1(log_score))  # log(1 - score)
+    return ops.mean(-(fractured * log_score + (1.0 - fractured) * log_miss))
 
 
 def _giou_loss(targets, predictions):  # noqa: ANN001, ANN202
@@ -84,14 +108,15 @@ def detection_loss_terms(
 
 @keras.saving.register_keras_serializable(package="fracdet")
 class DetectionLoss(keras.losses.Loss):
-    """Weighted sum of the three terms, for `model.compile`.
+    """Weighted sum of the three terms (and the study term), for `model.compile`.
 
     Args:
         class_weights: class name -> weight (the EDA's `class_weights.json`), or a sequence in
             class-id order; missing names weigh 1.
         box_loss: "mse" (the original design) or "giou".
         focal_gamma: 0 for plain cross-entropy on objectness, else the focal exponent.
-        box_weight, objectness_weight, class_weight: the terms' multipliers.
+        box_weight, objectness_weight, class_weight, study_weight: the terms' multipliers; the
+            study term is left out (not computed) at 0.
     """
 
     def __init__(
@@ -102,6 +127,7 @@ class DetectionLoss(keras.losses.Loss):
         box_weight: float = 5.0,
         objectness_weight: float = 1.0,
         class_weight: float = 1.0,
+        study_weight: float = 0.0,
         name: str = "detection_loss",
         **kwargs: object,
     ) -> None:
@@ -116,6 +142,7 @@ class DetectionLoss(keras.losses.Loss):
         self.box_weight = box_weight
         self.objectness_weight = objectness_weight
         self.class_weight = class_weight
+        self.study_weight = study_weight
 
     def call(self, y_true, y_pred):  # noqa: ANN001, ANN201
         terms = detection_loss_terms(
@@ -123,6 +150,8 @@ class DetectionLoss(keras.losses.Loss):
         )
         total = (self.box_weight * terms["box"] + self.objectness_weight * terms["objectness"]
                  + self.class_weight * terms["classes"])
+        if self.study_weight:
+            total = total + self.study_weight * study_term(ops.cast(y_true, "float32"), ops.cast(y_pred, "float32"))
         # The batch's loss once per image, which Keras averages back to it: under tf.distribute
         # Keras divides only averaged per-image losses by the replica count, so a scalar would
         # make the replicas' summed gradients, and the logged loss, that many times too large.
@@ -137,4 +166,5 @@ class DetectionLoss(keras.losses.Loss):
             "box_weight": self.box_weight,
             "objectness_weight": self.objectness_weight,
             "class_weight": self.class_weight,
+            "study_weight": self.study_weight,
         }

@@ -23,6 +23,8 @@ class TrainConfig:
         box_loss: "mse" (the original design) or "giou".
         focal_gamma: focal exponent on objectness; 0 for plain cross-entropy (then averaged over
             all cells, where the few positive cells barely count).
+        study_weight: weight of the image-level fracture term (`fracdet_core.model.loss.study_term`);
+            0 leaves it out.
         early_stopping_patience: epochs without a better val loss before stopping (0: never).
         augment: augment training images.
         augment_acquisition: also blur and collimate some of them (`fracdet_core.train.acquisition`),
@@ -44,6 +46,7 @@ class TrainConfig:
     warmup_epochs: float = 1.0
     box_loss: str = defaults.BOX_LOSS
     focal_gamma: float = defaults.FOCAL_GAMMA
+    study_weight: float = 0.0
     early_stopping_patience: int = 8
     augment: bool = True
     augment_acquisition: bool = False
@@ -56,8 +59,8 @@ class TrainConfig:
             raise ConfigError(f"epochs and batch_size must be at least 1, got {self.epochs} and {self.batch_size}")
         if not 0 < self.learning_rate < 1:
             raise ConfigError(f"learning_rate must be within (0, 1), got {self.learning_rate}")
-        if self.warmup_epochs < 0 or self.focal_gamma < 0 or self.early_stopping_patience < 0:
-            raise ConfigError("warmup_epochs, focal_gamma and early_stopping_patience must be 0 or more")
+        if min(self.warmup_epochs, self.focal_gamma, self.study_weight, self.early_stopping_patience) < 0:
+            raise ConfigError("warmup_epochs, focal_gamma, study_weight and early_stopping_patience must be 0 or more")
         if not 0 <= self.fine_crop_share <= 1:
             raise ConfigError(f"fine_crop_share must be within [0, 1], got {self.fine_crop_share}")
         if self.box_loss not in BOX_LOSSES:

@@ -171,7 +171,8 @@ def _compiled_detector(model_config: ModelConfig, config: TrainConfig, class_wei
         warmup_target=config.learning_rate,
         warmup_steps=warmup_steps,
     )
-    loss = DetectionLoss(class_weights=class_weights, box_loss=config.box_loss, focal_gamma=config.focal_gamma)
+    loss = DetectionLoss(class_weights=class_weights, box_loss=config.box_loss, focal_gamma=config.focal_gamma,
+                         study_weight=config.study_weight)
     model.compile(optimizer=keras.optimizers.Adam(schedule, clipnorm=10.0), loss=loss, jit_compile=config.xla)
     return model, loss
 
