@@ -1,0 +1,157 @@
+"""Quality against training compute: a recipe trained at multiples of the demo's budget, evaluated as `make demo` is.
+
+For each multiple of the demo's training compute (its epochs times the multiple; the data, the
+model and every other setting as the recipe says) and each seed, runs `fracdet train` then
+`fracdet evaluate` in fresh processes on one prepared ingest, and prints one row per run: the
+test half's overall AUC, HAND AUC, mAP@0.5, HAND fracture AP, overall specificity at the
+calibration half's thresholds, blessed or not, and the training time. Rows are appended to
+`<out>/curve.jsonl` as they finish (a run already there is not repeated, so an interrupted curve
+continues), and `<out>/curve.png` plots the figures against the multiple.
+
+Compute is counted in the demo's units: training steps times batch times input pixels, over the
+demo's 750 images x 12 epochs at 256 px. A recipe that trains on crops pays for the crop's
+pixels, not the canvas's.
+
+    python bench/learning_curve.py --data runs/demo/data --recipe recipe.yaml --out runs/curve \
+        --multiples 1 2 4 8 --seeds 0 --extra-seeds 1 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from cpu import cpu_description
+
+DEMO_EPOCHS = 12
+DEMO_COMPUTE = 750 * DEMO_EPOCHS * 256 * 256  # image-pixels the demo's training processes
+FRACDET = str(Path(sys.executable).with_name("fracdet"))
+
+
+def prepare(data: Path, work: Path) -> tuple[Path, Path]:
+    """The ingest and its class weights, made once per dataset."""
+    ingest, eda = work / "ingest", work / "eda"
+    if not (ingest / "manifest.json").exists():
+        subprocess.run([FRACDET, "ingest", "--data", str(data), "--out", str(ingest)], check=True)
+    if not (eda / "class_weights.json").exists():
+        subprocess.run([FRACDET, "eda", "--data", str(ingest), "--out", str(eda)], check=True)
+    return ingest, eda / "class_weights.json"
+
+
+def run_once(ingest: Path, weights: Path, recipe: Path | None, epochs: int, seed: int, folder: Path) -> dict:
+    """Train and evaluate one setting; the figures of one row."""
+    train_out, eval_out = folder / "train", folder / "evaluate"
+    command = [FRACDET, "train", "--data", str(ingest), "--class-weights", str(weights), "--out", str(train_out),
+               "--epochs", str(epochs), "--seed", str(seed)]
+    if recipe:
+        command += ["--config", str(recipe)]
+    started = time.perf_counter()
+    with open(folder / "train.log", "w") as log:
+        subprocess.run(command, check=True, stdout=log, stderr=subprocess.STDOUT,
+                       env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+    train_seconds = time.perf_counter() - started
+    with open(folder / "evaluate.log", "w") as log:
+        subprocess.run([FRACDET, "evaluate", "--model", str(train_out), "--data", str(ingest), "--out", str(eval_out),
+                        "--quiet"], check=True, stdout=log, stderr=subprocess.STDOUT,
+                       env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+    return figures(train_out, eval_out, train_seconds)
+
+
+def figures(train_out: Path, eval_out: Path, train_seconds: float) -> dict:
+    metrics = json.loads((eval_out / "metrics.json").read_text())
+    blessing = json.loads((eval_out / "blessing.json").read_text())
+    summary = json.loads((train_out / "train_summary.json").read_text())
+    configs = json.loads((train_out / "model_config.json").read_text())
+    fracture = metrics["fracture"]
+    ap = metrics["per_class_ap"]
+    size = configs["model"]["image_size"]
+    batch = configs["train"]["batch_size"]
+    steps = summary["epochs_run"] * math.ceil(750 / batch)
+    return {
+        "auc": fracture["overall"]["auc"],
+        "specificity": fracture["overall"]["specificity"],
+        "sensitivity": fracture["overall"]["sensitivity"],
+        "map50": metrics["map50"],
+        "part_auc": {part: values["auc"] for part, values in fracture.items() if part != "overall"},
+        "fracture_ap": {name: value for name, value in ap.items() if name.endswith("_positive")},
+        "blessed": blessing["blessed"],
+        "epochs_run": summary["epochs_run"],
+        "compute": steps * batch * size * size / DEMO_COMPUTE,
+        "train_seconds": round(train_seconds, 1),
+    }
+
+
+def print_row(row: dict) -> None:
+    hand_ap = row["fracture_ap"].get("XR_HAND_positive")
+    print(f"{row['recipe']:>12} x{row['multiple']:<3} seed {row['seed']}: AUC {row['auc']:.3f}  HAND AUC "
+          f"{row['part_auc'].get('HAND') or float('nan'):.3f}  mAP@0.5 {row['map50']:.3f}  HAND AP "
+          f"{hand_ap if hand_ap is not None else float('nan'):.3f}  spec {row['specificity']:.2f} at sens "
+          f"{row['sensitivity']:.2f}  blessed {row['blessed']}  compute {row['compute']:.2f}  "
+          f"train {row['train_seconds']:.0f} s", flush=True)
+
+
+def plot(rows: list[dict], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    panels = (("overall AUC", lambda r: r["auc"]), ("HAND AUC", lambda r: r["part_auc"].get("HAND")),
+              ("mAP@0.5", lambda r: r["map50"]))
+    figure, axes = plt.subplots(1, 3, figsize=(12, 3.6))
+    for axis, (title, value) in zip(axes, panels, strict=True):
+        for recipe in sorted({row["recipe"] for row in rows}):
+            points = sorted((row["compute"], value(row)) for row in rows if row["recipe"] == recipe)
+            axis.plot([p[0] for p in points], [p[1] for p in points], "o-", label=recipe)
+        axis.set_xscale("log", base=2)
+        axis.set_xlabel("training compute (x the demo's)")
+        axis.set_title(title)
+        axis.grid(alpha=0.3)
+    axes[0].legend()
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, required=True, help="a YOLO dataset (fracdet synth's output)")
+    parser.add_argument("--recipe", type=Path, help="training config YAML (default: the defaults)")
+    parser.add_argument("--name", help="the recipe's name in the table (default: the file's stem, or 'defaults')")
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--multiples", type=float, nargs="+", default=[1, 2, 4, 8])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0])
+    parser.add_argument("--extra-seeds", type=int, nargs="*", default=[1, 2], help="more seeds at 1x")
+    args = parser.parse_args()
+    name = args.name or (args.recipe.stem if args.recipe else "defaults")
+    args.out.mkdir(parents=True, exist_ok=True)
+    ingest, weights = prepare(args.data, args.out)
+    results = args.out / "curve.jsonl"
+    rows = [json.loads(line) for line in results.read_text().splitlines()] if results.exists() else []
+    print(f"CPU: {cpu_description()}; Python {platform.python_version()}", flush=True)
+    plan = [(multiple, seed) for multiple in args.multiples for seed in args.seeds]
+    plan += [(1.0, seed) for seed in args.extra_seeds if (1.0, seed) not in plan]
+    for multiple, seed in plan:
+        done = [row for row in rows if (row["recipe"], row["multiple"], row["seed"]) == (name, multiple, seed)]
+        if done:
+            print_row(done[0])
+            continue
+        folder = args.out / f"{name}-x{multiple:g}-seed{seed}"
+        folder.mkdir(exist_ok=True)
+        row = {"recipe": name, "multiple": multiple, "seed": seed, "cpu": cpu_description(),
+               **run_once(ingest, weights, args.recipe, round(DEMO_EPOCHS * multiple), seed, folder)}
+        rows.append(row)
+        with results.open("a") as stream:
+            stream.write(json.dumps(row) + "\n")
+        print_row(row)
+    plot(rows, args.out / "curve.png")
+
+
+if __name__ == "__main__":
+    main()
