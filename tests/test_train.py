@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import signal
 import subprocess
@@ -13,6 +14,7 @@ import pytest
 
 from fracdet_core.errors import ConfigError
 from fracdet_core.ingest import IngestOptions, ingest_dataset
+from fracdet_core.model.presets import model_preset
 from fracdet_core.synth import SynthConfig, generate_dataset
 from fracdet_core.train.config import TrainConfig, load_configs
 from fracdet_core.train.trainer import serving_limits
@@ -120,3 +122,10 @@ def test_train_config_checks_itself(changes, message):
 ])
 def test_the_model_serves_every_image_its_ingest_admitted(options, expected):
     assert serving_limits({"options": options} if options else {}) == expected
+
+
+def test_the_demos_recipe_is_the_n_detector_with_the_full_resolution_pass():
+    recipe = Path(__file__).resolve().parents[1] / "configs" / "demo.yaml"
+    model, train = load_configs(str(recipe), epochs=24)
+    assert model == dataclasses.replace(model_preset("n"), fine_image_size=512)
+    assert train == dataclasses.replace(TrainConfig(), epochs=24)
