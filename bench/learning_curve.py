@@ -1,7 +1,8 @@
 """Quality against training compute: a recipe trained at multiples of the demo's budget, evaluated as `make demo` is.
 
-For each multiple of the demo's training compute (its epochs times the multiple; the data, the
-model and every other setting as the recipe says) and each seed, runs `fracdet train` then
+For each multiple of the demo's training compute (the epochs that take the dataset's images
+through that many times the demo's 750 x 12 image-steps; the model and every other setting as
+the recipe says) and each seed, runs `fracdet train` then
 `fracdet evaluate` in fresh processes on one prepared ingest, and prints one row per run: the
 test half's overall AUC, HAND AUC, mAP@0.5, HAND fracture AP, overall specificity at the
 calibration half's thresholds, blessed or not, and the training time. Rows are appended to
@@ -31,7 +32,8 @@ from pathlib import Path
 from cpu import cpu_description
 
 DEMO_EPOCHS = 12
-DEMO_COMPUTE = 750 * DEMO_EPOCHS * 256 * 256  # image-pixels the demo's training processes
+DEMO_IMAGES = 750
+DEMO_COMPUTE = DEMO_IMAGES * DEMO_EPOCHS * 256 * 256  # image-pixels the demo's training processes
 FRACDET = str(Path(sys.executable).with_name("fracdet"))
 
 
@@ -64,7 +66,11 @@ def run_once(ingest: Path, weights: Path, recipe: Path | None, epochs: int, seed
     return figures(train_out, eval_out, train_seconds)
 
 
-def figures(train_out: Path, eval_out: Path, train_seconds: float) -> dict:
+def train_images(ingest: Path) -> int:
+    return json.loads((ingest / "manifest.json").read_text())["splits"]["train"]["images"]
+
+
+def figures(train_out: Path, eval_out: Path, train_seconds: float, train_images: int) -> dict:
     metrics = json.loads((eval_out / "metrics.json").read_text())
     blessing = json.loads((eval_out / "blessing.json").read_text())
     summary = json.loads((train_out / "train_summary.json").read_text())
@@ -73,7 +79,7 @@ def figures(train_out: Path, eval_out: Path, train_seconds: float) -> dict:
     ap = metrics["per_class_ap"]
     size = configs["model"]["image_size"]
     batch = configs["train"]["batch_size"]
-    steps = summary["epochs_run"] * math.ceil(750 / batch)
+    steps = summary["epochs_run"] * math.ceil(train_images / batch)
     return {
         "auc": fracture["overall"]["auc"],
         "specificity": fracture["overall"]["specificity"],
@@ -83,6 +89,7 @@ def figures(train_out: Path, eval_out: Path, train_seconds: float) -> dict:
         "fracture_ap": {name: value for name, value in ap.items() if name.endswith("_positive")},
         "blessed": blessing["blessed"],
         "epochs_run": summary["epochs_run"],
+        "train_images": train_images,
         "compute": steps * batch * size * size / DEMO_COMPUTE,
         "train_seconds": round(train_seconds, 1),
     }
@@ -143,9 +150,10 @@ def main() -> None:
             print_row(done[0])
             continue
         folder = args.out / f"{name}-x{multiple:g}-seed{seed}"
+        epochs = max(1, round(DEMO_EPOCHS * multiple * DEMO_IMAGES / train_images(ingest)))
         folder.mkdir(exist_ok=True)
         row = {"recipe": name, "multiple": multiple, "seed": seed, "cpu": cpu_description(),
-               **run_once(ingest, weights, args.recipe, round(DEMO_EPOCHS * multiple), seed, folder)}
+               **run_once(ingest, weights, args.recipe, epochs, seed, folder)}
         rows.append(row)
         with results.open("a") as stream:
             stream.write(json.dumps(row) + "\n")
