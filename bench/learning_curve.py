@@ -15,6 +15,7 @@ pixels, not the canvas's.
 
     python bench/learning_curve.py --data runs/demo/data --recipe recipe.yaml --out runs/curve \
         --multiples 1 2 4 8 --seeds 0 --extra-seeds 1 2
+    python bench/learning_curve.py --out docs --plot runs/curve/curve.jsonl runs/curve-new/curve.jsonl
 """
 
 from __future__ import annotations
@@ -105,20 +106,27 @@ def print_row(row: dict) -> None:
 
 
 def plot(rows: list[dict], path: Path) -> None:
+    """One panel per figure against compute: each run a dot, each recipe's mean per multiple a line."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import matplotlib.ticker
 
     panels = (("overall AUC", lambda r: r["auc"]), ("HAND AUC", lambda r: r["part_auc"].get("HAND")),
               ("mAP@0.5", lambda r: r["map50"]))
     figure, axes = plt.subplots(1, 3, figsize=(12, 3.6))
     for axis, (title, value) in zip(axes, panels, strict=True):
-        for recipe in sorted({row["recipe"] for row in rows}):
-            points = sorted((row["compute"], value(row)) for row in rows if row["recipe"] == recipe)
-            axis.plot([p[0] for p in points], [p[1] for p in points], "o-", label=recipe)
+        for colour, recipe in enumerate(sorted({row["recipe"] for row in rows})):
+            runs = [(row["multiple"], row["compute"], value(row)) for row in rows if row["recipe"] == recipe]
+            multiples = sorted({multiple for multiple, _, _ in runs})
+            means = [[(c, v) for m, c, v in runs if m == multiple] for multiple in multiples]
+            axis.plot([sum(c for c, _ in group) / len(group) for group in means],
+                      [sum(v for _, v in group) / len(group) for group in means], "-", color=f"C{colour}", label=recipe)
+            axis.plot([c for _, c, _ in runs], [v for _, _, v in runs], "o", color=f"C{colour}", alpha=0.6)
         axis.set_xscale("log", base=2)
-        axis.set_xlabel("training compute (x the demo's)")
+        axis.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda value, _: f"{value:g}x"))
+        axis.set_xlabel("training compute (x the demo's before)")
         axis.set_title(title)
         axis.grid(alpha=0.3)
     axes[0].legend()
@@ -128,14 +136,22 @@ def plot(rows: list[dict], path: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, required=True, help="a YOLO dataset (fracdet synth's output)")
+    parser.add_argument("--data", type=Path, help="a YOLO dataset (fracdet synth's output); needed to train")
     parser.add_argument("--recipe", type=Path, help="training config YAML (default: the defaults)")
     parser.add_argument("--name", help="the recipe's name in the table (default: the file's stem, or 'defaults')")
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--multiples", type=float, nargs="+", default=[1, 2, 4, 8])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--extra-seeds", type=int, nargs="*", default=[1, 2], help="more seeds at 1x")
+    parser.add_argument("--plot", type=Path, nargs="+", metavar="CURVE_JSONL",
+                        help="only plot these curves' rows together into <out>/curve.png, training nothing")
     args = parser.parse_args()
+    if args.plot:
+        args.out.mkdir(parents=True, exist_ok=True)
+        plot([json.loads(line) for path in args.plot for line in path.read_text().splitlines()], args.out / "curve.png")
+        return
+    if not args.data:
+        parser.error("--data is needed to train (or --plot to only plot)")
     name = args.name or (args.recipe.stem if args.recipe else "defaults")
     args.out.mkdir(parents=True, exist_ok=True)
     ingest, weights = prepare(args.data, args.out)
