@@ -60,11 +60,13 @@ def run_once(ingest: Path, weights: Path, recipe: Path | None, epochs: int, seed
         subprocess.run(command, check=True, stdout=log, stderr=subprocess.STDOUT,
                        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
     train_seconds = time.perf_counter() - started
+    started = time.perf_counter()
     with open(folder / "evaluate.log", "w") as log:
         subprocess.run([FRACDET, "evaluate", "--model", str(train_out), "--data", str(ingest), "--out", str(eval_out),
                         "--quiet"], check=True, stdout=log, stderr=subprocess.STDOUT,
                        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
-    return figures(train_out, eval_out, train_seconds)
+    return {**figures(train_out, eval_out, train_seconds, train_images(ingest)),
+            "evaluate_seconds": round(time.perf_counter() - started, 1)}
 
 
 def train_images(ingest: Path) -> int:
