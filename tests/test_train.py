@@ -124,8 +124,8 @@ def test_the_model_serves_every_image_its_ingest_admitted(options, expected):
     assert serving_limits({"options": options} if options else {}) == expected
 
 
-def test_the_demos_recipe_is_the_n_detector_with_the_full_resolution_pass():
+def test_the_demos_recipe_is_the_n_detector_with_the_full_resolution_pass_and_the_study_term():
     recipe = Path(__file__).resolve().parents[1] / "configs" / "demo.yaml"
     model, train = load_configs(str(recipe), epochs=24)
     assert model == dataclasses.replace(model_preset("n"), fine_image_size=512)
-    assert train == dataclasses.replace(TrainConfig(), epochs=24)
+    assert train == dataclasses.replace(TrainConfig(), epochs=24, study_weight=1.0)
