@@ -37,16 +37,12 @@ def _bce(targets, logits):  # noqa: ANN001, ANN202 - Keras tensors
     return ops.maximum(logits, 0.0) - logits * targets + ops.log1p(ops.exp(-ops.abs(logits)))
 
 
-def _log_sigmoid(logits):  # noqa: ANN001, ANN202
-    return -(ops.maximum(-logits, 0.0) + ops.log1p(ops.exp(-ops.abs(logits))))
-
-
 def study_term(targets, predictions):  # noqa: ANN001, ANN201 - Keras tensors (N, cells, 5 + C) -> a scalar
     """Cross-entropy of each image's most confident fracture-class cell against its truth, averaged over images."""
     fracture = ops.convert_to_tensor(IS_FRACTURE, dtype="float32")
     fractured = ops.cast(ops.max(targets[..., 4] * ops.max(targets[..., 5:] * fracture, axis=-1), axis=1) > 0, "float32")
     # log(objectness x class probability) of every fracture class; other classes at log 0 = -inf.
-    log_scores = _log_sigmoid(predictions[..., 4:5]) + _log_sigmoid(predictions[..., 5:])
+    log_scores = ops.log_sigmoid(predictions[..., 4:5]) + ops.log_sigmoid(predictions[..., 5:])
     log_scores = ops.where(fracture > 0, log_scores, -1e9)
     log_score = ops.minimum(ops.max(ops.reshape(log_scores, (ops.shape(log_scores)[0], -1)), axis=1), -1e-7)
     log_miss = ops.log(-ops.expm1(log_score))  # log(1 - score)
