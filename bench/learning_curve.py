@@ -48,7 +48,8 @@ def prepare(data: Path, work: Path) -> tuple[Path, Path]:
     return ingest, eda / "class_weights.json"
 
 
-def run_once(ingest: Path, weights: Path, recipe: Path | None, epochs: int, seed: int, folder: Path) -> dict:
+def run_once(ingest: Path, weights: Path, recipe: Path | None, epochs: int, seed: int, folder: Path,
+             images: int) -> dict:
     """Train and evaluate one setting; the figures of one row."""
     train_out, eval_out = folder / "train", folder / "evaluate"
     command = [FRACDET, "train", "--data", str(ingest), "--class-weights", str(weights), "--out", str(train_out),
@@ -65,7 +66,7 @@ def run_once(ingest: Path, weights: Path, recipe: Path | None, epochs: int, seed
         subprocess.run([FRACDET, "evaluate", "--model", str(train_out), "--data", str(ingest), "--out", str(eval_out),
                         "--quiet"], check=True, stdout=log, stderr=subprocess.STDOUT,
                        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
-    return {**figures(train_out, eval_out, train_seconds, train_images(ingest)),
+    return {**figures(train_out, eval_out, train_seconds, images),
             "evaluate_seconds": round(time.perf_counter() - started, 1)}
 
 
@@ -159,7 +160,9 @@ def main() -> None:
     ingest, weights = prepare(args.data, args.out)
     results = args.out / "curve.jsonl"
     rows = [json.loads(line) for line in results.read_text().splitlines()] if results.exists() else []
-    print(f"CPU: {cpu_description()}; Python {platform.python_version()}", flush=True)
+    cpu = cpu_description()
+    images = train_images(ingest)
+    print(f"CPU: {cpu}; Python {platform.python_version()}", flush=True)
     plan = [(multiple, seed) for multiple in args.multiples for seed in args.seeds]
     plan += [(1.0, seed) for seed in args.extra_seeds if (1.0, seed) not in plan]
     for multiple, seed in plan:
@@ -168,10 +171,10 @@ def main() -> None:
             print_row(done[0])
             continue
         folder = args.out / f"{name}-x{multiple:g}-seed{seed}"
-        epochs = max(1, round(DEMO_EPOCHS * multiple * DEMO_IMAGES / train_images(ingest)))
+        epochs = max(1, round(DEMO_EPOCHS * multiple * DEMO_IMAGES / images))
         folder.mkdir(exist_ok=True)
-        row = {"recipe": name, "multiple": multiple, "seed": seed, "cpu": cpu_description(),
-               **run_once(ingest, weights, args.recipe, epochs, seed, folder)}
+        row = {"recipe": name, "multiple": multiple, "seed": seed, "cpu": cpu,
+               **run_once(ingest, weights, args.recipe, epochs, seed, folder, images)}
         rows.append(row)
         with results.open("a") as stream:
             stream.write(json.dumps(row) + "\n")
