@@ -12,6 +12,13 @@ and a little noise; `acquisition`, when given, adds what differs between X-ray u
 collimation).
 Every random draw comes from a stateless op seeded by `seed`, so a given
 seed always gives the same result.
+
+`augment` renders the whole canvas. A caller that wants only a window of the augmented canvas
+(`fracdet_core.train.crop`) draws the change first (`draw_augmentation`, `move_boxes`), then
+renders just that window (`render`): the warp maps each window pixel straight from the source,
+so a 256-px crop of a 512-px canvas costs what a 256-px image does. Its geometry and collimation
+are the canvas's, pixel for pixel; exposure is drawn for the window (contrast about the window's
+own mean, noise of its own shape).
 """
 
 from __future__ import annotations
@@ -44,14 +51,9 @@ def augment(
     image: tf.Tensor, boxes: tf.Tensor, classes: tf.Tensor, config: AugmentConfig, seed: tf.Tensor
 ) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
     """Randomly transform a letterboxed square image and its boxes; returns (image, boxes, classes)."""
-    seeds = tf.random.experimental.stateless_split(tf.cast(seed, tf.int64), num=9)
-    size = tf.cast(tf.shape(image)[0], tf.float32)
-    motion = _draw_motion(config, seeds[:4], size)
-    warped = _warp_image(image, motion, size)
-    moved_boxes, keep = _move_boxes(boxes, motion, size)
-    if config.acquisition is not None:
-        warped = simulate_acquisition(warped, moved_boxes, config.acquisition, seeds[8])
-    return _retone(warped, config, seeds[4:8]), moved_boxes, tf.boolean_mask(classes, keep)
+    drawn = draw_augmentation(config, seed, tf.shape(image)[0])
+    moved_boxes, moved_classes = move_boxes(boxes, classes, drawn)
+    return render(image, moved_boxes, drawn, config), moved_boxes, moved_classes
 
 
 class _Motion(NamedTuple):
@@ -66,6 +68,44 @@ class _Motion(NamedTuple):
     shift: tf.Tensor
 
 
+class Augmentation(NamedTuple):
+    """One drawn augmentation of a square canvas of `size` (float32 scalar) pixels; `seeds` (4, 2) for
+    exposure, `acquisition_seed` (2,) for `simulate_acquisition`."""
+
+    motion: _Motion
+    size: tf.Tensor
+    seeds: tf.Tensor
+    acquisition_seed: tf.Tensor
+
+
+def draw_augmentation(config: AugmentConfig, seed: tf.Tensor, size: tf.Tensor | int) -> Augmentation:
+    """The random change `augment` makes to a canvas of `size` pixels with this `seed`."""
+    seeds = tf.random.experimental.stateless_split(tf.cast(seed, tf.int64), num=9)
+    size = tf.cast(size, tf.float32)
+    return Augmentation(_draw_motion(config, seeds[:4], size), size, seeds[4:8], seeds[8])
+
+
+def move_boxes(boxes: tf.Tensor, classes: tf.Tensor, drawn: Augmentation) -> tuple[tf.Tensor, tf.Tensor]:
+    """(boxes, classes) after the change: moved and clipped, normalised to the canvas; boxes mostly pushed off are dropped."""
+    moved, keep = _move_boxes(boxes, drawn.motion, drawn.size)
+    return moved, tf.boolean_mask(classes, keep)
+
+
+def render(image: tf.Tensor, moved_boxes: tf.Tensor, drawn: Augmentation, config: AugmentConfig,
+           origin: tf.Tensor | None = None, window: int | None = None) -> tf.Tensor:
+    """The augmented canvas, or its `window` x `window` piece whose top-left pixel is `origin` (2,) (top, left).
+
+    `moved_boxes` (N, 4) normalised to the canvas, from `move_boxes`: collimation stays clear of them.
+    """
+    origin = tf.zeros([2]) if origin is None else tf.cast(origin, tf.float32)
+    shape = tf.shape(image)[:2] if window is None else tf.constant([window, window])
+    warped = _warp_image(image, drawn.motion, drawn.size, origin, shape)
+    if config.acquisition is not None:
+        warped = simulate_acquisition(warped, moved_boxes, config.acquisition, drawn.acquisition_seed,
+                                      origin=origin, canvas=drawn.size)
+    return _retone(warped, config, drawn.seeds)
+
+
 def _draw_motion(config: AugmentConfig, seeds: tf.Tensor, size: tf.Tensor) -> _Motion:
     flip = config.flip & (tf.random.stateless_uniform([], seeds[0]) < 0.5)
     angle = tf.random.stateless_uniform([], seeds[1], -1.0, 1.0) * math.radians(config.max_rotation_degrees)
@@ -74,24 +114,26 @@ def _draw_motion(config: AugmentConfig, seeds: tf.Tensor, size: tf.Tensor) -> _M
     return _Motion(tf.where(flip, -1.0, 1.0), angle, scale, shift)
 
 
-def _warp_image(image: tf.Tensor, motion: _Motion, size: tf.Tensor) -> tf.Tensor:
-    """The image moved by `motion`, zero where nothing maps.
+def _warp_image(image: tf.Tensor, motion: _Motion, size: tf.Tensor, origin: tf.Tensor, shape: tf.Tensor) -> tf.Tensor:
+    """The `shape` piece at `origin` (top, left) of the image moved by `motion`, zero where nothing maps.
 
     ImageProjectiveTransform wants the inverse map, p = c + F A^-1 (p' - c - shift) with
-    A = scale * R(angle), in pixel-index coordinates (continuous minus 0.5).
+    A = scale * R(angle), in pixel-index coordinates (continuous minus 0.5); the piece's pixel
+    (y, x) is the moved canvas's (y + top, x + left).
     """
     cos, sin = tf.cos(motion.angle) * motion.scale, tf.sin(motion.angle) * motion.scale
     a0, a1 = motion.mirror * cos / motion.scale**2, motion.mirror * sin / motion.scale**2
     b0, b1 = -sin / motion.scale**2, cos / motion.scale**2
     index_centre = size / 2.0 - 0.5
     target_x, target_y = index_centre + motion.shift[0], index_centre + motion.shift[1]
+    top, left = origin[0], origin[1]
     transform = tf.stack([
-        a0, a1, index_centre - (a0 * target_x + a1 * target_y),
-        b0, b1, index_centre - (b0 * target_x + b1 * target_y),
+        a0, a1, index_centre - (a0 * (target_x - left) + a1 * (target_y - top)),
+        b0, b1, index_centre - (b0 * (target_x - left) + b1 * (target_y - top)),
         0.0, 0.0,
     ])
     return tf.raw_ops.ImageProjectiveTransformV3(
-        images=image[None], transforms=transform[None], output_shape=tf.shape(image)[:2],
+        images=image[None], transforms=transform[None], output_shape=shape,
         fill_value=0.0, interpolation="BILINEAR", fill_mode="CONSTANT",
     )[0]
 

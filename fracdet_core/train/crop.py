@@ -3,7 +3,9 @@
 A model with a `fine_image_size` serves small boxes from a pass over the image letterboxed to
 that finer canvas (`fracdet_core.serving.signature`). It learns them from crops of
 `image_size` pixels cut from the same canvas, after augmentation, so a step costs what a
-whole-image step costs. A crop keeps the boxes the fine pass answers for (longer side up to
+whole-image step costs. Only the crop is rendered (`augment.render` of a window): rendering
+the whole fine canvas to keep a quarter of it spent most of the input pipeline's work on pixels
+thrown away. A crop keeps the boxes the fine pass answers for (longer side up to
 `ModelConfig.fine_box_limit` fine pixels) with at least `augment.MIN_VISIBLE` of their area inside it,
 clipped; larger boxes (whole-bone, normal-study boxes) are dropped, as the whole-image pass
 answers for them.
@@ -20,25 +22,28 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from fracdet_core.train.augment import mostly_visible
+from fracdet_core.train.augment import AugmentConfig, draw_augmentation, mostly_visible, move_boxes, render
 
 FOCUS_SHARE = 0.5  # of crops placed over a small box, where the image has one
 
 
 def fine_crop(
-    image: tf.Tensor, boxes: tf.Tensor, classes: tf.Tensor, crop: int, box_limit: float, seed: tf.Tensor
+    image: tf.Tensor, boxes: tf.Tensor, classes: tf.Tensor, augmentation: AugmentConfig, crop: int, box_limit: float,
+    seed: tf.Tensor,
 ) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
-    """A `crop` x `crop` piece of the square `image` (S, S, 1) and its boxes, as (image, boxes, classes).
+    """A `crop` x `crop` piece of the square `image` (S, S, 1) augmented by `augmentation`, and its boxes.
 
-    `box_limit`: the longest box side, pixels of `image`, that a crop keeps.
+    Returns (image, boxes, classes). `box_limit`: the longest box side, pixels of `image`, that a crop keeps.
     """
-    seeds = tf.random.experimental.stateless_split(tf.cast(seed, tf.int64), num=4)
-    size = tf.cast(tf.shape(image)[0], tf.float32)
-    pixels = boxes * size
+    seeds = tf.random.experimental.stateless_split(tf.cast(seed, tf.int64), num=5)
+    drawn = draw_augmentation(augmentation, seeds[4], tf.shape(image)[0])
+    moved_boxes, classes = move_boxes(boxes, classes, drawn)
+    size = drawn.size
+    pixels = moved_boxes * size
     small = tf.maximum(pixels[:, 2] - pixels[:, 0], pixels[:, 3] - pixels[:, 1]) <= box_limit
     origin = _origin(tf.boolean_mask(pixels, small), float(crop), size, seeds)
     top, left = origin[0], origin[1]
-    piece = tf.slice(image, tf.cast(tf.stack([top, left, 0.0]), tf.int32), [crop, crop, 1])
+    piece = render(image, moved_boxes, drawn, augmentation, origin, crop)
     moved = pixels - tf.stack([top, left, top, left])
     clipped = tf.clip_by_value(moved, 0.0, float(crop))
     keep = small & mostly_visible(clipped, moved)

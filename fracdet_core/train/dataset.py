@@ -96,8 +96,7 @@ def _prepared(letterboxed: dict, pair: tf.Tensor, model: ModelConfig, augmentati
         seeds = tf.random.experimental.stateless_split(pair, num=3)
         image, boxes, classes = tf.cond(
             tf.random.stateless_uniform([], seeds[0]) < fine_crop_share,
-            lambda: fine_crop(*augment(*fine[0], classes, augmentation, seeds[1]),
-                              model.image_size, model.fine_box_limit, seeds[2]),
+            lambda: fine_crop(*fine[0], classes, augmentation, model.image_size, model.fine_box_limit, seeds[2]),
             lambda: augment(whole, whole_boxes, classes, augmentation, seeds[1]),
         )
     return image, assign_targets(boxes, classes, model)
