@@ -76,7 +76,7 @@ test: lint $(TOOLS_STAMP) ## lint, then run the whole test suite (starts its own
 demo: $(STAMP) ## make synthetic radiographs, run the whole pipeline locally; print the metrics and where results are
 	$(BIN)/fracdet synth --out $(DEMO_DIR)/data --train 750 --val 500 --seed $(DEMO_SEED) --overwrite
 	TF_CPP_MIN_LOG_LEVEL=2 $(BIN)/fracdet pipeline run --root $(DEMO_DIR)/pipeline --data_uri $(DEMO_DIR)/data \
-		--registry_uri $(DEMO_DIR)/registry --epochs 24 --train_config_uri $(abspath configs/demo.yaml) --promote
+		--registry_uri $(DEMO_DIR)/registry --epochs 28 --train_config_uri $(abspath configs/demo.yaml) --promote
 	@echo
 	@echo "demo: synthetic dataset:  $(abspath $(DEMO_DIR))/data (data.yaml, train/, valid/)"
 	@echo "demo: pipeline outputs:   $(abspath $(DEMO_DIR))/pipeline (one folder per run, one per task)"

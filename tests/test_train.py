@@ -126,6 +126,6 @@ def test_the_model_serves_every_image_its_ingest_admitted(options, expected):
 
 def test_the_demos_recipe_is_the_n_detector_with_the_full_resolution_pass_and_the_study_term():
     recipe = Path(__file__).resolve().parents[1] / "configs" / "demo.yaml"
-    model, train = load_configs(str(recipe), epochs=24)
+    model, train = load_configs(str(recipe), epochs=28)
     assert model == dataclasses.replace(model_preset("n"), fine_image_size=512)
-    assert train == dataclasses.replace(TrainConfig(), epochs=24, study_weight=1.0)
+    assert train == dataclasses.replace(TrainConfig(), epochs=28, study_weight=1.0)
