@@ -11,7 +11,7 @@ from fracdet_core import storage
 from fracdet_core.storage import is_gcs
 
 if TYPE_CHECKING:
-    from fracdet_core.eda.config import EdaOptions
+    from fracdet_core.eda.config import EdaConfig
     from fracdet_core.model.config import ModelConfig
     from fracdet_core.train.config import TrainConfig
 
@@ -64,7 +64,7 @@ def run_eda_component(
     report: _Artifact,
     summary: _Artifact,
     metrics: _Metrics,
-    options: EdaOptions,
+    options: EdaConfig,
     baseline_uri: str | None,
 ) -> None:
     """The EDA component's work: run EDA into `analysis`, then fill the dashboard artifacts.
@@ -157,7 +157,7 @@ def run_evaluate_component(
     With a registry, its champion (if any) is the model to beat, and the champion's metrics are
     cached in the registry, beside the versions they describe.
     """
-    from fracdet_core.evaluate.options import EvaluateOptions
+    from fracdet_core.evaluate.config import EvaluateConfig
     from fracdet_core.evaluate.run import run_evaluation
     from fracdet_core.registry.layout import evaluation_cache_uri
     from fracdet_core.registry.refs import version_reference
@@ -169,7 +169,7 @@ def run_evaluate_component(
     location = artifact_location(evaluation)
     result, blessing = run_evaluation(
         artifact_location(model), artifact_location(dataset), location, champion_uri=champion_uri,
-        thresholds_uri=thresholds_uri, cache_uri=cache_uri, options=EvaluateOptions(target_sensitivity=target_sensitivity),
+        thresholds_uri=thresholds_uri, cache_uri=cache_uri, config=EvaluateConfig(target_sensitivity=target_sensitivity),
     )
     storage.write_bytes(artifact_location(report), storage.read_bytes(storage.join(location, "report.html")))
     report.metadata["display_name"] = "Evaluation report"

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from model_builders import perfect_setup
 
-from fracdet_core.evaluate.options import EvaluateOptions
+from fracdet_core.evaluate.config import EvaluateConfig
 from fracdet_core.evaluate.run import run_evaluation
 from fracdet_core.registry import versions
 
@@ -100,7 +100,7 @@ def test_a_registration_records_the_commit_its_image_was_built_with(tmp_path: Pa
     """`fracdet register` in a process whose environment has FRACDET_GIT_COMMIT, as the images' ENV sets it."""
     model, ingest = perfect_setup(tmp_path)
     evaluation, registry = tmp_path / "evaluation", tmp_path / "registry"
-    run_evaluation(model, ingest, str(evaluation), options=EvaluateOptions(bootstrap_resamples=20, latency_repeats=1,
+    run_evaluation(model, ingest, str(evaluation), config=EvaluateConfig(bootstrap_resamples=20, latency_repeats=1,
                                                                           show_progress=False))
     result = subprocess.run([FRACDET, "register", "--model", model, "--eval", str(evaluation), "--registry", str(registry)],
                             capture_output=True, text=True, timeout=300, env={**os.environ, "FRACDET_GIT_COMMIT": COMMIT})

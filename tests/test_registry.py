@@ -20,7 +20,7 @@ from registry_builders import evaluation_of, stand_in_model
 from fracdet import main
 from fracdet_core import storage
 from fracdet_core.errors import NotFoundError
-from fracdet_core.evaluate.options import EvaluateOptions
+from fracdet_core.evaluate.config import EvaluateConfig
 from fracdet_core.evaluate.run import run_evaluation
 from fracdet_core.registry.aliases import NotBlessedError, NothingToRollBackError, promote, read_alias, rollback
 from fracdet_core.registry.claims import clean_incomplete, incomplete_versions, read_claim
@@ -55,7 +55,7 @@ def models(tmp_path_factory) -> dict:
     """
     base = tmp_path_factory.mktemp("registry")
     model, ingest = perfect_setup(base)
-    run_evaluation(model, ingest, str(base / "evaluation"), options=EvaluateOptions(bootstrap_resamples=20, latency_repeats=1,
+    run_evaluation(model, ingest, str(base / "evaluation"), config=EvaluateConfig(bootstrap_resamples=20, latency_repeats=1,
                                                                                     show_progress=False))
     variants, evaluations, blessed = [], [], []
     for index in range(PROCESSES + 1):

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from fracdet_core.errors import ConfigError
-from fracdet_core.ingest import IngestOptions, ingest_dataset
+from fracdet_core.ingest import IngestConfig, ingest_dataset
 from fracdet_core.model.presets import model_preset
 from fracdet_core.synth import SynthConfig, generate_dataset
 from fracdet_core.train.config import TrainConfig, load_configs
@@ -38,7 +38,7 @@ train:
 def ingest(tmp_path_factory) -> Path:
     base = tmp_path_factory.mktemp("train")
     generate_dataset(SynthConfig(train=32, val=8, size=96, seed=14), str(base / "data"), progress=False)
-    ingest_dataset(str(base / "data"), str(base / "ingest"), IngestOptions(shards=2), progress=False)
+    ingest_dataset(str(base / "data"), str(base / "ingest"), IngestConfig(shards=2), progress=False)
     (base / "tiny.yaml").write_text(TINY_MODEL)
     return base
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from fracdet_core.ingest import IngestOptions, ingest_dataset
+from fracdet_core.ingest import IngestConfig, ingest_dataset
 from fracdet_core.model.config import ModelConfig
 from fracdet_core.serving.letterbox import letterbox
 from fracdet_core.synth import SynthConfig, generate_dataset
@@ -69,7 +69,7 @@ def test_a_box_pushed_out_of_the_image_is_dropped():
 def ingest(tmp_path_factory):
     base = tmp_path_factory.mktemp("input")
     generate_dataset(SynthConfig(train=24, val=6, size=128, seed=12), str(base / "data"), progress=False)
-    ingest_dataset(str(base / "data"), str(base / "ingest"), IngestOptions(shards=2), progress=False)
+    ingest_dataset(str(base / "data"), str(base / "ingest"), IngestConfig(shards=2), progress=False)
     return str(base / "ingest")
 
 

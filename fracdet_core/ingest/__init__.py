@@ -12,7 +12,7 @@ _EXPORTS = {
     "DatasetError": "fracdet_core.ingest.spec",
     "DecodeLimits": "fracdet_core.limits",
     "FanOutError": "fracdet_core.ingest.plan",
-    "IngestOptions": "fracdet_core.ingest.ingest",
+    "IngestConfig": "fracdet_core.ingest.config",
     "ingest_dataset": "fracdet_core.ingest.ingest",
     "ingest_shards": "fracdet_core.ingest.part",
     "merge_parts": "fracdet_core.ingest.merge",
