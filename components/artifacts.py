@@ -125,7 +125,7 @@ def run_train_component(
     dataset: _Artifact, analysis: _Artifact, model: _Artifact, *, model_config: ModelConfig, train_config: TrainConfig,
 ) -> None:
     """The train component's work: train into `model` and describe it for the dashboard."""
-    from fracdet_core.train.trainer import train
+    from fracdet_core.train.run import train
 
     weights = storage.join(artifact_location(analysis), "class_weights.json")
     summary = train(artifact_location(dataset), weights, artifact_location(model), model_config, train_config)

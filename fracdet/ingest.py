@@ -42,7 +42,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from fracdet_core.ingest.config import IngestConfig
-    from fracdet_core.ingest.ingest import ingest_dataset
+    from fracdet_core.ingest.run import ingest_dataset
 
     config = IngestConfig(
         shards=args.shards,

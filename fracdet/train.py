@@ -47,7 +47,7 @@ def load_flag_configs(args: argparse.Namespace) -> tuple[ModelConfig, TrainConfi
 
 def run(args: argparse.Namespace) -> int:
     from fracdet_core import storage
-    from fracdet_core.train.trainer import train
+    from fracdet_core.train.run import train
 
     model_config, train_config = load_flag_configs(args)
     summary = train(args.data, args.class_weights, args.out, model_config, train_config)

@@ -17,7 +17,7 @@ from fracdet_core.ingest import IngestConfig, ingest_dataset
 from fracdet_core.model.presets import model_preset
 from fracdet_core.synth import SynthConfig, generate_dataset
 from fracdet_core.train.config import TrainConfig, load_configs
-from fracdet_core.train.trainer import serving_limits
+from fracdet_core.train.run import serving_limits
 
 FRACDET = str(Path(sys.executable).with_name("fracdet"))
 TINY_MODEL = """

@@ -20,11 +20,11 @@ from fracdet_core import storage
 from fracdet_core.errors import ConfigError
 from fracdet_core.ingest.config import IngestConfig
 from fracdet_core.ingest.discovery import ImageTask, Problem
-from fracdet_core.ingest.ingest import accept_results, image_worker
 from fracdet_core.ingest.outputs import PART_FILE, LabelTableWriter, ShardWriter, write_quarantine
 from fracdet_core.ingest.ownership import claim_output
 from fracdet_core.ingest.plan import IngestPlan, PlannedShard
 from fracdet_core.ingest.process import IngestedImage, process_image
+from fracdet_core.ingest.run import accept_results, image_worker
 from fracdet_core.parallel import worker_pool
 from fracdet_core.progress import progress_bar
 

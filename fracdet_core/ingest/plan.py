@@ -21,8 +21,8 @@ from fracdet_core import storage
 from fracdet_core.errors import ConfigError, FracdetError
 from fracdet_core.ingest.config import IngestConfig
 from fracdet_core.ingest.discovery import ImageTask, Problem, discover
-from fracdet_core.ingest.ingest import processing_order
 from fracdet_core.ingest.outputs import shard_bounds, shard_name
+from fracdet_core.ingest.run import processing_order
 from fracdet_core.ingest.spec import SPLITS, DatasetSpec, SplitSource, read_spec
 from fracdet_core.limits import DecodeLimits
 
