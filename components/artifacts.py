@@ -230,10 +230,10 @@ def run_register_component(
     model to be the one its blessing measured, so a blessing never promotes a model it did not see.
     """
     from fracdet_core.registry.aliases import promote as promote_version
-    from fracdet_core.registry.versions import register
+    from fracdet_core.registry.run import register_model_version
 
-    metadata, created = register(artifact_location(model), artifact_location(evaluation), registry_uri, model_name,
-                                 eda_uri=artifact_location(analysis), run=run)
+    metadata, created = register_model_version(artifact_location(model), artifact_location(evaluation), registry_uri, model_name,
+                                               eda_uri=artifact_location(analysis), run=run)
     if promote:
         promote_version(registry_uri, model_name, metadata["version"], require_blessed=True,
                         reason=f"pipeline run {run.get('run_id')}")

@@ -33,7 +33,7 @@ from fracdet_core.ingest.config import IngestConfig
 from fracdet_core.limits import DecodeLimits
 from fracdet_core.model.config import ModelConfig
 from fracdet_core.model.presets import PRESETS, model_preset
-from fracdet_core.registry.versions import register as register_version
+from fracdet_core.registry.run import register_model_version
 from fracdet_core.synth.config import SynthConfig
 from fracdet_core.train.config import TrainConfig
 from fracdet_pipelines.cluster import GPU_RESOURCE, ClusterOptions
@@ -97,7 +97,7 @@ LIBRARY = [
     (EvaluateConfig(), "target_sensitivity", defaults.TARGET_SENSITIVITY),
 ]
 LIBRARY_FUNCTIONS = [
-    (register_version, "name", defaults.MODEL_NAME),
+    (register_model_version, "name", defaults.MODEL_NAME),
     (calibrate_thresholds, "target_sensitivity", defaults.TARGET_SENSITIVITY),
 ]
 

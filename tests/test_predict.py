@@ -31,7 +31,8 @@ from fracdet_core.predict.model import find_model
 from fracdet_core.predict.run import detect_batch, predict
 from fracdet_core.predict.thresholds import NoThresholdError, evaluation_thresholds
 from fracdet_core.registry.aliases import promote
-from fracdet_core.registry.versions import register, saved_model_uri, version_uri
+from fracdet_core.registry.layout import saved_model_uri, version_uri
+from fracdet_core.registry.run import register_model_version
 from fracdet_core.serving.saved_model import load_serving
 from fracdet_core.synth import SynthConfig
 from fracdet_core.synth.dataset import generate_dataset
@@ -46,7 +47,7 @@ def case(tmp_path_factory) -> TrainedCase:
 def registry(case) -> str:
     """A registry whose version 1, the champion, is the trained model with its evaluation."""
     root = str(case.train_out.parent / "registry")
-    register(str(case.train_out), str(case.train_out.parent / "evaluate"), root, "fracdet")
+    register_model_version(str(case.train_out), str(case.train_out.parent / "evaluate"), root, "fracdet")
     promote(root, "fracdet", 1)
     return root
 
