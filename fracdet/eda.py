@@ -9,7 +9,7 @@ from fracdet_core import defaults
 from fracdet_core.eda.config import WEIGHTINGS, EdaConfig
 
 
-def register(commands: argparse._SubParsersAction) -> None:
+def add_commands(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser(
         "eda",
         help="analyse an ingest: statistics, class weights, data checks, drift, report",

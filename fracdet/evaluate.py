@@ -9,7 +9,7 @@ from fracdet_core import defaults
 from fracdet_core.evaluate.config import EvaluateConfig
 
 
-def register(commands: argparse._SubParsersAction) -> None:
+def add_commands(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser(
         "evaluate",
         help="evaluate a model: COCO mAP, per-class AP, FROC, per-body-part clinical metrics, blessing",

@@ -10,7 +10,7 @@ from fracdet_core.limits import DecodeLimits
 from fracdet_core.parallel import default_workers
 
 
-def register(commands: argparse._SubParsersAction) -> None:
+def add_commands(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser(
         "ingest",
         help="turn a YOLO dataset into validated TFRecord shards",

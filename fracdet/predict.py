@@ -42,7 +42,7 @@ _DESCRIPTION = (
 )
 
 
-def register(commands: argparse._SubParsersAction) -> None:
+def add_commands(commands: argparse._SubParsersAction) -> None:
     """Add `fracdet predict`, its options grouped as `--help` shows them."""
     parser = commands.add_parser(
         "predict", help="run a model on PNG, JPEG or DICOM images: boxes, fracture call, annotated pictures",

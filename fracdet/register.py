@@ -36,7 +36,7 @@ _REGISTRY_ACTION_HELP = {
 }
 
 
-def register(commands: argparse._SubParsersAction) -> None:
+def add_commands(commands: argparse._SubParsersAction) -> None:
     """Add `fracdet register` and `fracdet registry ACTION`."""
     _add_register_command(commands)
     _add_registry_commands(commands)

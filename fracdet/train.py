@@ -11,7 +11,7 @@ from fracdet_core.model.presets import PRESETS
 from fracdet_core.train.config import TrainConfig, load_configs
 
 
-def register(commands: argparse._SubParsersAction) -> None:
+def add_commands(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser(
         "train",
         help="train the detector on an ingest",
