@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import posixpath
 from collections.abc import Mapping
 
 import yaml
@@ -130,14 +129,8 @@ def _read_names(yaml_uri: str, content: dict) -> dict[int, str]:
     return mapping
 
 
-def _parent(uri: str) -> str:
-    if storage.is_gcs(uri):
-        return posixpath.dirname(uri.rstrip("/"))
-    return os.path.dirname(os.path.abspath(uri))
-
-
 def _resolve_root(yaml_uri: str, path: object) -> str:
-    base = _parent(yaml_uri)
+    base = storage.parent(yaml_uri)
     if path in (None, ""):
         return base
     if not isinstance(path, str):
@@ -183,7 +176,7 @@ def _under_root(root: str, entry: str) -> str:
 
 def _read_image_list(root: str, list_uri: str) -> list[str]:
     """Image paths from an Ultralytics `.txt` list: `./x` is relative to the list's folder."""
-    folder = _parent(list_uri)
+    folder = storage.parent(list_uri)
     paths = []
     for line in storage.read_text(list_uri).splitlines():
         line = line.strip()
