@@ -22,7 +22,7 @@ import yaml
 
 from fracdet_core import storage
 from fracdet_core.classes import CLASS_NAMES
-from fracdet_core.errors import FracdetError
+from fracdet_core.errors import FracdetError, first_line
 
 SPLITS = ("train", "val")
 
@@ -85,7 +85,7 @@ def read_spec(data: str) -> DatasetSpec:
     try:
         content = yaml.safe_load(storage.read_text(yaml_uri))
     except (yaml.YAMLError, UnicodeDecodeError) as error:
-        raise DatasetError(f"{yaml_uri}: not valid YAML: {_first_line(error)}") from error
+        raise DatasetError(f"{yaml_uri}: not valid YAML: {first_line(error)}") from error
     if not isinstance(content, dict):
         raise DatasetError(f"{yaml_uri}: expected a mapping with path, train, val and names, got {type(content).__name__}")
     source_names = _read_names(yaml_uri, content)
@@ -93,10 +93,6 @@ def read_spec(data: str) -> DatasetSpec:
     splits = {split: _read_split(yaml_uri, root, content, split) for split in SPLITS}
     remap = {source_id: CLASS_NAMES.index(name) for source_id, name in source_names.items()}
     return DatasetSpec(yaml_uri, root, splits, source_names, remap)
-
-
-def _first_line(error: Exception) -> str:
-    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
 
 
 def _read_names(yaml_uri: str, content: dict) -> dict[int, str]:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 
-from fracdet_core.errors import FracdetError
+from fracdet_core.errors import FracdetError, first_line
 from fracdet_core.output_folder import PREDICT, claim, publishing, refuse_overlap
 from fracdet_core.predict.config import PredictConfig
 from fracdet_core.predict.inputs import InputImage, Unreadable, discover, read_or_reject
@@ -86,7 +86,7 @@ def _load(model: PredictModel) -> Serve:
     try:
         return load_serving(model.location)
     except (tf.errors.OpError, OSError, ValueError) as error:
-        raise FracdetError(f"{model.location}: cannot load the SavedModel: {_first_line(error)}") from error
+        raise FracdetError(f"{model.location}: cannot load the SavedModel: {first_line(error)}") from error
 
 
 def detect_batch(
@@ -111,8 +111,3 @@ def detect_batch(
             unreadable.append(Unreadable(images[0].file.uri, "model_error", reason))
             return []
     return [pair for image in images for pair in detect_batch(serve, [image], unreadable)]
-
-
-def _first_line(error: Exception) -> str:
-    text = str(error).strip()
-    return text.splitlines()[0] if text else type(error).__name__
