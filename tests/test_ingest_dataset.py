@@ -181,6 +181,7 @@ def test_manifest_lists_shards_with_checksums(messy_ingest):
     assert sum(counts) == manifest["splits"]["train"]["images"]
 
 
+@pytest.mark.slow
 def test_output_is_identical_for_any_worker_count_and_on_rerun(messy, messy_ingest, tmp_path):
     out, _ = messy_ingest
     parallel = tmp_path / "parallel"

@@ -96,6 +96,7 @@ def test_the_environment_variable_wins(tmp_path: Path, monkeypatch: pytest.Monke
     assert git_commit_of(copy) == COMMIT
 
 
+@pytest.mark.slow
 def test_a_registration_records_the_commit_its_image_was_built_with(tmp_path: Path) -> None:
     """`fracdet register` in a process whose environment has FRACDET_GIT_COMMIT, as the images' ENV sets it."""
     model, ingest = perfect_setup(tmp_path)

@@ -37,6 +37,8 @@ from fracdet_core.serving.saved_model import load_serving
 from fracdet_core.synth import SynthConfig
 from fracdet_core.synth.dataset import generate_dataset
 
+pytestmark = pytest.mark.slow  # every test reads the model that the module trains first
+
 
 @pytest.fixture(scope="module")
 def case(tmp_path_factory) -> TrainedCase:

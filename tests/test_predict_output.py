@@ -141,6 +141,7 @@ def test_a_second_run_with_fewer_inputs_leaves_exactly_its_own_files(model, tmp_
     assert storage.list_files(storage_root) == storage.list_files(out)  # nothing left beside it
 
 
+@pytest.mark.slow
 def test_a_run_killed_part_way_leaves_the_previous_complete_run(model, tmp_path):
     out = tmp_path / "out"
     _images(tmp_path / "first", ["a", "b"])

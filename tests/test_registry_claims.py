@@ -103,6 +103,7 @@ def test_a_bad_input_is_refused_before_a_number_is_claimed(tmp_path):
     assert not root.exists()
 
 
+@pytest.mark.slow
 def test_a_clean_during_a_slow_registration_stops_it_from_publishing(tmp_path, storage_root):
     model = stand_in_model(tmp_path / "model", "stand-in", assets=300)
     evaluation = evaluation_of(model, tmp_path / "eval")

@@ -44,6 +44,7 @@ def _source_ids(dataset: tf.data.Dataset) -> list[bytes]:
 
 
 @pytest.mark.parametrize(("shards", "share_sizes"), [(1, [5, 4]), (3, [6, 3])])
+@pytest.mark.slow
 def test_each_worker_reads_its_own_share_of_the_split(tmp_path, shards, share_sizes):
     # One file for two workers is split by record, three files by file (0 and 2, then 1).
     generate_dataset(SynthConfig(train=9, val=1, size=64, seed=3), str(tmp_path / "data"), progress=False)
@@ -54,6 +55,7 @@ def test_each_worker_reads_its_own_share_of_the_split(tmp_path, shards, share_si
     assert sorted(shares[0] + shares[1]) == _source_ids(load_examples(ingest, "train"))
 
 
+@pytest.mark.slow
 def test_a_worker_resumes_from_the_chiefs_backup_and_writes_only_its_own(tmp_path):
     shared, own = tmp_path / "out" / "backup", tmp_path / "scratch" / "backup"
     images, targets = np.arange(8.0).reshape(4, 2), np.ones((4, 1))

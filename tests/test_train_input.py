@@ -90,6 +90,7 @@ def _classes_with_targets(batches: list) -> set[int]:
     return {int(np.argmax(cell[5:])) for _, targets in batches for image in targets for cell in image if cell[4] > 0}
 
 
+@pytest.mark.slow
 def test_fine_crops_teach_small_boxes_and_leave_whole_bone_boxes_to_the_whole_images(ingest):
     """The synthetic normal-study boxes span the bones (class ids 5-9), fracture boxes are small (0-4)."""
     fine = ModelConfig(image_size=64, fine_image_size=128)
