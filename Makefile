@@ -38,7 +38,7 @@ FRACDET_GIT_COMMIT = $(if $(GIT_HEAD),$(GIT_HEAD)$(if $(shell git status --porce
 GPU_IN_HEADER := \# Written by make lock from requirements.in (edit that): the GPU image's dependencies, tensorflow[and-cuda] for tensorflow-cpu, every other package at the version requirements.lock pins.
 
 .DEFAULT_GOAL := help
-.PHONY: help install lock lint docs test demo bench images container-engine container-tools container-test clean
+.PHONY: help install lock lint docs test test-fast demo bench images container-engine container-tools container-test clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-15s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -77,6 +77,10 @@ docs: $(STAMP) ## build the documentation site into site/ (mkdocs build --strict
 
 test: lint docs $(TOOLS_STAMP) ## lint, build the docs, then run the whole test suite (starts its own fake-gcs-server)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# -m replaces pyproject's own `-m 'not container'`, so the expression keeps that part too.
+test-fast: lint $(TOOLS_STAMP) ## lint, then the tests not marked slow (no training, pipeline runs or process swarms), in under 3 minutes
+	$(BIN)/python -m pytest -m "not slow and not container" $(PYTEST_ARGS)
 
 demo: $(STAMP) ## make synthetic radiographs, run the whole pipeline locally; print the metrics and where results are
 	$(BIN)/fracdet synth --out $(DEMO_DIR)/data --train 750 --val 500 --seed $(DEMO_SEED) --overwrite

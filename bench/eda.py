@@ -24,9 +24,9 @@ from fracdet_core.ingest.outputs import LABEL_SCHEMA
 _TIMED_RUN = """
 import sys, time
 started = time.perf_counter()
-from fracdet_core.eda.config import EdaOptions
+from fracdet_core.eda.config import EdaConfig
 from fracdet_core.eda.run import run_eda
-run_eda(sys.argv[1], sys.argv[2], EdaOptions(thumbnails_per_class=0))
+run_eda(sys.argv[1], sys.argv[2], EdaConfig(thumbnails_per_class=0))
 print(time.perf_counter() - started)
 """
 

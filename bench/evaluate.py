@@ -30,7 +30,7 @@ from fracdet_core.evaluate.clinical import calibrate_thresholds, clinical_metric
 from fracdet_core.evaluate.coco import coco_metrics
 from fracdet_core.evaluate.froc import froc_curve
 from fracdet_core.evaluate.inference import evaluate_split, read_split
-from fracdet_core.ingest import IngestOptions, ingest_dataset
+from fracdet_core.ingest import IngestConfig, ingest_dataset
 from fracdet_core.model.config import ModelConfig
 from fracdet_core.model.detector import build_detector
 from fracdet_core.serving.letterbox import letterbox
@@ -50,7 +50,7 @@ def main() -> None:
         generate_dataset(SynthConfig(train=8, val=args.val, size=512, seed=4), os.path.join(folder, "data"),
                          workers=os.cpu_count() or 1, progress=False)
         ingest = os.path.join(folder, "ingest")
-        ingest_dataset(os.path.join(folder, "data"), ingest, IngestOptions(), progress=False)
+        ingest_dataset(os.path.join(folder, "data"), ingest, IngestConfig(), progress=False)
         if args.model:
             model = keras.models.load_model(os.path.join(args.model, "model.keras"), compile=False)
             model_uri = args.model

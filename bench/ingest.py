@@ -24,13 +24,13 @@ from pathlib import Path
 from PIL import Image
 
 from fracdet_core import storage
-from fracdet_core.ingest import IngestOptions, ingest_dataset
+from fracdet_core.ingest import IngestConfig, ingest_dataset
 from fracdet_core.synth import SynthConfig, generate_dataset
 
 _PEAK_RSS_PROBE = """
 import resource, sys
-from fracdet_core.ingest import IngestOptions, ingest_dataset
-ingest_dataset(sys.argv[1], sys.argv[2], IngestOptions(workers=int(sys.argv[3])), progress=False)
+from fracdet_core.ingest import IngestConfig, ingest_dataset
+ingest_dataset(sys.argv[1], sys.argv[2], IngestConfig(workers=int(sys.argv[3])), progress=False)
 own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
 print(own, children)
@@ -47,7 +47,7 @@ def _bare_decode_rate(images: list[str]) -> float:
 
 def _ingest_seconds(data: str, out: str, workers: int) -> float:
     started = time.perf_counter()
-    ingest_dataset(data, out, IngestOptions(workers=workers), progress=False)
+    ingest_dataset(data, out, IngestConfig(workers=workers), progress=False)
     return time.perf_counter() - started
 
 

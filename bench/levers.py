@@ -126,12 +126,12 @@ def serving_rate(model, config, folder: str, batches: int) -> float:  # noqa: AN
 
 def prepare(folder: str) -> None:
     """Synthetic radiographs in `folder`/synth, ingested into `folder`/ingest."""
-    from fracdet_core.ingest import IngestOptions, ingest_dataset
+    from fracdet_core.ingest import IngestConfig, ingest_dataset
     from fracdet_core.synth import SynthConfig, generate_dataset
 
     generate_dataset(SynthConfig(train=96, val=16, size=512, seed=3), os.path.join(folder, "synth"),
                      workers=os.cpu_count() or 1, progress=False)
-    ingest_dataset(os.path.join(folder, "synth"), os.path.join(folder, "ingest"), IngestOptions(shards=2), progress=False)
+    ingest_dataset(os.path.join(folder, "synth"), os.path.join(folder, "ingest"), IngestConfig(shards=2), progress=False)
 
 
 def run_child(folder: str, setting: Setting, size: int, steps: int, serving_batches: int) -> dict | str:

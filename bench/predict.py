@@ -31,7 +31,8 @@ from timing import describe, interleaved_timings_ms, peak_rss_mib
 
 from fracdet_core.model.config import ModelConfig
 from fracdet_core.model.detector import build_detector
-from fracdet_core.predict.run import PredictOptions, predict
+from fracdet_core.predict.config import PredictConfig
+from fracdet_core.predict.run import predict
 from fracdet_core.serving.letterbox import letterbox
 from fracdet_core.serving.saved_model import detect, load_serving
 from fracdet_core.serving.signature import export_saved_model
@@ -65,7 +66,7 @@ def end_to_end_rate(model_uri: str, folder: str, images: list[bytes]) -> float:
             with open(os.path.join(inputs, f"{index:03d}.png"), "wb") as stream:
                 stream.write(encoded)
         started = time.perf_counter()
-        predict(model_uri, [inputs], os.path.join(folder, f"out-{count}"), PredictOptions(threshold=0.5, batch_size=BATCH,
+        predict(model_uri, [inputs], os.path.join(folder, f"out-{count}"), PredictConfig(threshold=0.5, batch_size=BATCH,
                                                                                          show_progress=False))
         seconds.append(time.perf_counter() - started)
     return (len(images) - BATCH) / (seconds[1] - seconds[0])

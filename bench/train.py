@@ -26,7 +26,7 @@ import keras
 import tensorflow as tf
 from cpu import matmul_peak_gflops
 
-from fracdet_core.ingest import IngestOptions, ingest_dataset
+from fracdet_core.ingest import IngestConfig, ingest_dataset
 from fracdet_core.model.config import ModelConfig
 from fracdet_core.model.detector import build_detector
 from fracdet_core.model.loss import DetectionLoss
@@ -74,7 +74,7 @@ def main() -> None:
             SynthConfig(train=96, val=16, size=512, seed=3), os.path.join(folder, "data"), workers=os.cpu_count() or 1,
             progress=False,
         )
-        ingest_dataset(os.path.join(folder, "data"), os.path.join(folder, "ingest"), IngestOptions(shards=2), progress=False)
+        ingest_dataset(os.path.join(folder, "data"), os.path.join(folder, "ingest"), IngestConfig(shards=2), progress=False)
         dataset = training_dataset(os.path.join(folder, "ingest"), "train", config, args.batch_size)
         cached = training_dataset(os.path.join(folder, "ingest"), "train", config, args.batch_size, cache=True)
         for _ in cached:  # the first epoch fills the cache

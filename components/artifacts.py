@@ -11,7 +11,7 @@ from fracdet_core import storage
 from fracdet_core.storage import is_gcs
 
 if TYPE_CHECKING:
-    from fracdet_core.eda.config import EdaOptions
+    from fracdet_core.eda.config import EdaConfig
     from fracdet_core.model.config import ModelConfig
     from fracdet_core.train.config import TrainConfig
 
@@ -64,7 +64,7 @@ def run_eda_component(
     report: _Artifact,
     summary: _Artifact,
     metrics: _Metrics,
-    options: EdaOptions,
+    options: EdaConfig,
     baseline_uri: str | None,
 ) -> None:
     """The EDA component's work: run EDA into `analysis`, then fill the dashboard artifacts.
@@ -125,7 +125,7 @@ def run_train_component(
     dataset: _Artifact, analysis: _Artifact, model: _Artifact, *, model_config: ModelConfig, train_config: TrainConfig,
 ) -> None:
     """The train component's work: train into `model` and describe it for the dashboard."""
-    from fracdet_core.train.trainer import train
+    from fracdet_core.train.run import train
 
     weights = storage.join(artifact_location(analysis), "class_weights.json")
     summary = train(artifact_location(dataset), weights, artifact_location(model), model_config, train_config)
@@ -157,7 +157,7 @@ def run_evaluate_component(
     With a registry, its champion (if any) is the model to beat, and the champion's metrics are
     cached in the registry, beside the versions they describe.
     """
-    from fracdet_core.evaluate.options import EvaluateOptions
+    from fracdet_core.evaluate.config import EvaluateConfig
     from fracdet_core.evaluate.run import run_evaluation
     from fracdet_core.registry.layout import evaluation_cache_uri
     from fracdet_core.registry.refs import version_reference
@@ -169,7 +169,7 @@ def run_evaluate_component(
     location = artifact_location(evaluation)
     result, blessing = run_evaluation(
         artifact_location(model), artifact_location(dataset), location, champion_uri=champion_uri,
-        thresholds_uri=thresholds_uri, cache_uri=cache_uri, options=EvaluateOptions(target_sensitivity=target_sensitivity),
+        thresholds_uri=thresholds_uri, cache_uri=cache_uri, config=EvaluateConfig(target_sensitivity=target_sensitivity),
     )
     storage.write_bytes(artifact_location(report), storage.read_bytes(storage.join(location, "report.html")))
     report.metadata["display_name"] = "Evaluation report"
@@ -230,10 +230,10 @@ def run_register_component(
     model to be the one its blessing measured, so a blessing never promotes a model it did not see.
     """
     from fracdet_core.registry.aliases import promote as promote_version
-    from fracdet_core.registry.versions import register
+    from fracdet_core.registry.run import register_model_version
 
-    metadata, created = register(artifact_location(model), artifact_location(evaluation), registry_uri, model_name,
-                                 eda_uri=artifact_location(analysis), run=run)
+    metadata, created = register_model_version(artifact_location(model), artifact_location(evaluation), registry_uri, model_name,
+                                               eda_uri=artifact_location(analysis), run=run)
     if promote:
         promote_version(registry_uri, model_name, metadata["version"], require_blessed=True,
                         reason=f"pipeline run {run.get('run_id')}")

@@ -31,7 +31,7 @@ def eda(
         max_quarantine_share: fail when a larger share of the files found was quarantined.
     """
     from fracdet_components.artifacts import run_eda_component
-    from fracdet_core.eda.config import EdaOptions
+    from fracdet_core.eda.config import EdaConfig
 
-    options = EdaOptions(weighting=weighting, max_quarantine_share=max_quarantine_share)
+    options = EdaConfig(weighting=weighting, max_quarantine_share=max_quarantine_share)
     run_eda_component(dataset, analysis, report, summary, metrics, options, baseline_uri or None)

@@ -24,9 +24,9 @@ def ingest(
             is in KFP's cache key, so the cached output is reused only while the data is unchanged.
     """
     from fracdet_components.artifacts import artifact_location, ingest_metadata
-    from fracdet_core.ingest import DecodeLimits, IngestOptions, ingest_dataset
+    from fracdet_core.ingest import DecodeLimits, IngestConfig, ingest_dataset
     from fracdet_core.parallel import default_workers
 
-    options = IngestOptions(shards=shards, workers=workers or default_workers(), limits=DecodeLimits(max_side=max_side))
+    options = IngestConfig(shards=shards, workers=workers or default_workers(), limits=DecodeLimits(max_side=max_side))
     manifest = ingest_dataset(data_uri, artifact_location(dataset), options)
     dataset.metadata.update(ingest_metadata(manifest))

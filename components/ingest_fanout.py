@@ -32,10 +32,10 @@ def ingest_plan(
         The part indices, 0 to the number of parts - 1: the items of the `dsl.ParallelFor`.
     """
     from fracdet_components.artifacts import artifact_location
-    from fracdet_core.ingest import DecodeLimits, IngestOptions
+    from fracdet_core.ingest import DecodeLimits, IngestConfig
     from fracdet_core.ingest.plan import plan_ingest, write_plan
 
-    made = plan_ingest(data_uri, parts, IngestOptions(shards=shards, limits=DecodeLimits(max_side=max_side)))
+    made = plan_ingest(data_uri, parts, IngestConfig(shards=shards, limits=DecodeLimits(max_side=max_side)))
     write_plan(made, artifact_location(plan))
     plan.metadata.update(made.describe())
     return list(range(len(made.parts)))

@@ -1,5 +1,7 @@
 """The `fracdet` command: one sub-command per pipeline stage.
 
+Each module of this package adds its sub-commands to the parser with `add_commands(commands)`.
+
 Library code raises `FracdetError` for problems the user can fix; this is the one place that
 turns them into a single line on stderr and exit code 2. Anything else is a bug and keeps its
 traceback.
@@ -15,7 +17,7 @@ from fracdet import eda, evaluate, ingest, pipeline, predict, register, synth, t
 from fracdet_core import __version__
 from fracdet_core.errors import FracdetError
 
-_COMMANDS = (synth, ingest, eda, train, evaluate, register, pipeline, predict)
+_COMMAND_MODULES = (synth, ingest, eda, train, evaluate, register, pipeline, predict)
 USAGE_ERROR = 2
 
 
@@ -30,8 +32,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for command in _COMMANDS:
-        command.register(commands)
+    for module in _COMMAND_MODULES:
+        module.add_commands(commands)
     return parser
 
 

@@ -6,10 +6,10 @@ import argparse
 
 from fracdet.arguments import non_negative_int
 from fracdet_core import defaults
-from fracdet_core.eda.config import WEIGHTINGS, EdaOptions
+from fracdet_core.eda.config import WEIGHTINGS, EdaConfig
 
 
-def register(commands: argparse._SubParsersAction) -> None:
+def add_commands(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser(
         "eda",
         help="analyse an ingest: statistics, class weights, data checks, drift, report",
@@ -25,13 +25,13 @@ def register(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--baseline", help="an earlier EDA output to compare against (drift)")
     parser.add_argument("--weighting", choices=WEIGHTINGS, default=defaults.CLASS_WEIGHTING,
                         help="class weights: balanced (n / (k n_c)) or effective (Cui et al. 2019) (default: %(default)s)")
-    parser.add_argument("--beta", type=float, default=EdaOptions.beta,
+    parser.add_argument("--beta", type=float, default=EdaConfig.beta,
                         help="beta of the effective weighting (default: %(default)s)")
-    parser.add_argument("--max-weight", type=float, default=EdaOptions.max_weight,
+    parser.add_argument("--max-weight", type=float, default=EdaConfig.max_weight,
                         help="cap on any class weight (default: %(default)s)")
     parser.add_argument("--max-quarantine-share", type=float, default=defaults.MAX_QUARANTINE_SHARE,
                         help="fail above this share of quarantined files (default: %(default)s)")
-    parser.add_argument("--min-class-boxes", type=non_negative_int, default=EdaOptions.min_class_boxes,
+    parser.add_argument("--min-class-boxes", type=non_negative_int, default=EdaConfig.min_class_boxes,
                         help="warn for classes with fewer training boxes (default: %(default)s)")
     parser.set_defaults(run=run)
 
@@ -40,14 +40,14 @@ def run(args: argparse.Namespace) -> int:
     from fracdet_core import storage
     from fracdet_core.eda.run import run_eda
 
-    options = EdaOptions(
+    config = EdaConfig(
         weighting=args.weighting,
         beta=args.beta,
         max_weight=args.max_weight,
         max_quarantine_share=args.max_quarantine_share,
         min_class_boxes=args.min_class_boxes,
     )
-    stats = run_eda(args.data, args.out, options, baseline_uri=args.baseline)
+    stats = run_eda(args.data, args.out, config, baseline_uri=args.baseline)
     warnings = [check for check in stats["checks"] if check["severity"] == "warning" and not check["passed"]]
     for check in warnings:
         print(f"warning: {check['name']}: {check['detail']}")

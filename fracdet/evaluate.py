@@ -6,10 +6,10 @@ import argparse
 
 from fracdet.arguments import positive_int
 from fracdet_core import defaults
-from fracdet_core.evaluate.options import EvaluateOptions
+from fracdet_core.evaluate.config import EvaluateConfig
 
 
-def register(commands: argparse._SubParsersAction) -> None:
+def add_commands(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser(
         "evaluate",
         help="evaluate a model: COCO mAP, per-class AP, FROC, per-body-part clinical metrics, blessing",
@@ -32,10 +32,10 @@ def register(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--champion", help="the model in service (same forms as --model), to compare against")
     parser.add_argument("--thresholds", help="blessing thresholds YAML: min_map50, min_sensitivity, max_regression")
     parser.add_argument("--cache", help="folder or gs:// prefix caching the champion's metrics by model and data")
-    parser.add_argument("--split", default=EvaluateOptions.split, help="the ingest split to evaluate on (default: %(default)s)")
+    parser.add_argument("--split", default=EvaluateConfig.split, help="the ingest split to evaluate on (default: %(default)s)")
     parser.add_argument("--target-sensitivity", type=float, default=defaults.TARGET_SENSITIVITY,
                         help="image-level sensitivity the per-body-part thresholds are set for (default: %(default)s)")
-    parser.add_argument("--batch-size", type=positive_int, default=EvaluateOptions.batch_size,
+    parser.add_argument("--batch-size", type=positive_int, default=EvaluateConfig.batch_size,
                         help="images per serving call (default: %(default)s)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.set_defaults(run=run)
@@ -46,10 +46,10 @@ def run(args: argparse.Namespace) -> int:
     from fracdet_core.evaluate.run import run_evaluation
     from fracdet_core.evaluate.summary import blessing_lines, metrics_table
 
-    options = EvaluateOptions(split=args.split, target_sensitivity=args.target_sensitivity, batch_size=args.batch_size,
+    config = EvaluateConfig(split=args.split, target_sensitivity=args.target_sensitivity, batch_size=args.batch_size,
                               show_progress=not args.quiet)
     evaluation, blessing = run_evaluation(args.model, args.data, args.out, champion_uri=args.champion,
-                                       thresholds_uri=args.thresholds, cache_uri=args.cache, options=options)
+                                       thresholds_uri=args.thresholds, cache_uri=args.cache, config=config)
     print(metrics_table(evaluation.metrics))
     print(blessing_lines(blessing.blessed, blessing.reasons))
     print(f"report: {storage.join(args.out, 'report.html')}")

@@ -10,7 +10,7 @@ from fracdet_core.limits import DecodeLimits
 from fracdet_core.parallel import default_workers
 
 
-def register(commands: argparse._SubParsersAction) -> None:
+def add_commands(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser(
         "ingest",
         help="turn a YOLO dataset into validated TFRecord shards",
@@ -41,14 +41,15 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from fracdet_core.ingest.ingest import IngestOptions, ingest_dataset
+    from fracdet_core.ingest.config import IngestConfig
+    from fracdet_core.ingest.run import ingest_dataset
 
-    options = IngestOptions(
+    config = IngestConfig(
         shards=args.shards,
         workers=args.workers,
         limits=DecodeLimits(max_pixels=args.max_pixels, max_side=args.max_side, max_bytes=args.max_bytes),
     )
-    manifest = ingest_dataset(args.data, args.out, options, progress=not args.quiet)
+    manifest = ingest_dataset(args.data, args.out, config, progress=not args.quiet)
     totals = manifest["totals"]
     print(f"found {totals['found']}, ingested {totals['ingested']}, quarantined {totals['quarantined']}"
           f" ({totals['warnings']} kept with warnings)")

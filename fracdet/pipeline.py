@@ -25,7 +25,7 @@ EXIT_NOT_BLESSED = 3
 _EXIT_CODES = {"blessed": EXIT_BLESSED, "submitted": EXIT_BLESSED, "not_blessed": EXIT_NOT_BLESSED}
 
 
-def register(commands: argparse._SubParsersAction) -> None:
+def add_commands(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser(
         "pipeline",
         help="compile the KFP pipeline, submit it to a cluster, or run it locally",

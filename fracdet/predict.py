@@ -42,7 +42,7 @@ _DESCRIPTION = (
 )
 
 
-def register(commands: argparse._SubParsersAction) -> None:
+def add_commands(commands: argparse._SubParsersAction) -> None:
     """Add `fracdet predict`, its options grouped as `--help` shows them."""
     parser = commands.add_parser(
         "predict", help="run a model on PNG, JPEG or DICOM images: boxes, fracture call, annotated pictures",
@@ -94,14 +94,14 @@ def _add_run_options(group: argparse._ArgumentGroup) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from fracdet_core.predict.results import DisplayOptions
-    from fracdet_core.predict.run import PredictOptions, predict
+    from fracdet_core.predict.config import DisplayConfig, PredictConfig
+    from fracdet_core.predict.run import predict
 
-    options = PredictOptions(threshold=args.threshold, evaluation_uri=args.evaluation, batch_size=args.batch_size,
-                             display=DisplayOptions(max_boxes=args.max_boxes, min_score=args.draw_threshold),
-                             show_progress=not args.quiet, limits=DecodeLimits(max_pixels=args.max_pixels,
-                                                                                  max_bytes=args.max_bytes))
-    summary = predict(args.model, args.inputs, args.out, options)
+    config = PredictConfig(threshold=args.threshold, evaluation_uri=args.evaluation, batch_size=args.batch_size,
+                           display=DisplayConfig(max_boxes=args.max_boxes, min_score=args.draw_threshold),
+                           show_progress=not args.quiet, limits=DecodeLimits(max_pixels=args.max_pixels,
+                                                                                max_bytes=args.max_bytes))
+    summary = predict(args.model, args.inputs, args.out, config)
     thresholds = summary.thresholds
     shown = ", ".join(f"{part} {value:.3f}" for part, value in thresholds.by_part.items())
     print(f"model: {summary.model.location}" + (f" (version {summary.model.version.version})" if summary.model.version else ""))

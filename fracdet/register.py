@@ -36,7 +36,7 @@ _REGISTRY_ACTION_HELP = {
 }
 
 
-def register(commands: argparse._SubParsersAction) -> None:
+def add_commands(commands: argparse._SubParsersAction) -> None:
     """Add `fracdet register` and `fracdet registry ACTION`."""
     _add_register_command(commands)
     _add_registry_commands(commands)
@@ -94,12 +94,12 @@ def _duration(text: str) -> datetime.timedelta:
 def _register(args: argparse.Namespace) -> int:
     from fracdet_core.registry.aliases import promote
     from fracdet_core.registry.claims import clean_incomplete
-    from fracdet_core.registry.versions import register as register_model
+    from fracdet_core.registry.run import register_model_version
 
     for item in clean_incomplete(args.registry, args.name):
         print(_removed(args.name, item))
-    metadata, created = register_model(args.model, args.eval, args.registry, args.name, eda_uri=args.eda,
-                                       abandon_after=None)  # cleaned just above, where the removals are shown
+    metadata, created = register_model_version(args.model, args.eval, args.registry, args.name, eda_uri=args.eda,
+                                               abandon_after=None)  # cleaned just above, where the removals are shown
     print(f"{'registered' if created else 'already registered as'} {metadata['name']} version {metadata['version']}: "
           f"{metadata['uri']}")
     if args.promote:

@@ -9,7 +9,7 @@ from fracdet_core.parallel import default_workers
 from fracdet_core.synth.config import IMAGE_FORMATS, SynthConfig
 
 
-def register(commands: argparse._SubParsersAction) -> None:
+def add_commands(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser(
         "synth",
         help="write a synthetic radiograph dataset (YOLO layout)",

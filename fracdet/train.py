@@ -11,7 +11,7 @@ from fracdet_core.model.presets import PRESETS
 from fracdet_core.train.config import TrainConfig, load_configs
 
 
-def register(commands: argparse._SubParsersAction) -> None:
+def add_commands(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser(
         "train",
         help="train the detector on an ingest",
@@ -47,7 +47,7 @@ def load_flag_configs(args: argparse.Namespace) -> tuple[ModelConfig, TrainConfi
 
 def run(args: argparse.Namespace) -> int:
     from fracdet_core import storage
-    from fracdet_core.train.trainer import train
+    from fracdet_core.train.run import train
 
     model_config, train_config = load_flag_configs(args)
     summary = train(args.data, args.class_weights, args.out, model_config, train_config)

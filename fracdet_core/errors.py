@@ -31,3 +31,13 @@ class AccessDeniedError(StorageError, PermissionError):
 
 class ConflictError(StorageError):
     """A conditional write lost: the object changed since it was read."""
+
+
+def first_line(error: BaseException) -> str:
+    """The first line of `error`'s message, or its type's name when it has none.
+
+    A decoder's or TensorFlow's message can run to many lines; the messages built from them are
+    one line, as the CLI prints each error.
+    """
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__

@@ -8,7 +8,12 @@ from __future__ import annotations
 
 import base64
 import html
+import io
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 STYLE = """
 body { font-family: sans-serif; margin: 24px; color: #222; max-width: 1100px; }
@@ -36,6 +41,16 @@ def page(title: str, body: Sequence[str]) -> str:
         *body,
         "</body></html>",
     ]) + "\n"
+
+
+def figure_png(figure: Figure) -> bytes:
+    """A Matplotlib figure as the PNG bytes that `image` inlines; the figure is closed, so reports do not pile them up."""
+    import matplotlib.pyplot as plt  # here, not at import: the model card's page draws no figure
+
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=96)
+    plt.close(figure)
+    return buffer.getvalue()
 
 
 def image(png: bytes, alt: str) -> str:

@@ -3,13 +3,12 @@
 Correct: TensorFlow 2.20 and 2.21 ship oneDNN kernels that corrupt the heap on CPUs with AVX-512
 (tensorflow/tensorflow#117700): glibc aborts ("corrupted double-linked list"), segmentation
 faults, or numbers that silently change. Cloud nodes where evaluation, prediction, CPU training
-and KServe run increasingly have AVX-512 (Intel Sapphire/Emerald Rapids, AMD Zen 4/5).
+and KServe run increasingly have AVX-512.
 
 Capping oneDNN at its AVX2 kernels (`ONEDNN_MAX_CPU_ISA=AVX2`) avoids the faulty kernels and
 keeps oneDNN's speed elsewhere; switching oneDNN off (`TF_ENABLE_ONEDNN_OPTS=0`) avoids them
-too, but trains slower (on a 2-core AVX-512 EPYC: 0.82x and 0.72x of the unsafe default; the
-README has the table and `bench/onednn.py` measures it). On a CPU without AVX-512 the cap
-selects the kernels oneDNN would pick anyway.
+too, but gives up oneDNN's faster kernels altogether (`bench/onednn.py` compares the settings).
+On a CPU without AVX-512 the cap selects the kernels oneDNN would pick anyway.
 
 oneDNN reads the cap when it first dispatches a kernel, not when TensorFlow is imported, and
 every process fracdet starts (the CLI, the components' bodies, tests, benches) imports
@@ -22,10 +21,10 @@ fracdet. A user's own setting wins: `ONEDNN_MAX_CPU_ISA=ALL` undoes the cap.
 Drop the cap once the locked TensorFlow carries the upstream fix.
 
 Fast: TensorFlow turns oneDNN on by itself only on CPUs with AVX512_VNNI, AVX512_BF16, AVX_VNNI
-or AMX (`DefaultOneDnnPolicy`, tensorflow/core/util/port.cc), so most AVX2 cloud CPUs (AMD Zen 2
-and 3, older Intel) train with Eigen's kernels, which TensorFlow's wheel builds for AVX without
-FMA. fracdet turns oneDNN on (`TF_ENABLE_ONEDNN_OPTS=1`) on every x86 CPU, within the cap, where
-its convolutions and their gradients are faster (README, "Training speed"; `bench/levers.py`).
+or AMX (`DefaultOneDnnPolicy`, tensorflow/core/util/port.cc), so most AVX2 cloud CPUs train
+with Eigen's kernels, which TensorFlow's wheel builds for AVX without FMA. fracdet turns oneDNN
+on (`TF_ENABLE_ONEDNN_OPTS=1`) on every x86 CPU, within the cap, where its convolutions and
+their gradients are faster (`bench/levers.py` compares them).
 TensorFlow reads this switch once, when it is imported: a process that imports TensorFlow
 before `fracdet_core` keeps TensorFlow's choice. The user's own setting wins.
 """
@@ -43,7 +42,7 @@ ONEDNN_SWITCH = "TF_ENABLE_ONEDNN_OPTS"
 SAFE_ISA = "AVX2"
 ONEDNN_ON = "1"
 _X86_MACHINES = frozenset({"x86_64", "amd64", "i386", "i686"})
-# oneDNN's ISA names at or below the cap measured safe; everything above reaches AVX-512 kernels.
+# oneDNN's ISA names at or below the cap, which never reach the faulty AVX-512 kernels; every other name does.
 _ISAS_WITHOUT_AVX512 = frozenset({"SSE41", "AVX", "AVX2"})
 
 _log = logging.getLogger(__name__)
@@ -58,7 +57,7 @@ def apply_safe_defaults(
         environ: the environment to complete (the process's own by default).
         cpu_flags: the CPU's feature flags, for the warning below; read from /proc/cpuinfo when None.
         machine: the processor architecture (`platform.machine()` when None): oneDNN is turned on
-            on x86 only, where the cap and the measurements hold.
+            on x86 only, the architecture the cap is written for.
 
     A user who lifted the cap, with oneDNN on, on a CPU that has AVX-512 gets a warning: that is
     exactly the combination that corrupts memory.

@@ -10,7 +10,7 @@ import numpy as np
 import tensorflow as tf
 from yolo_builders import add_image, png_bytes, write_data_yaml
 
-from fracdet_core.ingest import IngestOptions, ingest_dataset
+from fracdet_core.ingest import IngestConfig, ingest_dataset
 from fracdet_core.model.assign import grid
 from fracdet_core.model.config import ModelConfig
 from fracdet_core.serving.letterbox import to_original
@@ -47,5 +47,5 @@ def perfect_setup(base: Path) -> tuple[str, str]:
         add_image(data, "valid", f"val_{index}.png", png_bytes(index, size=(width, height)), label)
         add_image(data, "train", f"train_{index}.png", png_bytes(10 + index, size=(width, height)), label)
     write_data_yaml(data)
-    ingest_dataset(str(data), str(base / "ingest"), IngestOptions(), progress=False)
+    ingest_dataset(str(data), str(base / "ingest"), IngestConfig(), progress=False)
     return str(base / "model"), str(base / "ingest")

@@ -23,6 +23,7 @@ def test_help_explains_every_level(args):
     assert ("synth" in result.stdout) if args == ["--help"] else ("--out" in result.stdout and "--workers" in result.stdout)
 
 
+@pytest.mark.slow
 def test_synth_writes_a_dataset_and_says_where(tmp_path):
     out = tmp_path / "data"
     result = _run("synth", "--out", str(out), "--train", "4", "--val", "2", "--size", "96", "--workers", "2", "--quiet")

@@ -9,7 +9,7 @@ from yolo_builders import add_image, png_bytes, write_data_yaml
 
 from fracdet_core.data.manifest import IngestNotFoundError, read_manifest
 from fracdet_core.data.reader import load_examples, load_split
-from fracdet_core.ingest import IngestOptions, ingest_dataset
+from fracdet_core.ingest import IngestConfig, ingest_dataset
 from fracdet_core.synth import SynthConfig, generate_dataset
 
 
@@ -19,7 +19,7 @@ def synth_ingest(tmp_path_factory):
     data = base / "data"
     generate_dataset(SynthConfig(train=14, val=5, size=96, seed=4), str(data), progress=False)
     out = base / "ingest"
-    ingest_dataset(str(data), str(out), IngestOptions(shards=3), progress=False)
+    ingest_dataset(str(data), str(out), IngestConfig(shards=3), progress=False)
     return data, out
 
 

@@ -26,14 +26,14 @@ from fracdet_components.outcome import record_outcome
 from fracdet_components.register import register
 from fracdet_components.train import train
 from fracdet_core import defaults
-from fracdet_core.eda.config import EdaOptions
+from fracdet_core.eda.config import EdaConfig
 from fracdet_core.evaluate.clinical import calibrate_thresholds
-from fracdet_core.evaluate.options import EvaluateOptions
-from fracdet_core.ingest.ingest import IngestOptions
+from fracdet_core.evaluate.config import EvaluateConfig
+from fracdet_core.ingest.config import IngestConfig
 from fracdet_core.limits import DecodeLimits
 from fracdet_core.model.config import ModelConfig
 from fracdet_core.model.presets import PRESETS, model_preset
-from fracdet_core.registry.versions import register as register_version
+from fracdet_core.registry.run import register_model_version
 from fracdet_core.synth.config import SynthConfig
 from fracdet_core.train.config import TrainConfig
 from fracdet_pipelines.cluster import GPU_RESOURCE, ClusterOptions
@@ -90,14 +90,14 @@ LIBRARY = [
     (TrainConfig(), "focal_gamma", defaults.FOCAL_GAMMA),
     (ModelConfig(), "image_size", defaults.IMAGE_SIZE),
     (model_preset(defaults.MODEL_PRESET), "image_size", defaults.IMAGE_SIZE),
-    (IngestOptions(), "shards", defaults.SHARDS),
+    (IngestConfig(), "shards", defaults.SHARDS),
     (DecodeLimits(), "max_side", defaults.MAX_SIDE),
-    (EdaOptions(), "weighting", defaults.CLASS_WEIGHTING),
-    (EdaOptions(), "max_quarantine_share", defaults.MAX_QUARANTINE_SHARE),
-    (EvaluateOptions(), "target_sensitivity", defaults.TARGET_SENSITIVITY),
+    (EdaConfig(), "weighting", defaults.CLASS_WEIGHTING),
+    (EdaConfig(), "max_quarantine_share", defaults.MAX_QUARANTINE_SHARE),
+    (EvaluateConfig(), "target_sensitivity", defaults.TARGET_SENSITIVITY),
 ]
 LIBRARY_FUNCTIONS = [
-    (register_version, "name", defaults.MODEL_NAME),
+    (register_model_version, "name", defaults.MODEL_NAME),
     (calibrate_thresholds, "target_sensitivity", defaults.TARGET_SENSITIVITY),
 ]
 
@@ -110,11 +110,11 @@ COMMANDS = {
     },
     ("eda", "--data", "d", "--out", "o"): {
         "weighting": defaults.CLASS_WEIGHTING, "max_quarantine_share": defaults.MAX_QUARANTINE_SHARE,
-        "beta": EdaOptions().beta, "max_weight": EdaOptions().max_weight, "min_class_boxes": EdaOptions().min_class_boxes,
+        "beta": EdaConfig().beta, "max_weight": EdaConfig().max_weight, "min_class_boxes": EdaConfig().min_class_boxes,
     },
     ("evaluate", "--model", "m", "--data", "d", "--out", "o"): {
-        "target_sensitivity": defaults.TARGET_SENSITIVITY, "split": EvaluateOptions().split,
-        "batch_size": EvaluateOptions().batch_size,
+        "target_sensitivity": defaults.TARGET_SENSITIVITY, "split": EvaluateConfig().split,
+        "batch_size": EvaluateConfig().batch_size,
     },
     ("pipeline", "compile", "--out", "o"): {
         "deadline": ClusterOptions().deadline_seconds, "ingest_parts": ClusterOptions().ingest_parts,

@@ -9,13 +9,13 @@ import pytest
 from scipy import stats as scipy_stats
 from yolo_builders import labelled_dataset, one_box_per_class
 
-from fracdet_core.eda.config import EdaOptions
+from fracdet_core.eda.config import EdaConfig
 from fracdet_core.eda.drift import binned_ks, population_stability_index
 from fracdet_core.eda.run import run_eda
 from fracdet_core.errors import FracdetError
 from fracdet_core.ingest import ingest_dataset
 
-OPTIONS = EdaOptions(min_class_boxes=1, max_share_gap=1.0)
+OPTIONS = EdaConfig(min_class_boxes=1, max_share_gap=1.0)
 VAL = one_box_per_class()
 
 

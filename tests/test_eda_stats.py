@@ -10,7 +10,7 @@ import pytest
 
 from fracdet_core.classes import BODY_PARTS, CLASS_NAMES, describe_class
 from fracdet_core.eda.run import run_eda
-from fracdet_core.ingest import IngestOptions, ingest_dataset
+from fracdet_core.ingest import IngestConfig, ingest_dataset
 from fracdet_core.synth import SynthConfig, generate_dataset
 
 
@@ -19,7 +19,7 @@ def analysed(tmp_path_factory):
     base = tmp_path_factory.mktemp("eda")
     data = base / "data"
     generate_dataset(SynthConfig(train=160, val=40, size=96, seed=21), str(data), workers=2, progress=False)
-    ingest_dataset(str(data), str(base / "ingest"), IngestOptions(shards=2), progress=False)
+    ingest_dataset(str(data), str(base / "ingest"), IngestConfig(shards=2), progress=False)
     stats = run_eda(str(base / "ingest"), str(base / "eda"))
     return data, base / "eda", stats
 
@@ -84,7 +84,7 @@ def test_outputs_are_written_and_weights_cover_every_class(analysed):
     data, out, _ = analysed
     written = json.loads((out / "stats.json").read_text())
     assert written["source"] == {"ingest": str(out.parent / "ingest"), "data_yaml": str(data / "data.yaml")}
-    assert written["class_weights"] == {"weighting": "balanced", "beta": 0.999, "max_weight": 10.0}  # EdaOptions()'s
+    assert written["class_weights"] == {"weighting": "balanced", "beta": 0.999, "max_weight": 10.0}  # EdaConfig()'s
     assert written["quarantine"] == {"found": 200, "quarantined": 0, "share": 0.0, "reasons": {}, "warnings": {}}
     weights = json.loads((out / "class_weights.json").read_text())
     assert list(weights) == list(CLASS_NAMES)

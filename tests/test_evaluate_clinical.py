@@ -18,8 +18,8 @@ from fracdet_core.evaluate.clinical import (
     clinical_metrics,
     image_body_parts,
 )
+from fracdet_core.evaluate.config import EvaluateConfig
 from fracdet_core.evaluate.measure import measure_records
-from fracdet_core.evaluate.options import EvaluateOptions
 from fracdet_core.records import ImageDetections
 
 BOX = [0.2, 0.2, 0.6, 0.6]
@@ -169,19 +169,19 @@ def test_thresholds_are_chosen_on_the_calibration_half_alone():
     truths, detections = random_case(5, num_images=80)
     # A target of 0.5 puts the thresholds mid-ranking, away from the zero scores of fractured images
     # without a detection, which a target of 0.9 reaches in this small case.
-    options = EvaluateOptions(target_sensitivity=0.5, bootstrap_resamples=10, show_progress=False)
-    measured = measure_records(truths, detections, options)
+    config = EvaluateConfig(target_sensitivity=0.5, bootstrap_resamples=10, show_progress=False)
+    measured = measure_records(truths, detections, config)
     test = set(measured.partition.test.tolist())
     rng = np.random.default_rng(0)
 
     def rescored(indices: set[int]) -> list[ImageDetections]:
         return [found(d.boxes, rng.random(len(d.scores)), d.classes) if i in indices else d for i, d in enumerate(detections)]
 
-    again = measure_records(truths, rescored(test), options)
+    again = measure_records(truths, rescored(test), config)
     assert again.thresholds == measured.thresholds
     assert again.calibration.summary() == measured.calibration.summary()
     assert again.clinical.groups[OVERALL].auc != measured.clinical.groups[OVERALL].auc  # the test figures did change
-    moved = measure_records(truths, rescored(set(measured.partition.calibration.tolist())), options)
+    moved = measure_records(truths, rescored(set(measured.partition.calibration.tolist())), config)
     assert moved.thresholds != measured.thresholds  # the calibration half's scores do decide them
 
 

@@ -11,8 +11,8 @@ from evaluate_builders import random_case, truth
 from fracdet_core.classes import BODY_PARTS, class_id
 from fracdet_core.errors import FracdetError
 from fracdet_core.evaluate.clinical import fractured_images, image_body_parts
+from fracdet_core.evaluate.config import EvaluateConfig
 from fracdet_core.evaluate.measure import measure_records
-from fracdet_core.evaluate.options import EvaluateOptions
 from fracdet_core.evaluate.partition import CALIBRATION, RULE, TEST, UNLABELLED, partition_images, partition_summary
 from fracdet_core.records import ImageDetections
 
@@ -91,4 +91,4 @@ def test_summary_counts_each_half():
 
 def test_a_split_of_one_image_leaves_nothing_to_test_on():
     with pytest.raises(FracdetError, match="needs at least 2"):
-        measure_records([truth([BOX], [class_id("HAND", True)])], [ImageDetections.empty()], EvaluateOptions())
+        measure_records([truth([BOX], [class_id("HAND", True)])], [ImageDetections.empty()], EvaluateConfig())

@@ -12,8 +12,8 @@ import yaml
 from model_builders import perfect_setup
 
 from fracdet import main
+from fracdet_core.evaluate.config import EvaluateConfig
 from fracdet_core.evaluate.inference import read_split
-from fracdet_core.evaluate.options import EvaluateOptions
 from fracdet_core.evaluate.run import run_evaluation
 from fracdet_core.serving.saved_model import load_serving
 
@@ -29,7 +29,7 @@ def setup(tmp_path_factory) -> dict:
     return {"base": base, "model": model, "ingest": ingest, "gates": str(base / "gates.yaml")}
 
 
-QUICK = EvaluateOptions(bootstrap_resamples=50, latency_repeats=2, show_progress=False)
+QUICK = EvaluateConfig(bootstrap_resamples=50, latency_repeats=2, show_progress=False)
 # The gates of NO_CLINICAL_GATES on a perfect model without a champion.
 GATES_PASSED = ["PASS map50 1.000 >= 0.900", "PASS map50 regression: no champion to compare against"]
 
@@ -44,7 +44,7 @@ def test_the_signature_runs_on_every_val_image_with_boxes_in_original_coordinate
 
 def test_a_perfect_model_scores_one_and_writes_every_output(setup, tmp_path):
     evaluation, blessing = run_evaluation(setup["model"], setup["ingest"], str(tmp_path), thresholds_uri=setup["gates"],
-                                          options=QUICK)
+                                          config=QUICK)
     metrics = evaluation.metrics
     assert metrics["map50"] == pytest.approx(1.0) and metrics["map50_95"] == pytest.approx(1.0)
     assert metrics["per_class_ap"]["XR_FOREARM_negative"] == pytest.approx(1.0)
@@ -79,7 +79,7 @@ def test_a_perfect_model_scores_one_and_writes_every_output(setup, tmp_path):
 
 
 def test_default_gates_refuse_a_model_that_finds_no_fracture(setup, tmp_path):
-    _, blessing = run_evaluation(setup["model"], setup["ingest"], str(tmp_path), options=QUICK)
+    _, blessing = run_evaluation(setup["model"], setup["ingest"], str(tmp_path), config=QUICK)
     assert not blessing.blessed
     assert "FAIL fracture.overall.sensitivity is missing from the metrics (needs >= 0.800)" in blessing.reasons
 
@@ -87,14 +87,14 @@ def test_default_gates_refuse_a_model_that_finds_no_fracture(setup, tmp_path):
 def test_the_champion_is_measured_once_then_read_from_the_cache(setup, tmp_path):
     cache = tmp_path / "cache"
     run_evaluation(setup["model"], setup["ingest"], str(tmp_path / "first"), champion_uri=setup["model"],
-                   thresholds_uri=setup["gates"], cache_uri=str(cache), options=QUICK)
+                   thresholds_uri=setup["gates"], cache_uri=str(cache), config=QUICK)
     (entry,) = cache.iterdir()
     champion = json.loads(entry.read_text())
     assert champion["map50"] == pytest.approx(1.0)
     champion["map50"] = 0.5  # a cached value the next run can only have read from the cache
     entry.write_text(json.dumps(champion))
     _, blessing = run_evaluation(setup["model"], setup["ingest"], str(tmp_path / "second"), champion_uri=setup["model"],
-                                 thresholds_uri=setup["gates"], cache_uri=str(cache), options=QUICK)
+                                 thresholds_uri=setup["gates"], cache_uri=str(cache), config=QUICK)
     assert "PASS map50 1.000 vs champion 0.500: drop -0.500 <= 0.050" in blessing.reasons
     assert json.loads((tmp_path / "second" / "blessing.json").read_text())["champion"]["map50"] == 0.5
 
@@ -113,9 +113,9 @@ def test_the_cli_prints_the_table_and_names_a_missing_model(setup, tmp_path, cap
 
 def test_a_second_evaluation_replaces_the_first_whole_in_a_folder_that_did_not_exist(setup, tmp_path):
     out = tmp_path / "new" / "evaluation"  # as a KFP output artifact: neither it nor its parent exists yet
-    run_evaluation(setup["model"], setup["ingest"], str(out), thresholds_uri=setup["gates"], options=QUICK)
+    run_evaluation(setup["model"], setup["ingest"], str(out), thresholds_uri=setup["gates"], config=QUICK)
     assert json.loads((out / "blessing.json").read_text())["blessed"] is True
-    run_evaluation(setup["model"], setup["ingest"], str(out), options=QUICK)  # default gates: not blessed
+    run_evaluation(setup["model"], setup["ingest"], str(out), config=QUICK)  # default gates: not blessed
     assert json.loads((out / "blessing.json").read_text())["blessed"] is False
     assert json.loads((out / "metrics.json").read_text())["partition"]["images"] == 4
     assert json.loads((out / ".fracdet-evaluate.json").read_text()) == {
@@ -127,7 +127,7 @@ def test_a_second_evaluation_replaces_the_first_whole_in_a_folder_that_did_not_e
 def test_an_evaluation_written_before_records_existed_is_replaced(setup, tmp_path):
     for name in ("metrics.json", "blessing.json", "report.html"):
         (tmp_path / name).write_text("earlier")
-    run_evaluation(setup["model"], setup["ingest"], str(tmp_path), thresholds_uri=setup["gates"], options=QUICK)
+    run_evaluation(setup["model"], setup["ingest"], str(tmp_path), thresholds_uri=setup["gates"], config=QUICK)
     assert json.loads((tmp_path / "metrics.json").read_text())["map50"] == pytest.approx(1.0)
 
 

@@ -191,6 +191,7 @@ class _TwoSizeModel(keras.Model):
         return tf.zeros_like(images[:, :1, 0, 0])[:, :, None] + table[None]
 
 
+@pytest.mark.slow
 def test_a_two_pass_model_takes_small_boxes_from_the_fine_canvas_and_large_ones_from_the_whole_image(tmp_path):
     model = _TwoSizeModel()
     model(np.zeros((1, 128, 128, 1), np.float32))

@@ -161,6 +161,7 @@ BUILDERS = {"docker": "docker build", "buildah": "buildah bud --isolation chroot
 
 
 @pytest.mark.parametrize("engine", sorted(BUILDERS))
+@pytest.mark.slow
 def test_make_images_builds_both_dockerfiles_with_the_tags_the_components_use(engine: str) -> None:
     lineage = f"--build-arg FRACDET_GIT_COMMIT={COMMIT}"
     result = make("-n", "images", f"ENGINE={engine}", "CA_BUNDLE=/nonexistent", f"FRACDET_GIT_COMMIT={COMMIT}")

@@ -30,6 +30,7 @@ def _ingest(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([FRACDET, "ingest", *args], capture_output=True, text=True, timeout=600)
 
 
+@pytest.mark.slow
 def test_ingest_prints_the_accounting_and_where(dataset, tmp_path):
     result = _ingest("--data", str(dataset / "data.yaml"), "--out", str(tmp_path / "out"), "--quiet", "--workers", "2")
     assert result.returncode == 0, result.stderr
@@ -102,6 +103,7 @@ def with_a_large_image(tmp_path_factory) -> Path:
     ],
     ids=["default", "above-pillows-guard", "below-the-default"],
 )
+@pytest.mark.slow
 def test_max_pixels_is_honoured_in_both_directions_by_worker_processes(with_a_large_image, tmp_path, max_pixels, quarantined):
     out = tmp_path / "out"
     limit = ["--max-pixels", max_pixels] if max_pixels else []

@@ -22,7 +22,7 @@ from yolo_builders import (
 
 from fracdet_core import storage
 from fracdet_core.data.tfrecord import read_records
-from fracdet_core.ingest import DecodeLimits, IngestOptions, ingest_dataset
+from fracdet_core.ingest import DecodeLimits, IngestConfig, ingest_dataset
 
 GOOD = "0 0.5 0.5 0.2 0.2\n"
 
@@ -87,7 +87,7 @@ def messy(tmp_path_factory) -> Path:
     return root
 
 
-OPTIONS = IngestOptions(shards=3, workers=1, limits=DecodeLimits(max_pixels=4_000_000))
+OPTIONS = IngestConfig(shards=3, workers=1, limits=DecodeLimits(max_pixels=4_000_000))
 
 
 @pytest.fixture(scope="module")
@@ -181,10 +181,11 @@ def test_manifest_lists_shards_with_checksums(messy_ingest):
     assert sum(counts) == manifest["splits"]["train"]["images"]
 
 
+@pytest.mark.slow
 def test_output_is_identical_for_any_worker_count_and_on_rerun(messy, messy_ingest, tmp_path):
     out, _ = messy_ingest
     parallel = tmp_path / "parallel"
-    ingest_dataset(str(messy), str(parallel), IngestOptions(shards=3, workers=2, limits=OPTIONS.limits), progress=False)
+    ingest_dataset(str(messy), str(parallel), IngestConfig(shards=3, workers=2, limits=OPTIONS.limits), progress=False)
     rerun = tmp_path / "rerun"
     shutil.copytree(out, rerun)
     ingest_dataset(str(messy), str(rerun), OPTIONS, progress=False)
@@ -196,7 +197,7 @@ def test_output_is_identical_for_any_worker_count_and_on_rerun(messy, messy_inge
 def test_fewer_shards_on_rerun_removes_the_stale_ones(messy, tmp_path):
     out = tmp_path / "out"
     ingest_dataset(str(messy), str(out), OPTIONS, progress=False)
-    manifest = ingest_dataset(str(messy), str(out), IngestOptions(shards=1, limits=OPTIONS.limits), progress=False)
+    manifest = ingest_dataset(str(messy), str(out), IngestConfig(shards=1, limits=OPTIONS.limits), progress=False)
     assert sorted(p.name for p in out.glob("*.tfrecord")) == ["train-00000-of-00001.tfrecord", "val-00000-of-00001.tfrecord"]
     assert manifest["options"]["shards"] == 1
 
@@ -218,7 +219,7 @@ def test_remapped_class_order_is_recorded_and_applied(tmp_path):
 
 def test_downscaling_keeps_normalised_boxes(messy, tmp_path):
     out = tmp_path / "small"
-    ingest_dataset(str(messy), str(out), IngestOptions(limits=DecodeLimits(max_pixels=4_000_000, max_side=256)), progress=False)
+    ingest_dataset(str(messy), str(out), IngestConfig(limits=DecodeLimits(max_pixels=4_000_000, max_side=256)), progress=False)
     table = pq.read_table(out / "labels.parquet").to_pandas()
     real = table[table["image_id"] == "train/images/real_cr.dcm"].iloc[0]
     assert (real["image_width"], real["image_height"]) == (256, 256)
@@ -233,11 +234,11 @@ def test_ingest_between_buckets(gcs_bucket, tmp_path):
     data = f"gs://{gcs_bucket}/datasets/xr"
     storage.copy_tree(str(local), data)  # data.yaml's absolute local path falls back to the bucket folder
     out = f"gs://{gcs_bucket}/ingests/xr"
-    manifest = ingest_dataset(data, out, IngestOptions(shards=2, workers=2), progress=False)
+    manifest = ingest_dataset(data, out, IngestConfig(shards=2, workers=2), progress=False)
     assert manifest["totals"] == {"found": 14, "ingested": 14, "quarantined": 0, "warnings": 0}
     assert manifest["source"]["root"] == data
     reference = tmp_path / "reference"
-    ingest_dataset(str(local), str(reference), IngestOptions(shards=2), progress=False)
+    ingest_dataset(str(local), str(reference), IngestConfig(shards=2), progress=False)
     for name in ("train-00000-of-00002.tfrecord", "val-00001-of-00002.tfrecord", "labels.parquet"):
         assert storage.read_bytes(storage.join(out, name)) == (reference / name).read_bytes()
 

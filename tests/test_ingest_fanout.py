@@ -16,7 +16,7 @@ from yolo_builders import add_image, png_bytes
 from fracdet_components.image import FRACDET_IMAGE
 from fracdet_core.data.schema import decode_image_example
 from fracdet_core.data.tfrecord import read_records
-from fracdet_core.ingest import IngestOptions, ingest_dataset
+from fracdet_core.ingest import IngestConfig, ingest_dataset
 from fracdet_core.ingest.merge import merge_parts
 from fracdet_core.ingest.part import ingest_shards
 from fracdet_core.ingest.plan import FanOutError, IngestPlan, plan_ingest, read_plan, write_plan
@@ -51,7 +51,7 @@ def dataset(tmp_path_factory) -> Path:
 
 def _fan_out(data: Path, base: Path, *, shards: int, parts: int, workers: int = 1) -> tuple[IngestPlan, list[str]]:
     """Plan into `base`/plan and ingest every part into `base`/part-<k>, as the pipeline's tasks do."""
-    write_plan(plan_ingest(str(data), parts, IngestOptions(shards=shards)), str(base / "plan"))
+    write_plan(plan_ingest(str(data), parts, IngestConfig(shards=shards)), str(base / "plan"))
     plan = read_plan(str(base / "plan"))
     part_uris = [str(base / f"part-{index}") for index in range(len(plan.parts))]
     for index, uri in enumerate(part_uris):
@@ -72,7 +72,7 @@ def _source_ids(folder: Path) -> list[str]:
 
 
 def test_the_plan_deals_whole_shards_into_balanced_parts(dataset, tmp_path):
-    plan = plan_ingest(str(dataset), 4, IngestOptions(shards=3))
+    plan = plan_ingest(str(dataset), 4, IngestConfig(shards=3))
     images = {"train": TRAIN + 3, "val": VAL + 2}  # every listed image has a place, the broken one too
     names = sorted(shard.name for part in plan.parts for shard in part)
     assert names == sorted(f"{split}-0000{k}-of-00003.tfrecord" for split in ("train", "val") for k in range(3))
@@ -85,15 +85,15 @@ def test_the_plan_deals_whole_shards_into_balanced_parts(dataset, tmp_path):
     assert [(problem.reason, Path(problem.path).name) for problem in plan.listing_problems] == [("orphan_label", "orphan.txt")]
     write_plan(plan, str(tmp_path))
     assert read_plan(str(tmp_path)) == plan
-    assert plan_ingest(str(dataset), 4, IngestOptions(shards=3)).to_json() == plan.to_json()
-    assert len(plan_ingest(str(dataset), 10, IngestOptions(shards=3)).parts) == 6  # never more parts than shards
-    assert len(plan_ingest(str(dataset), 1, IngestOptions(shards=3)).parts) == 1
+    assert plan_ingest(str(dataset), 4, IngestConfig(shards=3)).to_json() == plan.to_json()
+    assert len(plan_ingest(str(dataset), 10, IngestConfig(shards=3)).parts) == 6  # never more parts than shards
+    assert len(plan_ingest(str(dataset), 1, IngestConfig(shards=3)).parts) == 1
 
 
 def test_the_plan_puts_each_image_in_the_shard_a_single_ingest_does(dataset, tmp_path):
-    ingest_dataset(str(dataset), str(tmp_path), IngestOptions(shards=3), progress=False)
+    ingest_dataset(str(dataset), str(tmp_path), IngestConfig(shards=3), progress=False)
     single = {(row["split"], row["image_id"]): row["shard"] for row in pq.read_table(tmp_path / "labels.parquet").to_pylist()}
-    plan = plan_ingest(str(dataset), 2, IngestOptions(shards=3))
+    plan = plan_ingest(str(dataset), 2, IngestConfig(shards=3))
     planned = {(task.split, task.source_id): shard.name for shard in plan.shards() for task in shard.tasks}
     assert single.items() <= planned.items()
 
@@ -101,7 +101,7 @@ def test_the_plan_puts_each_image_in_the_shard_a_single_ingest_does(dataset, tmp
 @pytest.mark.parametrize(("shards", "parts", "workers"), [(3, 4, 1), (2, 2, 2)])
 def test_merged_parts_are_byte_for_byte_a_single_ingest(dataset, tmp_path, shards, parts, workers):
     single = tmp_path / "single"
-    manifest = ingest_dataset(str(dataset), str(single), IngestOptions(shards=shards), progress=False)
+    manifest = ingest_dataset(str(dataset), str(single), IngestConfig(shards=shards), progress=False)
     plan, part_uris = _fan_out(dataset, tmp_path, shards=shards, parts=parts, workers=workers)
     merged = tmp_path / "merged"
     assert merge_parts(plan, part_uris[::-1], str(merged), progress=False) == manifest
@@ -120,10 +120,10 @@ def test_merged_parts_are_byte_for_byte_a_single_ingest(dataset, tmp_path, shard
 
 def test_merging_again_into_the_same_folder_replaces_an_other_layout(dataset, tmp_path):
     merged = tmp_path / "merged"
-    ingest_dataset(str(dataset), str(merged), IngestOptions(shards=1), progress=False)
+    ingest_dataset(str(dataset), str(merged), IngestConfig(shards=1), progress=False)
     plan, part_uris = _fan_out(dataset, tmp_path, shards=2, parts=2)
     merge_parts(plan, part_uris, str(merged), progress=False)
-    ingest_dataset(str(dataset), str(tmp_path / "single"), IngestOptions(shards=2), progress=False)
+    ingest_dataset(str(dataset), str(tmp_path / "single"), IngestConfig(shards=2), progress=False)
     assert _files(merged) == _files(tmp_path / "single")
 
 

@@ -15,7 +15,7 @@ import pytest
 from yolo_builders import labelled_dataset
 
 from fracdet_core import storage
-from fracdet_core.ingest import IngestOptions, ingest_dataset
+from fracdet_core.ingest import IngestConfig, ingest_dataset
 from fracdet_core.ingest.merge import merge_parts
 from fracdet_core.ingest.ownership import OutputNotOwnedError
 from fracdet_core.ingest.part import ingest_shards
@@ -48,12 +48,12 @@ def _shards(root: str) -> list[str]:
 
 def test_a_rerun_keeps_what_ingest_did_not_write_and_drops_the_shards_its_manifest_listed(dataset, storage_root):
     out = storage.join(storage_root, "D")
-    ingest_dataset(str(dataset), out, IngestOptions(shards=3), progress=False)
+    ingest_dataset(str(dataset), out, IngestConfig(shards=3), progress=False)
     older = _put(out, OLDER_SHARD)
     notes = _put(out, NOTES)  # on GCS a name with .tmp- is hidden from listings, but exists
     stray = _put(out, "train-00005-of-00009.tfrecord")  # ingest's naming, but no manifest of ours lists it
 
-    manifest = ingest_dataset(str(dataset), out, IngestOptions(shards=1), progress=False)
+    manifest = ingest_dataset(str(dataset), out, IngestConfig(shards=1), progress=False)
 
     assert [storage.read_bytes(uri) for uri in (older, notes, stray)] == [FOREIGN] * 3
     assert _shards(out) == ["train-00000-of-00001.tfrecord", "train-00005-of-00009.tfrecord", "val-00000-of-00001.tfrecord"]
@@ -65,7 +65,7 @@ def test_a_folder_ingest_did_not_write_is_refused_and_left_as_it_was(dataset, st
     older = _put(out, OLDER_SHARD)
     notes = _put(out, NOTES)
     with pytest.raises(OutputNotOwnedError) as raised:
-        ingest_dataset(str(dataset), out, IngestOptions(shards=1), progress=False)
+        ingest_dataset(str(dataset), out, IngestConfig(shards=1), progress=False)
     message = str(raised.value)
     assert message.startswith(f"{out} is not empty and no fracdet ingest wrote it: it holds 1 file(s): {OLDER_SHARD}, ")
     assert "and no manifest.json" in message
@@ -83,7 +83,7 @@ def test_a_manifest_that_is_not_an_ingests_is_refused(dataset, storage_root):
 
 def test_a_manifest_naming_files_outside_ingests_shard_form_deletes_none_of_them(dataset, tmp_path):
     out = tmp_path / "D"
-    ingest_dataset(str(dataset), str(out), IngestOptions(shards=1), progress=False)
+    ingest_dataset(str(dataset), str(out), IngestConfig(shards=1), progress=False)
     (tmp_path / "outside.tfrecord").write_bytes(FOREIGN)
     for name in ("notes.txt", "sub/train-00000-of-00001.tfrecord"):
         (out / name).parent.mkdir(exist_ok=True)
@@ -92,21 +92,21 @@ def test_a_manifest_naming_files_outside_ingests_shard_form_deletes_none_of_them
     manifest["splits"]["train"]["shards"] += [{"file": name} for name in
                                               ("../outside.tfrecord", "notes.txt", "sub/train-00000-of-00001.tfrecord")]
     (out / "manifest.json").write_text(json.dumps(manifest))
-    ingest_dataset(str(dataset), str(out), IngestOptions(shards=1), progress=False)
+    ingest_dataset(str(dataset), str(out), IngestConfig(shards=1), progress=False)
     for path in (tmp_path / "outside.tfrecord", out / "notes.txt", out / "sub" / "train-00000-of-00001.tfrecord"):
         assert path.read_bytes() == FOREIGN
 
 
 def test_only_staging_files_of_ingests_own_names_at_the_top_level_are_removed(dataset, tmp_path):
     out = tmp_path / "D"
-    ingest_dataset(str(dataset), str(out), IngestOptions(shards=1), progress=False)
+    ingest_dataset(str(dataset), str(out), IngestConfig(shards=1), progress=False)
     own = [f".train-00003-of-00004.tfrecord.tmp-{HEX}", f".labels.parquet.tmp-{HEX}", f".manifest.json.tmp-{HEX}"]
     others = [NOTES, f".notes.txt.tmp-{HEX}", f".labels.parquet.tmp-{HEX[:-1]}", f".labels.parquet.tmp-{HEX}.bak",
               f"older_dataset/.train-00000-of-00007.tfrecord.tmp-{HEX}"]
     for name in own + others:
         (out / name).parent.mkdir(exist_ok=True)
         (out / name).write_bytes(FOREIGN)
-    ingest_dataset(str(dataset), str(out), IngestOptions(shards=1), progress=False)
+    ingest_dataset(str(dataset), str(out), IngestConfig(shards=1), progress=False)
     assert [name for name in own if (out / name).exists()] == []
     assert [name for name in others if (out / name).exists()] == others
 
@@ -116,7 +116,7 @@ def test_what_an_interrupted_ingest_left_is_its_own(dataset, storage_root):
     out = storage.join(storage_root, "D")
     _put(out, "train-00001-of-00002.tfrecord", b"half a run")
     _put(out, "quarantine.jsonl", b"")
-    manifest = ingest_dataset(str(dataset), out, IngestOptions(shards=2), progress=False)
+    manifest = ingest_dataset(str(dataset), out, IngestConfig(shards=2), progress=False)
     assert _shards(out) == ["train-00000-of-00002.tfrecord", "train-00001-of-00002.tfrecord",
                             "val-00000-of-00002.tfrecord", "val-00001-of-00002.tfrecord"]
     assert storage.read_bytes(storage.join(out, "train-00001-of-00002.tfrecord")) != b"half a run"
@@ -124,7 +124,7 @@ def test_what_an_interrupted_ingest_left_is_its_own(dataset, storage_root):
 
 
 def test_fan_out_parts_and_merge_follow_the_same_rules(dataset, tmp_path):
-    write_plan(plan_ingest(str(dataset), 2, IngestOptions(shards=2)), str(tmp_path / "plan"))
+    write_plan(plan_ingest(str(dataset), 2, IngestConfig(shards=2)), str(tmp_path / "plan"))
     plan = read_plan(str(tmp_path / "plan"))
     parts = [tmp_path / "part-0", tmp_path / "part-1"]
     for index, part in enumerate(parts):

@@ -7,7 +7,7 @@ from kfp.dsl import HTML, Artifact, Dataset, Markdown, Metrics
 from yolo_builders import labelled_dataset, one_box_per_class
 
 from fracdet_components.artifacts import artifact_location, run_eda_component
-from fracdet_core.eda.config import EdaOptions
+from fracdet_core.eda.config import EdaConfig
 from fracdet_core.eda.run import DataChecksFailedError
 from fracdet_core.ingest import ingest_dataset
 
@@ -31,7 +31,7 @@ def test_eda_fills_every_dashboard_artifact(tmp_path):
     ingest_dataset(str(data), str(tmp_path / "ingest"), progress=False)
     analysis, report, summary, metrics = _outputs(tmp_path)
     run_eda_component(Dataset(uri=str(tmp_path / "ingest")), analysis, report, summary, metrics,
-                      EdaOptions(min_class_boxes=1, max_share_gap=1.0), None)
+                      EdaConfig(min_class_boxes=1, max_share_gap=1.0), None)
     assert (tmp_path / "report").read_text().startswith("<!DOCTYPE html>")
     assert (tmp_path / "summary").read_text().startswith("# fracdet data report")
     assert metrics.metadata["train_boxes"] == 30.0 and metrics.metadata["failed_checks"] == 0.0
@@ -45,5 +45,5 @@ def test_a_failed_check_still_publishes_the_report(tmp_path):
     ingest_dataset(str(data), str(tmp_path / "ingest"), progress=False)
     analysis, report, summary, metrics = _outputs(tmp_path)
     with pytest.raises(DataChecksFailedError, match="class_without_training_boxes"):
-        run_eda_component(Dataset(uri=str(tmp_path / "ingest")), analysis, report, summary, metrics, EdaOptions(), None)
+        run_eda_component(Dataset(uri=str(tmp_path / "ingest")), analysis, report, summary, metrics, EdaConfig(), None)
     assert "data check(s) failed" in (tmp_path / "report").read_text()

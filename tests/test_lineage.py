@@ -1,6 +1,6 @@
 """Lineage: a registered version records the commit of the code that registered it.
 
-`git_commit()` is loaded from copies of `versions.py` placed in git repositories this file builds
+`git_commit()` is loaded from copies of `lineage.py` placed in git repositories this file builds
 (a fracdet checkout, another project with fracdet in its site-packages, ...), so each case's
 expected commit is the one the test itself made.
 """
@@ -18,13 +18,13 @@ from pathlib import Path
 import pytest
 from model_builders import perfect_setup
 
-from fracdet_core.evaluate.options import EvaluateOptions
+from fracdet_core.evaluate.config import EvaluateConfig
 from fracdet_core.evaluate.run import run_evaluation
-from fracdet_core.registry import versions
+from fracdet_core.registry import lineage
 
 REPO = Path(__file__).resolve().parents[1]
 FRACDET = str(Path(sys.executable).with_name("fracdet"))
-VERSIONS = Path(versions.__file__)
+LINEAGE = Path(lineage.__file__)
 SITE_PACKAGES = Path(".venv", "lib", "python3.11", "site-packages")
 COMMIT = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
 
@@ -46,16 +46,16 @@ def repository(folder: Path, setup_cfg: str) -> str:
 
 
 def install(package_folder: Path) -> Path:
-    """A copy of `fracdet_core/registry/versions.py` under `package_folder` (a `fracdet_core` folder)."""
-    target = package_folder / "registry" / "versions.py"
+    """A copy of `fracdet_core/registry/lineage.py` under `package_folder` (a `fracdet_core` folder)."""
+    target = package_folder / "registry" / "lineage.py"
     target.parent.mkdir(parents=True)
-    shutil.copyfile(VERSIONS, target)
+    shutil.copyfile(LINEAGE, target)
     return target
 
 
 def git_commit_of(copy: Path) -> str | None:
     """`git_commit()` as the copy at `copy` answers it: it looks for git around its own file."""
-    spec = importlib.util.spec_from_file_location(f"versions_copy_{abs(hash(copy))}", copy)
+    spec = importlib.util.spec_from_file_location(f"lineage_copy_{abs(hash(copy))}", copy)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module.git_commit()
@@ -96,11 +96,12 @@ def test_the_environment_variable_wins(tmp_path: Path, monkeypatch: pytest.Monke
     assert git_commit_of(copy) == COMMIT
 
 
+@pytest.mark.slow
 def test_a_registration_records_the_commit_its_image_was_built_with(tmp_path: Path) -> None:
     """`fracdet register` in a process whose environment has FRACDET_GIT_COMMIT, as the images' ENV sets it."""
     model, ingest = perfect_setup(tmp_path)
     evaluation, registry = tmp_path / "evaluation", tmp_path / "registry"
-    run_evaluation(model, ingest, str(evaluation), options=EvaluateOptions(bootstrap_resamples=20, latency_repeats=1,
+    run_evaluation(model, ingest, str(evaluation), config=EvaluateConfig(bootstrap_resamples=20, latency_repeats=1,
                                                                           show_progress=False))
     result = subprocess.run([FRACDET, "register", "--model", model, "--eval", str(evaluation), "--registry", str(registry)],
                             capture_output=True, text=True, timeout=300, env={**os.environ, "FRACDET_GIT_COMMIT": COMMIT})

@@ -88,6 +88,7 @@ def test_verbose_shows_kfp_locals_log_of_every_task_as_it_runs(tmp_path, capsys)
 
 
 @pytest.mark.parametrize("verbose", [False, True])
+@pytest.mark.slow
 def test_a_failed_local_run_shows_the_failed_tasks_log_and_with_verbose_every_tasks(tmp_path, verbose):
     command = [FRACDET, "pipeline", "run", "--data_uri", str(tmp_path / "missing"), "--registry_uri", str(tmp_path / "registry"),
                "--root", str(tmp_path / "runs"), *(["--verbose"] if verbose else [])]

@@ -23,7 +23,7 @@ import pytest
 import yaml
 from referencing import Registry, Resource
 
-from fracdet_core.registry.versions import saved_model_uri, version_uri
+from fracdet_core.registry.layout import saved_model_uri, version_uri
 
 REPO = Path(__file__).resolve().parents[1]
 MANIFESTS = REPO / "manifests"

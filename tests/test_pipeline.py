@@ -199,6 +199,7 @@ def cli_compiled(tmp_path_factory) -> Path:
     return path
 
 
+@pytest.mark.slow
 def test_compiling_again_in_another_process_gives_the_same_bytes(cli_compiled, tmp_path):
     options = ClusterOptions(gpu_node_selector=(("cloud.google.com/gke-accelerator", "nvidia-l4"),),
                              gpu_tolerations=(Toleration("nvidia.com/gpu"), Toleration("dedicated", "NoExecute", "ml")),
@@ -406,6 +407,7 @@ def test_an_unblessed_model_is_not_registered(tiny_run, tmp_path):
     assert printed["run outcome"] == f"not_blessed (run {outcome['run_id']})"
 
 
+@pytest.mark.slow
 def test_a_failed_local_run_is_one_clear_line_and_recorded_as_failed(tmp_path):
     result = subprocess.run([FRACDET, "pipeline", "run", "--data_uri", str(tmp_path / "missing"),
                              "--registry_uri", str(tmp_path / "runs" / "registry"), "--root", str(tmp_path / "runs")],

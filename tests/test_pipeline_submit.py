@@ -239,6 +239,7 @@ def test_an_unreachable_backend_exits_1(capsys, pipeline_file):
     assert "cannot reach the Kubeflow Pipelines API at http://127.0.0.1:9" in err
 
 
+@pytest.mark.slow
 def test_without_a_pipeline_file_it_compiles_one_for_the_image(capsys, fake_kfp):
     host, handler = fake_kfp
     code, out, err = _fracdet(capsys, "pipeline", "submit", "--host", host, "--experiment", "e",

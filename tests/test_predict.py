@@ -21,20 +21,23 @@ from fracdet import main
 from fracdet_core import storage
 from fracdet_core.annotate import FRACTURE_COLOUR, box_rect, class_colour, line_width
 from fracdet_core.errors import ConfigError
+from fracdet_core.evaluate.config import EvaluateConfig
 from fracdet_core.evaluate.inference import read_split
-from fracdet_core.evaluate.options import EvaluateOptions
 from fracdet_core.evaluate.run import run_evaluation
-from fracdet_core.ingest import IngestOptions, ingest_dataset
+from fracdet_core.ingest import IngestConfig, ingest_dataset
+from fracdet_core.predict.config import DisplayConfig, PredictConfig
 from fracdet_core.predict.inputs import InputFile, InputImage
 from fracdet_core.predict.model import find_model
-from fracdet_core.predict.results import DisplayOptions
-from fracdet_core.predict.run import PredictOptions, detect_batch, predict
+from fracdet_core.predict.run import detect_batch, predict
 from fracdet_core.predict.thresholds import NoThresholdError, evaluation_thresholds
 from fracdet_core.registry.aliases import promote
-from fracdet_core.registry.versions import register, saved_model_uri, version_uri
+from fracdet_core.registry.layout import saved_model_uri, version_uri
+from fracdet_core.registry.run import register_model_version
 from fracdet_core.serving.saved_model import load_serving
 from fracdet_core.synth import SynthConfig
 from fracdet_core.synth.dataset import generate_dataset
+
+pytestmark = pytest.mark.slow  # every test reads the model that the module trains first
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +49,7 @@ def case(tmp_path_factory) -> TrainedCase:
 def registry(case) -> str:
     """A registry whose version 1, the champion, is the trained model with its evaluation."""
     root = str(case.train_out.parent / "registry")
-    register(str(case.train_out), str(case.train_out.parent / "evaluate"), root, "fracdet")
+    register_model_version(str(case.train_out), str(case.train_out.parent / "evaluate"), root, "fracdet")
     promote(root, "fracdet", 1)
     return root
 
@@ -75,7 +78,7 @@ def predicted(case, tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("predicted")
     (folder / "in").mkdir()
     (folder / "in" / "fractured.png").write_bytes(case.image)
-    predict(str(case.train_out), [str(folder / "in")], str(folder / "out"), PredictOptions(show_progress=False))
+    predict(str(case.train_out), [str(folder / "in")], str(folder / "out"), PredictConfig(show_progress=False))
     return folder / "out"
 
 
@@ -102,7 +105,7 @@ def test_the_trained_model_finds_the_generators_fracture(case, predicted):
         "name": "fractured", "input": str(predicted.parent / "in" / "fractured.png"), "width": str(width), "height": str(height),
         "body_part": "FINGER", "fractured": "True", "threshold": "0.35"}
     assert 0.35 <= float(row["fracture_score"]) <= 1
-    assert 1 <= int(row["drawn"]) <= min(DisplayOptions().max_boxes, int(row["detections"]))
+    assert 1 <= int(row["drawn"]) <= min(DisplayConfig().max_boxes, int(row["detections"]))
     assert _rows(predicted / "errors.csv") == []
 
 
@@ -114,7 +117,7 @@ def test_the_picture_shows_exactly_the_boxes_the_json_marks_drawn(case, predicte
     assert tuple(picture[-3, 2]) == FRACTURE_COLOUR  # the band says "FRACTURE" in the fracture colour
     line = line_width(width, height)
     drawn = [item for item in document["detections"] if item["drawn"]]
-    assert 1 <= len(drawn) <= DisplayOptions().max_boxes
+    assert 1 <= len(drawn) <= DisplayConfig().max_boxes
     for item in document["detections"]:
         box = item["box_normalized"]
         assert item["box"] == pytest.approx({"xmin": box[1] * width, "ymin": box[0] * height,
@@ -147,7 +150,7 @@ def test_dicom_gives_the_detections_of_the_png_of_the_same_pixels(case, tmp_path
     (folder / "pixels.png").write_bytes(case.image)
     (folder / "pixels8.dcm").write_bytes(dicom_of(case.pixels))
     (folder / "INVERTED16").write_bytes(dicom_of(case.pixels, sixteen_bit_inverted=True))  # no extension, as PACS exports
-    predict(str(case.train_out), [str(folder)], str(tmp_path / "out"), PredictOptions(threshold=0.5, show_progress=False))
+    predict(str(case.train_out), [str(folder)], str(tmp_path / "out"), PredictConfig(threshold=0.5, show_progress=False))
     png, *dicoms = (_document(tmp_path / "out", name) for name in ("pixels", "pixels8", "INVERTED16"))
     for dicom in dicoms:
         assert (dicom["width"], dicom["height"], dicom["body_part"]) == (png["width"], png["height"], png["body_part"])
@@ -157,7 +160,7 @@ def test_dicom_gives_the_detections_of_the_png_of_the_same_pixels(case, tmp_path
 def test_a_real_dicom_radiograph_is_read(case, tmp_path):
     """A 16-bit MONOCHROME1 CR of 1760 x 1760 pixels from pydicom-data."""
     summary = predict(
-        str(case.train_out), [str(REAL_EXTREMITY_CR)], str(tmp_path), PredictOptions(threshold=0.5, show_progress=False)
+        str(case.train_out), [str(REAL_EXTREMITY_CR)], str(tmp_path), PredictConfig(threshold=0.5, show_progress=False)
     )
     document = _document(tmp_path, "RG3_UNCR")
     # Read, decoded and run through the model; what a model trained on one synthetic finger finds
@@ -215,7 +218,7 @@ def test_inputs_and_outputs_on_gcs(case, gcs_bucket):
     storage.write_bytes(f"gs://{gcs_bucket}/in/a.png", case.image)
     storage.write_bytes(f"gs://{gcs_bucket}/in/b/c.dcm", dicom_of(case.pixels))
     summary = predict(str(case.train_out), [f"gs://{gcs_bucket}/in"], f"gs://{gcs_bucket}/out",
-                      PredictOptions(threshold=0.5, show_progress=False))
+                      PredictConfig(threshold=0.5, show_progress=False))
     assert [row["input"] for row in summary.rows] == [f"gs://{gcs_bucket}/in/a.png", f"gs://{gcs_bucket}/in/b/c.dcm"]
     assert [uri.rsplit("/", 1)[1] for uri in storage.list_files(f"gs://{gcs_bucket}/out")] == [
         ".fracdet-predict.json", "a.json", "a.png", "c.json", "c.png", "errors.csv", "summary.csv"]
@@ -224,7 +227,7 @@ def test_inputs_and_outputs_on_gcs(case, gcs_bucket):
 def test_registry_references_resolve_and_bring_the_versions_thresholds(case, registry, tmp_path):
     (tmp_path / "x.png").write_bytes(case.image)
     summary = predict(f"registry://{registry}/fracdet@1", [str(tmp_path / "x.png")], str(tmp_path / "out"),
-                      PredictOptions(show_progress=False))
+                      PredictConfig(show_progress=False))
     assert _document(tmp_path / "out", "x")["model"]["registry_version"] == 1
     champion = find_model(f"{registry}/fracdet@champion")  # the form `fracdet evaluate --champion` takes
     for model in (summary.model, champion):
@@ -240,14 +243,14 @@ def test_auto_thresholds_are_found_beside_a_registered_or_pipeline_model(case, r
     (tmp_path / "x.png").write_bytes(case.image)
     # A registry version's SavedModel named by its path: the version folder holds metrics.json.
     summary = predict(saved_model_uri(registry, "fracdet", 1), [str(tmp_path / "x.png")], str(tmp_path / "a"),
-                      PredictOptions(show_progress=False))
+                      PredictConfig(show_progress=False))
     assert summary.thresholds.source == storage.join(version_uri(registry, "fracdet", 1), "metrics.json")
     # A `fracdet pipeline run` folder: <run>/train/model and <run>/evaluate/evaluation.
     run = tmp_path / "run"
     shutil.copytree(case.train_out, run / "train" / "model")
     write_evaluation(run / "evaluate" / "evaluation", run / "train" / "model" / "saved_model", {**THRESHOLDS, "HAND": 0.2})
     summary = predict(
-        str(run / "train" / "model"), [str(tmp_path / "x.png")], str(tmp_path / "b"), PredictOptions(show_progress=False)
+        str(run / "train" / "model"), [str(tmp_path / "x.png")], str(tmp_path / "b"), PredictConfig(show_progress=False)
     )
     assert summary.thresholds.by_part["HAND"] == 0.2
     assert summary.thresholds.source == str(run / "evaluate" / "evaluation" / "metrics.json")
@@ -273,8 +276,8 @@ def test_auto_without_an_evaluation_of_this_model_says_to_pass_a_threshold(case,
 def test_drawing_options_cap_the_boxes(case, tmp_path, cap):
     """The cap reaches the drawing (its greedy rule on many boxes: tests/test_predict_results.py)."""
     (tmp_path / "x.png").write_bytes(case.image)
-    predict(str(case.train_out), [str(tmp_path / "x.png")], str(tmp_path / "out"), PredictOptions(
-        threshold=0.5, display=DisplayOptions(max_boxes=cap, min_score=0.0), show_progress=False))
+    predict(str(case.train_out), [str(tmp_path / "x.png")], str(tmp_path / "out"), PredictConfig(
+        threshold=0.5, display=DisplayConfig(max_boxes=cap, min_score=0.0), show_progress=False))
     detections = _document(tmp_path / "out", "x")["detections"]
     assert detections  # the image the model was trained on: its fracture at least
     assert [item["drawn"] for item in detections] == [index < cap for index in range(len(detections))]
@@ -319,9 +322,9 @@ def test_a_kserve_request_gets_the_detections_fracdet_predict_wrote(case, regist
 def test_predicts_calls_on_the_test_half_give_the_evaluations_figures(case, tmp_path):
     """The evaluation's overall sensitivity and specificity are the share of test images `predict` calls right."""
     generate_dataset(SynthConfig(train=1, val=24, size=128, seed=7), str(tmp_path / "data"), progress=False)
-    ingest_dataset(str(tmp_path / "data"), str(tmp_path / "ingest"), IngestOptions(), progress=False)
+    ingest_dataset(str(tmp_path / "data"), str(tmp_path / "ingest"), IngestConfig(), progress=False)
     evaluation, _ = run_evaluation(str(case.train_out), str(tmp_path / "ingest"), str(tmp_path / "evaluate"),
-                                   options=EvaluateOptions(bootstrap_resamples=10, latency_repeats=1, show_progress=False))
+                                   config=EvaluateConfig(bootstrap_resamples=10, latency_repeats=1, show_progress=False))
     tested = set(evaluation.measures.partition.test.tolist())
     (tmp_path / "test-half").mkdir()
     fractured = {}
@@ -330,7 +333,7 @@ def test_predicts_calls_on_the_test_half_give_the_evaluations_figures(case, tmp_
             (tmp_path / "test-half" / f"{index:03d}.png").write_bytes(encoded)
             fractured[f"{index:03d}"] = bool(np.any(truth.classes < 5))
     summary = predict(str(case.train_out), [str(tmp_path / "test-half")], str(tmp_path / "out"),
-                      PredictOptions(evaluation_uri=str(tmp_path / "evaluate"), show_progress=False))
+                      PredictConfig(evaluation_uri=str(tmp_path / "evaluate"), show_progress=False))
     called = {row["name"]: row["fractured"] for row in summary.rows}
     assert set(called) == set(fractured) and any(fractured.values()) and not all(fractured.values())
     overall = evaluation.metrics["fracture"]["overall"]

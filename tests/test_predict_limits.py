@@ -48,6 +48,7 @@ def _predict(model: str, out: Path, *args: str) -> int:
     return main(["predict", "--model", model, "--out", str(out), "--threshold", "0.5", "--quiet", *args])
 
 
+@pytest.mark.slow
 def test_too_many_pixels_or_bytes_are_listed_and_the_rest_predicted(model, tmp_path):
     folder = tmp_path / "in"
     folder.mkdir()
@@ -72,6 +73,7 @@ def test_a_max_pixels_below_the_default_rejects_smaller_images(model, tmp_path):
     assert _errors(out) == {"small.png": ("decompression_bomb", "200x100 = 20,000 pixels, above the limit of 19,999")}
 
 
+@pytest.mark.slow
 def test_a_max_pixels_above_pillows_guard_accepts_a_larger_image_which_the_models_own_limit_then_refuses(model, tmp_path):
     path = tmp_path / "large.png"
     path.write_bytes(blank_png_streamed(9500, 9500))  # 90,250,000 pixels: above Pillow's 89,478,485

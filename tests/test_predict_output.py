@@ -22,7 +22,8 @@ from yolo_builders import png_bytes
 from fracdet import main
 from fracdet_core import storage
 from fracdet_core.errors import ConfigError
-from fracdet_core.predict.run import PredictOptions, predict
+from fracdet_core.predict.config import PredictConfig
+from fracdet_core.predict.run import predict
 from fracdet_core.serving.signature import export_saved_model
 
 RECORD = ".fracdet-predict.json"
@@ -99,7 +100,7 @@ def test_an_image_in_an_input_folder_linked_from_out_is_refused(model, tmp_path)
     assert _predict(model, str(tmp_path / "out"), str(tmp_path / "in")) == 0
     (tmp_path / "in" / "again.png").symlink_to(tmp_path / "out" / "a.png")
     with pytest.raises(ConfigError, match=f"contains the input {tmp_path}/in/again.png"):
-        predict(model, [str(tmp_path / "in")], str(tmp_path / "out"), PredictOptions(threshold=0.5, show_progress=False))
+        predict(model, [str(tmp_path / "in")], str(tmp_path / "out"), PredictConfig(threshold=0.5, show_progress=False))
     assert _listing(str(tmp_path / "out")) == _run_files(["a"])
 
 
@@ -140,6 +141,7 @@ def test_a_second_run_with_fewer_inputs_leaves_exactly_its_own_files(model, tmp_
     assert storage.list_files(storage_root) == storage.list_files(out)  # nothing left beside it
 
 
+@pytest.mark.slow
 def test_a_run_killed_part_way_leaves_the_previous_complete_run(model, tmp_path):
     out = tmp_path / "out"
     _images(tmp_path / "first", ["a", "b"])

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from fracdet_core.classes import class_id
-from fracdet_core.predict.results import DisplayOptions, interpret
+from fracdet_core.predict.config import DisplayConfig
+from fracdet_core.predict.results import interpret
 from fracdet_core.predict.thresholds import NoThresholdError, OperatingThresholds, fixed_thresholds, thresholds_from_fracture
 from fracdet_core.records import ImageDetections
 
@@ -50,8 +51,8 @@ def test_drawn_boxes_skip_stacked_duplicates_and_faint_boxes_and_stop_at_the_cap
         (HAND_FRACTURE, 0.3, (0.2, 0.6, 0.3, 0.7)),     # below the HAND threshold of 0.5: not drawn
     )
     assert interpret(found, THRESHOLDS).drawn.tolist() == [True, True, False, True, True, False]
-    assert interpret(found, THRESHOLDS, DisplayOptions(max_boxes=2)).drawn.tolist() == [True, True, False, False, False, False]
-    assert interpret(found, THRESHOLDS, DisplayOptions(min_score=0.0)).drawn.tolist() == [True, True, False, True, True, True]
+    assert interpret(found, THRESHOLDS, DisplayConfig(max_boxes=2)).drawn.tolist() == [True, True, False, False, False, False]
+    assert interpret(found, THRESHOLDS, DisplayConfig(min_score=0.0)).drawn.tolist() == [True, True, False, True, True, True]
 
 
 def test_thresholds_from_an_evaluation_and_their_checks():

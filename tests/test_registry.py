@@ -20,19 +20,21 @@ from registry_builders import evaluation_of, stand_in_model
 from fracdet import main
 from fracdet_core import storage
 from fracdet_core.errors import NotFoundError
-from fracdet_core.evaluate.options import EvaluateOptions
+from fracdet_core.evaluate.config import EvaluateConfig
 from fracdet_core.evaluate.run import run_evaluation
 from fracdet_core.registry.aliases import NotBlessedError, NothingToRollBackError, promote, read_alias, rollback
 from fracdet_core.registry.claims import clean_incomplete, incomplete_versions, read_claim
+from fracdet_core.registry.layout import saved_model_uri, version_uri
 from fracdet_core.registry.refs import resolve
+from fracdet_core.registry.run import register_model_version
 from fracdet_core.registry.verify import ModelMismatchError, check_copy
-from fracdet_core.registry.versions import get_version, list_versions, register, saved_model_uri, version_uri
+from fracdet_core.registry.versions import get_version, list_versions
 
 PROCESSES = 8
 _REGISTER = """
 import sys
-from fracdet_core.registry.versions import register
-metadata, created = register(sys.argv[1], sys.argv[2], sys.argv[3], "fracdet")
+from fracdet_core.registry.run import register_model_version
+metadata, created = register_model_version(sys.argv[1], sys.argv[2], sys.argv[3], "fracdet")
 print(metadata["version"], created)
 """
 _PROMOTE = """
@@ -55,7 +57,7 @@ def models(tmp_path_factory) -> dict:
     """
     base = tmp_path_factory.mktemp("registry")
     model, ingest = perfect_setup(base)
-    run_evaluation(model, ingest, str(base / "evaluation"), options=EvaluateOptions(bootstrap_resamples=20, latency_repeats=1,
+    run_evaluation(model, ingest, str(base / "evaluation"), config=EvaluateConfig(bootstrap_resamples=20, latency_repeats=1,
                                                                                     show_progress=False))
     variants, evaluations, blessed = [], [], []
     for index in range(PROCESSES + 1):
@@ -81,7 +83,7 @@ def _run(script: str, *args: str) -> subprocess.Popen:
 def test_register_writes_a_complete_version_with_lineage_and_is_idempotent(models, storage_root, monkeypatch):
     monkeypatch.setenv("FRACDET_GIT_COMMIT", "0123abc")
     fingerprint = json.loads(Path(models["evaluations"][0], "metrics.json").read_text())["model_sha256"]
-    metadata, created = register(models["variants"][0], models["evaluations"][0], storage_root, "fracdet")
+    metadata, created = register_model_version(models["variants"][0], models["evaluations"][0], storage_root, "fracdet")
     assert created and metadata["version"] == 1
     assert metadata["model_sha256"] == metadata["evaluated_model_sha256"] == fingerprint
     assert metadata["metrics"]["map50"] == pytest.approx(1.0) and metadata["blessed"] is False
@@ -92,7 +94,7 @@ def test_register_writes_a_complete_version_with_lineage_and_is_idempotent(model
             "1/saved_model.pb", "1/fracdet_model.json"} <= files
     card = storage.read_text(metadata["uri"] + "/model_card.md")
     assert "## Limitations" in card and "commit 0123abc" in card and f"SavedModel sha256 {fingerprint}" in card
-    again, created_again = register(models["variants"][0], models["evaluations"][0], storage_root, "fracdet")
+    again, created_again = register_model_version(models["variants"][0], models["evaluations"][0], storage_root, "fracdet")
     assert not created_again and again == metadata
     assert [item["version"] for item in list_versions(storage_root, "fracdet")] == [1]
 
@@ -102,7 +104,7 @@ def test_an_evaluation_of_another_model_is_refused_and_nothing_is_published(mode
     evaluated = json.loads(Path(evaluation, "metrics.json").read_text())["model_sha256"]
     actual = json.loads(Path(models["evaluations"][1], "metrics.json").read_text())["model_sha256"]
     with pytest.raises(ModelMismatchError) as raised:
-        register(model, evaluation, storage_root, "fracdet")
+        register_model_version(model, evaluation, storage_root, "fracdet")
     for part in (evaluated, actual, evaluation, f"{model}/saved_model", "Nothing was registered"):
         assert part in str(raised.value), part
     assert storage.list_files(storage_root) == []
@@ -113,7 +115,7 @@ def test_a_folder_that_is_not_a_saved_model_is_refused(models, tmp_path):
     not_a_model.mkdir()
     (not_a_model / "model.txt").write_text("not a model")
     with pytest.raises(NotFoundError, match=f"{not_a_model}: no saved_model.pb"):
-        register(str(not_a_model), models["evaluations"][0], str(tmp_path / "registry"), "fracdet")
+        register_model_version(str(not_a_model), models["evaluations"][0], str(tmp_path / "registry"), "fracdet")
     assert not (tmp_path / "registry").exists()
 
 
@@ -186,7 +188,7 @@ def test_a_registration_killed_mid_copy_is_invisible_reported_cleaned_and_its_nu
     assert storage.list_files(version_uri(storage_root, "fracdet", 1)) == []
     assert read_claim(storage_root, "fracdet", 1).abandoned_at is not None  # the claim stays: 1 is never reused
 
-    metadata, created = register(model, evaluation, storage_root, "fracdet")
+    metadata, created = register_model_version(model, evaluation, storage_root, "fracdet")
     assert created and metadata["version"] == 2
     assert storage.tree_sha256(metadata["saved_model_uri"]) == metadata["model_sha256"]
     assert main(["registry", "list", "--registry", storage_root]) == 0
@@ -196,7 +198,7 @@ def test_a_registration_killed_mid_copy_is_invisible_reported_cleaned_and_its_nu
 @pytest.mark.slow
 def test_concurrent_promotions_leave_a_consistent_alias_and_history(models, storage_root):
     for variant, evaluation in zip(models["variants"][:6], models["evaluations"][:6], strict=True):
-        register(variant, evaluation, storage_root, "fracdet")
+        register_model_version(variant, evaluation, storage_root, "fracdet")
     processes = [_run(_PROMOTE, storage_root, str(version)) for version in range(1, 7)]
     for process in processes:
         _, err = process.communicate(timeout=300)
@@ -210,7 +212,7 @@ def test_concurrent_promotions_leave_a_consistent_alias_and_history(models, stor
 
 def test_promote_rollback_and_references(models, storage_root):
     for variant, evaluation in zip(models["variants"][:2], models["evaluations"][:2], strict=True):
-        register(variant, evaluation, storage_root, "fracdet")
+        register_model_version(variant, evaluation, storage_root, "fracdet")
     assert resolve(f"{storage_root}/fracdet@champion", missing_ok=True) is None
     with pytest.raises(NotBlessedError, match="fracdet version 1 is not blessed"):
         promote(storage_root, "fracdet", 1, require_blessed=True)
@@ -228,7 +230,7 @@ def test_promote_rollback_and_references(models, storage_root):
 
 def test_promotion_requires_a_blessing_of_the_version_s_own_model(models, storage_root):
     for variant, evaluation in zip(models["variants"][:2], models["blessed"][:2], strict=True):
-        register(variant, evaluation, storage_root, "fracdet")
+        register_model_version(variant, evaluation, storage_root, "fracdet")
     assert promote(storage_root, "fracdet", 1, require_blessed=True)["version"] == 1
     # A registry written before registration checked fingerprints: version 2 stores the evaluation of version 1's model.
     other = storage.read_bytes(storage.join(version_uri(storage_root, "fracdet", 1), "metrics.json"))
@@ -241,7 +243,7 @@ def test_promotion_requires_a_blessing_of_the_version_s_own_model(models, storag
 
 
 def test_a_registered_version_serves_from_its_uri(models, tmp_path):
-    metadata, _ = register(models["variants"][2], models["evaluations"][2], str(tmp_path), "fracdet")
+    metadata, _ = register_model_version(models["variants"][2], models["evaluations"][2], str(tmp_path), "fracdet")
     version_folder = Path(metadata["uri"])
     numbered = [entry.name for entry in version_folder.iterdir() if entry.is_dir()]
     assert numbered == ["1"]  # TF Serving's layout: the version's URI is a model base path

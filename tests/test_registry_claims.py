@@ -25,7 +25,9 @@ from fracdet_core.registry.claims import (
     incomplete_versions,
     read_claim,
 )
-from fracdet_core.registry.versions import list_versions, register, saved_model_uri, version_uri
+from fracdet_core.registry.layout import saved_model_uri, version_uri
+from fracdet_core.registry.run import register_model_version
+from fracdet_core.registry.versions import list_versions
 
 HOURS_AGO = (datetime.datetime.now(datetime.UTC) - datetime.timedelta(hours=2)).isoformat(timespec="seconds")
 
@@ -42,7 +44,7 @@ def _killed_registration(root: str, claimed_at: str, files: int = 3) -> int:
 def registered(tmp_path, storage_root) -> dict:
     """Version 1, complete, of a stand-in model."""
     model = stand_in_model(tmp_path / "model1", "stand-in 1", assets=2)
-    metadata, _ = register(model, evaluation_of(model, tmp_path / "eval1"), storage_root, "fracdet")
+    metadata, _ = register_model_version(model, evaluation_of(model, tmp_path / "eval1"), storage_root, "fracdet")
     return metadata
 
 
@@ -97,10 +99,11 @@ def test_a_bad_input_is_refused_before_a_number_is_claimed(tmp_path):
     eda.mkdir()
     (eda / "stats.json").write_text('{"splits": ')
     with pytest.raises(ConfigError, match=f"{eda / 'stats.json'}: not valid JSON"):
-        register(model, evaluation_of(model, tmp_path / "eval"), str(root), "fracdet", eda_uri=str(eda))
+        register_model_version(model, evaluation_of(model, tmp_path / "eval"), str(root), "fracdet", eda_uri=str(eda))
     assert not root.exists()
 
 
+@pytest.mark.slow
 def test_a_clean_during_a_slow_registration_stops_it_from_publishing(tmp_path, storage_root):
     model = stand_in_model(tmp_path / "model", "stand-in", assets=300)
     evaluation = evaluation_of(model, tmp_path / "eval")
@@ -118,7 +121,7 @@ def test_a_clean_during_a_slow_registration_stops_it_from_publishing(tmp_path, s
     assert "nothing was published. Register the model again." in err
     assert list_versions(storage_root, "fracdet") == []
     assert storage.list_files(version_uri(storage_root, "fracdet", 1)) == []  # it removed what it had copied since
-    metadata, created = register(model, evaluation, storage_root, "fracdet")
+    metadata, created = register_model_version(model, evaluation, storage_root, "fracdet")
     assert created and metadata["version"] == 2
 
 

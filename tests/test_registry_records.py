@@ -13,7 +13,8 @@ from fracdet_core.errors import ConfigError
 from fracdet_core.registry.aliases import promote, read_alias
 from fracdet_core.registry.claims import claim_version
 from fracdet_core.registry.records import RegistryCorruptError
-from fracdet_core.registry.versions import list_versions, register
+from fracdet_core.registry.run import register_model_version
+from fracdet_core.registry.versions import list_versions
 
 
 @pytest.fixture
@@ -22,7 +23,7 @@ def registry(tmp_path) -> Path:
     root = tmp_path / "registry"
     for index in (1, 2):
         model = stand_in_model(tmp_path / f"model{index}", f"stand-in {index}")
-        register(model, evaluation_of(model, tmp_path / f"eval{index}"), str(root), "fracdet")
+        register_model_version(model, evaluation_of(model, tmp_path / f"eval{index}"), str(root), "fracdet")
         promote(str(root), "fracdet", index)
     return root
 
@@ -95,5 +96,5 @@ def test_a_damaged_evaluation_is_an_error_naming_it(tmp_path):
     evaluation = Path(evaluation_of(model, tmp_path / "eval"))
     (evaluation / "blessing.json").write_text('{"blessed": tr')
     with pytest.raises(ConfigError, match=f"{evaluation / 'blessing.json'}: not valid JSON"):
-        register(model, str(evaluation), str(tmp_path / "registry"), "fracdet")
+        register_model_version(model, str(evaluation), str(tmp_path / "registry"), "fracdet")
     assert not (tmp_path / "registry").exists()

@@ -7,8 +7,9 @@ from registry_builders import evaluation_of, stand_in_model
 
 from fracdet_core.errors import ConfigError, NotFoundError
 from fracdet_core.registry.aliases import promote
+from fracdet_core.registry.layout import saved_model_uri
 from fracdet_core.registry.refs import RegistryVersion, is_registry_reference, locate, read_location, resolve, version_reference
-from fracdet_core.registry.versions import register, saved_model_uri
+from fracdet_core.registry.run import register_model_version
 
 
 @pytest.fixture
@@ -19,7 +20,7 @@ def root(tmp_path) -> str:
     """
     for index in (1, 2):
         model = stand_in_model(tmp_path / f"model{index}", f"stand-in {index}")
-        register(model, evaluation_of(model, tmp_path / f"eval{index}"), str(tmp_path / "registry"), "fracdet")
+        register_model_version(model, evaluation_of(model, tmp_path / f"eval{index}"), str(tmp_path / "registry"), "fracdet")
     promote(str(tmp_path / "registry"), "fracdet", 2)
     return str(tmp_path / "registry")
 

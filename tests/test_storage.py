@@ -171,6 +171,24 @@ def test_normalize(uri, expected):
     assert storage.normalize(uri) == expected
 
 
+@pytest.mark.parametrize(
+    ("uri", "expected"),
+    [
+        ("gs://bucket/data/data.yaml", "gs://bucket/data"),
+        ("gs://bucket/data/", "gs://bucket"),
+        ("/data/train/data.yaml", "/data/train"),
+        ("/data/train/", "/data"),
+    ],
+)
+def test_parent(uri, expected):
+    assert storage.parent(uri) == expected
+
+
+def test_the_parent_of_a_relative_path_is_absolute(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert storage.parent("data/data.yaml") == str(tmp_path / "data")
+
+
 def test_normalize_refuses_to_climb_above_a_bucket():
     with pytest.raises(StorageError, match="climbs above its bucket"):
         storage.normalize("gs://bucket/a/../../x")

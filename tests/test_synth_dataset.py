@@ -72,6 +72,7 @@ def test_every_label_line_is_valid_and_matches_the_plan(tiny_dataset):
                 assert cy - h / 2 >= -1e-6 and cy + h / 2 <= 1 + 1e-6
 
 
+@pytest.mark.slow
 def test_output_is_identical_for_any_worker_count(tiny_dataset, tmp_path):
     parallel = tmp_path / "parallel"
     generate_dataset(TINY, str(parallel), workers=2, progress=False)

@@ -94,6 +94,7 @@ def test_onednn_is_left_to_tensorflow_off_x86(machine):
 
 @pytest.mark.skipif(platform.machine().lower() not in ("x86_64", "amd64"), reason="fracdet turns oneDNN on on x86 only")
 @pytest.mark.parametrize(("chosen", "expected"), [({}, "True"), ({ONEDNN_SWITCH: "0"}, "False")])
+@pytest.mark.slow
 def test_a_fresh_fracdet_process_runs_onednn_unless_the_user_said_no(chosen, expected):
     """Whatever TensorFlow's own policy on this CPU, a process that imports fracdet_core first runs oneDNN's kernels."""
     probe = ("import fracdet_core, tensorflow\n"

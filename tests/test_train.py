@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 
 from fracdet_core.errors import ConfigError
-from fracdet_core.ingest import IngestOptions, ingest_dataset
+from fracdet_core.ingest import IngestConfig, ingest_dataset
 from fracdet_core.model.presets import model_preset
 from fracdet_core.synth import SynthConfig, generate_dataset
 from fracdet_core.train.config import TrainConfig, load_configs
-from fracdet_core.train.trainer import serving_limits
+from fracdet_core.train.run import serving_limits
 
 FRACDET = str(Path(sys.executable).with_name("fracdet"))
 TINY_MODEL = """
@@ -38,7 +38,7 @@ train:
 def ingest(tmp_path_factory) -> Path:
     base = tmp_path_factory.mktemp("train")
     generate_dataset(SynthConfig(train=32, val=8, size=96, seed=14), str(base / "data"), progress=False)
-    ingest_dataset(str(base / "data"), str(base / "ingest"), IngestOptions(shards=2), progress=False)
+    ingest_dataset(str(base / "data"), str(base / "ingest"), IngestConfig(shards=2), progress=False)
     (base / "tiny.yaml").write_text(TINY_MODEL)
     return base
 
@@ -95,14 +95,31 @@ def test_configs_from_yaml_with_overrides(tmp_path):
 
 @pytest.mark.parametrize(
     ("content", "message"),
-    [("model: {depth: 3}", "unknown model settings"), ("optimizer: {}", "unknown sections"),
-     ("train: {box_loss: l1}", "box_loss must be one of"), ("train: [1, 2", "not valid YAML")],
+    [("model: {depth: 3}", r"unknown model settings \['depth'\]; known: \['fine_image_size', "),
+     ("optimizer: {}", r"unknown sections \['optimizer'\]; expected 'model' and 'train'"),
+     ("train: {box_loss: l1}", "box_loss must be one of"), ("train: [1, 2", "not valid YAML"),
+     ("[model, train]", "expected a mapping with 'model' and 'train' sections, got list"),
+     ("train: 5", "the train section must map settings to values, got int"),
+     ("model: {1: 2, depth: 3}", r"unknown model settings \[1, 'depth'\]")],
 )
 def test_bad_configs_are_named(tmp_path, content, message):
     path = tmp_path / "config.yaml"
     path.write_text(content)
     with pytest.raises(ConfigError, match=message):
         load_configs(str(path))
+
+
+@pytest.mark.parametrize("given", [{"epoch": 3}, {"epoch": None}, {"imagesize": 256, "epochs": 3}])
+def test_an_override_that_names_no_setting_is_an_error_naming_it(tmp_path, given):
+    path = tmp_path / "config.yaml"
+    path.write_text(TINY_MODEL)
+    misspelt = [key for key in given if key != "epochs"]
+    with pytest.raises(ConfigError) as raised:
+        load_configs(str(path), **given)
+    message = str(raised.value)
+    assert message.startswith(f"unknown settings {misspelt}; known: model ['fine_image_size', 'fpn_levels', ")
+    assert message.endswith(", 'warmup_epochs', 'xla']")
+    assert "'image_size'" in message.split("train [")[0] and "'epochs'" in message.split("train [")[1]
 
 
 @pytest.mark.parametrize(("changes", "message"), [

@@ -54,6 +54,7 @@ def test_the_crop_is_a_slice_of_the_canvas_and_its_boxes_moved_with_it(seed):
         assert visible < 0.4 * 20 * 20
 
 
+@pytest.mark.slow
 def test_about_half_the_crops_hold_a_small_box_whole():
     boxes = tf.constant([[200, 10, 220, 30]], tf.float32) / SIZE  # near a corner: uniform crops rarely hold it
     whole = 0

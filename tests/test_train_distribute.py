@@ -18,7 +18,7 @@ from test_train import FRACDET, TINY_MODEL
 import fracdet_core.model.layers
 import fracdet_core.model.loss  # noqa: F401 - and the loss
 from fracdet_core.data.reader import load_examples
-from fracdet_core.ingest import IngestOptions, ingest_dataset
+from fracdet_core.ingest import IngestConfig, ingest_dataset
 from fracdet_core.synth import SynthConfig, generate_dataset
 from fracdet_core.train.config import load_configs
 from fracdet_core.train.dataset import training_dataset
@@ -44,16 +44,18 @@ def _source_ids(dataset: tf.data.Dataset) -> list[bytes]:
 
 
 @pytest.mark.parametrize(("shards", "share_sizes"), [(1, [5, 4]), (3, [6, 3])])
+@pytest.mark.slow
 def test_each_worker_reads_its_own_share_of_the_split(tmp_path, shards, share_sizes):
     # One file for two workers is split by record, three files by file (0 and 2, then 1).
     generate_dataset(SynthConfig(train=9, val=1, size=64, seed=3), str(tmp_path / "data"), progress=False)
     ingest = str(tmp_path / "ingest")
-    ingest_dataset(str(tmp_path / "data"), ingest, IngestOptions(shards=shards), progress=False)
+    ingest_dataset(str(tmp_path / "data"), ingest, IngestConfig(shards=shards), progress=False)
     shares = [_source_ids(load_examples(ingest, "train", input_context=tf.distribute.InputContext(2, index))) for index in (0, 1)]
     assert [len(share) for share in shares] == share_sizes
     assert sorted(shares[0] + shares[1]) == _source_ids(load_examples(ingest, "train"))
 
 
+@pytest.mark.slow
 def test_a_worker_resumes_from_the_chiefs_backup_and_writes_only_its_own(tmp_path):
     shared, own = tmp_path / "out" / "backup", tmp_path / "scratch" / "backup"
     images, targets = np.arange(8.0).reshape(4, 2), np.ones((4, 1))
@@ -88,7 +90,7 @@ def one_shard_ingest(tmp_path_factory) -> Path:
     tf.data's own file sharding cannot split."""
     base = tmp_path_factory.mktemp("distribute")
     generate_dataset(SynthConfig(train=16, val=4, size=96, seed=14), str(base / "data"), progress=False)
-    ingest_dataset(str(base / "data"), str(base / "ingest"), IngestOptions(shards=1), progress=False)
+    ingest_dataset(str(base / "data"), str(base / "ingest"), IngestConfig(shards=1), progress=False)
     (base / "tiny.yaml").write_text(TINY_MODEL)
     return base
 

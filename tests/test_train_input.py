@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from fracdet_core.ingest import IngestOptions, ingest_dataset
+from fracdet_core.ingest import IngestConfig, ingest_dataset
 from fracdet_core.model.config import ModelConfig
 from fracdet_core.serving.letterbox import letterbox
 from fracdet_core.synth import SynthConfig, generate_dataset
@@ -69,7 +69,7 @@ def test_a_box_pushed_out_of_the_image_is_dropped():
 def ingest(tmp_path_factory):
     base = tmp_path_factory.mktemp("input")
     generate_dataset(SynthConfig(train=24, val=6, size=128, seed=12), str(base / "data"), progress=False)
-    ingest_dataset(str(base / "data"), str(base / "ingest"), IngestOptions(shards=2), progress=False)
+    ingest_dataset(str(base / "data"), str(base / "ingest"), IngestConfig(shards=2), progress=False)
     return str(base / "ingest")
 
 
@@ -90,6 +90,7 @@ def _classes_with_targets(batches: list) -> set[int]:
     return {int(np.argmax(cell[5:])) for _, targets in batches for image in targets for cell in image if cell[4] > 0}
 
 
+@pytest.mark.slow
 def test_fine_crops_teach_small_boxes_and_leave_whole_bone_boxes_to_the_whole_images(ingest):
     """The synthetic normal-study boxes span the bones (class ids 5-9), fracture boxes are small (0-4)."""
     fine = ModelConfig(image_size=64, fine_image_size=128)

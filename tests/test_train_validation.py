@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from fracdet_core.classes import BODY_PARTS, CLASS_NAMES, describe_class
-from fracdet_core.ingest import IngestOptions, ingest_dataset
+from fracdet_core.ingest import IngestConfig, ingest_dataset
 from fracdet_core.model.config import ModelConfig
 from fracdet_core.synth import SynthConfig, generate_dataset
 from fracdet_core.train.dataset import training_dataset
@@ -22,7 +22,7 @@ SMALL = ModelConfig(image_size=64, stem_width=8, stage_widths=(8, 8, 16, 16, 16)
 def dataset(tmp_path_factory) -> Path:
     base = tmp_path_factory.mktemp("validation")
     generate_dataset(SynthConfig(train=4, val=30, size=96, seed=21), str(base / "data"), progress=False)
-    ingest_dataset(str(base / "data"), str(base / "ingest"), IngestOptions(shards=3), progress=False)
+    ingest_dataset(str(base / "data"), str(base / "ingest"), IngestConfig(shards=3), progress=False)
     return base
 
 

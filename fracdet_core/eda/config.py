@@ -11,7 +11,7 @@ WEIGHTINGS = ("balanced", "effective")
 
 
 @dataclasses.dataclass(frozen=True)
-class EdaOptions:
+class EdaConfig:
     """How to weigh classes and which data counts as broken or drifted.
 
     Attributes:

@@ -14,7 +14,7 @@ import numpy as np
 from scipy import stats as scipy_stats
 
 from fracdet_core.classes import CLASS_NAMES
-from fracdet_core.eda.config import EdaOptions
+from fracdet_core.eda.config import EdaConfig
 from fracdet_core.eda.stats import SIZE_METRICS
 from fracdet_core.errors import FracdetError
 
@@ -38,7 +38,7 @@ def binned_ks(current: np.ndarray, baseline: np.ndarray) -> tuple[float, float]:
     return statistic, float(scipy_stats.kstwo.sf(statistic, max(effective, 1)))
 
 
-def compare(current: dict, baseline: dict, baseline_uri: str, options: EdaOptions) -> dict:
+def compare(current: dict, baseline: dict, baseline_uri: str, config: EdaConfig) -> dict:
     """What moved in the training split between `baseline` and `current` stats.
 
     Raises:
@@ -50,15 +50,15 @@ def compare(current: dict, baseline: dict, baseline_uri: str, options: EdaOption
     except KeyError as error:
         raise FracdetError(f"{baseline_uri}: stats.json has no {error.args[0]!r}; is it a fracdet EDA output?") from None
     train = current["splits"]["train"]
-    class_shares = _class_share_drift(train, base_train, options.psi_threshold)
+    class_shares = _class_share_drift(train, base_train, config.psi_threshold)
     # Histograms over other bins do not compare bin for bin.
     comparable = list(base_edges) == list(current["size_bin_edges"])
-    box_sizes = _box_size_drift(train, base_train, options.ks_p_value) if comparable else None
+    box_sizes = _box_size_drift(train, base_train, config.ks_p_value) if comparable else None
     return {
         "baseline": baseline_uri,
         "class_shares": class_shares,
         "box_sizes": box_sizes,
-        "flagged": _moved(class_shares, box_sizes or {}, options),
+        "flagged": _moved(class_shares, box_sizes or {}, config),
     }
 
 
@@ -94,13 +94,13 @@ def _box_size_drift(train: dict, base_train: dict, ks_p_value: float) -> dict[st
     return sizes
 
 
-def _moved(class_shares: dict, box_sizes: dict[str, dict], options: EdaOptions) -> list[str]:
+def _moved(class_shares: dict, box_sizes: dict[str, dict], config: EdaConfig) -> list[str]:
     """One line per flagged change: the class shares (naming the three classes that moved most), then each box size."""
     flagged = []
     if class_shares["flagged"]:
         shares = class_shares["shares"]
         movers = sorted(shares, key=lambda name: -abs(shares[name]["current"] - shares[name]["baseline"]))[:3]
-        flagged.append(f"class shares (PSI {class_shares['psi']:.3f} > {options.psi_threshold}; most moved: {', '.join(movers)})")
-    flagged += [f"box {metric} (KS {values['ks']:.3f}, p {values['p_value']:.2g} < {options.ks_p_value})"
+        flagged.append(f"class shares (PSI {class_shares['psi']:.3f} > {config.psi_threshold}; most moved: {', '.join(movers)})")
+    flagged += [f"box {metric} (KS {values['ks']:.3f}, p {values['p_value']:.2g} < {config.ks_p_value})"
                 for metric, values in box_sizes.items() if values["flagged"]]
     return flagged

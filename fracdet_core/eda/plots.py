@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import io
-
 import matplotlib
 
 matplotlib.use("Agg")
@@ -13,15 +11,9 @@ import numpy as np
 import pandas as pd
 
 from fracdet_core.classes import BODY_PARTS, CLASS_NAMES
+from fracdet_core.html_page import figure_png
 
 _MAX_SCATTER_POINTS = 5000
-
-
-def _png(figure: plt.Figure) -> bytes:
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=96)
-    plt.close(figure)
-    return buffer.getvalue()
 
 
 def class_counts(stats: dict) -> bytes:
@@ -38,7 +30,7 @@ def class_counts(stats: dict) -> bytes:
     axes.set_xlabel("boxes")
     axes.legend()
     axes.set_title("Boxes per class")
-    return _png(figure)
+    return figure_png(figure)
 
 
 def body_part_balance(stats: dict) -> bytes:
@@ -52,7 +44,7 @@ def body_part_balance(stats: dict) -> bytes:
     axes.set_ylabel("training images")
     axes.legend()
     axes.set_title("Fractured and normal images per body part (train)")
-    return _png(figure)
+    return figure_png(figure)
 
 
 def box_sizes(boxes: pd.DataFrame) -> bytes:
@@ -72,7 +64,7 @@ def box_sizes(boxes: pd.DataFrame) -> bytes:
     axes.set_ylabel("box height (px)")
     axes.legend(fontsize=7, markerscale=2, loc="upper left")
     axes.set_title("Box sizes (train)")
-    return _png(figure)
+    return figure_png(figure)
 
 
 def box_positions(boxes: pd.DataFrame) -> bytes:
@@ -88,4 +80,4 @@ def box_positions(boxes: pd.DataFrame) -> bytes:
         axes.set_title(f"Centres of {title} ({len(subset)})")
         axes.set_xlabel("x")
         axes.set_ylabel("y")
-    return _png(figure)
+    return figure_png(figure)

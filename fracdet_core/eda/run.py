@@ -16,7 +16,7 @@ from fracdet_core import storage
 from fracdet_core.data.manifest import read_manifest
 from fracdet_core.eda import plots
 from fracdet_core.eda.checks import CheckResult, run_checks
-from fracdet_core.eda.config import EdaOptions
+from fracdet_core.eda.config import EdaConfig
 from fracdet_core.eda.drift import compare
 from fracdet_core.eda.report import render_html, render_markdown
 from fracdet_core.eda.samples import render_samples
@@ -40,10 +40,10 @@ def read_baseline(baseline_uri: str) -> dict:
     return json.loads(storage.read_text(uri))
 
 
-_DEFAULT_OPTIONS = EdaOptions()
+_DEFAULT_CONFIG = EdaConfig()
 
 
-def run_eda(ingest_uri: str, out: str, options: EdaOptions = _DEFAULT_OPTIONS, *, baseline_uri: str | None = None) -> dict:
+def run_eda(ingest_uri: str, out: str, config: EdaConfig = _DEFAULT_CONFIG, *, baseline_uri: str | None = None) -> dict:
     """Analyse the ingest at `ingest_uri` and write the EDA outputs to `out`; returns stats.json's content.
 
     Raises:
@@ -56,16 +56,16 @@ def run_eda(ingest_uri: str, out: str, options: EdaOptions = _DEFAULT_OPTIONS, *
     storage.remove(storage.join(out, "stats.json"), missing_ok=True)
 
     stats = compute_stats(manifest, labels)
-    weights = _training_class_weights(stats, options)
-    checks = run_checks(stats, labels, options)
-    drift = compare(stats, baseline, baseline_uri, options) if baseline is not None else None
+    weights = _training_class_weights(stats, config)
+    checks = run_checks(stats, labels, config)
+    drift = compare(stats, baseline, baseline_uri, config) if baseline is not None else None
     stats["checks"] = [vars(check) for check in checks]
     stats["drift"] = drift
-    stats["class_weights"] = {"weighting": options.weighting, "beta": options.beta, "max_weight": options.max_weight}
+    stats["class_weights"] = {"weighting": config.weighting, "beta": config.beta, "max_weight": config.max_weight}
     stats["source"] = {"ingest": ingest_uri, "data_yaml": manifest["source"]["data_yaml"]}
 
     figures = _figures(stats, labels)
-    samples = render_samples(ingest_uri, labels, options.thumbnails_per_class)
+    samples = render_samples(ingest_uri, labels, config.thumbnails_per_class)
     storage.write_text(storage.join(out, "report.html"), render_html(ingest_uri, stats, weights, checks, drift, figures, samples))
     storage.write_text(storage.join(out, "report.md"), render_markdown(ingest_uri, stats, weights, checks, drift))
     storage.write_text(storage.join(out, "class_weights.json"), json.dumps(weights, indent=2) + "\n")
@@ -77,10 +77,10 @@ def run_eda(ingest_uri: str, out: str, options: EdaOptions = _DEFAULT_OPTIONS, *
     return stats
 
 
-def _training_class_weights(stats: dict, options: EdaOptions) -> dict[str, float]:
+def _training_class_weights(stats: dict, config: EdaConfig) -> dict[str, float]:
     """Class name -> loss weight, from the boxes per class of the train split."""
     train_counts = {name: values["boxes"] for name, values in stats["splits"]["train"]["classes"].items()}
-    return class_weights(train_counts, options.weighting, beta=options.beta, max_weight=options.max_weight)
+    return class_weights(train_counts, config.weighting, beta=config.beta, max_weight=config.max_weight)
 
 
 def _figures(stats: dict, labels: pd.DataFrame) -> dict[str, bytes]:

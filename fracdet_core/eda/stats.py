@@ -1,7 +1,7 @@
 """Dataset statistics from an ingest's manifest and `labels.parquet`, never from the images.
 
-Reading only the label table keeps EDA to seconds on the full 24k-image dataset. Coordinates in
-the table are normalised; pixel sizes use each image's stored width and height.
+Reading only the label table, never an image, keeps EDA quick whatever the images weigh.
+Coordinates in the table are normalised; pixel sizes use each image's stored width and height.
 """
 
 from __future__ import annotations

@@ -19,9 +19,9 @@ from fracdet_core.errors import FracdetError
 from fracdet_core.evaluate.bootstrap import bootstrap_map50
 from fracdet_core.evaluate.clinical import CalibratedThresholds, ClinicalMetrics, calibrate_thresholds, clinical_metrics
 from fracdet_core.evaluate.coco import CocoMetrics, coco_metrics
+from fracdet_core.evaluate.config import SCHEMA_VERSION, EvaluateConfig
 from fracdet_core.evaluate.froc import Froc, froc_curve
 from fracdet_core.evaluate.inference import evaluate_split, read_split
-from fracdet_core.evaluate.options import SCHEMA_VERSION, EvaluateOptions
 from fracdet_core.evaluate.partition import Partition, partition_images, partition_summary, take
 from fracdet_core.records import ImageDetections, ImageTruth
 from fracdet_core.serving.saved_model import Serve, load_serving, median_latency_ms, saved_model_location
@@ -78,7 +78,7 @@ def fingerprints(location: str, ingest_uri: str) -> tuple[str, str]:
 
 
 def evaluate_model(
-    model_uri: str, ingest_uri: str, options: EvaluateOptions, *, known: tuple[str, str] | None = None
+    model_uri: str, ingest_uri: str, config: EvaluateConfig, *, known: tuple[str, str] | None = None
 ) -> Evaluation:
     """Run the model's serving signature over the split and measure what it returns (`measure_records`).
 
@@ -87,40 +87,40 @@ def evaluate_model(
     location = saved_model_location(model_uri)
     model_sha256, data_sha256 = known or fingerprints(location, ingest_uri)
     serve = load_serving(location)
-    truths, detections = evaluate_split(serve, ingest_uri, options.split, batch_size=options.batch_size,
-                                        show_progress=options.show_progress)
-    measures = measure_records(truths, detections, options)
+    truths, detections = evaluate_split(serve, ingest_uri, config.split, batch_size=config.batch_size,
+                                        show_progress=config.show_progress)
+    measures = measure_records(truths, detections, config)
     metrics = {
         "schema_version": SCHEMA_VERSION, "model": location, "model_sha256": model_sha256,
-        "data": ingest_uri, "data_manifest_sha256": data_sha256, "split": options.split,
+        "data": ingest_uri, "data_manifest_sha256": data_sha256, "split": config.split,
         **_measured_on(truths, measures.partition),
-        **_detection_metrics(measures.coco, options.bootstrap_resamples),
+        **_detection_metrics(measures.coco, config.bootstrap_resamples),
         "froc": _froc_summary(measures.froc),
-        "target_sensitivity": options.target_sensitivity,
+        "target_sensitivity": config.target_sensitivity,
         "fracture": measures.clinical.summary(),
         "calibration_fracture": measures.calibration.summary(),
-        "latency_ms": _latency_ms(serve, ingest_uri, options),
+        "latency_ms": _latency_ms(serve, ingest_uri, config),
         "evaluated_at": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
     }
     return Evaluation(location, truths, detections, measures, metrics)
 
 
-def measure_records(truths: list[ImageTruth], detections: list[ImageDetections], options: EvaluateOptions) -> SplitMeasures:
+def measure_records(truths: list[ImageTruth], detections: list[ImageDetections], config: EvaluateConfig) -> SplitMeasures:
     """Cut the split in halves (`partition`), choose the thresholds on the calibration half, measure the test half.
 
     Raises:
         FracdetError: fewer than two images (nothing left to test on); see also `inputs.check_records`.
     """
     if len(truths) < 2:
-        raise FracdetError(f"the {options.split} split holds {len(truths)} image; evaluation needs at least 2, "
+        raise FracdetError(f"the {config.split} split holds {len(truths)} image; evaluation needs at least 2, "
                            "one to choose the operating thresholds on and one to test them on")
     partition = partition_images(truths)
     calibration = take(truths, partition.calibration), take(detections, partition.calibration)
     test = take(truths, partition.test), take(detections, partition.test)
-    thresholds = calibrate_thresholds(*calibration, target_sensitivity=options.target_sensitivity)
+    thresholds = calibrate_thresholds(*calibration, target_sensitivity=config.target_sensitivity)
     return SplitMeasures(
         partition=partition, thresholds=thresholds, coco=coco_metrics(*test),
-        froc=froc_curve(*test, iou_threshold=options.froc_iou),
+        froc=froc_curve(*test, iou_threshold=config.froc_iou),
         clinical=clinical_metrics(*test, thresholds), calibration=clinical_metrics(*calibration, thresholds),
     )
 
@@ -132,9 +132,9 @@ def _measured_on(truths: list[ImageTruth], partition: Partition) -> dict:
             "partition": partition_summary(truths, partition)}
 
 
-def _latency_ms(serve: Serve, ingest_uri: str, options: EvaluateOptions) -> float:
-    samples = [encoded for _, encoded in itertools.islice(read_split(ingest_uri, options.split), LATENCY_IMAGES)]
-    return median_latency_ms(serve, samples, repeats=options.latency_repeats)
+def _latency_ms(serve: Serve, ingest_uri: str, config: EvaluateConfig) -> float:
+    samples = [encoded for _, encoded in itertools.islice(read_split(ingest_uri, config.split), LATENCY_IMAGES)]
+    return median_latency_ms(serve, samples, repeats=config.latency_repeats)
 
 
 def _detection_metrics(coco: CocoMetrics, bootstrap_resamples: int) -> dict:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import io
-
 import matplotlib
 
 matplotlib.use("Agg")
@@ -16,13 +14,7 @@ from fracdet_core.evaluate.clinical import ClinicalMetrics
 from fracdet_core.evaluate.coco import CocoMetrics
 from fracdet_core.evaluate.confusion import COLUMN_LABELS, ROW_LABELS
 from fracdet_core.evaluate.froc import Froc
-
-
-def _png(figure: plt.Figure) -> bytes:
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=96)
-    plt.close(figure)
-    return buffer.getvalue()
+from fracdet_core.html_page import figure_png
 
 
 def _legend_or_note(axes: plt.Axes, location: str, note: str) -> None:
@@ -47,7 +39,7 @@ def precision_recall(coco: CocoMetrics) -> bytes:
         _legend_or_note(panel, "lower left", "no truth boxes of these classes")
     panels[0].set_ylabel("precision")
     figure.suptitle("Precision-recall per class, IoU 0.5")
-    return _png(figure)
+    return figure_png(figure)
 
 
 def roc(clinical: ClinicalMetrics) -> bytes:
@@ -67,7 +59,7 @@ def roc(clinical: ClinicalMetrics) -> bytes:
              title=f"Fracture call per image (dots: threshold for sensitivity {clinical.target_sensitivity:.2f})")
     _legend_or_note(axes, "lower right", "no group has both fractured and normal images")
     axes.grid(alpha=0.3)
-    return _png(figure)
+    return figure_png(figure)
 
 
 def froc(curve: Froc) -> bytes:
@@ -82,7 +74,7 @@ def froc(curve: Froc) -> bytes:
     axes.set(xlabel="false positives per image", ylabel="fracture sensitivity", ylim=(0, 1.02), xlim=(0.1, 10),
              title=f"FROC: {curve.num_fractures} fractures in {curve.num_images} images, hit at IoU >= {curve.iou_threshold}")
     axes.grid(alpha=0.3, which="both")
-    return _png(figure)
+    return figure_png(figure)
 
 
 def confusion(matrix: np.ndarray, score_threshold: float) -> bytes:
@@ -98,4 +90,4 @@ def confusion(matrix: np.ndarray, score_threshold: float) -> bytes:
     axes.set_xticks(range(len(columns)), columns, rotation=60, ha="right", fontsize=8)
     axes.set_yticks(range(len(rows)), rows, fontsize=8)
     axes.set(xlabel="predicted", ylabel="truth", title=f"Detections with score >= {score_threshold:.2f}, matched at IoU >= 0.5")
-    return _png(figure)
+    return figure_png(figure)

@@ -18,10 +18,10 @@ from fracdet_core.classes import CLASS_NAMES
 from fracdet_core.evaluate import plots
 from fracdet_core.evaluate.blessing import Blessing
 from fracdet_core.evaluate.clinical import fracture_scores, fractured_images
+from fracdet_core.evaluate.config import EvaluateConfig
 from fracdet_core.evaluate.confusion import detection_confusion
 from fracdet_core.evaluate.inference import read_split
 from fracdet_core.evaluate.measure import Evaluation
-from fracdet_core.evaluate.options import EvaluateOptions
 from fracdet_core.evaluate.partition import CALIBRATION, TEST
 from fracdet_core.html_page import Markup, gallery, image, page, table
 from fracdet_core.records import ImageDetections
@@ -34,16 +34,16 @@ Gallery = list[tuple[str, bytes]]  # (caption, PNG)
 
 
 def render_report(evaluation: Evaluation, blessing: Blessing, champion: dict | None, ingest_uri: str,
-                  options: EvaluateOptions) -> str:
+                  config: EvaluateConfig) -> str:
     """The report page; `champion` (its metrics.json) adds a side-by-side section."""
     parts = [
-        *_verdict_section(evaluation, blessing, ingest_uri, options.split),
+        *_verdict_section(evaluation, blessing, ingest_uri, config.split),
         *_detection_section(evaluation.metrics),
         *(_champion_section(evaluation.metrics, champion) if champion is not None else []),
         *_per_class_section(evaluation),
-        *_clinical_section(evaluation, options.target_sensitivity),
+        *_clinical_section(evaluation, config.target_sensitivity),
         *_froc_section(evaluation),
-        *_errors_section(evaluation, ingest_uri, options.split),
+        *_errors_section(evaluation, ingest_uri, config.split),
     ]
     return page("fracdet evaluation", parts)
 

@@ -21,8 +21,8 @@ import json
 
 from fracdet_core import storage
 from fracdet_core.evaluate.blessing import Blessing, BlessingThresholds, decide, load_thresholds
+from fracdet_core.evaluate.config import EvaluateConfig
 from fracdet_core.evaluate.measure import Evaluation, evaluate_model, fingerprints
-from fracdet_core.evaluate.options import EvaluateOptions
 from fracdet_core.evaluate.report import render_report
 from fracdet_core.output_folder import EVALUATE, claim, publishing
 from fracdet_core.registry.refs import read_location, resolve
@@ -32,7 +32,7 @@ COMMAND = EVALUATE
 OUTPUT_FILES = ("metrics.json", "blessing.json", "report.html")
 
 
-def champion_metrics(champion_uri: str, ingest_uri: str, options: EvaluateOptions, cache_uri: str | None) -> dict | None:
+def champion_metrics(champion_uri: str, ingest_uri: str, config: EvaluateConfig, cache_uri: str | None) -> dict | None:
     """The champion's metrics on the same data, from the cache when this model, data and settings were measured.
 
     `champion_uri` may be a registry reference (`<root>/<name>@champion`); None when that alias
@@ -45,11 +45,11 @@ def champion_metrics(champion_uri: str, ingest_uri: str, options: EvaluateOption
     key = known = None
     if cache_uri:
         known = fingerprints(location, ingest_uri)
-        key = f"{known[0][:16]}-{known[1][:16]}-{options.fingerprint()}.json"
+        key = f"{known[0][:16]}-{known[1][:16]}-{config.fingerprint()}.json"
         cached = storage.join(cache_uri, key)
         if storage.exists(cached):
             return json.loads(storage.read_text(cached))
-    metrics = evaluate_model(location, ingest_uri, options, known=known).metrics
+    metrics = evaluate_model(location, ingest_uri, config, known=known).metrics
     if key:
         storage.write_text(storage.join(cache_uri, key), json.dumps(metrics, indent=2) + "\n")
     return metrics
@@ -63,29 +63,29 @@ def run_evaluation(
     champion_uri: str | None = None,
     thresholds_uri: str | None = None,
     cache_uri: str | None = None,
-    options: EvaluateOptions | None = None,
+    config: EvaluateConfig | None = None,
 ) -> tuple[Evaluation, Blessing]:
     """Evaluate, compare, bless, and publish metrics.json, blessing.json and report.html to `out` together.
 
     `out` may be new (as a KFP output artifact is), empty, or an earlier evaluation, which is
-    replaced whole. `options` None: the defaults of `EvaluateOptions`.
+    replaced whole. `config` None: the defaults of `EvaluateConfig`.
 
     Raises:
         ConfigError: `out` is a file, overlaps the model, data, champion, thresholds or cache, or
             holds files that evaluate did not write; checked before the long work.
     """
-    options = options or EvaluateOptions()
+    config = config or EvaluateConfig()
     read = [model_uri, ingest_uri, thresholds_uri, cache_uri, read_location(champion_uri) if champion_uri else None]
     output = claim(out, COMMAND, inputs=[uri for uri in read if uri], earlier_files=OUTPUT_FILES)
     thresholds = load_thresholds(thresholds_uri)  # a bad file fails before the long work
     with publishing(output) as staging:
-        evaluation = evaluate_model(model_uri, ingest_uri, options)
-        champion = champion_metrics(champion_uri, ingest_uri, options, cache_uri) if champion_uri else None
+        evaluation = evaluate_model(model_uri, ingest_uri, config)
+        champion = champion_metrics(champion_uri, ingest_uri, config, cache_uri) if champion_uri else None
         blessing = decide(evaluation.metrics, thresholds, champion)
         _write_json(staging, "metrics.json", evaluation.metrics)
         _write_json(staging, "blessing.json", _verdict(blessing, champion, thresholds))
         storage.write_text(storage.join(staging, "report.html"),
-                           render_report(evaluation, blessing, champion, ingest_uri, options))
+                           render_report(evaluation, blessing, champion, ingest_uri, config))
     return evaluation, blessing
 
 

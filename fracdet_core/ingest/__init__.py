@@ -1,6 +1,7 @@
 """Ingest: a YOLO dataset (folder or gs://; PNG, JPEG, BMP, TIFF, DICOM) to validated TFRecord shards.
 
-The names below load on first use, so worker processes that only need
+The stage's entry is `run.ingest_dataset`; its settings are `config.IngestConfig`. The names
+below load on first use, so worker processes that only need
 `fracdet_core.ingest.process` do not pay for pyarrow and the output writers.
 """
 
@@ -12,8 +13,8 @@ _EXPORTS = {
     "DatasetError": "fracdet_core.ingest.spec",
     "DecodeLimits": "fracdet_core.limits",
     "FanOutError": "fracdet_core.ingest.plan",
-    "IngestOptions": "fracdet_core.ingest.ingest",
-    "ingest_dataset": "fracdet_core.ingest.ingest",
+    "IngestConfig": "fracdet_core.ingest.config",
+    "ingest_dataset": "fracdet_core.ingest.run",
     "ingest_shards": "fracdet_core.ingest.part",
     "merge_parts": "fracdet_core.ingest.merge",
     "plan_ingest": "fracdet_core.ingest.plan",

@@ -34,6 +34,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from fracdet_core import storage
+from fracdet_core.errors import first_line
 from fracdet_core.ingest.rejection import RejectionError
 from fracdet_core.limits import DecodeLimits
 
@@ -231,10 +232,10 @@ def _dicom_pixel_array(dataset: pydicom.Dataset, max_pixels: int) -> np.ndarray:
     except (NotImplementedError, RuntimeError) as error:
         name = getattr(transfer_syntax, "name", transfer_syntax) or "unknown"
         raise ImageRejectionError(
-            "dicom_unsupported_transfer_syntax", f"cannot decode transfer syntax {name}: {_first_line(error)}"
+            "dicom_unsupported_transfer_syntax", f"cannot decode transfer syntax {name}: {first_line(error)}"
         ) from error
     except (ValueError, AttributeError, KeyError, TypeError) as error:
-        raise ImageRejectionError("corrupt_image", f"cannot decode DICOM pixel data: {_first_line(error)}") from error
+        raise ImageRejectionError("corrupt_image", f"cannot decode DICOM pixel data: {first_line(error)}") from error
 
 
 def _dicom_display_values(pixels: np.ndarray, dataset: pydicom.Dataset) -> np.ndarray:
@@ -248,11 +249,6 @@ def _dicom_display_values(pixels: np.ndarray, dataset: pydicom.Dataset) -> np.nd
     if dataset.get("PhotometricInterpretation") == "MONOCHROME1":
         values = values.max() - values
     return _stretch_to_uint16(values)
-
-
-def _first_line(error: Exception) -> str:
-    text = str(error).strip()
-    return text.splitlines()[0] if text else type(error).__name__
 
 
 def _finish(pixels: np.ndarray, limits: DecodeLimits, original: tuple[bytes, str] | None) -> DecodedImage:

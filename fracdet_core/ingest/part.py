@@ -18,12 +18,13 @@ from collections.abc import Iterator, Sequence
 
 from fracdet_core import storage
 from fracdet_core.errors import ConfigError
+from fracdet_core.ingest.config import IngestConfig
 from fracdet_core.ingest.discovery import ImageTask, Problem
-from fracdet_core.ingest.ingest import IngestOptions, accept_results, image_worker
 from fracdet_core.ingest.outputs import PART_FILE, LabelTableWriter, ShardWriter, write_quarantine
 from fracdet_core.ingest.ownership import claim_output
 from fracdet_core.ingest.plan import IngestPlan, PlannedShard
 from fracdet_core.ingest.process import IngestedImage, process_image
+from fracdet_core.ingest.run import accept_results, image_worker
 from fracdet_core.parallel import worker_pool
 from fracdet_core.progress import progress_bar
 
@@ -45,14 +46,14 @@ def ingest_shards(plan: IngestPlan, part: int, out: str, *, workers: int = 1, pr
     """
     if not 0 <= part < len(plan.parts):
         raise ConfigError(f"part must be within [0, {len(plan.parts) - 1}] (the plan has {len(plan.parts)} parts), got {part}")
-    options = IngestOptions(shards=plan.shards_option, workers=workers, limits=plan.limits)
+    config = IngestConfig(shards=plan.shards_option, workers=workers, limits=plan.limits)
     folder = claim_output(out, PART_FILE)
     with (
-        worker_pool(options.workers, preload=process_image.__module__) as pool,
+        worker_pool(config.workers, preload=process_image.__module__) as pool,
         tempfile.TemporaryDirectory(prefix="fracdet-ingest-") as spill_dir,
     ):
         folder.clear_previous()
-        results = pool.imap(image_worker(plan.spec.class_remap, options, spill_dir), _tasks_of(plan.parts[part]), chunksize=8)
+        results = pool.imap(image_worker(plan.spec.class_remap, config, spill_dir), _tasks_of(plan.parts[part]), chunksize=8)
         written, quarantine = _write_shards(plan, part, results, out, progress=progress)
     write_quarantine(out, quarantine)
     record = {

@@ -19,15 +19,16 @@ from collections.abc import Sequence
 
 from fracdet_core import storage
 from fracdet_core.errors import ConfigError, FracdetError
+from fracdet_core.ingest.config import IngestConfig
 from fracdet_core.ingest.discovery import ImageTask, Problem, discover
-from fracdet_core.ingest.ingest import IngestOptions, processing_order
 from fracdet_core.ingest.outputs import shard_bounds, shard_name
+from fracdet_core.ingest.run import processing_order
 from fracdet_core.ingest.spec import SPLITS, DatasetSpec, SplitSource, read_spec
 from fracdet_core.limits import DecodeLimits
 
 PLAN_FILE = "plan.json"
 PLAN_SCHEMA_VERSION = 1
-_DEFAULT_OPTIONS = IngestOptions()
+_DEFAULT_CONFIG = IngestConfig()
 
 
 class FanOutError(FracdetError):
@@ -120,11 +121,11 @@ class IngestPlan:
         }
 
 
-def plan_ingest(data: str, parts: int, options: IngestOptions = _DEFAULT_OPTIONS) -> IngestPlan:
+def plan_ingest(data: str, parts: int, config: IngestConfig = _DEFAULT_CONFIG) -> IngestPlan:
     """Read and list the dataset that `data` names, and deal its shards into at most `parts` parts.
 
     Parts are balanced by image count (largest shard first, to the least loaded part) and the
-    result depends only on the dataset and the options.
+    result depends only on the dataset and the config.
 
     Raises:
         ConfigError: `parts` is below 1.
@@ -137,10 +138,10 @@ def plan_ingest(data: str, parts: int, options: IngestOptions = _DEFAULT_OPTIONS
     shards = []
     for split in SPLITS:
         ordered = processing_order(tasks[split])
-        count = options.shard_count(len(ordered))
+        count = config.shard_count(len(ordered))
         bounds = shard_bounds(len(ordered), count)
         shards.extend(PlannedShard(split, k, count, tuple(ordered[bounds[k] : bounds[k + 1]])) for k in range(count))
-    return IngestPlan(spec, options.shards, options.limits, tuple(problems), _balance(shards, parts))
+    return IngestPlan(spec, config.shards, config.limits, tuple(problems), _balance(shards, parts))
 
 
 def _balance(shards: Sequence[PlannedShard], parts: int) -> tuple[tuple[PlannedShard, ...], ...]:

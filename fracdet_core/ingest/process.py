@@ -61,8 +61,8 @@ def process_image(
     """Read, check and encode one image with its labels; never raises for bad input.
 
     With `spill_dir`, the example is written to a file there instead of being returned: sending
-    ~100 KiB results back through a process pool's single pipe serialises the workers (measured:
-    2 workers ran 1.04x one worker that way; through files, see bench/ingest.py).
+    ~100 KiB results back through a process pool's single pipe serialises the workers, so more
+    workers would not ingest faster (`bench/ingest.py` compares worker counts).
     """
     try:
         data = read_within(task.image_uri, limits.max_bytes)

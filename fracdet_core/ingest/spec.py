@@ -16,14 +16,13 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import posixpath
 from collections.abc import Mapping
 
 import yaml
 
 from fracdet_core import storage
 from fracdet_core.classes import CLASS_NAMES
-from fracdet_core.errors import FracdetError
+from fracdet_core.errors import FracdetError, first_line
 
 SPLITS = ("train", "val")
 
@@ -86,7 +85,7 @@ def read_spec(data: str) -> DatasetSpec:
     try:
         content = yaml.safe_load(storage.read_text(yaml_uri))
     except (yaml.YAMLError, UnicodeDecodeError) as error:
-        raise DatasetError(f"{yaml_uri}: not valid YAML: {_first_line(error)}") from error
+        raise DatasetError(f"{yaml_uri}: not valid YAML: {first_line(error)}") from error
     if not isinstance(content, dict):
         raise DatasetError(f"{yaml_uri}: expected a mapping with path, train, val and names, got {type(content).__name__}")
     source_names = _read_names(yaml_uri, content)
@@ -94,10 +93,6 @@ def read_spec(data: str) -> DatasetSpec:
     splits = {split: _read_split(yaml_uri, root, content, split) for split in SPLITS}
     remap = {source_id: CLASS_NAMES.index(name) for source_id, name in source_names.items()}
     return DatasetSpec(yaml_uri, root, splits, source_names, remap)
-
-
-def _first_line(error: Exception) -> str:
-    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
 
 
 def _read_names(yaml_uri: str, content: dict) -> dict[int, str]:
@@ -130,14 +125,8 @@ def _read_names(yaml_uri: str, content: dict) -> dict[int, str]:
     return mapping
 
 
-def _parent(uri: str) -> str:
-    if storage.is_gcs(uri):
-        return posixpath.dirname(uri.rstrip("/"))
-    return os.path.dirname(os.path.abspath(uri))
-
-
 def _resolve_root(yaml_uri: str, path: object) -> str:
-    base = _parent(yaml_uri)
+    base = storage.parent(yaml_uri)
     if path in (None, ""):
         return base
     if not isinstance(path, str):
@@ -183,7 +172,7 @@ def _under_root(root: str, entry: str) -> str:
 
 def _read_image_list(root: str, list_uri: str) -> list[str]:
     """Image paths from an Ultralytics `.txt` list: `./x` is relative to the list's folder."""
-    folder = _parent(list_uri)
+    folder = storage.parent(list_uri)
     paths = []
     for line in storage.read_text(list_uri).splitlines():
         line = line.strip()

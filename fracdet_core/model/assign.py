@@ -12,7 +12,7 @@ Scheme (anchor-free, after FCOS, Tian et al. 2019, with its centre sampling):
   the reach is half a stride, so every box claims at least the cell holding its centre. A thin
   fracture box across a shaft thus claims one row of cells on the break, not the rows above and
   below it, whose features show intact bone: claiming those taught the objectness head to fire
-  on intact bone (measured: mAP@0.5 0.39-0.42 -> 0.50 on the demo data at equal training, README).
+  on intact bone, and cost mAP at equal training.
   Cells outside the image do not exist.
 - A cell claimed by several boxes takes the one with the smallest area (small fractures are
   not swallowed by the bone box around them).

@@ -42,8 +42,8 @@ class ModelConfig:
     stage_depths: tuple[int, ...] = (1, 1, 2, 2)
     fpn_levels: tuple[int, ...] = (3, 4, 5)
     fpn_width: int = 64
-    # Output convolutions straight on the FPN: towers cost 38% of the FLOPs and measured worse at
-    # equal CPU time (README).
+    # Output convolutions straight on the FPN: head towers add compute that did not pay for itself at
+    # equal training time.
     head_depth: int = 0
     num_classes: int = len(CLASS_NAMES)
     fine_image_size: int = 0

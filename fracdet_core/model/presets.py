@@ -4,10 +4,9 @@ A preset is a whole `ModelConfig`, its `image_size` being the input size recomme
 three keep the design (residual backbone, FPN, shared heads) and its target assignment, which
 puts a box on the stride-8 level while its longer side is at most 64 px, where a thin fracture
 box claims the cells whose centres lie inside it. So the input size decides whether the smallest
-fractures span a cell at all: synthetic fracture boxes measure 1.9% of the image's longer side
-across at the 5th percentile (`bench/presets.py`), 5 px (0.6 cells) at 256, 10 px (1.2 cells) at
-512 and 12 px (1.5 cells) at 640. The larger models pay for the larger input on a GPU: per image,
-n 0.33, s 3.8 and m 18.5 GFLOP forward (README, "Model presets").
+fractures span a cell at all: at 256 px the thinnest synthetic fracture boxes are narrower than a
+cell, at 512 and 640 px they span one (`bench/presets.py` measures them). The larger models cost
+many times `n`'s compute per image, which a GPU pays for (`bench/presets.py` counts it).
 
 - `n`: today's default `ModelConfig()`, so the demo and every default run are unchanged.
 - `s`: wider and deeper stages, the FPN over the last three of four stages, 512 px.

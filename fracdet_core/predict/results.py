@@ -23,32 +23,12 @@ import numpy as np
 
 from fracdet_core.annotate import boxes_to_draw
 from fracdet_core.classes import CLASS_NAMES, describe_class
-from fracdet_core.errors import ConfigError
 from fracdet_core.evaluate.fracture_call import call_fracture
+from fracdet_core.predict.config import DisplayConfig
 from fracdet_core.predict.thresholds import OperatingThresholds
 from fracdet_core.records import ImageDetections
 
-
-@dataclasses.dataclass(frozen=True)
-class DisplayOptions:
-    """Attributes:
-        max_boxes: most boxes drawn on one image.
-        min_score: draw boxes scoring at least this; None: the image's operating threshold.
-        max_overlap: a box overlapping a drawn, more confident box of the same finding by more than
-            this share of the smaller box's area is not drawn.
-    """
-
-    max_boxes: int = 5
-    min_score: float | None = None
-    max_overlap: float = 0.3
-
-    def __post_init__(self) -> None:
-        if self.max_boxes < 0:
-            raise ConfigError(f"max_boxes must be 0 or more, got {self.max_boxes}")
-        if self.min_score is not None and not 0.0 <= self.min_score <= 1.0:
-            raise ConfigError(f"the drawing score must be within [0, 1], got {self.min_score}")
-        if not 0.0 <= self.max_overlap <= 1.0:
-            raise ConfigError(f"max_overlap must be within [0, 1], got {self.max_overlap}")
+_DEFAULT_DISPLAY = DisplayConfig()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -76,7 +56,7 @@ class ImagePrediction:
 
 
 def interpret(
-    detections: ImageDetections, thresholds: OperatingThresholds, display: DisplayOptions = DisplayOptions()
+    detections: ImageDetections, thresholds: OperatingThresholds, display: DisplayConfig = _DEFAULT_DISPLAY
 ) -> ImagePrediction:
     """Body part, fracture call and drawn boxes of one image's detections (scores descending)."""
     call = call_fracture(detections, thresholds.by_part, thresholds.overall)

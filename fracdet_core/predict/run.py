@@ -13,43 +13,20 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 
-from fracdet_core.errors import ConfigError, FracdetError
-from fracdet_core.limits import DecodeLimits
+from fracdet_core.errors import FracdetError, first_line
 from fracdet_core.output_folder import PREDICT, claim, publishing, refuse_overlap
+from fracdet_core.predict.config import PredictConfig
 from fracdet_core.predict.inputs import InputImage, Unreadable, discover, read_or_reject
 from fracdet_core.predict.model import PredictModel, find_model
 from fracdet_core.predict.outputs import write_image_outputs, write_tables
-from fracdet_core.predict.results import DisplayOptions, interpret
+from fracdet_core.predict.results import interpret
 from fracdet_core.predict.thresholds import OperatingThresholds, evaluation_thresholds, fixed_thresholds
 from fracdet_core.progress import progress_bar
 from fracdet_core.records import ImageDetections
 from fracdet_core.serving.saved_model import Serve, detect, load_serving
 
 COMMAND = PREDICT
-
-
-@dataclasses.dataclass(frozen=True)
-class PredictOptions:
-    """Attributes:
-        threshold: the fracture-call score for every body part; None: the evaluation's per-body-part thresholds.
-        evaluation_uri: where the evaluation is, for a model named by a plain URI (see `thresholds`).
-        batch_size: images per call of the signature.
-        display: which boxes the pictures show.
-        show_progress: show a progress bar.
-        limits: the pixel and byte limits (and ingest's other bounds) each input must meet
-            (`decompression_bomb`, `file_too_large`).
-    """
-
-    threshold: float | None = None
-    evaluation_uri: str | None = None
-    batch_size: int = 8
-    display: DisplayOptions = dataclasses.field(default_factory=DisplayOptions)
-    show_progress: bool = True
-    limits: DecodeLimits = dataclasses.field(default_factory=DecodeLimits)
-
-    def __post_init__(self) -> None:
-        if self.batch_size < 1:
-            raise ConfigError(f"batch_size must be at least 1, got {self.batch_size}")
+_DEFAULT_CONFIG = PredictConfig()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -69,7 +46,7 @@ class PredictSummary:
     ignored: dict[str, int]
 
 
-def predict(model_reference: str, inputs: Sequence[str], out: str, options: PredictOptions = PredictOptions()) -> PredictSummary:
+def predict(model_reference: str, inputs: Sequence[str], out: str, config: PredictConfig = _DEFAULT_CONFIG) -> PredictSummary:
     """Predict on every image under `inputs`; afterwards `out` holds exactly this run's outputs.
 
     Raises:
@@ -81,22 +58,22 @@ def predict(model_reference: str, inputs: Sequence[str], out: str, options: Pred
     output = claim(out, COMMAND, inputs=inputs)
     with publishing(output) as staging:
         model = find_model(model_reference)
-        if options.threshold is None:
-            thresholds = evaluation_thresholds(model, options.evaluation_uri)
+        if config.threshold is None:
+            thresholds = evaluation_thresholds(model, config.evaluation_uri)
         else:
-            thresholds = fixed_thresholds(options.threshold)
+            thresholds = fixed_thresholds(config.threshold)
         found = discover(inputs)
         refuse_overlap(output, [file.uri for file in found.files])  # a file linked in from --out
         serve = _load(model)
         unreadable = list(found.missing)
         rows: list[dict] = []
-        with progress_bar(len(found.files), "predict", enabled=options.show_progress) as bar:
-            for start in range(0, len(found.files), options.batch_size):
-                batch = [read_or_reject(file, options.limits) for file in found.files[start:start + options.batch_size]]
+        with progress_bar(len(found.files), "predict", enabled=config.show_progress) as bar:
+            for start in range(0, len(found.files), config.batch_size):
+                batch = [read_or_reject(file, config.limits) for file in found.files[start:start + config.batch_size]]
                 images = [item for item in batch if isinstance(item, InputImage)]
                 unreadable += [item for item in batch if isinstance(item, Unreadable)]
                 for image, detections in detect_batch(serve, images, unreadable):
-                    prediction = interpret(detections, thresholds, options.display)
+                    prediction = interpret(detections, thresholds, config.display)
                     rows.append(write_image_outputs(staging, image, prediction, model, thresholds))
                 bar.update(len(batch))
         write_tables(staging, rows, unreadable)
@@ -109,7 +86,7 @@ def _load(model: PredictModel) -> Serve:
     try:
         return load_serving(model.location)
     except (tf.errors.OpError, OSError, ValueError) as error:
-        raise FracdetError(f"{model.location}: cannot load the SavedModel: {_first_line(error)}") from error
+        raise FracdetError(f"{model.location}: cannot load the SavedModel: {first_line(error)}") from error
 
 
 def detect_batch(
@@ -134,8 +111,3 @@ def detect_batch(
             unreadable.append(Unreadable(images[0].file.uri, "model_error", reason))
             return []
     return [pair for image in images for pair in detect_batch(serve, [image], unreadable)]
-
-
-def _first_line(error: Exception) -> str:
-    text = str(error).strip()
-    return text.splitlines()[0] if text else type(error).__name__

@@ -33,6 +33,7 @@ from fracdet_core.evaluate.clinical import OVERALL
 from fracdet_core.output_folder import EVALUATE, check_complete
 from fracdet_core.predict.model import PredictModel
 from fracdet_core.registry.layout import METADATA, is_saved_model_uri, version_uri
+from fracdet_core.storage.paths import parent as _parent
 
 AUTO = "auto"
 
@@ -127,12 +128,6 @@ def _read_metrics(uri: str) -> dict | None:
         return json.loads(storage.read_text(uri))
     except (ValueError, UnicodeDecodeError) as error:
         raise NoThresholdError(f"{uri}: not valid JSON ({error}); pass --threshold X") from None
-
-
-def _parent(uri: str) -> str:
-    if storage.is_gcs(uri):
-        return posixpath.dirname(uri.rstrip("/"))
-    return os.path.dirname(os.path.abspath(uri))
 
 
 def _beside(location: str) -> list[str]:

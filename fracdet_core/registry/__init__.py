@@ -11,10 +11,12 @@ Layout under a registry root, per model name (DESIGN.md):
         <N>/saved_model.pb, variables/   the SavedModel, in TF Serving's numbered version folder
     <root>/<name>/aliases/champion       JSON naming the champion version, with its history
 
-Modules: `layout` (where each file lives, from checked `names`), `versions` (register, list,
-get), `verify` (the evaluation and the copy are of the model registered), `claims` (numbering,
-incomplete registrations and their cleaning), `aliases` (champion, promote, rollback),
-`records` (reading the registry's JSON without trusting it), `refs`, `card`.
+The stage's entry is `run.register_model_version`, which `fracdet register` and the register
+component call. The other modules: `versions` (list and get the complete versions), `layout`
+(where each file lives, from checked `names`), `verify` (the evaluation and the copy are of the
+model registered), `claims` (numbering, incomplete registrations and their cleaning), `aliases`
+(champion, promote, rollback), `records` (reading the registry's JSON without trusting it),
+`lineage` (the commit recorded), `refs`, `card`.
 
 KServe's TensorFlow predictor (TF Serving) reads a model base path holding numbered version
 folders, so a version's URI `<root>/<name>/versions/<N>` is a valid `storageUri` as it is.

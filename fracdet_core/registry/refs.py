@@ -15,8 +15,8 @@ import re
 
 from fracdet_core.errors import ConfigError, NotFoundError
 from fracdet_core.registry.aliases import CHAMPION, read_alias
-from fracdet_core.registry.layout import model_root
-from fracdet_core.registry.versions import get_version, saved_model_uri
+from fracdet_core.registry.layout import model_root, saved_model_uri
+from fracdet_core.registry.versions import get_version
 
 SCHEME = "registry://"
 _REFERENCE = re.compile(r"^(?P<root>.+)/(?P<name>[a-z0-9][a-z0-9._-]*)@(?P<target>[A-Za-z0-9_-]+)$")

@@ -31,7 +31,7 @@ from fracdet_core.storage.files import (
 )
 from fracdet_core.storage.folders import recover_folder, remove_folder, replace_folder, staging_folder
 from fracdet_core.storage.listing import FileVersion, copy_tree, list_file_versions, list_files, tree_sha256
-from fracdet_core.storage.paths import GCS_SCHEME, is_gcs, join, normalize, overlap, split_gcs
+from fracdet_core.storage.paths import GCS_SCHEME, is_gcs, join, normalize, overlap, parent, split_gcs
 
 __all__ = [
     "GCS_SCHEME",
@@ -47,6 +47,7 @@ __all__ = [
     "open_read",
     "open_write",
     "overlap",
+    "parent",
     "read_bytes",
     "read_text",
     "read_versioned",

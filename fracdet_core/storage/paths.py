@@ -27,6 +27,16 @@ def join(base: str | os.PathLike[str], *parts: str) -> str:
     return os.path.join(os.fspath(base), *parts)
 
 
+def parent(uri: str | os.PathLike[str]) -> str:
+    """The folder holding `uri`: the prefix above a `gs://` URI, or a local path's parent, made absolute.
+
+    A trailing slash does not count: the parent of `gs://b/data/` is `gs://b`, as `data/`'s is `.`'s.
+    """
+    if is_gcs(uri):
+        return posixpath.dirname(str(uri).rstrip("/"))
+    return os.path.dirname(os.path.abspath(uri))
+
+
 def normalize(uri: str | os.PathLike[str]) -> str:
     """Collapse `.`, `..` and repeated slashes, on local paths and in `gs://` keys alike.
 

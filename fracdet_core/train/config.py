@@ -28,16 +28,15 @@ class TrainConfig:
         early_stopping_patience: epochs without a better val loss before stopping (0: never).
         augment: augment training images.
         augment_acquisition: also blur and collimate some of them (`fracdet_core.train.acquisition`),
-            as other X-ray units would; off by default, as it cost AUC at the demo's 12 epochs (README).
+            as other X-ray units would; off by default, as it lowered the demo's AUC.
         fine_crop_share: with a model's `fine_image_size`, the share of training samples that are
             crops of the fine canvas rather than whole images (`fracdet_core.train.crop`).
         seed: seeds Python, NumPy, TensorFlow and the input pipeline.
         xla: compile the training step with XLA.
 
-    The loss defaults (`fracdet_core.defaults`) are what measured best on the synthetic val split
-    (README, "Training and the exported model"): mse boxes with focal objectness (gamma 2) beat
-    plain cross-entropy and GIoU boxes. So is the learning rate: 4e-3 beat 2e-3 and 8e-3 at the
-    demo's 12 epochs of batch 16.
+    The loss defaults (`fracdet_core.defaults`) and the learning rate are the ones that scored best
+    on the synthetic val split of those compared: mse boxes with focal objectness (gamma 2) against
+    plain cross-entropy and GIoU boxes, and the rate against half and twice it.
     """
 
     epochs: int = defaults.EPOCHS
@@ -76,11 +75,14 @@ def load_configs(uri: str | None, preset: str = defaults.MODEL_PRESET, **overrid
     Each layer replaces fields of the one below, by field name: the preset (`fracdet_core.model.presets`,
     its recommended `image_size` included), then the file's `model:` section, then `overrides` (the
     flags or parameters that were given; None means not given). The `train:` section starts from
-    `TrainConfig`'s defaults.
+    `TrainConfig`'s defaults. Every override must name a field of `ModelConfig` or `TrainConfig`:
+    a misspelt flag or parameter would otherwise be dropped without a word.
 
     Raises:
-        ConfigError: an unknown preset, the file is not YAML, has unknown sections or fields, or a value is invalid.
+        ConfigError: an unknown preset or override, the file is not YAML, has unknown sections or fields,
+            or a value is invalid.
     """
+    _check_overrides(overrides)
     base_model = model_preset(preset)
     content = _read_sections(uri) if uri else {}
     model_config = _layered(base_model, "model", content, overrides, uri)
@@ -88,25 +90,42 @@ def load_configs(uri: str | None, preset: str = defaults.MODEL_PRESET, **overrid
     return model_config, train_config
 
 
+def _field_names(config: type[ModelConfig] | type[TrainConfig]) -> set[str]:
+    return {field.name for field in dataclasses.fields(config)}
+
+
+def _check_overrides(overrides: dict[str, object]) -> None:
+    """Every override names a field of the model or the training config."""
+    unknown = set(overrides) - _field_names(ModelConfig) - _field_names(TrainConfig)
+    if unknown:
+        raise ConfigError(f"unknown settings {sorted(unknown)}; known: model {sorted(_field_names(ModelConfig))}, "
+                          f"train {sorted(_field_names(TrainConfig))}")
+
+
 def _read_sections(uri: str) -> dict:
-    """The YAML file's sections, checked to be only `model` and `train`."""
+    """The YAML file's sections, checked to be only `model` and `train`, each a mapping."""
     try:
         content = yaml.safe_load(storage.read_text(uri)) or {}
     except yaml.YAMLError as error:
         raise ConfigError(f"{uri}: not valid YAML: {error}") from None
+    if not isinstance(content, dict):
+        raise ConfigError(f"{uri}: expected a mapping with 'model' and 'train' sections, got {type(content).__name__}")
     unknown = set(content) - {"model", "train"}
     if unknown:
-        raise ConfigError(f"{uri}: unknown sections {sorted(unknown)}; expected 'model' and 'train'")
+        raise ConfigError(f"{uri}: unknown sections {sorted(unknown, key=str)}; expected 'model' and 'train'")
+    for name, section in content.items():
+        if section is not None and not isinstance(section, dict):
+            raise ConfigError(f"{uri}: the {name} section must map settings to values, got {type(section).__name__}")
     return content
 
 
 def _layered(base: _Config, name: str, content: dict, overrides: dict[str, object], uri: str | None) -> _Config:
     """`base` with the fields of the file's section `name`, then the given overrides that name its fields, replaced."""
-    fields = {field.name for field in dataclasses.fields(base)}
+    fields = _field_names(type(base))
     values = dict(content.get(name) or {})
     unknown = set(values) - fields
     if unknown:
-        raise ConfigError(f"{uri}: unknown {name} settings {sorted(unknown)}; known: {sorted(fields)}")
+        raise ConfigError(f"{uri}: unknown {name} settings {sorted(unknown, key=str)}; known: {sorted(fields)}")
     values.update({key: value for key, value in overrides.items() if key in fields and value is not None})
     return dataclasses.replace(base, **{key: tuple(value) if isinstance(value, list) else value
                                         for key, value in values.items()})

@@ -22,7 +22,7 @@ SCHEMA_VERSION = 4
 
 
 @dataclasses.dataclass(frozen=True)
-class EvaluateOptions:
+class EvaluateConfig:
     """Attributes:
         split: the ingest split to evaluate on.
         target_sensitivity: image-level sensitivity the per-body-part thresholds are chosen for,

@@ -17,24 +17,21 @@ Guarantees:
 - memory: images stream through; what is kept per image is a hash and a few numbers.
 
 The steps that a fanned-out ingest (`plan.py`, `part.py`, `merge.py`) shares with this one are
-public here: the options, the processing order, the image worker and the loop that accepts results.
+public here: the processing order, the image worker and the loop that accepts results.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import hashlib
-import math
 import tempfile
 from collections.abc import Callable, Iterable, Mapping
 
 from tqdm import tqdm
 
-from fracdet_core import defaults, storage
-from fracdet_core.errors import ConfigError
+from fracdet_core import storage
 from fracdet_core.ingest.accounting import DuplicateFinder, SplitTally, build_manifest
-from fracdet_core.ingest.decode import DecodeLimits
+from fracdet_core.ingest.config import IngestConfig
 from fracdet_core.ingest.discovery import ImageTask, Problem, discover
 from fracdet_core.ingest.outputs import (
     MANIFEST_FILE,
@@ -50,37 +47,8 @@ from fracdet_core.ingest.spec import SPLITS, read_spec
 from fracdet_core.parallel import OrderedMap, worker_pool
 from fracdet_core.progress import progress_bar
 
-IMAGES_PER_AUTO_SHARD = 1000
-
 ImageWork = Callable[[ImageTask], IngestedImage | Problem]
-
-
-@dataclasses.dataclass(frozen=True)
-class IngestOptions:
-    """How to ingest.
-
-    Attributes:
-        shards: shards per split (0: one per `IMAGES_PER_AUTO_SHARD` images); never more
-            shards than a split has images, and at least one.
-        workers: worker processes.
-        limits: image size bounds and downscaling.
-    """
-
-    shards: int = defaults.SHARDS
-    workers: int = 1
-    limits: DecodeLimits = dataclasses.field(default_factory=DecodeLimits)
-
-    def __post_init__(self) -> None:
-        if self.shards < 0:
-            raise ConfigError(f"shards must be 0 (automatic) or more, got {self.shards}")
-        if self.workers < 1:
-            raise ConfigError(f"workers must be >= 1, got {self.workers}")
-        if self.limits.max_side < 0 or (self.limits.max_side and self.limits.max_side < self.limits.min_side):
-            raise ConfigError(f"max_side must be 0 (keep) or at least {self.limits.min_side}, got {self.limits.max_side}")
-
-    def shard_count(self, images: int) -> int:
-        wanted = self.shards or math.ceil(images / IMAGES_PER_AUTO_SHARD)
-        return max(1, min(wanted, images))
+_DEFAULT_CONFIG = IngestConfig()
 
 
 def processing_order(tasks: list[ImageTask]) -> list[ImageTask]:
@@ -88,7 +56,7 @@ def processing_order(tasks: list[ImageTask]) -> list[ImageTask]:
     return sorted(tasks, key=lambda task: hashlib.sha256(task.source_id.encode()).digest())
 
 
-def ingest_dataset(data: str, out: str, options: IngestOptions = IngestOptions(), *, progress: bool = True) -> dict:
+def ingest_dataset(data: str, out: str, config: IngestConfig = _DEFAULT_CONFIG, *, progress: bool = True) -> dict:
     """Ingest the dataset that `data` names into `out`; returns the manifest.
 
     Raises:
@@ -98,34 +66,34 @@ def ingest_dataset(data: str, out: str, options: IngestOptions = IngestOptions()
     """
     folder = claim_output(out, MANIFEST_FILE)
     with (
-        worker_pool(options.workers, preload=process_image.__module__) as pool,  # starts while we list files
+        worker_pool(config.workers, preload=process_image.__module__) as pool,  # starts while we list files
         tempfile.TemporaryDirectory(prefix="fracdet-ingest-") as spill_dir,
     ):
         spec = read_spec(data)
         tasks, problems = discover(spec)
         folder.clear_previous()
         quarantine: list[tuple[Problem, str]] = [(problem, "rejected") for problem in problems]
-        work = image_worker(spec.class_remap, options, spill_dir)
+        work = image_worker(spec.class_remap, config, spill_dir)
         duplicates = DuplicateFinder()
         with storage.open_write(storage.join(out, "labels.parquet")) as table_stream, LabelTableWriter(table_stream) as table:
             split_summaries = {
-                split: _ingest_split(out, split, processing_order(tasks[split]), options, pool, work, duplicates, quarantine,
+                split: _ingest_split(out, split, processing_order(tasks[split]), config, pool, work, duplicates, quarantine,
                                      table, progress)
                 for split in SPLITS  # train first, so val copies of train images are the duplicates
             }
     write_quarantine(out, quarantine)
-    manifest = build_manifest(spec, options.shards, options.limits, split_summaries, quarantine, tasks, problems)
+    manifest = build_manifest(spec, config.shards, config.limits, split_summaries, quarantine, tasks, problems)
     write_manifest(out, manifest)
     return manifest
 
 
-def image_worker(class_remap: Mapping[int, int], options: IngestOptions, spill_dir: str) -> ImageWork:
+def image_worker(class_remap: Mapping[int, int], config: IngestConfig, spill_dir: str) -> ImageWork:
     """`process_image` with this ingest's settings, ready for a worker pool."""
     return functools.partial(
         process_image,
         class_remap=dict(class_remap),
-        limits=options.limits,
-        spill_dir=spill_dir if options.workers > 1 else None,
+        limits=config.limits,
+        spill_dir=spill_dir if config.workers > 1 else None,
     )
 
 
@@ -133,7 +101,7 @@ def _ingest_split(
     out: str,
     split: str,
     ordered: list[ImageTask],
-    options: IngestOptions,
+    config: IngestConfig,
     pool: OrderedMap,
     work: ImageWork,
     duplicates: DuplicateFinder,
@@ -143,7 +111,7 @@ def _ingest_split(
 ) -> dict:
     tally = SplitTally()
     bar = progress_bar(len(ordered), f"ingest {split}", enabled=progress)
-    with bar, ShardWriter(out, split, len(ordered), options.shard_count(len(ordered))) as shards:
+    with bar, ShardWriter(out, split, len(ordered), config.shard_count(len(ordered))) as shards:
         accept_results(pool.imap(work, ordered, chunksize=8), shards, table, quarantine, bar, duplicates=duplicates, tally=tally)
     return tally.summary(shards.written)
 
