@@ -1,6 +1,9 @@
-"""What components need to turn KFP artifacts into locations and summaries.
+"""What components need to turn KFP artifacts into locations and summaries, and each stage's work around its library call.
 
-Kept in the library so component bodies stay a few lines and the logic is tested directly.
+Not a component: KFP glue in the components' layer, beside them, since it knows KFP's artifact
+conventions (`uri`, `path`, `metadata`, logged metrics), which the library must not. Component
+bodies call it, so they stay a few lines, and tests call it directly with KFP's artifact
+classes, without running a component.
 """
 
 from __future__ import annotations

@@ -43,7 +43,7 @@ def evaluate(
         output: kfp.local resolves a condition on a task's `Output`, not on named outputs.)
     """
     from fracdet_components.artifacts import run_evaluate_component
-    from fracdet_components.run_outcome import record_blessing
+    from fracdet_components.run_records import record_blessing
 
     blessed = run_evaluate_component(
         dataset, model, evaluation, metrics, fracture_call, report, registry_uri=registry_uri or None, model_name=model_name,

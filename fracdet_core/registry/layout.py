@@ -50,5 +50,5 @@ def evaluation_cache_uri(registry: str, name: str) -> str:
 
 
 def run_folder(registry: str, name: str, run_id: str) -> str:
-    """Where one pipeline run's blessing and outcome live (`fracdet_components.run_outcome`)."""
+    """Where one pipeline run's blessing and outcome live (`fracdet_components.run_records`)."""
     return storage.join(model_root(registry, name), "runs", check_run_id(run_id))
