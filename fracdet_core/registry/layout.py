@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fracdet_core import storage
+from fracdet_core.operating_thresholds import FILE_NAME as THRESHOLDS_FILE
 from fracdet_core.registry.names import check_alias, check_name, check_run_id, check_version
 
 METADATA = "metadata.json"
@@ -30,6 +31,11 @@ def is_saved_model_uri(location: str) -> bool:
 
 def metadata_uri(registry: str, name: str, version: int) -> str:
     return storage.join(version_uri(registry, name, version), METADATA)
+
+
+def thresholds_uri(registry: str, name: str, version: int) -> str:
+    """The operating thresholds the version serves with (`fracdet_core.registry.thresholds`), beside its SavedModel."""
+    return storage.join(version_uri(registry, name, version), THRESHOLDS_FILE)
 
 
 def claims_uri(registry: str, name: str) -> str:
