@@ -20,7 +20,7 @@ from fracdet_core.predict.inputs import InputImage, Unreadable, discover, read_o
 from fracdet_core.predict.model import PredictModel, find_model
 from fracdet_core.predict.outputs import write_image_outputs, write_tables
 from fracdet_core.predict.results import DisplayOptions, interpret
-from fracdet_core.predict.thresholds import OperatingThresholds, evaluation_thresholds, fixed_thresholds
+from fracdet_core.predict.thresholds import OperatingThresholds, fixed_thresholds, referenced_thresholds
 from fracdet_core.progress import progress_bar
 from fracdet_core.records import ImageDetections
 from fracdet_core.serving.saved_model import Serve, detect, load_serving
@@ -31,8 +31,9 @@ COMMAND = PREDICT
 @dataclasses.dataclass(frozen=True)
 class PredictOptions:
     """Attributes:
-        threshold: the fracture-call score for every body part; None: the evaluation's per-body-part thresholds.
-        evaluation_uri: where the evaluation is, for a model named by a plain URI (see `thresholds`).
+        threshold: the fracture-call score for every body part; None: the operating thresholds by reference.
+        evaluation_uri: the operating thresholds file to use, or the folder holding one (a `fracdet evaluate`
+            output); None: the registry version's (see `thresholds`).
         batch_size: images per call of the signature.
         display: which boxes the pictures show.
         show_progress: show a progress bar.
@@ -75,14 +76,14 @@ def predict(model_reference: str, inputs: Sequence[str], out: str, options: Pred
     Raises:
         ConfigError: `out` is a file, is or lies inside or contains an input, or holds files
             that are not an earlier predict output's; checked before the model is looked up.
-        FracdetError: the model cannot be found or loaded, or `--threshold auto` finds no
-            evaluation of it. Unreadable inputs do not raise: they are in the summary.
+        FracdetError: the model cannot be found or loaded, or `--threshold auto` finds no operating
+            thresholds of it by reference. Unreadable inputs do not raise: they are in the summary.
     """
     output = claim(out, COMMAND, inputs=inputs)
     with publishing(output) as staging:
         model = find_model(model_reference)
         if options.threshold is None:
-            thresholds = evaluation_thresholds(model, options.evaluation_uri)
+            thresholds = referenced_thresholds(model, options.evaluation_uri)
         else:
             thresholds = fixed_thresholds(options.threshold)
         found = discover(inputs)
