@@ -106,7 +106,8 @@ def wire_pipeline(
         train_config_uri: a YAML with 'model:' and 'train:' sections; epochs, batch_size and a non-zero image_size override it.
         gpu_count: GPUs for the training task; 0 trains on CPUs.
         gpu_type: the Kubernetes resource name of the GPUs (nvidia.com/gpu, or a node's accelerator type).
-        thresholds_uri: blessing thresholds YAML (min_map50, min_sensitivity, ...); empty for the defaults.
+        thresholds_uri: blessing thresholds YAML (min_map50, min_sensitivity, ...); empty for the defaults. Not the
+            operating thresholds, which evaluate chooses and register keeps with the version.
         target_sensitivity: image-level sensitivity the per-body-part operating thresholds are set for.
     """
     outcome_task = configured(record_outcome(registry_uri=registry_uri, model_name=model_name, run_id=RUN_ID), OUTCOME, options)
@@ -133,7 +134,8 @@ def wire_pipeline(
         )
         with dsl.If(evaluate_task.outputs["Output"] == True, name="blessed"):  # noqa: E712 - a KFP condition, not a Python test
             configured(
-                register(model=model, evaluation=evaluate_task.outputs["evaluation"], analysis=analysis,
+                register(model=model, evaluation=evaluate_task.outputs["evaluation"],
+                         operating_thresholds=evaluate_task.outputs["operating_thresholds"], analysis=analysis,
                          registry_uri=registry_uri, model_name=model_name, promote=promote, run_id=RUN_ID,
                          task_name=dsl.PIPELINE_TASK_NAME_PLACEHOLDER),
                 REGISTER, options,
