@@ -23,12 +23,6 @@ def saved_model_uri(registry: str, name: str, version: int) -> str:
     return storage.join(version_uri(registry, name, version), str(version))
 
 
-def is_saved_model_uri(location: str) -> bool:
-    """Whether `location` has the shape of a version's SavedModel folder, `.../versions/<N>/<N>`."""
-    parts = location.rstrip("/").split("/")
-    return len(parts) >= 3 and parts[-3] == VERSIONS and parts[-1].isdigit() and parts[-1] == parts[-2]
-
-
 def metadata_uri(registry: str, name: str, version: int) -> str:
     return storage.join(version_uri(registry, name, version), METADATA)
 
