@@ -197,7 +197,7 @@ def thresholds_metadata(chosen: OperatingThresholdsFile) -> dict[str, object]:
     """What the dashboard shows beside the operating thresholds artifact: the rule, and each threshold chosen."""
     figures: dict[str, object] = {"display_name": f"Operating thresholds ({THRESHOLDS_FILE})", "method": chosen.rule.method,
                                   "target_sensitivity": chosen.rule.target_sensitivity}
-    if chosen.overall is not None:  # KFP metadata takes no null; no threshold chosen leaves them out
+    if chosen.overall is not None:  # else none was chosen (no fractured calibration image): none to show
         figures |= {f"threshold_{part}": value for part, value in chosen.by_body_part.items()}
         figures["threshold_other_parts"] = chosen.overall
     return figures
