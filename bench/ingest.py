@@ -6,7 +6,7 @@ Prints, for synthetic 512-px PNG radiographs on local disk:
   run of 4N images and at steady state (3N images / the time 4N takes beyond N, which leaves
   out fixed costs such as starting worker processes);
 - peak RSS of an ingest of N and of 4N images, each in a fresh process, and their ratio.
-Asserts nothing: the figures go in the README's performance section.
+Asserts nothing: the figures go in docs/performance.md.
 """
 
 from __future__ import annotations

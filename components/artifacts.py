@@ -1,6 +1,9 @@
-"""What components need to turn KFP artifacts into locations and summaries.
+"""What components need to turn KFP artifacts into locations and summaries, and each stage's work around its library call.
 
-Kept in the library so component bodies stay a few lines and the logic is tested directly.
+Not a component: KFP glue in the components' layer, beside them, since it knows KFP's artifact
+conventions (`uri`, `path`, `metadata`, logged metrics), which the library must not. Component
+bodies call it, so they stay a few lines, and tests call it directly with KFP's artifact
+classes, without running a component.
 """
 
 from __future__ import annotations
@@ -8,6 +11,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Protocol
 
 from fracdet_core import storage
+from fracdet_core.operating_thresholds import FILE_NAME as THRESHOLDS_FILE
+from fracdet_core.operating_thresholds import OperatingThresholdsFile, read_thresholds
 from fracdet_core.storage import is_gcs
 
 if TYPE_CHECKING:
@@ -146,6 +151,7 @@ def run_evaluate_component(
     metrics: _Metrics,
     fracture_call: _Artifact,
     report: _Artifact,
+    operating_thresholds: _Artifact,
     *,
     registry_uri: str | None,
     model_name: str,
@@ -153,6 +159,9 @@ def run_evaluate_component(
     target_sensitivity: float,
 ) -> bool:
     """The evaluate component's work: evaluate into `evaluation`, fill the dashboard artifacts; whether blessed.
+
+    `operating_thresholds` gets a copy of the evaluation's operating_thresholds.json, the file the
+    register task keeps with the version: an artifact of its own, so the DAG hands it on by name.
 
     With a registry, its champion (if any) is the model to beat, and the champion's metrics are
     cached in the registry, beside the versions they describe.
@@ -173,12 +182,25 @@ def run_evaluate_component(
     )
     storage.write_bytes(artifact_location(report), storage.read_bytes(storage.join(location, "report.html")))
     report.metadata["display_name"] = "Evaluation report"
+    written, chosen = read_thresholds(storage.join(location, THRESHOLDS_FILE), "run the evaluate task again")
+    storage.write_bytes(artifact_location(operating_thresholds), written)
+    operating_thresholds.metadata.update(thresholds_metadata(chosen))
     evaluation.metadata.update({"display_name": "Evaluation (metrics.json, blessing.json)", "blessed": blessing.blessed})
     metrics.metadata["display_name"] = "Detection and clinical metrics"
     for name, value in evaluation_metrics(result.metrics, blessing.blessed).items():
         metrics.log_metric(name, value)
     _log_fracture_call(fracture_call, result.measures.clinical)
     return blessing.blessed
+
+
+def thresholds_metadata(chosen: OperatingThresholdsFile) -> dict[str, object]:
+    """What the dashboard shows beside the operating thresholds artifact: the rule, and each threshold chosen."""
+    figures: dict[str, object] = {"display_name": f"Operating thresholds ({THRESHOLDS_FILE})", "method": chosen.rule.method,
+                                  "target_sensitivity": chosen.rule.target_sensitivity}
+    if chosen.overall is not None:  # else none was chosen (no fractured calibration image): none to show
+        figures |= {f"threshold_{part}": value for part, value in chosen.by_body_part.items()}
+        figures["threshold_other_parts"] = chosen.overall
+    return figures
 
 
 def evaluation_metrics(metrics: dict, blessed: bool) -> dict[str, float]:
@@ -221,19 +243,22 @@ def _log_fracture_call(artifact, clinical) -> None:  # noqa: ANN001 - kfp Classi
 
 
 def run_register_component(
-    model: _Artifact, evaluation: _Artifact, analysis: _Artifact, registered: _Artifact, *, registry_uri: str, model_name: str,
-    promote: bool, run: dict,
+    model: _Artifact, evaluation: _Artifact, operating_thresholds: _Artifact, analysis: _Artifact, registered: _Artifact, *,
+    registry_uri: str, model_name: str, promote: bool, run: dict,
 ) -> int:
     """The register component's work: register, maybe promote, point `registered` at the version; its number.
 
-    Registration refuses an evaluation of another model, and promotion requires the version's own
-    model to be the one its blessing measured, so a blessing never promotes a model it did not see.
+    Registration refuses an evaluation or operating thresholds of another model, and promotion
+    requires the version's own model to be the one its blessing measured, so a blessing never
+    promotes a model it did not see.
     """
     from fracdet_core.registry.aliases import promote as promote_version
+    from fracdet_core.registry.layout import thresholds_uri
     from fracdet_core.registry.run import register_model_version
 
     metadata, created = register_model_version(artifact_location(model), artifact_location(evaluation), registry_uri, model_name,
-                                               eda_uri=artifact_location(analysis), run=run)
+                                               eda_uri=artifact_location(analysis), run=run,
+                                               operating_thresholds_uri=artifact_location(operating_thresholds))
     if promote:
         promote_version(registry_uri, model_name, metadata["version"], require_blessed=True,
                         reason=f"pipeline run {run.get('run_id')}")
@@ -244,6 +269,7 @@ def run_register_component(
         "created": created,
         "champion": promote,
         "saved_model": metadata["saved_model_uri"],
+        "operating_thresholds": thresholds_uri(registry_uri, model_name, metadata["version"]),
         "model_sha256": metadata["model_sha256"],
         "map50": metadata["metrics"]["map50"],
     })

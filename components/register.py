@@ -10,6 +10,7 @@ from fracdet_components.image import FRACDET_IMAGE
 def register(
     model: Input[Model],
     evaluation: Input[Artifact],
+    operating_thresholds: Input[Artifact],
     analysis: Input[Artifact],
     registered: Output[Model],
     registry_uri: str,
@@ -18,11 +19,13 @@ def register(
     run_id: str = "",
     task_name: str = "",
 ) -> int:
-    """Register the model with its evaluation, lineage and model card; optionally make it the champion.
+    """Register the model with its evaluation, operating thresholds, lineage and model card; optionally make it the champion.
 
     Args:
         model: the train output.
         evaluation: the evaluate output (metrics.json, blessing.json, report.html).
+        operating_thresholds: the evaluate task's operating_thresholds.json, kept with the version: the
+            thresholds `fracdet predict` and serving clients call with.
         analysis: the EDA output, summarised in the model card.
         registered: points at the registered version's folder (its URI and metadata), so the
             dashboard's lineage reaches the registry.
@@ -36,5 +39,5 @@ def register(
     """
     from fracdet_components.artifacts import run_register_component
 
-    return run_register_component(model, evaluation, analysis, registered, registry_uri=registry_uri, model_name=model_name,
-                                  promote=promote, run={"run_id": run_id, "task": task_name})
+    return run_register_component(model, evaluation, operating_thresholds, analysis, registered, registry_uri=registry_uri,
+                                  model_name=model_name, promote=promote, run={"run_id": run_id, "task": task_name})

@@ -16,8 +16,9 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
         description=(
             "Run the model's serving signature on the ingest's val split, as a server would, and write "
             "metrics.json (COCO mAP@0.5 with a bootstrap interval, mAP@[.5:.95], per-class AP, FROC, "
-            "per-body-part sensitivity, specificity, ROC AUC and operating threshold, latency), blessing.json "
-            "(blessed or not, with every check's reason) and report.html to --out, the three together: they are "
+            "per-body-part sensitivity, specificity, ROC AUC and operating threshold, latency), operating_thresholds.json "
+            "(the thresholds the model is to serve with, which register keeps and predict reads), blessing.json (blessed "
+            "or not, with every check's reason) and report.html to --out, the four together: they are "
             "built beside --out and replace it whole, so a killed run leaves the previous evaluation. --out must be "
             "new, empty or an earlier evaluation, and clear of the model, data, champion, thresholds and cache. "
             "With --champion, the "
@@ -45,6 +46,7 @@ def run(args: argparse.Namespace) -> int:
     from fracdet_core import storage
     from fracdet_core.evaluate.run import run_evaluation
     from fracdet_core.evaluate.summary import blessing_lines, metrics_table
+    from fracdet_core.operating_thresholds import FILE_NAME
 
     config = EvaluateConfig(split=args.split, target_sensitivity=args.target_sensitivity, batch_size=args.batch_size,
                               show_progress=not args.quiet)
@@ -52,5 +54,6 @@ def run(args: argparse.Namespace) -> int:
                                        thresholds_uri=args.thresholds, cache_uri=args.cache, config=config)
     print(metrics_table(evaluation.metrics))
     print(blessing_lines(blessing.blessed, blessing.reasons))
+    print(f"operating thresholds: {storage.join(args.out, FILE_NAME)}")
     print(f"report: {storage.join(args.out, 'report.html')}")
     return 0

@@ -192,7 +192,7 @@ def _submit(args: argparse.Namespace) -> int:
 
 def _with_outcome(report, arguments: dict, parameters: dict):  # noqa: ANN001, ANN202 - pipelines.submit.RunReport
     """The finished run's outcome from the record under the registry its arguments name."""
-    from fracdet_components.run_outcome import FAILED
+    from fracdet_components.run_records import FAILED
     from fracdet_core.errors import StorageError
     from fracdet_pipelines.parameters import argument_value
     from fracdet_pipelines.submit import finished_outcome

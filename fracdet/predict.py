@@ -2,7 +2,7 @@
 
 Exit codes: 0 when at least one image was predicted (skipped inputs are listed on stderr and in
 errors.csv); 1 when no input could be predicted (the outputs still list why); 2 when the model
-cannot be found or loaded, `--threshold auto` finds no evaluation, or an argument is wrong (an
+cannot be found or loaded, `--threshold auto` finds no operating thresholds, or an argument is wrong (an
 `--out` that is a file, overlaps an input, or holds files predict did not write).
 """
 
@@ -68,9 +68,12 @@ def _add_inputs_model_and_output(parser: argparse.ArgumentParser) -> None:
 def _add_fracture_call_options(group: argparse._ArgumentGroup) -> None:
     group.add_argument("--threshold", type=_threshold, default=None, metavar="auto|X",
                        help="score at which an image is called fractured; auto (default): the per-body-part "
-                            "thresholds chosen when the model was evaluated")
-    group.add_argument("--evaluation", help="the `fracdet evaluate` output (or its metrics.json) to take auto "
-                                            "thresholds from, for a model named by URI (default: looked for beside the model)")
+                            "operating thresholds chosen when the model was evaluated, from --evaluation or, for a "
+                            "registry version, the ones it keeps")
+    group.add_argument("--evaluation", metavar="URI",
+                       help="the operating thresholds for auto: a `fracdet evaluate` output or its "
+                            "operating_thresholds.json (a registry version's folder holds one too); needed for a model "
+                            "named by URI, which names no thresholds of its own")
 
 
 def _add_picture_options(group: argparse._ArgumentGroup) -> None:

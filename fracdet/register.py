@@ -21,8 +21,9 @@ _UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 _REGISTER_DESCRIPTION = (
     "Copy the model's SavedModel and its evaluation outputs into the registry as the next version "
     "(numbers are allocated atomically: concurrent registrations never collide), with metadata.json "
-    "(lineage) and a model card. The evaluation must be of this very model (metrics.json's model_sha256 is "
-    "the model's fingerprint), and the copy is fingerprinted again before it becomes visible. Registering the "
+    "(lineage) and a model card. The version keeps the evaluation's operating_thresholds.json, the thresholds "
+    "it serves with. The evaluation must be of this very model (metrics.json's and operating_thresholds.json's "
+    "model_sha256 is the model's fingerprint), and the copy is fingerprinted again before it becomes visible. Registering the "
     "same model again returns its existing version. Incomplete registrations older than an hour (killed "
     "mid-copy) are cleaned first."
 )
@@ -46,7 +47,8 @@ def _add_register_command(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser("register", help="register an evaluated model as the next immutable version",
                                  description=_REGISTER_DESCRIPTION)
     parser.add_argument("--model", required=True, help="the train output, or its saved_model/ folder")
-    parser.add_argument("--eval", required=True, help="the `fracdet evaluate` output (metrics.json, blessing.json)")
+    parser.add_argument("--eval", required=True,
+                        help="the `fracdet evaluate` output (metrics.json, blessing.json, operating_thresholds.json)")
     _add_registry_location(parser)
     parser.add_argument("--eda", help="the EDA output, summarised in the model card")
     parser.add_argument("--promote", action="store_true", help="make the new version the champion if it is blessed")

@@ -29,7 +29,7 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     # No argparse defaults: a flag left out keeps the --config file's value, else the library's.
     parser.add_argument("--epochs", type=positive_int, help=f"passes over the training data (default: {defaults.EPOCHS})")
     parser.add_argument("--preset", choices=tuple(PRESETS), default=defaults.MODEL_PRESET,
-                        help="the model's size (README, \"Model presets\"); the config file's 'model:' section and "
+                        help="the model's size (docs/training.md, \"Model presets\"); the config file's 'model:' section and "
                              "the flags override its fields (default: %(default)s)")
     recommended = ", ".join(f"{name} {config.image_size}" for name, config in PRESETS.items())
     parser.add_argument("--image-size", type=positive_int,

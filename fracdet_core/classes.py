@@ -1,4 +1,4 @@
-"""The ten detection classes of DESIGN.md, in their fixed order.
+"""The ten detection classes, in their fixed order (docs/architecture.md, "Classes").
 
 The index of a name in `CLASS_NAMES` is its class id everywhere: in label files, TFRecords and
 model outputs. Datasets that list the names in another order are remapped by name.

@@ -17,7 +17,7 @@ from fracdet_components.eda import eda
 from fracdet_components.evaluate import evaluate
 from fracdet_components.fingerprint import fingerprint
 from fracdet_components.ingest import ingest
-from fracdet_components.outcome import record_outcome
+from fracdet_components.record_outcome import record_outcome
 from fracdet_components.register import register
 from fracdet_components.train import train
 from fracdet_core import defaults
@@ -97,7 +97,7 @@ def wire_pipeline(
         eda_baseline: an earlier EDA output (the champion's) to measure drift against; empty for none.
         class_weighting: class weights from the EDA, "balanced" or "effective".
         max_quarantine_share: stop the run when a larger share of the files was quarantined.
-        model_preset: the model's size: n (the demo's), s or m (README, "Model presets"); train_config_uri's
+        model_preset: the model's size: n (the demo's), s or m (docs/training.md, "Model presets"); train_config_uri's
             'model:' section and image_size override its fields.
         epochs: training passes over the data (early stopping may end sooner).
         image_size: square training input side, pixels; 0 keeps the model's: train_config_uri's, else the
@@ -106,7 +106,8 @@ def wire_pipeline(
         train_config_uri: a YAML with 'model:' and 'train:' sections; epochs, batch_size and a non-zero image_size override it.
         gpu_count: GPUs for the training task; 0 trains on CPUs.
         gpu_type: the Kubernetes resource name of the GPUs (nvidia.com/gpu, or a node's accelerator type).
-        thresholds_uri: blessing thresholds YAML (min_map50, min_sensitivity, ...); empty for the defaults.
+        thresholds_uri: blessing thresholds YAML (min_map50, min_sensitivity, ...); empty for the defaults. Not the
+            operating thresholds, which evaluate chooses and register keeps with the version.
         target_sensitivity: image-level sensitivity the per-body-part operating thresholds are set for.
     """
     outcome_task = configured(record_outcome(registry_uri=registry_uri, model_name=model_name, run_id=RUN_ID), OUTCOME, options)
@@ -133,7 +134,8 @@ def wire_pipeline(
         )
         with dsl.If(evaluate_task.outputs["Output"] == True, name="blessed"):  # noqa: E712 - a KFP condition, not a Python test
             configured(
-                register(model=model, evaluation=evaluate_task.outputs["evaluation"], analysis=analysis,
+                register(model=model, evaluation=evaluate_task.outputs["evaluation"],
+                         operating_thresholds=evaluate_task.outputs["operating_thresholds"], analysis=analysis,
                          registry_uri=registry_uri, model_name=model_name, promote=promote, run_id=RUN_ID,
                          task_name=dsl.PIPELINE_TASK_NAME_PLACEHOLDER),
                 REGISTER, options,

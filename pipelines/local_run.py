@@ -5,20 +5,17 @@ Python environment, where `fracdet_core` is installed, exactly as the image runs
 The DAG is the one a cluster runs (exit handler included, which kfp.local 2.17 runs after the
 other tasks with their final state); only the retries are off. A run prints one line per task
 as it finishes (`task_lines`); kfp.local's own log of every task shows only when asked for, or
-for a task that failed.
+for a task that failed. What that takes of kfp.local's internals is `kfp_local_patches`'.
 """
 
 from __future__ import annotations
 
-import builtins
-import contextlib
 import dataclasses
 import functools
 import json
 import os
 import sys
-import warnings
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 
 from kfp import local
 from kfp.dsl import graph_component
@@ -26,9 +23,9 @@ from kfp.dsl import graph_component
 from fracdet_core.errors import FracdetError
 from fracdet_pipelines.cluster import ClusterOptions
 from fracdet_pipelines.fracdet_pipeline import PIPELINE_NAME, create_pipeline
-from fracdet_pipelines.local_tasks import reported_tasks
+from fracdet_pipelines.kfp_local_patches import patched_kfp_local, without_colour
 from fracdet_pipelines.parameters import defined_parameters
-from fracdet_pipelines.task_lines import task_printer, without_colour
+from fracdet_pipelines.task_lines import task_printer
 
 # Where each output is: kfp.local writes a task's output artifact to <root>/<run>/<task>/<output>.
 TASK_OUTPUTS = {
@@ -38,22 +35,6 @@ TASK_OUTPUTS = {
     "evaluation": ("evaluate", "evaluation"),
     "outcome": ("record-outcome", "outcome"),
 }
-
-
-@contextlib.contextmanager
-def print_restored() -> Iterator[None]:
-    """Put the real `print` back after a kfp.local run.
-
-    kfp.local indents each task's log by replacing `builtins.print` while the task runs and
-    putting back the one it found. The iterations of a `ParallelFor` run at the same time, so one
-    task can find another's indenting `print` and put that back: the process then indents every
-    line it prints after the run (`fracdet pipeline run`'s summary, a caller's own output).
-    """
-    original = builtins.print
-    try:
-        yield
-    finally:
-        builtins.print = original
 
 
 class LocalRunError(FracdetError):
@@ -96,6 +77,7 @@ def run_locally(pipeline_root: str, arguments: Mapping[str, object], *, verbose:
 
     Raises:
         LocalRunError: a task failed (its log, printed above, shows why).
+        UnsupportedKfpError: the installed kfp is not the release kfp.local's patches were written for.
     """
     root = os.path.abspath(pipeline_root)
     before = _run_folders(root)
@@ -117,12 +99,7 @@ def run_locally(pipeline_root: str, arguments: Mapping[str, object], *, verbose:
 
 def _run_pipeline(arguments: Mapping[str, object], verbose: bool) -> None:
     """Run the pipeline with kfp.local, its tasks reported one line each on this process's stdout."""
-    with print_restored(), warnings.catch_warnings(), reported_tasks(task_printer(sys.stdout), verbose=verbose):
-        # kfp.local warns that the components name a non-Python base image (running them in this
-        # environment, where fracdet_core is installed, is the intent) and that cluster settings
-        # (display names, resources) do nothing here (they are meant for a cluster).
-        warnings.filterwarnings("ignore", message="You may be attemp", category=RuntimeWarning)
-        warnings.filterwarnings("ignore", message=".*have no effect in the current local runner", category=UserWarning)
+    with patched_kfp_local(task_printer(sys.stdout), verbose=verbose):
         local_pipeline()(**arguments)
 
 

@@ -3,7 +3,7 @@
 CI needs to tell three endings apart: the model was blessed and registered, the run succeeded but
 the model was not blessed, and the run failed (or did not finish in time). A run's state gives
 only succeeded or failed; the third answer comes from the `outcome.json` that the run's exit
-handler wrote under the registry (`fracdet_components.run_outcome`).
+handler wrote under the registry (`fracdet_components.run_records`).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import sys
 import time
 import warnings
 
-from fracdet_components.run_outcome import FAILED, read_outcome
+from fracdet_components.run_records import FAILED, read_outcome
 from fracdet_core.errors import FracdetError
 
 SUCCEEDED = "SUCCEEDED"

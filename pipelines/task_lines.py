@@ -8,20 +8,13 @@ model was blessed, which version it became.
 
 from __future__ import annotations
 
-import re
 import threading
 from collections.abc import Callable, Mapping
 from typing import TextIO
 
-from fracdet_pipelines.local_tasks import FinishedTask
+from fracdet_pipelines.kfp_local_patches import FinishedTask
 
-_ANSI_COLOUR = re.compile(r"\x1b\[[0-9;]*m")
 _NAME_WIDTH = 15
-
-
-def without_colour(text: str) -> str:
-    """`text` without the terminal colour codes kfp.local puts around task names and states."""
-    return _ANSI_COLOUR.sub("", text)
 
 
 def task_line(task: FinishedTask) -> str:
@@ -33,14 +26,14 @@ def task_line(task: FinishedTask) -> str:
 
 
 def task_printer(out: TextIO) -> Callable[[FinishedTask], None]:
-    """A report for `local_tasks.reported_tasks`: each task's line on `out`, and after a failed task's line its log."""
+    """A report for `kfp_local_patches.patched_kfp_local`: each task's line on `out`, and after a failed task's line its log."""
     lock = threading.Lock()  # parallel tasks finish in their own threads: a line and its log stay together
 
     def print_task(task: FinishedTask) -> None:
         with lock:
             out.write(task_line(task) + "\n")
             if not task.succeeded:
-                out.write(without_colour(task.log))
+                out.write(task.log)
             out.flush()
 
     return print_task

@@ -19,6 +19,7 @@ import tensorflow as tf
 from PIL import Image
 from pydicom.dataset import FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+from registry_builders import write_operating_thresholds
 
 from fracdet_core import storage
 from fracdet_core.model.assign import assign_targets
@@ -94,7 +95,8 @@ def train_on_one_image(base: Path) -> TrainedCase:
 
 
 def write_evaluation(folder: Path, saved_model: Path, thresholds: dict[str, float | None]) -> Path:
-    """A `fracdet evaluate` output for the SavedModel: metrics.json with the fingerprint and per-part thresholds."""
+    """A `fracdet evaluate` output for the SavedModel: metrics.json with the fingerprint, and the per-part
+    `thresholds` ("overall": the other parts') in its fracture block and its operating_thresholds.json."""
     metrics = {
         "model": str(saved_model),
         "model_sha256": storage.tree_sha256(str(saved_model)),
@@ -105,6 +107,8 @@ def write_evaluation(folder: Path, saved_model: Path, thresholds: dict[str, floa
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "metrics.json").write_text(json.dumps(metrics))
     (folder / "blessing.json").write_text(json.dumps({"blessed": True, "reasons": ["PASS made by the tests"]}))
+    by_body_part = {part: value for part, value in thresholds.items() if part != "overall"}
+    write_operating_thresholds(folder, by_body_part, thresholds["overall"])
     return folder
 
 

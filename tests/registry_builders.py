@@ -1,4 +1,5 @@
-"""Models and evaluations to register: stand-in SavedModels for the registry's bookkeeping, and evaluations that describe them.
+"""Models and evaluations to register: stand-in SavedModels for the registry's bookkeeping, and evaluations that describe them
+(metrics.json, blessing.json and the operating_thresholds.json chosen with them).
 
 The registry never loads a model; it fingerprints and copies files. A stand-in SavedModel (a
 `saved_model.pb` holding known bytes, plus assets) exercises all of that cheaply; tests that
@@ -7,11 +8,20 @@ serve a version use a real one from `model_builders`.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 from pathlib import Path
 
 from fracdet_core import storage
+from fracdet_core.operating_thresholds import (
+    FILE_NAME,
+    SPLIT_CONFORMAL,
+    EvaluationSource,
+    OperatingThresholdsFile,
+    ThresholdRule,
+    parse_thresholds,
+)
 
 
 def stand_in_model(folder: Path, content: str, assets: int = 0) -> str:
@@ -40,7 +50,26 @@ def evaluation_of(model: str, out: Path, *, blessed: bool | None = None, base: s
     # What `fracdet evaluate` records: the fingerprint of the SavedModel it measured.
     metrics["model_sha256"] = storage.tree_sha256(str(Path(model) / "saved_model"))
     (out / "metrics.json").write_text(json.dumps(metrics))
+    if base:  # the base evaluation's thresholds, now of this model and this metrics.json
+        chosen = parse_thresholds((out / FILE_NAME).read_bytes(), str(out / FILE_NAME), "")
+        write_operating_thresholds(out, chosen.by_body_part, chosen.overall)
+    else:
+        write_operating_thresholds(out, {"HAND": 0.4}, 0.5)
     if blessed is not None or not base:
         blessing = {"blessed": bool(blessed), "reasons": ["PASS stand-in" if blessed else "FAIL stand-in"]}
         (out / "blessing.json").write_text(json.dumps(blessing))
     return str(out)
+
+
+def write_operating_thresholds(evaluation: Path, by_body_part: dict[str, float], overall: float | None) -> bytes:
+    """The operating_thresholds.json `fracdet evaluate` writes beside the evaluation's metrics.json, of the model it names."""
+    metrics_json = (evaluation / "metrics.json").read_bytes()
+    metrics = json.loads(metrics_json)
+    chosen = OperatingThresholdsFile(
+        model_sha256=metrics["model_sha256"], by_body_part=by_body_part, overall=overall,
+        rule=ThresholdRule(SPLIT_CONFORMAL, 0.9, "val", calibration_images=8, calibration_fractured=4),
+        evaluation=EvaluationSource(hashlib.sha256(metrics_json).hexdigest(), "stand-in ingest", "0" * 64,
+                                    "2026-01-01T00:00:00+00:00"),
+    )
+    (evaluation / FILE_NAME).write_bytes(chosen.encode())
+    return chosen.encode()

@@ -22,7 +22,7 @@ from fracdet_components.evaluate import evaluate
 from fracdet_components.fingerprint import fingerprint
 from fracdet_components.ingest import ingest
 from fracdet_components.ingest_fanout import ingest_merge, ingest_part, ingest_plan
-from fracdet_components.outcome import record_outcome
+from fracdet_components.record_outcome import record_outcome
 from fracdet_components.register import register
 from fracdet_components.train import train
 from fracdet_core import defaults

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 
@@ -12,9 +13,17 @@ import yaml
 from model_builders import perfect_setup
 
 from fracdet import main
+from fracdet_core import storage
 from fracdet_core.evaluate.config import EvaluateConfig
 from fracdet_core.evaluate.inference import read_split
 from fracdet_core.evaluate.run import run_evaluation
+from fracdet_core.operating_thresholds import (
+    SPLIT_CONFORMAL,
+    EvaluationSource,
+    OperatingThresholdsFile,
+    ThresholdRule,
+    parse_thresholds,
+)
 from fracdet_core.serving.saved_model import load_serving
 
 NO_CLINICAL_GATES = {"min_map50": 0.9, "min_sensitivity": {}, "min_specificity": {}, "min_auc": {}}
@@ -63,7 +72,7 @@ def test_a_perfect_model_scores_one_and_writes_every_output(setup, tmp_path):
     assert blessing.blessed and blessing.reasons == GATES_PASSED
     # The files say what the fixture makes certain, read independently of the values returned.
     assert sorted(path.name for path in tmp_path.iterdir()) == [
-        ".fracdet-evaluate.json", "blessing.json", "metrics.json", "report.html"]
+        ".fracdet-evaluate.json", "blessing.json", "metrics.json", "operating_thresholds.json", "report.html"]
     written = json.loads((tmp_path / "metrics.json").read_text())
     assert (written["model"], written["data"], written["split"], written["images"], written["boxes"]) == (
         f"{setup['model']}/saved_model", setup["ingest"], "val", 2, 2)
@@ -76,6 +85,25 @@ def test_a_perfect_model_scores_one_and_writes_every_output(setup, tmp_path):
     assert "Blessed" in report and "<script" not in report and not re.search(r"(src|href)=\"https?:", report)
     assert "Calibration half" in report and "Test half" in report and "calibration images" in report
     assert report.count("data:image/png;base64,") >= 5  # PR, ROC, FROC, confusion and the gallery
+
+
+def test_the_operating_thresholds_file_says_no_threshold_was_chosen_when_no_calibration_image_is_fractured(setup, tmp_path):
+    """The fixture's val split holds no fractured image; the file still names the model, the rule and the evaluation.
+
+    Its values when thresholds are chosen: tests/test_predict.py, on a split with fractured images.
+    """
+    options = EvaluateConfig(target_sensitivity=0.8, bootstrap_resamples=50, latency_repeats=2, show_progress=False)
+    run_evaluation(setup["model"], setup["ingest"], str(tmp_path), config=options)
+    metrics_json = (tmp_path / "metrics.json").read_bytes()
+    manifest = (setup["base"] / "ingest" / "manifest.json").read_bytes()
+    written = parse_thresholds((tmp_path / "operating_thresholds.json").read_bytes(), "operating_thresholds.json", "")
+    assert written == OperatingThresholdsFile(
+        model_sha256=storage.tree_sha256(f"{setup['model']}/saved_model"), by_body_part={}, overall=None,
+        rule=ThresholdRule(SPLIT_CONFORMAL, 0.8, "val", calibration_images=2, calibration_fractured=0),
+        evaluation=EvaluationSource(hashlib.sha256(metrics_json).hexdigest(), setup["ingest"],
+                                    hashlib.sha256(manifest).hexdigest(), json.loads(metrics_json)["evaluated_at"]),
+    )
+    assert json.loads((tmp_path / "operating_thresholds.json").read_text())["thresholds"] == {"by_body_part": {}, "overall": None}
 
 
 def test_default_gates_refuse_a_model_that_finds_no_fracture(setup, tmp_path):
@@ -104,6 +132,7 @@ def test_the_cli_prints_the_table_and_names_a_missing_model(setup, tmp_path, cap
                  "--thresholds", setup["gates"], "--quiet"]) == 0
     printed = capsys.readouterr().out
     assert "mAP@0.5 1.000" in printed and "blessed: yes" in printed and "report:" in printed
+    assert f"operating thresholds: {tmp_path / 'out' / 'operating_thresholds.json'}" in printed
     assert "calibration half 2 (0 fractured)" in printed and "test half:" in printed
     (tmp_path / "empty").mkdir()
     assert main(["evaluate", "--model", str(tmp_path / "empty"), "--data", setup["ingest"],
@@ -119,7 +148,8 @@ def test_a_second_evaluation_replaces_the_first_whole_in_a_folder_that_did_not_e
     assert json.loads((out / "blessing.json").read_text())["blessed"] is False
     assert json.loads((out / "metrics.json").read_text())["partition"]["images"] == 4
     assert json.loads((out / ".fracdet-evaluate.json").read_text()) == {
-        "writer": "fracdet evaluate", "state": "complete", "files": ["blessing.json", "metrics.json", "report.html"]}
+        "writer": "fracdet evaluate", "state": "complete",
+        "files": ["blessing.json", "metrics.json", "operating_thresholds.json", "report.html"]}
     assert sorted(path.name for path in tmp_path.iterdir()) == ["new"]
     assert sorted(path.name for path in out.parent.iterdir()) == ["evaluation"]
 

@@ -1,4 +1,4 @@
-"""The exported SavedModel: DESIGN.md's serving signature, boxes in original-image coordinates (the letterbox: test_letterbox)."""
+"""The exported SavedModel: the serving signature of docs/architecture.md, boxes in original-image coordinates (the letterbox: test_letterbox)."""
 
 from __future__ import annotations
 

@@ -3,7 +3,6 @@
 
 import json
 import shutil
-import warnings
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -23,7 +22,7 @@ from fracdet_core.ingest.plan import FanOutError, IngestPlan, plan_ingest, read_
 from fracdet_core.synth import SynthConfig, generate_dataset
 from fracdet_pipelines.cluster import ClusterOptions
 from fracdet_pipelines.ingest_stage import create_ingest_fanout
-from fracdet_pipelines.local_run import print_restored
+from fracdet_pipelines.kfp_local_patches import patched_kfp_local
 
 LABEL = "0 0.5 0.5 0.2 0.2\n"
 TRAIN, VAL = 20, 6  # synthetic images, before the broken and repeated files below
@@ -251,9 +250,7 @@ def test_the_compiled_fanout_holds_the_loop_its_parallelism_and_the_collected_me
 def test_the_fanout_runs_in_kfp_local_as_a_task_of_another_pipeline(dataset, tmp_path):
     root = tmp_path / "runs"
     local.init(runner=local.SubprocessRunner(use_venv=False), pipeline_root=str(root))
-    with print_restored(), warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="You may be attemp", category=RuntimeWarning)
-        warnings.filterwarnings("ignore", message=".*have no effect in the current local runner", category=UserWarning)
+    with patched_kfp_local(lambda task: None, verbose=True):
         _outer_pipeline(ClusterOptions(task_retries=0), parallelism=2)(data_uri=str(dataset), shards=2, workers=3)
 
     (run,) = root.iterdir()

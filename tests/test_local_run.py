@@ -1,4 +1,5 @@
-"""Local runs: one line per task, a task's log only when it failed or when asked; kfp.local's side effect on `print`.
+"""Local runs: one line per task, a task's log only when it failed or when asked; kfp.local's side effect on `print`;
+the patches refusing a kfp they were not written for.
 
 The whole DAG's local runs are in test_pipeline.py (which counts the lines of a real run) and
 test_ingest_fanout.py; here tiny pipelines of two-line components run through kfp.local for real.
@@ -15,8 +16,7 @@ import pytest
 from kfp import dsl, local
 from kfp.local import logging_utils, task_dispatcher
 
-from fracdet_pipelines.local_run import print_restored
-from fracdet_pipelines.local_tasks import FinishedTask, reported_tasks
+from fracdet_pipelines.kfp_local_patches import FinishedTask, UnsupportedKfpError, check_kfp_version, patched_kfp_local
 from fracdet_pipelines.task_lines import task_line, task_printer
 
 FRACDET = str(Path(sys.executable).with_name("fracdet"))
@@ -53,7 +53,7 @@ def _run(pipeline, root: Path, verbose: bool) -> list[FinishedTask]:
         finished.append(task)
         printer(task)
 
-    with print_restored(), reported_tasks(report, verbose=verbose):
+    with patched_kfp_local(report, verbose=verbose):
         pipeline(text="hello")
     return finished
 
@@ -77,6 +77,7 @@ def test_a_failed_tasks_log_is_shown_after_its_line(tmp_path, capsys):
     assert lines[1].startswith("refuse ") and lines[1].split()[1] == "FAILED"
     log = "\n".join(lines[2:])
     assert "ValueError: refused: hello" in log and "Task 'refuse' finished with status FAILURE" in log  # its own log, colourless
+    assert "\x1b[" not in log
     assert "said: hello" not in log  # the task that succeeded stays quiet
 
 
@@ -103,7 +104,7 @@ def test_a_failed_local_run_shows_the_failed_tasks_log_and_with_verbose_every_ta
     assert any(line.startswith("record-outcome ") and "outcome failed" in line for line in lines)
 
 
-def test_overlapping_task_logs_leave_kfp_locals_indenting_print_behind_and_the_guard_restores_it():
+def test_overlapping_task_logs_leave_kfp_locals_indenting_print_behind_and_the_patches_restore_it():
     """Two tasks of a ParallelFor, as kfp.local's dispatcher runs them: each inside `indented_print`, overlapping."""
     real_print = builtins.print
     first_inside, second_inside, first_done = threading.Event(), threading.Event(), threading.Event()
@@ -120,7 +121,7 @@ def test_overlapping_task_logs_leave_kfp_locals_indenting_print_behind_and_the_g
             second_inside.set()
             first_done.wait(5)
 
-    with print_restored():
+    with patched_kfp_local(lambda task: None, verbose=True):
         threads = [threading.Thread(target=first_task), threading.Thread(target=second_task)]
         for thread in threads:
             thread.start()
@@ -129,3 +130,28 @@ def test_overlapping_task_logs_leave_kfp_locals_indenting_print_behind_and_the_g
         leaked = builtins.print
     assert leaked is not real_print  # kfp.local's race, reproduced
     assert builtins.print is real_print
+
+
+@pytest.mark.parametrize("version", ["2.17.0", "2.17.3", "2.17.4rc1"])
+def test_the_patches_take_any_release_of_the_kfp_they_were_written_for(version):
+    check_kfp_version(version)
+
+
+@pytest.mark.parametrize("version", ["2.18.0", "2.16.1", "3.0.0", "2.170.0"])
+def test_another_kfp_is_refused_before_anything_is_patched(version):
+    function, stdout, real_print = task_dispatcher.run_single_task_implementation, sys.stdout, builtins.print
+    with pytest.raises(UnsupportedKfpError) as refused, patched_kfp_local(lambda task: None, verbose=False, kfp_version=version):
+        pytest.fail("the body ran under patches written for another kfp")
+    message = str(refused.value)
+    assert message.startswith(f"kfp {version} is installed, but fracdet's local runs patch kfp.local internals written for "
+                              "kfp 2.17.* (task_dispatcher.run_single_task_implementation wrapped")
+    assert "Install kfp 2.17.* (requirements.lock pins it" in message
+    assert f"re-check each patch against kfp {version} as fracdet_pipelines/kfp_local_patches.py lists them" in message
+    assert (task_dispatcher.run_single_task_implementation, sys.stdout, builtins.print) == (function, stdout, real_print)
+
+
+def test_the_installed_kfp_is_the_one_the_patches_were_written_for():
+    """requirements.lock pins the kfp the patches were written for; a local run would refuse any other."""
+    import kfp
+
+    check_kfp_version(kfp.__version__)

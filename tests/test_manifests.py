@@ -134,7 +134,7 @@ def test_prod_serves_with_more_replicas_and_resources_than_dev() -> None:
 
 
 def test_pointing_an_overlay_at_a_new_champion_is_one_line_in_champion_env(tmp_path: Path) -> None:
-    """The README's procedure: rewrite champion.env, re-render; nothing else changes."""
+    """docs/deployment.md's procedure: rewrite champion.env, re-render; nothing else changes."""
     shutil.copytree(MANIFESTS, tmp_path / "manifests")
     new_uri = "gs://fracdet-prod/registry/fracdet/versions/7"
     (tmp_path / "manifests/overlays/prod/champion.env").write_text(f"storageUri={new_uri}\n")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
 import sys
@@ -167,7 +168,7 @@ def test_evaluation_follows_training_and_gates_registration(compiled, body):
     outputs = compiled["components"]["comp-evaluate"]["outputDefinitions"]
     assert {name: spec["artifactType"]["schemaTitle"] for name, spec in outputs["artifacts"].items()} == {
         "evaluation": "system.Artifact", "metrics": "system.Metrics", "fracture_call": "system.ClassificationMetrics",
-        "report": "system.HTML",
+        "report": "system.HTML", "operating_thresholds": "system.Artifact",
     }
     assert outputs["parameters"]["Output"]["parameterType"] == "BOOLEAN"
 
@@ -179,6 +180,11 @@ def test_evaluation_follows_training_and_gates_registration(compiled, body):
     assert register["taskInfo"]["name"] == "Register model" and register["cachingOptions"] == {}
     assert register["retryPolicy"] == RETRIES  # registering the same model again returns its version
     assert register["inputs"]["artifacts"]["evaluation"]["componentInputArtifact"] == "pipelinechannel--evaluate-evaluation"
+    # The thresholds the version keeps are handed on by name, not found inside the evaluation's folder.
+    thresholds = register["inputs"]["artifacts"]["operating_thresholds"]["componentInputArtifact"]
+    assert thresholds == "pipelinechannel--evaluate-operating_thresholds"
+    assert condition["inputs"]["artifacts"][thresholds]["taskOutputArtifact"] == {
+        "outputArtifactKey": "operating_thresholds", "producerTask": "evaluate"}
     assert register["inputs"]["parameters"]["promote"]["componentInputParameter"] == "pipelinechannel--promote"
     registered = compiled["components"]["comp-register"]["outputDefinitions"]["artifacts"]["registered"]
     assert registered["artifactType"]["schemaTitle"] == "system.Model"
@@ -366,6 +372,15 @@ def test_the_whole_dag_runs_locally_and_registers_a_blessed_model(tiny_run, tmp_
     assert json.loads((registry / "fracdet" / "aliases" / "champion").read_text())["version"] == 1
     registered = json.loads((run_folder / "register" / "executor_output.json").read_text())["artifacts"]["registered"]
     assert registered["artifacts"][0]["uri"] == str(version)
+    # The operating thresholds evaluate chose, handed to register as an artifact, kept by the version byte for byte.
+    chosen = (run_folder / "evaluate" / "operating_thresholds").read_bytes()
+    assert chosen == (evaluation / "operating_thresholds.json").read_bytes()
+    assert chosen == (version / "operating_thresholds.json").read_bytes()
+    assert registered["artifacts"][0]["metadata"]["operating_thresholds"] == str(version / "operating_thresholds.json")
+    assert metadata["operating_thresholds"]["sha256"] == hashlib.sha256(chosen).hexdigest()
+    thresholds_artifact = evaluate_output["artifacts"]["operating_thresholds"]["artifacts"][0]["metadata"]
+    assert thresholds_artifact["display_name"] == "Operating thresholds (operating_thresholds.json)"
+    assert thresholds_artifact["target_sensitivity"] == 0.9 and thresholds_artifact["method"] == "split_conformal"
 
     # The exit handler ran last and recorded the outcome CI reads, scoped by the same run ID the register task saw.
     outcome = _recorded_outcome(registry, run_folder)

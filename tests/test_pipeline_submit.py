@@ -20,7 +20,7 @@ import pytest
 import yaml
 
 from fracdet import main
-from fracdet_components.run_outcome import record_blessing, record_outcome
+from fracdet_components.run_records import record_blessing, write_outcome
 from fracdet_core.errors import ConfigError
 from fracdet_pipelines.compile import compile_pipeline
 from fracdet_pipelines.local_run import local_pipeline
@@ -176,7 +176,7 @@ def test_submit_waits_and_exits_with_the_runs_outcome(
     registry = tmp_path / "registry"
     if blessed is not None:  # what the run's evaluate and exit tasks leave behind
         record_blessing(str(registry), "fracdet", RUN_ID, blessed)
-    record_outcome(str(registry), "fracdet", RUN_ID, "SUCCEEDED" if blessed is not None else "FAILED", None)
+    write_outcome(str(registry), "fracdet", RUN_ID, "SUCCEEDED" if blessed is not None else "FAILED", None)
     outcome_file = tmp_path / "outcome.json"
 
     code, out, err = _submit(capsys, host, pipeline_file, registry, outcome_file, "--wait", "--timeout", "60")

@@ -1,10 +1,12 @@
 """`fracdet predict` on a model trained in the session: it finds the fracture, draws what the JSON says,
-reads DICOM as it reads PNG, skips bad inputs with reasons, and takes thresholds from where the model was evaluated."""
+reads DICOM as it reads PNG, skips bad inputs with reasons, and takes the operating thresholds by reference only."""
 
 from __future__ import annotations
 
 import base64
 import csv
+import functools
+import hashlib
 import json
 import shutil
 from pathlib import Path
@@ -20,16 +22,18 @@ from yolo_builders import REAL_EXTREMITY_CR, dicom_without_pixels
 from fracdet import main
 from fracdet_core import storage
 from fracdet_core.annotate import FRACTURE_COLOUR, box_rect, class_colour, line_width
+from fracdet_core.classes import BODY_PARTS
 from fracdet_core.errors import ConfigError
 from fracdet_core.evaluate.config import EvaluateConfig
 from fracdet_core.evaluate.inference import read_split
 from fracdet_core.evaluate.run import run_evaluation
 from fracdet_core.ingest import IngestConfig, ingest_dataset
+from fracdet_core.operating_thresholds import FILE_NAME
 from fracdet_core.predict.config import DisplayConfig, PredictConfig
 from fracdet_core.predict.inputs import InputFile, InputImage
 from fracdet_core.predict.model import find_model
 from fracdet_core.predict.run import detect_batch, predict
-from fracdet_core.predict.thresholds import NoThresholdError, evaluation_thresholds
+from fracdet_core.predict.thresholds import NoThresholdError, referenced_thresholds
 from fracdet_core.registry.aliases import promote
 from fracdet_core.registry.layout import saved_model_uri, version_uri
 from fracdet_core.registry.run import register_model_version
@@ -74,11 +78,12 @@ def _rows(path: Path) -> list[dict]:
 
 @pytest.fixture(scope="module")
 def predicted(case, tmp_path_factory) -> Path:
-    """The trained image predicted with `--threshold auto`, the evaluation found beside the model."""
+    """The trained image predicted with `--threshold auto`, the thresholds of the evaluation named by `--evaluation`."""
     folder = tmp_path_factory.mktemp("predicted")
     (folder / "in").mkdir()
     (folder / "in" / "fractured.png").write_bytes(case.image)
-    predict(str(case.train_out), [str(folder / "in")], str(folder / "out"), PredictConfig(show_progress=False))
+    predict(str(case.train_out), [str(folder / "in")], str(folder / "out"),
+            PredictConfig(evaluation_uri=str(case.train_out.parent / "evaluate"), show_progress=False))
     return folder / "out"
 
 
@@ -91,12 +96,12 @@ def test_the_trained_model_finds_the_generators_fracture(case, predicted):
     box = [best["box"][key] for key in ("xmin", "ymin", "xmax", "ymax")]
     assert best["class_id"] == case.truth_class and best["drawn"]
     assert max(_iou(np.array(box), truth) for truth in case.truth_boxes) >= 0.5
-    # FINGER (the image's part) has its own threshold in the evaluation found beside the model.
+    # FINGER (the image's part) has its own threshold in the evaluation named.
     assert document["body_part"] == "FINGER"
     odds = best["score"] / (1 - best["score"]) / (THRESHOLDS["FINGER"] / (1 - THRESHOLDS["FINGER"]))
     assert document["fracture"] == {"called": True, "score": best["score"], "threshold": THRESHOLDS["FINGER"],
                                     "normalised_score": pytest.approx(odds / (1 + odds)),
-                                    "threshold_source": str(case.train_out.parent / "evaluate" / "metrics.json")}
+                                    "threshold_source": str(case.train_out.parent / "evaluate" / FILE_NAME)}
     (row,) = _rows(predicted / "summary.csv")
     # What the fixture makes certain: the one image, its name, path and size, the part and call found
     # above; the score's exact value is the model's (the full row of a model whose output is known:
@@ -232,44 +237,97 @@ def test_registry_references_resolve_and_bring_the_versions_thresholds(case, reg
     champion = find_model(f"{registry}/fracdet@champion")  # the form `fracdet evaluate --champion` takes
     for model in (summary.model, champion):
         assert model.location == saved_model_uri(registry, "fracdet", 1) and model.version.version == 1
-        thresholds = evaluation_thresholds(model)
-        assert thresholds.source == storage.join(version_uri(registry, "fracdet", 1), "metadata.json")
+        thresholds = referenced_thresholds(model)
+        assert thresholds.source == storage.join(version_uri(registry, "fracdet", 1), FILE_NAME)  # the file the version keeps
         assert dict(thresholds.by_part) == {part: value for part, value in THRESHOLDS.items() if part != "overall"}
         assert thresholds.overall == THRESHOLDS["overall"]
-    assert summary.thresholds == evaluation_thresholds(summary.model)
+    assert summary.thresholds == referenced_thresholds(summary.model)
 
 
-def test_auto_thresholds_are_found_beside_a_registered_or_pipeline_model(case, registry, tmp_path):
+def test_a_named_file_or_folder_is_read_and_nothing_beside_the_model_is(case, registry, tmp_path):
     (tmp_path / "x.png").write_bytes(case.image)
-    # A registry version's SavedModel named by its path: the version folder holds metrics.json.
-    summary = predict(saved_model_uri(registry, "fracdet", 1), [str(tmp_path / "x.png")], str(tmp_path / "a"),
-                      PredictConfig(show_progress=False))
-    assert summary.thresholds.source == storage.join(version_uri(registry, "fracdet", 1), "metrics.json")
-    # A `fracdet pipeline run` folder: <run>/train/model and <run>/evaluate/evaluation.
+    options = functools.partial(PredictConfig, show_progress=False)
+    # A registry version's SavedModel named by its path: its folder holds the version's file, but a path names none.
+    version_model = saved_model_uri(registry, "fracdet", 1)
+    with pytest.raises(NoThresholdError, match=f"{version_model} is a model URI, which names no operating thresholds"):
+        predict(version_model, [str(tmp_path / "x.png")], str(tmp_path / "a"), options())
+    summary = predict(version_model, [str(tmp_path / "x.png")], str(tmp_path / "a"),
+                      options(evaluation_uri=version_uri(registry, "fracdet", 1)))
+    assert summary.thresholds.source == storage.join(version_uri(registry, "fracdet", 1), FILE_NAME)
+    # A `fracdet pipeline run` folder (<run>/train/model, <run>/evaluate/evaluation): the evaluation beside is not guessed.
     run = tmp_path / "run"
     shutil.copytree(case.train_out, run / "train" / "model")
-    write_evaluation(run / "evaluate" / "evaluation", run / "train" / "model" / "saved_model", {**THRESHOLDS, "HAND": 0.2})
-    summary = predict(
-        str(run / "train" / "model"), [str(tmp_path / "x.png")], str(tmp_path / "b"), PredictConfig(show_progress=False)
-    )
-    assert summary.thresholds.by_part["HAND"] == 0.2
-    assert summary.thresholds.source == str(run / "evaluate" / "evaluation" / "metrics.json")
+    evaluation = write_evaluation(run / "evaluate" / "evaluation", run / "train" / "model" / "saved_model",
+                                  {**THRESHOLDS, "HAND": 0.2})
+    with pytest.raises(NoThresholdError, match="names no operating thresholds"):
+        predict(str(run / "train" / "model"), [str(tmp_path / "x.png")], str(tmp_path / "b"), options())
+    assert not (tmp_path / "b").exists()  # refused before any image was read
+    for named in (evaluation, evaluation / FILE_NAME):  # the evaluate output, or its file
+        summary = predict(str(run / "train" / "model"), [str(tmp_path / "x.png")], str(tmp_path / "b"),
+                          options(evaluation_uri=str(named)))
+        assert summary.thresholds.by_part["HAND"] == 0.2 and summary.thresholds.source == str(evaluation / FILE_NAME)
 
 
-def test_auto_without_an_evaluation_of_this_model_says_to_pass_a_threshold(case, tmp_path, capsys):
+def test_auto_without_thresholds_of_this_model_says_what_to_pass(case, tmp_path, capsys):
     lone = tmp_path / "lone"
     shutil.copytree(case.train_out / "saved_model", lone / "saved_model")
     (tmp_path / "x.png").write_bytes(case.image)
-    with pytest.raises(NoThresholdError, match=r"no evaluation of .* found; looked at .*pass --threshold X"):
+    with pytest.raises(NoThresholdError) as none_named:
         predict(str(lone), [str(tmp_path / "x.png")], str(tmp_path / "out"))
-    # An evaluation of another model beside it is refused, not used.
+    assert str(none_named.value) == (
+        f"--threshold auto: {lone} is a model URI, which names no operating thresholds; name a registry version "
+        "(<root>/<name>@champion), pass --evaluation with this model's `fracdet evaluate` output or its "
+        "operating_thresholds.json, or pass --threshold X")
+    # An evaluation of another model is refused, not used.
     other = write_evaluation(tmp_path / "evaluate", case.train_out / "saved_model", THRESHOLDS)
-    (other / "metrics.json").write_text((other / "metrics.json").read_text().replace('"model_sha256": "', '"model_sha256": "0'))
-    assert main(["predict", "--model", str(lone), "--out", str(tmp_path / "out"), str(tmp_path / "x.png")]) == 2
-    assert "(measured another model)" in capsys.readouterr().err
+    document = json.loads((other / FILE_NAME).read_text())
+    (other / FILE_NAME).write_text(json.dumps(document | {"model_sha256": "0" * 64}))
+    command = ["predict", "--model", str(lone), "--out", str(tmp_path / "out"), str(tmp_path / "x.png")]
+    assert main([*command, "--evaluation", str(other)]) == 2
+    assert capsys.readouterr().err == (
+        f"fracdet predict: error: {other / FILE_NAME}: these thresholds were chosen for another model (model_sha256 "
+        f"{'0' * 64}, not {storage.tree_sha256(str(lone / 'saved_model'))} of {lone}/saved_model); name this model's "
+        "evaluation, or pass --threshold X\n")
     assert not (tmp_path / "out").exists()  # the model and thresholds are checked before any image is read
     with pytest.raises(ConfigError, match="registry://<root>/<name>@<alias or version number>"):
         predict(f"registry://{tmp_path}/fracdet", [str(tmp_path / "x.png")], str(tmp_path / "out"))
+
+
+def test_a_missing_or_broken_thresholds_file_is_named_with_its_problem(case, tmp_path, capsys):
+    (tmp_path / "x.png").write_bytes(case.image)
+    command = ["predict", "--model", str(case.train_out), "--out", str(tmp_path / "out"), str(tmp_path / "x.png")]
+    advice = f"name a `fracdet evaluate` output or its {FILE_NAME} with --evaluation, or pass --threshold X"
+    assert main([*command, "--evaluation", str(tmp_path / "nowhere")]) == 2
+    assert capsys.readouterr().err == (
+        f"fracdet predict: error: {tmp_path / 'nowhere' / FILE_NAME}: no operating thresholds file there; {advice}\n")
+    (tmp_path / "metrics.json").write_text(json.dumps({"map50": 0.5}))  # what --evaluation once took
+    assert main([*command, "--evaluation", str(tmp_path / "metrics.json")]) == 2
+    assert capsys.readouterr().err == (
+        f"fracdet predict: error: {tmp_path / 'metrics.json'}: not a valid operating thresholds file: its 'schema' is None, "
+        f"not 'fracdet.operating_thresholds' (a metrics.json or another file?); {advice}\n")
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_version_registered_before_versions_kept_thresholds_or_without_any_says_so(case, tmp_path):
+    (tmp_path / "x.png").write_bytes(case.image)
+    registry = str(tmp_path / "registry")
+    none_chosen = write_evaluation(tmp_path / "evaluate", case.train_out / "saved_model", {"overall": None})
+    register_model_version(str(case.train_out), str(none_chosen), registry, "fracdet")
+    with pytest.raises(NoThresholdError, match=f"{version_uri(registry, 'fracdet', 1)}/{FILE_NAME}: the evaluation chose no "
+                                               r"operating threshold \(its calibration half held no fractured image\)"):
+        predict(f"{registry}/fracdet@1", [str(tmp_path / "x.png")], str(tmp_path / "out"))
+    # As metadata.json reads for a version registered before versions kept operating_thresholds.json.
+    metadata_file = Path(version_uri(registry, "fracdet", 1), "metadata.json")
+    metadata = json.loads(metadata_file.read_text())
+    del metadata["operating_thresholds"]
+    metadata_file.write_text(json.dumps(metadata))
+    with pytest.raises(NoThresholdError, match=f"{registry}/fracdet@1: version 1 was registered before versions kept "
+                                               "their operating thresholds; pass --evaluation with its evaluation, or pass "
+                                               "--threshold X"):
+        predict(f"{registry}/fracdet@1", [str(tmp_path / "x.png")], str(tmp_path / "out"))
+    summary = predict(f"{registry}/fracdet@1", [str(tmp_path / "x.png")], str(tmp_path / "out"),
+                      PredictConfig(evaluation_uri=str(case.train_out.parent / "evaluate"), show_progress=False))
+    assert summary.thresholds.source == str(case.train_out.parent / "evaluate" / FILE_NAME)
 
 
 @pytest.mark.parametrize("cap", [0, 1])
@@ -334,6 +392,20 @@ def test_predicts_calls_on_the_test_half_give_the_evaluations_figures(case, tmp_
             fractured[f"{index:03d}"] = bool(np.any(truth.classes < 5))
     summary = predict(str(case.train_out), [str(tmp_path / "test-half")], str(tmp_path / "out"),
                       PredictConfig(evaluation_uri=str(tmp_path / "evaluate"), show_progress=False))
+    # The operating thresholds evaluate wrote are the ones its figures are of, and the ones predict called with.
+    written = json.loads((tmp_path / "evaluate" / FILE_NAME).read_text())
+    fracture = json.loads((tmp_path / "evaluate" / "metrics.json").read_text())["fracture"]
+    own = written["thresholds"]["by_body_part"]
+    assert own and written["thresholds"]["overall"] == fracture["overall"]["threshold"] == summary.thresholds.overall
+    assert {part: own.get(part, written["thresholds"]["overall"]) for part in BODY_PARTS} == {
+        part: fracture[part]["threshold"] for part in BODY_PARTS}
+    assert dict(summary.thresholds.by_part) == own
+    assert written["model_sha256"] == storage.tree_sha256(str(case.train_out / "saved_model"))
+    calibration = evaluation.metrics["partition"]["calibration"]
+    assert written["rule"] == {"method": "split_conformal", "target_sensitivity": 0.9, "split": "val",
+                               "calibration_images": calibration["images"], "calibration_fractured": calibration["fractured"]}
+    metrics_json = (tmp_path / "evaluate" / "metrics.json").read_bytes()
+    assert written["evaluation"]["metrics_sha256"] == hashlib.sha256(metrics_json).hexdigest()
     called = {row["name"]: row["fractured"] for row in summary.rows}
     assert set(called) == set(fractured) and any(fractured.values()) and not all(fractured.values())
     overall = evaluation.metrics["fracture"]["overall"]

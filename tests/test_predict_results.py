@@ -8,7 +8,7 @@ import pytest
 from fracdet_core.classes import class_id
 from fracdet_core.predict.config import DisplayConfig
 from fracdet_core.predict.results import interpret
-from fracdet_core.predict.thresholds import NoThresholdError, OperatingThresholds, fixed_thresholds, thresholds_from_fracture
+from fracdet_core.predict.thresholds import OperatingThresholds, fixed_thresholds
 from fracdet_core.records import ImageDetections
 
 THRESHOLDS = OperatingThresholds({"HAND": 0.5, "ELBOW": 0.2}, overall=0.4, source="test")
@@ -55,11 +55,8 @@ def test_drawn_boxes_skip_stacked_duplicates_and_faint_boxes_and_stop_at_the_cap
     assert interpret(found, THRESHOLDS, DisplayConfig(min_score=0.0)).drawn.tolist() == [True, True, False, True, True, True]
 
 
-def test_thresholds_from_an_evaluation_and_their_checks():
-    fracture = {"HAND": {"threshold": 0.5}, "ELBOW": {"threshold": None}, "overall": {"threshold": 0.4}}
-    thresholds = thresholds_from_fracture(fracture, "metrics.json")
-    assert (dict(thresholds.by_part), thresholds.for_part("ELBOW"), thresholds.for_part(None)) == ({"HAND": 0.5}, 0.4, 0.4)
-    with pytest.raises(NoThresholdError, match=r"chose no operating threshold .* pass --threshold X"):
-        thresholds_from_fracture({"overall": {"threshold": None}}, "metrics.json")
+def test_thresholds_fall_back_to_overall_and_a_fixed_one_is_a_score():
+    assert (THRESHOLDS.for_part("HAND"), THRESHOLDS.for_part("FINGER"), THRESHOLDS.for_part(None)) == (0.5, 0.4, 0.4)
+    assert fixed_thresholds(0.25) == OperatingThresholds({}, 0.25, "--threshold")
     with pytest.raises(ValueError, match=r"got 1\.5"):
         fixed_thresholds(1.5)

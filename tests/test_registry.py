@@ -91,7 +91,9 @@ def test_register_writes_a_complete_version_with_lineage_and_is_idempotent(model
     assert metadata["git_commit"] == "0123abc"
     files = {uri.rsplit("/versions/1/", 1)[1] for uri in storage.list_files(metadata["uri"])}
     assert {"metadata.json", "metrics.json", "blessing.json", "evaluation_report.html", "model_card.md", "model_card.html",
-            "1/saved_model.pb", "1/fracdet_model.json"} <= files
+            "operating_thresholds.json", "1/saved_model.pb", "1/fracdet_model.json"} <= files
+    kept = storage.read_bytes(metadata["uri"] + "/operating_thresholds.json")  # what `fracdet evaluate` wrote, as it wrote it
+    assert kept == Path(models["evaluations"][0], "operating_thresholds.json").read_bytes()
     card = storage.read_text(metadata["uri"] + "/model_card.md")
     assert "## Limitations" in card and "commit 0123abc" in card and f"SavedModel sha256 {fingerprint}" in card
     again, created_again = register_model_version(models["variants"][0], models["evaluations"][0], storage_root, "fracdet")

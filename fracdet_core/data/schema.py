@@ -1,7 +1,7 @@
 """The TFRecord schema: which features one image's `tf.train.Example` holds, written and read here only.
 
 The keys follow the TF Object Detection API (`image/encoded`, `image/object/bbox/xmin`, ...),
-plus `image/sha256` and `image/bit_depth`; DESIGN.md's "Data contracts" is the promise to users.
+plus `image/sha256` and `image/bit_depth`; docs/architecture.md's "Data contracts" is the promise to users.
 Three doors, one per kind of reader:
 
 - `encode_image_example`: an `ImageExample` to serialised bytes (ingest's workers);

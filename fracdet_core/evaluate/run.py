@@ -1,10 +1,13 @@
 """`fracdet evaluate`'s work: measure a model on an ingest's val split, compare with the champion, bless or not.
 
-Writes to the output folder, the three files together or none (built aside, then published whole
+Writes to the output folder, the four files together or none (built aside, then published whole
 by `output_folder`: a kill leaves the previous evaluation or the new one, never a mix):
-- `metrics.json`: DESIGN.md's fields (`map50`, `map50_95`, `per_class_ap`, `fracture`,
+- `metrics.json`: the evaluation output's fields (docs/architecture.md, "Data contracts") (`map50`, `map50_95`, `per_class_ap`, `fracture`,
   `latency_ms`) plus the bootstrap interval of mAP@0.5, AR@100, FROC sensitivities, and what
   was measured (model and data fingerprints, split, image count);
+- `operating_thresholds.json`: the thresholds the model is to serve with, chosen on the
+  calibration half, with the rule that chose them and this metrics.json's sha256
+  (`fracdet_core.operating_thresholds`);
 - `blessing.json`: `blessed` and every check's reason; the champion's metrics when one was given;
 - `report.html`: the self-contained report;
 - `.fracdet-evaluate.json`: the record naming the writer and those files.
@@ -17,6 +20,7 @@ evaluation settings, since a champion is compared against many candidates.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 
 from fracdet_core import storage
@@ -24,6 +28,7 @@ from fracdet_core.evaluate.blessing import Blessing, BlessingThresholds, decide,
 from fracdet_core.evaluate.config import EvaluateConfig
 from fracdet_core.evaluate.measure import Evaluation, evaluate_model, fingerprints
 from fracdet_core.evaluate.report import render_report
+from fracdet_core.operating_thresholds import FILE_NAME, SPLIT_CONFORMAL, EvaluationSource, OperatingThresholdsFile, ThresholdRule
 from fracdet_core.output_folder import EVALUATE, claim, publishing
 from fracdet_core.registry.refs import read_location, resolve
 from fracdet_core.serving.saved_model import saved_model_location
@@ -65,7 +70,7 @@ def run_evaluation(
     cache_uri: str | None = None,
     config: EvaluateConfig | None = None,
 ) -> tuple[Evaluation, Blessing]:
-    """Evaluate, compare, bless, and publish metrics.json, blessing.json and report.html to `out` together.
+    """Evaluate, compare, bless, and publish metrics.json, operating_thresholds.json, blessing.json and report.html together.
 
     `out` may be new (as a KFP output artifact is), empty, or an earlier evaluation, which is
     replaced whole. `config` None: the defaults of `EvaluateConfig`.
@@ -77,16 +82,31 @@ def run_evaluation(
     config = config or EvaluateConfig()
     read = [model_uri, ingest_uri, thresholds_uri, cache_uri, read_location(champion_uri) if champion_uri else None]
     output = claim(out, COMMAND, inputs=[uri for uri in read if uri], earlier_files=OUTPUT_FILES)
-    thresholds = load_thresholds(thresholds_uri)  # a bad file fails before the long work
+    gates = load_thresholds(thresholds_uri)  # a bad file fails before the long work
     with publishing(output) as staging:
         evaluation = evaluate_model(model_uri, ingest_uri, config)
         champion = champion_metrics(champion_uri, ingest_uri, config, cache_uri) if champion_uri else None
-        blessing = decide(evaluation.metrics, thresholds, champion)
-        _write_json(staging, "metrics.json", evaluation.metrics)
-        _write_json(staging, "blessing.json", _verdict(blessing, champion, thresholds))
+        blessing = decide(evaluation.metrics, gates, champion)
+        metrics_json = _json_bytes(evaluation.metrics)
+        storage.write_bytes(storage.join(staging, "metrics.json"), metrics_json)
+        storage.write_bytes(storage.join(staging, FILE_NAME), _operating_thresholds(evaluation, metrics_json).encode())
+        storage.write_bytes(storage.join(staging, "blessing.json"), _json_bytes(_verdict(blessing, champion, gates)))
         storage.write_text(storage.join(staging, "report.html"),
                            render_report(evaluation, blessing, champion, ingest_uri, config))
     return evaluation, blessing
+
+
+def _operating_thresholds(evaluation: Evaluation, metrics_json: bytes) -> OperatingThresholdsFile:
+    """The operating thresholds file of `evaluation`, whose metrics.json holds `metrics_json`."""
+    metrics, chosen = evaluation.metrics, evaluation.measures.thresholds
+    calibration = metrics["partition"]["calibration"]
+    return OperatingThresholdsFile(
+        model_sha256=metrics["model_sha256"], by_body_part=dict(chosen.by_part), overall=chosen.overall,
+        rule=ThresholdRule(SPLIT_CONFORMAL, chosen.target_sensitivity, metrics["split"], calibration["images"],
+                           calibration["fractured"]),
+        evaluation=EvaluationSource(hashlib.sha256(metrics_json).hexdigest(), metrics["data"], metrics["data_manifest_sha256"],
+                                    metrics["evaluated_at"]),
+    )
 
 
 def _verdict(blessing: Blessing, champion: dict | None, thresholds: BlessingThresholds) -> dict:
@@ -95,5 +115,5 @@ def _verdict(blessing: Blessing, champion: dict | None, thresholds: BlessingThre
             "thresholds": dataclasses.asdict(thresholds)}
 
 
-def _write_json(folder: str, name: str, content: dict) -> None:
-    storage.write_text(storage.join(folder, name), json.dumps(content, indent=2, default=dict) + "\n")
+def _json_bytes(content: dict) -> bytes:
+    return (json.dumps(content, indent=2, default=dict) + "\n").encode("utf-8")

@@ -76,7 +76,7 @@ def build_manifest(
     tasks: Mapping[str, Sequence[ImageTask]],
     listing_problems: Sequence[Problem],
 ) -> dict:
-    """The content of `manifest.json` (DESIGN.md), with `found == ingested + quarantined`."""
+    """The content of `manifest.json` (docs/architecture.md, "Data contracts"), with `found == ingested + quarantined`."""
     entries = list(quarantine)
     rejected = [problem for problem, action in entries if action == "rejected"]
     warnings = [problem for problem, action in entries if action == "kept"]

@@ -9,7 +9,7 @@ and the manifest from the same `build_manifest`, so the output (shards, `labels.
 writes.
 
 Shards are copied into the output folder rather than referenced where the parts left them: the
-ingest contract (DESIGN.md) is one folder that readers, EDA and the dashboard take as is. Each
+ingest contract (docs/architecture.md) is one folder that readers, EDA and the dashboard take as is. Each
 copy is checked against the sha256 its part recorded, and published whole; `manifest.json` comes
 last, after the old one is removed first, as in a single ingest, and the merge writes into and
 deletes from its folder by the single ingest's rules (`ownership.py`).

@@ -48,7 +48,7 @@ class DatasetSpec:
         root: the dataset root every relative path is resolved against.
         splits: split name -> its sources.
         source_names: class names as the dataset lists them, by the dataset's ids.
-        class_remap: the dataset's class id -> fracdet class id (DESIGN.md's order).
+        class_remap: the dataset's class id -> fracdet class id (the order of `fracdet_core.classes`).
     """
 
     yaml_uri: str

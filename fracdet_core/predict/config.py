@@ -33,8 +33,9 @@ class DisplayConfig:
 @dataclasses.dataclass(frozen=True)
 class PredictConfig:
     """Attributes:
-        threshold: the fracture-call score for every body part; None: the evaluation's per-body-part thresholds.
-        evaluation_uri: where the evaluation is, for a model named by a plain URI (see `thresholds`).
+        threshold: the fracture-call score for every body part; None: the operating thresholds by reference.
+        evaluation_uri: the operating thresholds file to use, or the folder holding one (a `fracdet evaluate`
+            output); None: the registry version's (see `thresholds`).
         batch_size: images per call of the signature.
         display: which boxes the pictures show.
         show_progress: show a progress bar.

@@ -20,7 +20,7 @@ from fracdet_core.predict.inputs import InputImage, Unreadable, discover, read_o
 from fracdet_core.predict.model import PredictModel, find_model
 from fracdet_core.predict.outputs import write_image_outputs, write_tables
 from fracdet_core.predict.results import interpret
-from fracdet_core.predict.thresholds import OperatingThresholds, evaluation_thresholds, fixed_thresholds
+from fracdet_core.predict.thresholds import OperatingThresholds, fixed_thresholds, referenced_thresholds
 from fracdet_core.progress import progress_bar
 from fracdet_core.records import ImageDetections
 from fracdet_core.serving.saved_model import Serve, detect, load_serving
@@ -52,14 +52,14 @@ def predict(model_reference: str, inputs: Sequence[str], out: str, config: Predi
     Raises:
         ConfigError: `out` is a file, is or lies inside or contains an input, or holds files
             that are not an earlier predict output's; checked before the model is looked up.
-        FracdetError: the model cannot be found or loaded, or `--threshold auto` finds no
-            evaluation of it. Unreadable inputs do not raise: they are in the summary.
+        FracdetError: the model cannot be found or loaded, or `--threshold auto` finds no operating
+            thresholds of it by reference. Unreadable inputs do not raise: they are in the summary.
     """
     output = claim(out, COMMAND, inputs=inputs)
     with publishing(output) as staging:
         model = find_model(model_reference)
         if config.threshold is None:
-            thresholds = evaluation_thresholds(model, config.evaluation_uri)
+            thresholds = referenced_thresholds(model, config.evaluation_uri)
         else:
             thresholds = fixed_thresholds(config.threshold)
         found = discover(inputs)

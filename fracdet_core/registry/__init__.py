@@ -1,6 +1,6 @@
 """The model registry: numbered, immutable versions with lineage, and a champion alias, on local paths or gs://.
 
-Layout under a registry root, per model name (DESIGN.md):
+Layout under a registry root, per model name (docs/registry.md):
 
     <root>/<name>/claims/<N>.json        who took version number N (create-only: the allocation);
                                          kept forever, marked abandoned when its registration died

@@ -55,6 +55,7 @@ def _sections(metadata: dict, eda_stats: dict | None) -> list[tuple[str, list[st
         ("Intended use", [INTENDED_USE], None),
         ("Data", _data_summary(metadata, eda_stats), _body_part_rows(eda_stats)),
         ("Performance", _detection_summary(metrics), _fracture_call_rows(metrics.get("fracture") or {})),
+        ("Operating thresholds", _thresholds_summary(metadata["operating_thresholds"]), None),
         ("Blessing", list(metadata.get("blessing_reasons") or ["no blessing recorded"]), None),
         ("Limitations", list(LIMITATIONS), None),
     ]
@@ -101,6 +102,18 @@ def _detection_summary(metrics: dict) -> list[str]:
             + f", mAP@[.5:.95] {_number(metrics.get('map50_95'))}, on {metrics.get('images')} {metrics.get('split')} images; "
             f"latency {_number(metrics.get('latency_ms'))} ms per image through the serving signature.",
             "Image-level fracture call per body part below; intervals are 95% Wilson intervals over the images counted."]
+
+
+def _thresholds_summary(record: dict) -> list[str]:
+    """Which file holds the thresholds serving applies, and the rule that chose them."""
+    rule = record["rule"]
+    return [
+        f"Serving calls an image fractured at the thresholds in {record['file']} beside this card (sha256 {record['sha256']}, "
+        f"schema version {record['schema_version']}): the threshold column above.",
+        f"Chosen by the {rule['method'].replace('_', '-')} rule for a target sensitivity of {rule['target_sensitivity']:.2f}, "
+        f"on the calibration half of the {rule['split']} split ({rule['calibration_images']} images, "
+        f"{rule['calibration_fractured']} fractured); the figures above are of the other half.",
+    ]
 
 
 def _fracture_call_rows(fracture: dict) -> list[list[str]]:

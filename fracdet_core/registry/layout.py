@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fracdet_core import storage
+from fracdet_core.operating_thresholds import FILE_NAME as THRESHOLDS_FILE
 from fracdet_core.registry.names import check_alias, check_name, check_run_id, check_version
 
 METADATA = "metadata.json"
@@ -22,14 +23,13 @@ def saved_model_uri(registry: str, name: str, version: int) -> str:
     return storage.join(version_uri(registry, name, version), str(version))
 
 
-def is_saved_model_uri(location: str) -> bool:
-    """Whether `location` has the shape of a version's SavedModel folder, `.../versions/<N>/<N>`."""
-    parts = location.rstrip("/").split("/")
-    return len(parts) >= 3 and parts[-3] == VERSIONS and parts[-1].isdigit() and parts[-1] == parts[-2]
-
-
 def metadata_uri(registry: str, name: str, version: int) -> str:
     return storage.join(version_uri(registry, name, version), METADATA)
+
+
+def thresholds_uri(registry: str, name: str, version: int) -> str:
+    """The operating thresholds the version serves with (`fracdet_core.registry.thresholds`), beside its SavedModel."""
+    return storage.join(version_uri(registry, name, version), THRESHOLDS_FILE)
 
 
 def claims_uri(registry: str, name: str) -> str:
@@ -50,5 +50,5 @@ def evaluation_cache_uri(registry: str, name: str) -> str:
 
 
 def run_folder(registry: str, name: str, run_id: str) -> str:
-    """Where one pipeline run's blessing and outcome live (`fracdet_components.run_outcome`)."""
+    """Where one pipeline run's blessing and outcome live (`fracdet_components.run_records`)."""
     return storage.join(model_root(registry, name), "runs", check_run_id(run_id))

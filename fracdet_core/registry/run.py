@@ -1,8 +1,9 @@
 """The registry stage: register a model as the next immutable version, safely under concurrent registrations.
 
 - Trust: the evaluation must be of the model registered (its metrics.json's `model_sha256` is
-  the model's fingerprint), checked before a number is claimed; the registry's copy is
-  fingerprinted again before it is published (`fracdet_core.registry.verify`).
+  the model's fingerprint), and its operating thresholds of that model and that evaluation
+  (`fracdet_core.registry.thresholds`), checked before a number is claimed; the registry's copy
+  is fingerprinted again before it is published (`fracdet_core.registry.verify`).
 - Allocation: version numbers are claimed with create-only writes of `claims/<N>.json`
   (`fracdet_core.registry.claims`); a writer that loses the race for N tries N + 1, so
   concurrent registrations never share or overwrite a version.
@@ -32,9 +33,11 @@ from fracdet_core.registry.claims import (
     clean_incomplete,
     timestamp,
 )
-from fracdet_core.registry.layout import METADATA, saved_model_uri, version_uri
+from fracdet_core.registry.layout import METADATA, THRESHOLDS_FILE, saved_model_uri, thresholds_uri, version_uri
 from fracdet_core.registry.lineage import git_commit
 from fracdet_core.registry.names import check_name
+from fracdet_core.registry.thresholds import METADATA_FIELD as THRESHOLDS_FIELD
+from fracdet_core.registry.thresholds import read_for_registration
 from fracdet_core.registry.verify import check_copy, check_evaluation_of
 from fracdet_core.registry.versions import list_versions
 from fracdet_core.serving.saved_model import saved_model_location
@@ -82,6 +85,7 @@ def _metadata(name: str, version: int, registry: str, location: str, fingerprint
         "metrics": {key: metrics.get(key) for key in ("map50", "map50_ci95", "map50_95", "ar100", "per_class_ap", "fracture",
                                                       "calibration_fracture", "partition", "froc", "latency_ms", "split",
                                                       "images")},
+        THRESHOLDS_FIELD: inputs["operating_thresholds"],
         "blessed": blessing.get("blessed") is True,
         "blessing_reasons": blessing.get("reasons", []),
         "run": run or {},
@@ -97,6 +101,7 @@ def register_model_version(
     eda_uri: str | None = None,
     run: dict | None = None,
     abandon_after: datetime.timedelta | None = DEFAULT_GRACE,
+    operating_thresholds_uri: str | None = None,
 ) -> tuple[dict, bool]:
     """Register the model as a new version; returns (its metadata, whether it was created now).
 
@@ -109,11 +114,14 @@ def register_model_version(
         run: pipeline run details (run id, task name) recorded in the metadata.
         abandon_after: incomplete registrations whose claim is older than this are cleaned first;
             None when the caller has just cleaned them itself.
+        operating_thresholds_uri: the operating thresholds that evaluation wrote, kept with the version;
+            None: the evaluate output's own operating_thresholds.json.
 
     Raises:
         NotFoundError: no SavedModel (saved_model.pb) at `model_uri`, or no metrics.json.
-        ModelMismatchError: the evaluation is of another model, or the registry's copy differs from
-            the model; nothing is published.
+        ThresholdsFileError: no operating thresholds file, or one that breaks its schema.
+        ModelMismatchError: the evaluation or its operating thresholds are of another model, the thresholds
+            of another evaluation, or the registry's copy differs from the model; nothing is published.
         AbandonedRegistrationError: a clean gave this registration up while it copied.
         RegistryCorruptError: a registry file it reads is damaged.
     """
@@ -121,11 +129,15 @@ def register_model_version(
     location = saved_model_location(model_uri)
     fingerprint = storage.tree_sha256(location)
     evaluation = _read_evaluation(location, fingerprint, evaluation_uri)
+    thresholds, thresholds_record = read_for_registration(
+        operating_thresholds_uri or storage.join(evaluation_uri, THRESHOLDS_FILE), location, fingerprint,
+        storage.join(evaluation_uri, "metrics.json"), evaluation["metrics.json"][0],
+    )
     for existing in list_versions(registry, name):
         if existing["model_sha256"] == fingerprint:
             return existing, False
     # Every input is read (and a bad one refused) before a number is claimed: a refusal costs no number.
-    inputs = _read_inputs(location, evaluation, eda_uri)
+    inputs = _read_inputs(location, evaluation, eda_uri) | {"operating_thresholds": thresholds_record}
     checked = {file_name: data for file_name, (data, _) in evaluation.items()}
 
     if abandon_after is not None:
@@ -134,7 +146,7 @@ def register_model_version(
     version = claim_version(registry, name, {"source_model_uri": location, "model_sha256": fingerprint, "claimed_at": created})
     try:
         metadata = _metadata(name, version, registry, location, fingerprint, inputs, created, run)
-        _publish(registry, metadata, evaluation_uri, checked, inputs["eda_stats"])
+        _publish(registry, metadata, evaluation_uri, checked | {THRESHOLDS_FILE: thresholds}, inputs["eda_stats"])
     except BaseException as error:
         _give_up(registry, name, version, error)
         raise
@@ -187,7 +199,7 @@ def _give_up(registry: str, name: str, version: int, error: BaseException) -> No
 def _publish(registry: str, metadata: dict, evaluation_uri: str, checked: dict[str, bytes], eda_stats: dict | None) -> None:
     """Copy and verify the copy, then write metadata.json, which makes the version visible.
 
-    `checked`: the evaluation files already read and checked, published as they were read.
+    `checked`: the evaluation files and the operating thresholds already read and checked, published as they were read.
     """
     name, version, target = metadata["name"], metadata["version"], metadata["uri"]
     storage.copy_tree(metadata["source_model_uri"], metadata["saved_model_uri"])
@@ -197,6 +209,7 @@ def _publish(registry: str, metadata: dict, evaluation_uri: str, checked: dict[s
         data = checked[source_name] if source_name in checked else storage.read_bytes(source) if storage.exists(source) else None
         if data is not None:
             storage.write_bytes(storage.join(target, target_name), data)
+    storage.write_bytes(thresholds_uri(registry, name, version), checked[THRESHOLDS_FILE])
     storage.write_text(storage.join(target, "model_card.md"), render_card_markdown(metadata, eda_stats))
     storage.write_text(storage.join(target, "model_card.html"), render_card_html(metadata, eda_stats))
     check_claim_held(registry, name, version)

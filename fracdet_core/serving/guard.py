@@ -5,7 +5,7 @@ of 20000x20000 pixels decodes to 400 MB of gray bytes and 1.6 GB of float32, and
 container has a memory limit of a few GiB. So the signature reads each image's size from its
 header, which costs a few bytes and no memory, and refuses the image before decoding when:
 - its encoded bytes are over `max_bytes` (`tf.strings.length`);
-- it is neither PNG nor JPEG by its magic bytes (DESIGN.md: the signature takes PNG or JPEG);
+- it is neither PNG nor JPEG by its magic bytes (the signature takes PNG or JPEG);
 - it is a PNG whose header is cut short or damaged (no `IHDR` chunk first, or a size of 0);
 - its width x height is over `max_pixels`. A PNG's size is in its `IHDR` chunk, bytes 16-24
   of the file (big-endian width, then height); a JPEG's is in its start-of-frame segment, which

@@ -1,6 +1,6 @@
 """Export the trained detector as a SavedModel that TF Serving and KServe serve unchanged.
 
-Signature `serving_default` (DESIGN.md): `images`, a string tensor (N,) of encoded PNG or JPEG
+Signature `serving_default` (docs/architecture.md, "The exported model"): `images`, a string tensor (N,) of encoded PNG or JPEG
 bytes of any size up to the serving limits, in; per image up to `MAX_DETECTIONS` boxes out, after per-class
 non-maximum suppression (`decode`):
 - `detection_boxes` float32 (N, K, 4): `ymin, xmin, ymax, xmax` normalised to the original image;

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from fracdet_components.run_outcome import decide_outcome, read_outcome, record_blessing, record_outcome
+from fracdet_components.run_records import decide_outcome, read_outcome, record_blessing, write_outcome
 from fracdet_core import storage
 from fracdet_core.errors import ConfigError
 from fracdet_core.registry.records import RegistryCorruptError
@@ -34,13 +34,13 @@ def test_the_exit_task_reads_what_the_evaluate_task_left(storage_root):
     assert json.loads(storage.read_text(uri)) == {"run_id": "run-7", "blessed": False}
     expected = {"run_id": "run-7", "outcome": "not_blessed", "pipeline_state": "SUCCEEDED", "error": None,
                 "model_name": "fracdet", "registry_uri": storage_root}
-    assert record_outcome(storage_root, "fracdet", "run-7", "SUCCEEDED", None) == expected
+    assert write_outcome(storage_root, "fracdet", "run-7", "SUCCEEDED", None) == expected
     assert json.loads(storage.read_text(storage.join(folder, "outcome.json"))) == expected
     assert read_outcome(storage_root, "fracdet", "run-7") == expected
 
 
 def test_a_failed_run_records_its_error_and_an_unrecorded_run_reads_as_none(tmp_path):
-    record = record_outcome(str(tmp_path), "fracdet", "run-8", "FAILED", "Task ingest failed.")
+    record = write_outcome(str(tmp_path), "fracdet", "run-8", "FAILED", "Task ingest failed.")
     assert record["outcome"] == "failed" and record["error"] == "Task ingest failed."
     assert read_outcome(str(tmp_path), "fracdet", "run-9") is None
 
@@ -49,7 +49,7 @@ def test_a_failed_run_records_its_error_and_an_unrecorded_run_reads_as_none(tmp_
 def test_a_run_id_that_is_not_one_path_segment_is_refused_and_nothing_is_written(tmp_path, run_id):
     registry = tmp_path / "registry"
     for call in (lambda: record_blessing(str(registry), "fracdet", run_id, True),
-                 lambda: record_outcome(str(registry), "fracdet", run_id, "SUCCEEDED", None),
+                 lambda: write_outcome(str(registry), "fracdet", run_id, "SUCCEEDED", None),
                  lambda: read_outcome(str(registry), "fracdet", run_id)):
         with pytest.raises(ConfigError, match="run ID"):
             call()
@@ -61,7 +61,7 @@ def test_a_model_name_that_is_not_one_path_segment_is_refused_and_nothing_is_wri
     with pytest.raises(ConfigError, match="model name"):
         record_blessing(str(tmp_path / "registry"), name, "run-1", True)
     with pytest.raises(ConfigError, match="model name"):
-        record_outcome(str(tmp_path / "registry"), name, "run-1", "FAILED", None)
+        write_outcome(str(tmp_path / "registry"), name, "run-1", "FAILED", None)
     assert list(tmp_path.rglob("*")) == []
 
 

@@ -1,4 +1,8 @@
-"""What a pipeline run came to, written where CI can read it: blessed, not blessed, or failed.
+"""The records a pipeline run keeps under the registry: the evaluate task's blessing and the run's outcome.
+
+Not a component: the glue that the evaluate component, the exit handler's component
+(`record_outcome`) and `fracdet pipeline submit` share, which says what a run came to
+(blessed, not blessed, or failed) where CI can read it.
 
 A run's final state says only whether every task succeeded; a run whose model was not blessed
 succeeds too (registration is skipped, by design). CI needs three answers, so the run records
@@ -54,7 +58,7 @@ def decide_outcome(final_state: str, blessing: dict | None) -> str:
     return BLESSED if blessing["blessed"] else NOT_BLESSED
 
 
-def record_outcome(registry_uri: str, model_name: str, run_id: str, final_state: str, error_message: str | None) -> dict:
+def write_outcome(registry_uri: str, model_name: str, run_id: str, final_state: str, error_message: str | None) -> dict:
     """Decide the run's outcome, write `outcome.json` beside its blessing, and return the record."""
     folder = run_folder(registry_uri, model_name, run_id)
     blessing_uri = storage.join(folder, "blessing.json")

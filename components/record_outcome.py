@@ -1,4 +1,7 @@
-"""The exit handler's component: records whether the run was blessed, not blessed, or failed."""
+"""The exit handler's component, `record_outcome`: records whether the run was blessed, not blessed, or failed.
+
+The records themselves (where they live, how the outcome is decided) are `run_records`'.
+"""
 
 from kfp import dsl
 from kfp.dsl import Artifact, Output, PipelineTaskFinalStatus
@@ -30,10 +33,10 @@ def record_outcome(
     import json
 
     from fracdet_components.artifacts import artifact_location
-    from fracdet_components.run_outcome import record_outcome as record
+    from fracdet_components.run_records import write_outcome
     from fracdet_core import storage
 
-    result = record(registry_uri, model_name, run_id, status.state, status.error_message)
+    result = write_outcome(registry_uri, model_name, run_id, status.state, status.error_message)
     storage.write_text(artifact_location(outcome), json.dumps(result, indent=2) + "\n")
     outcome.metadata.update({"display_name": f"Run outcome: {result['outcome']}", "outcome": result["outcome"],
                              "pipeline_state": result["pipeline_state"], "run_id": run_id})
