@@ -1,4 +1,7 @@
-"""The exported SavedModel: the serving signature of docs/architecture.md, boxes in original-image coordinates (the letterbox: test_letterbox)."""
+"""The exported SavedModel: the serving signature of docs/architecture.md, boxes in original-image coordinates.
+
+The letterbox itself: test_letterbox.
+"""
 
 from __future__ import annotations
 

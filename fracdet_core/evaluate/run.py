@@ -2,9 +2,10 @@
 
 Writes to the output folder, the four files together or none (built aside, then published whole
 by `output_folder`: a kill leaves the previous evaluation or the new one, never a mix):
-- `metrics.json`: the evaluation output's fields (docs/architecture.md, "Data contracts") (`map50`, `map50_95`, `per_class_ap`, `fracture`,
-  `latency_ms`) plus the bootstrap interval of mAP@0.5, AR@100, FROC sensitivities, and what
-  was measured (model and data fingerprints, split, image count);
+- `metrics.json`: the evaluation output's contracted fields (docs/architecture.md, "Data
+  contracts": `map50`, `map50_95`, `per_class_ap`, `fracture`, `latency_ms`) plus the bootstrap
+  interval of mAP@0.5, AR@100, FROC sensitivities, and what was measured (model and data
+  fingerprints, split, image count);
 - `operating_thresholds.json`: the thresholds the model is to serve with, chosen on the
   calibration half, with the rule that chose them and this metrics.json's sha256
   (`fracdet_core.operating_thresholds`);
