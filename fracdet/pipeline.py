@@ -141,7 +141,7 @@ def _add_image(parser: argparse.ArgumentParser | argparse._MutuallyExclusiveGrou
 
 
 def _compile(args: argparse.Namespace) -> int:
-    from fracdet_pipelines.cluster import ClusterOptions, Toleration
+    from fracdet_pipelines.cluster import ClusterConfig, Toleration
     from fracdet_pipelines.compile import compile_pipeline
 
     selector = []
@@ -150,8 +150,8 @@ def _compile(args: argparse.Namespace) -> int:
         if not has_value:
             raise ConfigError(f"--gpu-node-selector takes KEY=VALUE, got {pair!r}")
         selector.append((key, value))
-    defaults = ClusterOptions()
-    options = ClusterOptions(
+    defaults = ClusterConfig()
+    options = ClusterConfig(
         gpu_node_selector=tuple(selector),
         gpu_tolerations=defaults.gpu_tolerations + tuple(Toleration.parse(text) for text in args.gpu_toleration),
         gcs_secret=args.gcs_secret, deadline_seconds=args.deadline, ingest_parts=args.ingest_parts,

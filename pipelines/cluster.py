@@ -55,7 +55,7 @@ class Toleration:
 
 
 @dataclasses.dataclass(frozen=True)
-class ClusterOptions:
+class ClusterConfig:
     """How the compiled pipeline runs on Kubernetes.
 
     Attributes:
@@ -104,7 +104,7 @@ class ClusterOptions:
         return dsl.PipelineConfig(active_deadline_seconds=self.deadline_seconds or None)
 
 
-def place_on_gpu_nodes(task: dsl.PipelineTask, options: ClusterOptions) -> None:
+def place_on_gpu_nodes(task: dsl.PipelineTask, options: ClusterConfig) -> None:
     """Node selector, tolerations and a memory-backed /dev/shm for the training task."""
     for key, value in options.gpu_node_selector:
         kubernetes.add_node_selector(task, label_key=key, label_value=value)
@@ -116,7 +116,7 @@ def place_on_gpu_nodes(task: dsl.PipelineTask, options: ClusterOptions) -> None:
     kubernetes.empty_dir_mount(task, volume_name="dshm", mount_path=SHM_MOUNT, medium="Memory", size_limit=options.shm_size)
 
 
-def give_gcs_credentials(task: dsl.PipelineTask, options: ClusterOptions) -> None:
+def give_gcs_credentials(task: dsl.PipelineTask, options: ClusterConfig) -> None:
     """Mount the key secret and point Google's client libraries at it; nothing under Workload Identity."""
     if options.gcs_secret is None:
         return

@@ -10,11 +10,11 @@ from kfp import compiler
 
 from fracdet_components.image import FRACDET_GPU_IMAGE, FRACDET_IMAGE, gpu_image
 from fracdet_core import storage
-from fracdet_pipelines.cluster import ClusterOptions
+from fracdet_pipelines.cluster import ClusterConfig
 from fracdet_pipelines.fracdet_pipeline import create_pipeline
 
 
-def compile_pipeline(out: str, image: str | None = None, options: ClusterOptions = ClusterOptions()) -> str:  # noqa: B008
+def compile_pipeline(out: str, image: str | None = None, options: ClusterConfig = ClusterConfig()) -> str:  # noqa: B008
     """Write the pipeline's IR YAML to `out` (a local path or gs:// URI); returns `out`.
 
     The same arguments give the same bytes, so a compiled file can be diffed and committed.

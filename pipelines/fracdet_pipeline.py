@@ -21,7 +21,7 @@ from fracdet_components.record_outcome import record_outcome
 from fracdet_components.register import register
 from fracdet_components.train import train
 from fracdet_core import defaults
-from fracdet_pipelines.cluster import GPU_RESOURCE, ClusterOptions, place_on_gpu_nodes
+from fracdet_pipelines.cluster import GPU_RESOURCE, ClusterConfig, place_on_gpu_nodes
 from fracdet_pipelines.ingest_stage import create_ingest_fanout
 from fracdet_pipelines.tasks import TaskSettings, configured, pipeline_function
 
@@ -45,7 +45,7 @@ REGISTER = TaskSettings("Register model", cache=False, cpu="1", memory="2G")
 OUTCOME = TaskSettings("Record run outcome", cache=False, cpu="0.5", memory="1G")
 
 
-def create_pipeline(options: ClusterOptions = ClusterOptions()) -> GraphComponent:  # noqa: B008 - a frozen dataclass, never mutated
+def create_pipeline(options: ClusterConfig = ClusterConfig()) -> GraphComponent:  # noqa: B008 - a frozen dataclass, never mutated
     """The pipeline function, with the Kubernetes settings of `options` compiled in.
 
     A local run (kfp.local) takes the same DAG with `task_retries=0`: there a failure is a
@@ -60,7 +60,7 @@ def create_pipeline(options: ClusterOptions = ClusterOptions()) -> GraphComponen
 
 
 def wire_pipeline(
-    options: ClusterOptions,
+    options: ClusterConfig,
     ingest_fanout: GraphComponent | None,
     /,
     data_uri: str,
@@ -143,7 +143,7 @@ def wire_pipeline(
 
 
 def _ingest(
-    options: ClusterOptions, ingest_fanout: GraphComponent | None, data_uri: PipelineChannel, data_fingerprint: PipelineChannel,
+    options: ClusterConfig, ingest_fanout: GraphComponent | None, data_uri: PipelineChannel, data_fingerprint: PipelineChannel,
     shards: PipelineChannel, max_side: PipelineChannel,
 ) -> PipelineChannel:
     """The ingested dataset: one ingest task's, or the fanned-out ingest's when it was compiled in."""

@@ -12,7 +12,7 @@ from kfp.dsl.graph_component import GraphComponent
 
 from fracdet_components.ingest_fanout import ingest_merge, ingest_part, ingest_plan
 from fracdet_core import defaults
-from fracdet_pipelines.cluster import ClusterOptions
+from fracdet_pipelines.cluster import ClusterConfig
 from fracdet_pipelines.tasks import TaskSettings, configured, pipeline_function
 
 DEFAULT_PARALLELISM = 8
@@ -25,7 +25,7 @@ MERGE = TaskSettings("Merge ingest parts", cache=True, cpu="1", memory="2G")
 
 
 def create_ingest_fanout(
-    options: ClusterOptions = ClusterOptions(),  # noqa: B008 - a frozen dataclass, never mutated
+    options: ClusterConfig = ClusterConfig(),  # noqa: B008 - a frozen dataclass, never mutated
     parallelism: int = DEFAULT_PARALLELISM,
 ) -> GraphComponent:
     """The fanned-out ingest pipeline, with at most `parallelism` parts running at once.
@@ -46,7 +46,7 @@ def create_ingest_fanout(
 
 
 def wire_ingest_fanout(
-    options: ClusterOptions,
+    options: ClusterConfig,
     parallelism: int,
     /,
     data_uri: str,

@@ -21,7 +21,7 @@ from kfp import local
 from kfp.dsl import graph_component
 
 from fracdet_core.errors import FracdetError
-from fracdet_pipelines.cluster import ClusterOptions
+from fracdet_pipelines.cluster import ClusterConfig
 from fracdet_pipelines.fracdet_pipeline import PIPELINE_NAME, create_pipeline
 from fracdet_pipelines.kfp_local_patches import patched_kfp_local, without_colour
 from fracdet_pipelines.parameters import defined_parameters
@@ -61,7 +61,7 @@ class LocalRun:
 @functools.cache
 def local_pipeline() -> graph_component.GraphComponent:
     """The DAG a local run runs: the cluster's, without retries (a local failure is an input error; a retry only delays it)."""
-    return create_pipeline(ClusterOptions(task_retries=0))
+    return create_pipeline(ClusterConfig(task_retries=0))
 
 
 def run_locally(pipeline_root: str, arguments: Mapping[str, object], *, verbose: bool = False) -> LocalRun:

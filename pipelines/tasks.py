@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 from kfp import dsl
 
-from fracdet_pipelines.cluster import ClusterOptions, give_gcs_credentials
+from fracdet_pipelines.cluster import ClusterConfig, give_gcs_credentials
 
 RETRY_BACKOFF = "30s"  # the first retry's wait, doubled for each retry after it
 RETRY_BACKOFF_FACTOR = 2.0
@@ -35,7 +35,7 @@ class TaskSettings:
     memory: str
 
 
-def configured(task: dsl.PipelineTask, settings: TaskSettings, options: ClusterOptions) -> dsl.PipelineTask:
+def configured(task: dsl.PipelineTask, settings: TaskSettings, options: ClusterConfig) -> dsl.PipelineTask:
     """`task` with its settings, and the retries and GCS credentials of `options`; returns `task`.
 
     Every task may be retried: training resumes from its last epoch, registering the same model

@@ -36,7 +36,7 @@ from fracdet_core.model.presets import PRESETS, model_preset
 from fracdet_core.registry.run import register_model_version
 from fracdet_core.synth.config import SynthConfig
 from fracdet_core.train.config import TrainConfig
-from fracdet_pipelines.cluster import GPU_RESOURCE, ClusterOptions
+from fracdet_pipelines.cluster import GPU_RESOURCE, ClusterConfig
 from fracdet_pipelines.fracdet_pipeline import fracdet_pipeline
 from fracdet_pipelines.ingest_stage import DEFAULT_PARTS, ingest_fanout
 
@@ -117,7 +117,7 @@ COMMANDS = {
         "batch_size": EvaluateConfig().batch_size,
     },
     ("pipeline", "compile", "--out", "o"): {
-        "deadline": ClusterOptions().deadline_seconds, "ingest_parts": ClusterOptions().ingest_parts,
+        "deadline": ClusterConfig().deadline_seconds, "ingest_parts": ClusterConfig().ingest_parts,
     },
     ("register", "--model", "m", "--eval", "e", "--registry", "r"): {"name": defaults.MODEL_NAME},
     ("registry", "list", "--registry", "r"): {"name": defaults.MODEL_NAME},

@@ -20,7 +20,7 @@ from fracdet_core.ingest.merge import merge_parts
 from fracdet_core.ingest.part import ingest_shards
 from fracdet_core.ingest.plan import FanOutError, IngestPlan, plan_ingest, read_plan, write_plan
 from fracdet_core.synth import SynthConfig, generate_dataset
-from fracdet_pipelines.cluster import ClusterOptions
+from fracdet_pipelines.cluster import ClusterConfig
 from fracdet_pipelines.ingest_stage import create_ingest_fanout
 from fracdet_pipelines.kfp_local_patches import patched_kfp_local
 
@@ -190,7 +190,7 @@ def finally_task(status: dsl.PipelineTaskFinalStatus) -> str:
     return status.state
 
 
-def _outer_pipeline(options: ClusterOptions, parallelism: int):
+def _outer_pipeline(options: ClusterConfig, parallelism: int):
     """The fan-out used as a task inside another pipeline's exit handler, as the main DAG uses it."""
     ingest_fanout = create_ingest_fanout(options, parallelism=parallelism)
 
@@ -207,7 +207,7 @@ def _outer_pipeline(options: ClusterOptions, parallelism: int):
 
 def test_the_compiled_fanout_holds_the_loop_its_parallelism_and_the_collected_merge(tmp_path):
     path = tmp_path / "fanout.yaml"
-    options = ClusterOptions(task_retries=2, gcs_secret="gcs-key")
+    options = ClusterConfig(task_retries=2, gcs_secret="gcs-key")
     compiler.Compiler().compile(create_ingest_fanout(options, parallelism=3), str(path))
     spec, platform = yaml.safe_load_all(path.read_text())
     tasks = spec["root"]["dag"]["tasks"]
@@ -241,7 +241,7 @@ def test_the_compiled_fanout_holds_the_loop_its_parallelism_and_the_collected_me
     assert all(executor["secretAsVolume"][0]["secretName"] == "gcs-key" for executor in secrets.values())
 
     nested = tmp_path / "outer.yaml"
-    compiler.Compiler().compile(_outer_pipeline(ClusterOptions(), parallelism=3), str(nested))
+    compiler.Compiler().compile(_outer_pipeline(ClusterConfig(), parallelism=3), str(nested))
     outer = yaml.safe_load(nested.read_text())
     assert outer["components"]["comp-ingest-fanout"]["dag"]["tasks"]["for-loop-1"]["iteratorPolicy"] == {"parallelismLimit": 3}
 
@@ -251,7 +251,7 @@ def test_the_fanout_runs_in_kfp_local_as_a_task_of_another_pipeline(dataset, tmp
     root = tmp_path / "runs"
     local.init(runner=local.SubprocessRunner(use_venv=False), pipeline_root=str(root))
     with patched_kfp_local(lambda task: None, verbose=True):
-        _outer_pipeline(ClusterOptions(task_retries=0), parallelism=2)(data_uri=str(dataset), shards=2, workers=3)
+        _outer_pipeline(ClusterConfig(task_retries=0), parallelism=2)(data_uri=str(dataset), shards=2, workers=3)
 
     (run,) = root.iterdir()
     part_runs = sorted(path.parent.parent.name for path in run.glob("for-loop-*-iteration-*/ingest-part/executor_output.json"))

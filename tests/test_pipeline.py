@@ -16,7 +16,7 @@ from fracdet import main
 from fracdet_components.image import FRACDET_GPU_IMAGE, FRACDET_IMAGE
 from fracdet_core.ingest.fingerprint import data_fingerprint
 from fracdet_core.synth import SynthConfig, generate_dataset
-from fracdet_pipelines.cluster import ClusterOptions, Toleration
+from fracdet_pipelines.cluster import ClusterConfig, Toleration
 from fracdet_pipelines.compile import compile_pipeline
 
 FRACDET = str(Path(sys.executable).with_name("fracdet"))
@@ -207,7 +207,7 @@ def cli_compiled(tmp_path_factory) -> Path:
 
 @pytest.mark.slow
 def test_compiling_again_in_another_process_gives_the_same_bytes(cli_compiled, tmp_path):
-    options = ClusterOptions(gpu_node_selector=(("cloud.google.com/gke-accelerator", "nvidia-l4"),),
+    options = ClusterConfig(gpu_node_selector=(("cloud.google.com/gke-accelerator", "nvidia-l4"),),
                              gpu_tolerations=(Toleration("nvidia.com/gpu"), Toleration("dedicated", "NoExecute", "ml")),
                              gcs_secret="gcs-key", deadline_seconds=7200)
     again = compile_pipeline(str(tmp_path / "again.yaml"), "registry.example/fracdet:ci", options)
