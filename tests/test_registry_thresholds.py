@@ -14,10 +14,12 @@ from registry_builders import evaluation_of, stand_in_model
 from fracdet import main
 from fracdet_core import storage
 from fracdet_core.operating_thresholds import FILE_NAME, ThresholdsFileError, parse_thresholds
+from fracdet_core.registry.layout import version_uri
 from fracdet_core.registry.records import RegistryCorruptError
+from fracdet_core.registry.run import register_model_version
 from fracdet_core.registry.thresholds import version_thresholds
 from fracdet_core.registry.verify import ModelMismatchError
-from fracdet_core.registry.versions import get_version, register, version_uri
+from fracdet_core.registry.versions import get_version
 
 
 @pytest.fixture
@@ -30,7 +32,7 @@ def evaluated(tmp_path) -> tuple[str, Path]:
 def test_the_version_keeps_the_file_byte_for_byte_and_records_it(evaluated, storage_root):
     model, evaluation = evaluated
     written = (evaluation / FILE_NAME).read_bytes()
-    metadata, _ = register(model, str(evaluation), storage_root, "fracdet")
+    metadata, _ = register_model_version(model, str(evaluation), storage_root, "fracdet")
     kept = storage.join(version_uri(storage_root, "fracdet", 1), FILE_NAME)
     assert storage.read_bytes(kept) == written
     assert metadata["operating_thresholds"] == {
@@ -52,7 +54,8 @@ def test_thresholds_named_apart_from_the_evaluation_are_the_ones_kept(evaluated,
     artifact.parent.mkdir()
     shutil.copy(evaluation / FILE_NAME, artifact)
     (evaluation / FILE_NAME).unlink()  # were the evaluation's own file read, registration would fail
-    metadata, _ = register(model, str(evaluation), str(tmp_path / "registry"), "fracdet", operating_thresholds_uri=str(artifact))
+    metadata, _ = register_model_version(model, str(evaluation), str(tmp_path / "registry"), "fracdet",
+                                         operating_thresholds_uri=str(artifact))
     assert Path(metadata["uri"], FILE_NAME).read_bytes() == artifact.read_bytes()
 
 
@@ -64,7 +67,7 @@ def test_thresholds_chosen_for_another_model_are_refused_and_nothing_is_publishe
     document = json.loads((evaluation / FILE_NAME).read_text())
     (evaluation / FILE_NAME).write_text(json.dumps(document | {"model_sha256": other_sha256}))
     with pytest.raises(ModelMismatchError) as refused:
-        register(model, str(evaluation), str(tmp_path / "registry"), "fracdet")
+        register_model_version(model, str(evaluation), str(tmp_path / "registry"), "fracdet")
     assert str(refused.value).startswith(
         f"the operating thresholds {evaluation / FILE_NAME} were chosen for another model: they name model_sha256 "
         f"{other_sha256}, but the model being registered, {model}/saved_model, has sha256 "
@@ -79,7 +82,7 @@ def test_thresholds_of_another_evaluation_of_the_same_model_are_refused(evaluate
     (evaluation / "metrics.json").write_text(json.dumps(metrics | {"map50": 0.75}))  # evaluated again: other metrics
     with pytest.raises(ModelMismatchError, match=r"come from another evaluation than .*metrics\.json: they name its "
                                                  r"metrics\.json sha256 [0-9a-f]{64}, but .* has sha256 [0-9a-f]{64}"):
-        register(model, str(evaluation), str(tmp_path / "registry"), "fracdet")
+        register_model_version(model, str(evaluation), str(tmp_path / "registry"), "fracdet")
     assert (evaluation / FILE_NAME).read_bytes() == earlier and not (tmp_path / "registry").exists()
 
 
@@ -102,7 +105,7 @@ def test_an_evaluation_without_thresholds_or_with_a_broken_file_is_refused_by_th
 
 def test_a_kept_file_changed_or_lost_after_registration_is_reported_as_damage(evaluated, storage_root):
     model, evaluation = evaluated
-    metadata, _ = register(model, str(evaluation), storage_root, "fracdet")
+    metadata, _ = register_model_version(model, str(evaluation), storage_root, "fracdet")
     kept = storage.join(version_uri(storage_root, "fracdet", 1), FILE_NAME)
     recorded = storage.join(version_uri(storage_root, "fracdet", 1), "metadata.json")
     storage.write_bytes(kept, storage.read_bytes(kept).replace(b"0.4", b"0.1"))
@@ -119,7 +122,7 @@ def test_a_kept_file_changed_or_lost_after_registration_is_reported_as_damage(ev
 
 def test_a_kept_file_that_breaks_the_schema_names_itself(evaluated, tmp_path):
     model, evaluation = evaluated
-    metadata, _ = register(model, str(evaluation), str(tmp_path / "registry"), "fracdet")
+    metadata, _ = register_model_version(model, str(evaluation), str(tmp_path / "registry"), "fracdet")
     kept = Path(metadata["uri"], FILE_NAME)
     kept.write_bytes(b"[]")
     record = metadata["operating_thresholds"] | {"sha256": hashlib.sha256(b"[]").hexdigest()}
@@ -129,6 +132,6 @@ def test_a_kept_file_that_breaks_the_schema_names_itself(evaluated, tmp_path):
 
 def test_a_version_registered_before_versions_kept_thresholds_has_none(evaluated, tmp_path):
     model, evaluation = evaluated
-    metadata, _ = register(model, str(evaluation), str(tmp_path / "registry"), "fracdet")
+    metadata, _ = register_model_version(model, str(evaluation), str(tmp_path / "registry"), "fracdet")
     earlier = {key: value for key, value in metadata.items() if key != "operating_thresholds"}
     assert version_thresholds(earlier, str(tmp_path / "registry")) is None
