@@ -69,7 +69,7 @@ def run_eda_component(
     report: _Artifact,
     summary: _Artifact,
     metrics: _Metrics,
-    options: EdaConfig,
+    config: EdaConfig,
     baseline_uri: str | None,
 ) -> None:
     """The EDA component's work: run EDA into `analysis`, then fill the dashboard artifacts.
@@ -81,7 +81,7 @@ def run_eda_component(
 
     location = artifact_location(analysis)
     try:
-        stats = run_eda(artifact_location(dataset), location, options, baseline_uri=baseline_uri)
+        stats = run_eda(artifact_location(dataset), location, config, baseline_uri=baseline_uri)
     finally:
         for name, artifact, title in (("report.html", report, "EDA report"), ("report.md", summary, "EDA summary")):
             source = storage.join(location, name)

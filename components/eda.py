@@ -33,5 +33,5 @@ def eda(
     from fracdet_components.artifacts import run_eda_component
     from fracdet_core.eda.config import EdaConfig
 
-    options = EdaConfig(weighting=weighting, max_quarantine_share=max_quarantine_share)
-    run_eda_component(dataset, analysis, report, summary, metrics, options, baseline_uri or None)
+    config = EdaConfig(weighting=weighting, max_quarantine_share=max_quarantine_share)
+    run_eda_component(dataset, analysis, report, summary, metrics, config, baseline_uri or None)

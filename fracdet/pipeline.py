@@ -151,12 +151,12 @@ def _compile(args: argparse.Namespace) -> int:
             raise ConfigError(f"--gpu-node-selector takes KEY=VALUE, got {pair!r}")
         selector.append((key, value))
     defaults = ClusterConfig()
-    options = ClusterConfig(
+    cluster = ClusterConfig(
         gpu_node_selector=tuple(selector),
         gpu_tolerations=defaults.gpu_tolerations + tuple(Toleration.parse(text) for text in args.gpu_toleration),
         gcs_secret=args.gcs_secret, deadline_seconds=args.deadline, ingest_parts=args.ingest_parts,
     )
-    print(f"pipeline: {compile_pipeline(args.out, args.image, options)}")
+    print(f"pipeline: {compile_pipeline(args.out, args.image, cluster)}")
     return 0
 
 

@@ -104,21 +104,21 @@ class ClusterConfig:
         return dsl.PipelineConfig(active_deadline_seconds=self.deadline_seconds or None)
 
 
-def place_on_gpu_nodes(task: dsl.PipelineTask, options: ClusterConfig) -> None:
+def place_on_gpu_nodes(task: dsl.PipelineTask, cluster: ClusterConfig) -> None:
     """Node selector, tolerations and a memory-backed /dev/shm for the training task."""
-    for key, value in options.gpu_node_selector:
+    for key, value in cluster.gpu_node_selector:
         kubernetes.add_node_selector(task, label_key=key, label_value=value)
-    for toleration in options.gpu_tolerations:
+    for toleration in cluster.gpu_tolerations:
         kubernetes.add_toleration(
             task, key=toleration.key, operator="Exists" if toleration.value is None else "Equal", value=toleration.value,
             effect=toleration.effect,
         )
-    kubernetes.empty_dir_mount(task, volume_name="dshm", mount_path=SHM_MOUNT, medium="Memory", size_limit=options.shm_size)
+    kubernetes.empty_dir_mount(task, volume_name="dshm", mount_path=SHM_MOUNT, medium="Memory", size_limit=cluster.shm_size)
 
 
-def give_gcs_credentials(task: dsl.PipelineTask, options: ClusterConfig) -> None:
+def give_gcs_credentials(task: dsl.PipelineTask, cluster: ClusterConfig) -> None:
     """Mount the key secret and point Google's client libraries at it; nothing under Workload Identity."""
-    if options.gcs_secret is None:
+    if cluster.gcs_secret is None:
         return
-    kubernetes.use_secret_as_volume(task, secret_name=options.gcs_secret, mount_path=GCS_KEY_FOLDER)
+    kubernetes.use_secret_as_volume(task, secret_name=cluster.gcs_secret, mount_path=GCS_KEY_FOLDER)
     task.set_env_variable("GOOGLE_APPLICATION_CREDENTIALS", f"{GCS_KEY_FOLDER}/{GCS_KEY_FILE}")

@@ -14,7 +14,7 @@ from fracdet_pipelines.cluster import ClusterConfig
 from fracdet_pipelines.fracdet_pipeline import create_pipeline
 
 
-def compile_pipeline(out: str, image: str | None = None, options: ClusterConfig = ClusterConfig()) -> str:  # noqa: B008
+def compile_pipeline(out: str, image: str | None = None, cluster: ClusterConfig = ClusterConfig()) -> str:  # noqa: B008
     """Write the pipeline's IR YAML to `out` (a local path or gs:// URI); returns `out`.
 
     The same arguments give the same bytes, so a compiled file can be diffed and committed.
@@ -23,7 +23,7 @@ def compile_pipeline(out: str, image: str | None = None, options: ClusterConfig 
         out: where to write the YAML.
         image: the CPU image `REPOSITORY:TAG` for every component; the training task gets its GPU
             twin `REPOSITORY:TAG-gpu`. None keeps the package's own tags.
-        options: the Kubernetes settings compiled in (node selector, tolerations, secret, deadline).
+        cluster: the Kubernetes settings compiled in (node selector, tolerations, secret, deadline).
 
     Raises:
         ConfigError: `image` is not `REPOSITORY:TAG`.
@@ -31,7 +31,7 @@ def compile_pipeline(out: str, image: str | None = None, options: ClusterConfig 
     images = {FRACDET_IMAGE: image, FRACDET_GPU_IMAGE: gpu_image(image)} if image else {}
     with tempfile.TemporaryDirectory(prefix="fracdet-compile-") as folder:
         compiled = os.path.join(folder, "pipeline.yaml")
-        compiler.Compiler().compile(pipeline_func=create_pipeline(options), package_path=compiled)
+        compiler.Compiler().compile(pipeline_func=create_pipeline(cluster), package_path=compiled)
         with open(compiled, encoding="utf-8") as stream:
             documents = list(yaml.safe_load_all(stream))
     for executor in documents[0]["deploymentSpec"]["executors"].values():

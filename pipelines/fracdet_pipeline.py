@@ -45,22 +45,22 @@ REGISTER = TaskSettings("Register model", cache=False, cpu="1", memory="2G")
 OUTCOME = TaskSettings("Record run outcome", cache=False, cpu="0.5", memory="1G")
 
 
-def create_pipeline(options: ClusterConfig = ClusterConfig()) -> GraphComponent:  # noqa: B008 - a frozen dataclass, never mutated
-    """The pipeline function, with the Kubernetes settings of `options` compiled in.
+def create_pipeline(cluster: ClusterConfig = ClusterConfig()) -> GraphComponent:  # noqa: B008 - a frozen dataclass, never mutated
+    """The pipeline function, with the Kubernetes settings of `cluster` compiled in.
 
     A local run (kfp.local) takes the same DAG with `task_retries=0`: there a failure is a
     deterministic input error, and retrying would only delay its message; the Kubernetes
     settings do nothing there.
     """
-    ingest_fanout = create_ingest_fanout(options, parallelism=options.ingest_parts) if options.ingest_parts > 1 else None
+    ingest_fanout = create_ingest_fanout(cluster, parallelism=cluster.ingest_parts) if cluster.ingest_parts > 1 else None
     return dsl.pipeline(
-        pipeline_function(wire_pipeline, options, ingest_fanout),
-        name=PIPELINE_NAME, description=DESCRIPTION, pipeline_config=options.pipeline_config(),
+        pipeline_function(wire_pipeline, cluster, ingest_fanout),
+        name=PIPELINE_NAME, description=DESCRIPTION, pipeline_config=cluster.pipeline_config(),
     )
 
 
 def wire_pipeline(
-    options: ClusterConfig,
+    cluster: ClusterConfig,
     ingest_fanout: GraphComponent | None,
     /,
     data_uri: str,
@@ -84,7 +84,7 @@ def wire_pipeline(
 ) -> None:
     """Train a fracture detector from a YOLO dataset.
 
-    `create_pipeline` binds `options` and `ingest_fanout` when it compiles; the rest are the run
+    `create_pipeline` binds `cluster` and `ingest_fanout` when it compiles; the rest are the run
     parameters, with their descriptions below (the dashboard shows them).
 
     Args:
@@ -110,27 +110,27 @@ def wire_pipeline(
             operating thresholds, which evaluate chooses and register keeps with the version.
         target_sensitivity: image-level sensitivity the per-body-part operating thresholds are set for.
     """
-    outcome_task = configured(record_outcome(registry_uri=registry_uri, model_name=model_name, run_id=RUN_ID), OUTCOME, options)
+    outcome_task = configured(record_outcome(registry_uri=registry_uri, model_name=model_name, run_id=RUN_ID), OUTCOME, cluster)
     with dsl.ExitHandler(outcome_task, name="Run"):
-        fingerprint_task = configured(fingerprint(data_uri=data_uri), FINGERPRINT, options)
-        dataset = _ingest(options, ingest_fanout, data_uri, fingerprint_task.output, shards, max_side)
+        fingerprint_task = configured(fingerprint(data_uri=data_uri), FINGERPRINT, cluster)
+        dataset = _ingest(cluster, ingest_fanout, data_uri, fingerprint_task.output, shards, max_side)
         eda_task = configured(
             eda(dataset=dataset, baseline_uri=eda_baseline, weighting=class_weighting, max_quarantine_share=max_quarantine_share),
-            EDA, options,
+            EDA, cluster,
         )
         analysis = eda_task.outputs["analysis"]
         train_task = configured(
             train(dataset=dataset, analysis=analysis, model_preset=model_preset, epochs=epochs, image_size=image_size,
                   batch_size=batch_size, config_uri=train_config_uri, gpu_count=gpu_count, gpu_type=gpu_type),
-            TRAIN, options,
+            TRAIN, cluster,
         )
         train_task.set_accelerator_type(gpu_type).set_accelerator_limit(gpu_count)
-        place_on_gpu_nodes(train_task, options)
+        place_on_gpu_nodes(train_task, cluster)
         model = train_task.outputs["model"]
         evaluate_task = configured(
             evaluate(dataset=dataset, model=model, registry_uri=registry_uri, model_name=model_name,
                      thresholds_uri=thresholds_uri, target_sensitivity=target_sensitivity, run_id=RUN_ID),
-            EVALUATE, options,
+            EVALUATE, cluster,
         )
         with dsl.If(evaluate_task.outputs["Output"] == True, name="blessed"):  # noqa: E712 - a KFP condition, not a Python test
             configured(
@@ -138,22 +138,22 @@ def wire_pipeline(
                          operating_thresholds=evaluate_task.outputs["operating_thresholds"], analysis=analysis,
                          registry_uri=registry_uri, model_name=model_name, promote=promote, run_id=RUN_ID,
                          task_name=dsl.PIPELINE_TASK_NAME_PLACEHOLDER),
-                REGISTER, options,
+                REGISTER, cluster,
             )
 
 
 def _ingest(
-    options: ClusterConfig, ingest_fanout: GraphComponent | None, data_uri: PipelineChannel, data_fingerprint: PipelineChannel,
+    cluster: ClusterConfig, ingest_fanout: GraphComponent | None, data_uri: PipelineChannel, data_fingerprint: PipelineChannel,
     shards: PipelineChannel, max_side: PipelineChannel,
 ) -> PipelineChannel:
     """The ingested dataset: one ingest task's, or the fanned-out ingest's when it was compiled in."""
     if ingest_fanout is None:
         task = configured(ingest(data_uri=data_uri, shards=shards, max_side=max_side, data_fingerprint=data_fingerprint),
-                          INGEST, options)
+                          INGEST, cluster)
         return task.outputs["dataset"]
     # A sub-pipeline: its own tasks carry caching, resources, retries and credentials.
     task = ingest_fanout(data_uri=data_uri, data_fingerprint=data_fingerprint, shards=shards, max_side=max_side,
-                         workers=options.ingest_parts)
+                         workers=cluster.ingest_parts)
     task.set_display_name(INGEST.display_name)
     return task.output
 

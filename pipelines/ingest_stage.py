@@ -25,7 +25,7 @@ MERGE = TaskSettings("Merge ingest parts", cache=True, cpu="1", memory="2G")
 
 
 def create_ingest_fanout(
-    options: ClusterConfig = ClusterConfig(),  # noqa: B008 - a frozen dataclass, never mutated
+    cluster: ClusterConfig = ClusterConfig(),  # noqa: B008 - a frozen dataclass, never mutated
     parallelism: int = DEFAULT_PARALLELISM,
 ) -> GraphComponent:
     """The fanned-out ingest pipeline, with at most `parallelism` parts running at once.
@@ -35,18 +35,18 @@ def create_ingest_fanout(
     {{channel:...}}"). The number of parts is the run-time `workers` parameter.
 
     Args:
-        options: the main pipeline's cluster settings: retries and GCS credentials of every task.
+        cluster: the main pipeline's cluster settings: retries and GCS credentials of every task.
         parallelism: the most parts that run at once; 0 for no limit.
     """
     return dsl.pipeline(
-        pipeline_function(wire_ingest_fanout, options, parallelism),
+        pipeline_function(wire_ingest_fanout, cluster, parallelism),
         name="ingest-fanout",
         description="Ingest a YOLO dataset in parallel parts of whole shards, merged into one dataset.",
     )
 
 
 def wire_ingest_fanout(
-    options: ClusterConfig,
+    cluster: ClusterConfig,
     parallelism: int,
     /,
     data_uri: str,
@@ -57,7 +57,7 @@ def wire_ingest_fanout(
 ) -> Dataset:
     """Ingest a YOLO dataset in `workers` parallel parts.
 
-    `create_ingest_fanout` binds `options` and `parallelism` when it compiles; the rest are the
+    `create_ingest_fanout` binds `cluster` and `parallelism` when it compiles; the rest are the
     pipeline's parameters.
 
     Args:
@@ -75,12 +75,12 @@ def wire_ingest_fanout(
     """
     plan_task = configured(
         ingest_plan(data_uri=data_uri, parts=workers, shards=shards, max_side=max_side, data_fingerprint=data_fingerprint),
-        PLAN, options,
+        PLAN, cluster,
     )
     plan = plan_task.outputs["plan"]
     with dsl.ParallelFor(plan_task.outputs["Output"], parallelism=parallelism, name="ingest-parts") as part:
-        part_task = configured(ingest_part(plan=plan, part=part), PART, options)
-    merge_task = configured(ingest_merge(plan=plan, parts=dsl.Collected(part_task.outputs["shards"])), MERGE, options)
+        part_task = configured(ingest_part(plan=plan, part=part), PART, cluster)
+    merge_task = configured(ingest_merge(plan=plan, parts=dsl.Collected(part_task.outputs["shards"])), MERGE, cluster)
     return merge_task.outputs["dataset"]
 
 

@@ -35,8 +35,8 @@ class TaskSettings:
     memory: str
 
 
-def configured(task: dsl.PipelineTask, settings: TaskSettings, options: ClusterConfig) -> dsl.PipelineTask:
-    """`task` with its settings, and the retries and GCS credentials of `options`; returns `task`.
+def configured(task: dsl.PipelineTask, settings: TaskSettings, cluster: ClusterConfig) -> dsl.PipelineTask:
+    """`task` with its settings, and the retries and GCS credentials of `cluster`; returns `task`.
 
     Every task may be retried: training resumes from its last epoch, registering the same model
     again returns its version, and the rest rewrite their outputs whole.
@@ -44,9 +44,9 @@ def configured(task: dsl.PipelineTask, settings: TaskSettings, options: ClusterC
     task.set_display_name(settings.display_name)
     task.set_caching_options(enable_caching=settings.cache)
     task.set_cpu_request(settings.cpu).set_memory_request(settings.memory)
-    give_gcs_credentials(task, options)
-    if options.task_retries:
-        task.set_retry(num_retries=options.task_retries, backoff_duration=RETRY_BACKOFF, backoff_factor=RETRY_BACKOFF_FACTOR)
+    give_gcs_credentials(task, cluster)
+    if cluster.task_retries:
+        task.set_retry(num_retries=cluster.task_retries, backoff_duration=RETRY_BACKOFF, backoff_factor=RETRY_BACKOFF_FACTOR)
     return task
 
 
