@@ -82,8 +82,9 @@ def version_thresholds(metadata: dict, registry: str) -> tuple[str, OperatingThr
     if not storage.exists(uri):
         raise corrupt(recorded, f"it records operating thresholds, but {uri} is missing")
     data = storage.read_bytes(uri)
-    if hashlib.sha256(data).hexdigest() != record.get("sha256"):
-        raise corrupt(uri, f"its sha256 is {hashlib.sha256(data).hexdigest()}, but {recorded} recorded {record.get('sha256')}")
+    digest = hashlib.sha256(data).hexdigest()
+    if digest != record.get("sha256"):
+        raise corrupt(uri, f"its sha256 is {digest}, but {recorded} recorded {record.get('sha256')}")
     chosen = parse_thresholds(data, uri, "restore it from a backup or repair it by hand")
     if chosen.model_sha256 != metadata["model_sha256"]:
         raise corrupt(uri, f"it names model_sha256 {chosen.model_sha256}, but the version's model is {metadata['model_sha256']}")
