@@ -1,74 +1,26 @@
-"""manifests/: each overlay renders with kustomize, and every object it renders validates.
-
-Core kinds are checked by kubernetes-validate against the strict schema of KUBERNETES_VERSION
-(an unknown field fails); kubernetes-validate skips custom resources without a word, so the
-InferenceService is checked with jsonschema against manifests/schemas/, KServe's own field
-names with additionalProperties false. A kind with neither validator fails the test.
+"""manifests/: each overlay renders with kustomize, and every object it renders validates
+(manifest_checks.py says with what); the serving side: the InferenceService of each overlay.
+test_training_manifests.py checks the TrainingRuntime and the training launcher's RBAC.
 """
 
 from __future__ import annotations
 
 import copy
-import json
 import re
 import shutil
 import subprocess
-import sys
-from functools import cache
 from pathlib import Path
 
 import jsonschema
 import kubernetes_validate
 import pytest
 import yaml
-from referencing import Registry, Resource
+from manifest_checks import KUBECTL, MANIFESTS, by_kind, render, rendered, validate
 
 from fracdet_core.registry.layout import saved_model_uri, version_uri
 
-REPO = Path(__file__).resolve().parents[1]
-MANIFESTS = REPO / "manifests"
-KUBECTL = str(Path(sys.executable).with_name("kubectl"))
-# The oldest Kubernetes the manifests must work on (GKE's channels carry newer ones too): a field
-# that only a newer Kubernetes knows fails here, not on an older cluster. Raise it with the cluster.
-KUBERNETES_VERSION = "1.34"
 OVERLAYS = {"dev": "fracdet-dev", "prod": "fracdet"}
-ISVC_SCHEMA = MANIFESTS / "schemas" / "inferenceservice-v1beta1.schema.json"
-KSERVE_KIND = ("serving.kserve.io/v1beta1", "InferenceService")
 PLACEHOLDERS = ("PROJECT_ID", "BUCKET", "CHAMPION")
-
-
-def render(folder: Path) -> list[dict]:
-    """`kubectl kustomize folder`, parsed; fails the test with kustomize's message."""
-    result = subprocess.run([KUBECTL, "kustomize", str(folder)], capture_output=True, text=True, timeout=60)
-    assert result.returncode == 0, f"kubectl kustomize {folder}: {result.stderr}"
-    return [doc for doc in yaml.safe_load_all(result.stdout) if doc]
-
-
-@cache
-def rendered(overlay: str) -> tuple[dict, ...]:
-    return tuple(render(MANIFESTS / "overlays" / overlay))
-
-
-@cache
-def isvc_validator() -> jsonschema.Draft202012Validator:
-    """The InferenceService schema, its Kubernetes core types resolved from kubernetes-validate."""
-    definitions = Path(kubernetes_validate.__file__).parent / "kubernetes-json-schema" / f"v{KUBERNETES_VERSION}.0-local-strict"
-    core = Resource.from_contents(json.loads((definitions / "_definitions.json").read_text()))
-    schema = json.loads(ISVC_SCHEMA.read_text())
-    jsonschema.Draft202012Validator.check_schema(schema)
-    return jsonschema.Draft202012Validator(schema, registry=Registry().with_resource(core.id(), core))
-
-
-def validate(obj: dict) -> None:
-    """Validate one rendered object with the validator for its kind; raise on a problem."""
-    if (obj["apiVersion"], obj["kind"]) == KSERVE_KIND:
-        isvc_validator().validate(obj)
-    else:
-        kubernetes_validate.validate(obj, KUBERNETES_VERSION, strict=True)
-
-
-def by_kind(objects: tuple[dict, ...], kind: str) -> list[dict]:
-    return [obj for obj in objects if obj["kind"] == kind]
 
 
 @pytest.mark.parametrize("overlay", sorted(OVERLAYS))
@@ -77,13 +29,17 @@ def test_overlay_renders_the_expected_objects_in_its_namespace(overlay: str) -> 
     assert sorted((obj["kind"], obj["metadata"]["name"]) for obj in objects) == [
         ("InferenceService", "fracdet"),
         ("Role", "fracdet-pipeline-runner"),
+        ("Role", "fracdet-training-launcher"),
         ("RoleBinding", "fracdet-pipeline-runner"),
+        ("RoleBinding", "fracdet-training-launcher"),
         ("ServiceAccount", "fracdet-pipelines"),
         ("ServiceAccount", "fracdet-serving"),
+        ("TrainingRuntime", "fracdet-tensorflow"),
     ]
     assert {obj["metadata"]["namespace"] for obj in objects} == {OVERLAYS[overlay]}
-    [binding] = by_kind(objects, "RoleBinding")
-    assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "fracdet-pipelines", "namespace": OVERLAYS[overlay]}]
+    for binding in by_kind(objects, "RoleBinding"):
+        assert binding["roleRef"] == {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": binding["metadata"]["name"]}
+        assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "fracdet-pipelines", "namespace": OVERLAYS[overlay]}]
     for account in by_kind(objects, "ServiceAccount"):
         email = account["metadata"]["annotations"]["iam.gke.io/gcp-service-account"]
         assert re.fullmatch(r"[a-z][a-z0-9-]{4,28}[a-z0-9]@[a-z][a-z0-9-]{4,28}[a-z0-9]\.iam\.gserviceaccount\.com", email), email
