@@ -38,7 +38,8 @@ def test_overlay_renders_the_expected_objects_in_its_namespace(overlay: str) -> 
     ]
     assert {obj["metadata"]["namespace"] for obj in objects} == {OVERLAYS[overlay]}
     for binding in by_kind(objects, "RoleBinding"):
-        assert binding["roleRef"] == {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": binding["metadata"]["name"]}
+        role = {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": binding["metadata"]["name"]}
+        assert binding["roleRef"] == role
         assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "fracdet-pipelines", "namespace": OVERLAYS[overlay]}]
     for account in by_kind(objects, "ServiceAccount"):
         email = account["metadata"]["annotations"]["iam.gke.io/gcp-service-account"]

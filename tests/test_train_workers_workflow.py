@@ -89,8 +89,8 @@ def test_it_installs_the_engine_releases_the_crd_schemas_are_pinned_at() -> None
     env = train_workers()["env"]
     assert env["TRAINER_VERSION"] == re.search(r"Kubeflow Trainer (v\d+\.\d+\.\d+)", readme)[1]
     assert env["JOBSET_VERSION"] == re.search(r"JobSet (v\d+\.\d+\.\d+)", readme)[1]
-    assert 'kubectl apply --server-side -k "https://github.com/kubeflow/trainer.git/manifests/overlays/manager?ref=$TRAINER_VERSION"' \
-        in scripts()
+    overlay = "https://github.com/kubeflow/trainer.git/manifests/overlays/manager?ref=$TRAINER_VERSION"
+    assert f'kubectl apply --server-side -k "{overlay}"' in scripts()
     assert '"trainer-controller-manager:$TRAINER_VERSION" "jobset:$JOBSET_VERSION"' in scripts(), \
         "the workflow checks that the controllers run those releases"
 
@@ -114,7 +114,8 @@ def test_it_applies_the_kind_overlay_and_follows_each_job_to_its_end_in_order() 
     namespace = train_workers()["env"]["NAMESPACE"]
     assert {obj["metadata"]["namespace"] for obj in rendered("kind")} == {namespace}
     text = scripts()
-    order = [text.index('kubectl create namespace "$NAMESPACE"'), text.index("kubectl apply --server-side -k manifests/overlays/kind")]
+    order = [text.index('kubectl create namespace "$NAMESPACE"'),
+             text.index("kubectl apply --server-side -k manifests/overlays/kind")]
     for name in ("dataset.yaml", "train.yaml", "check-model.yaml"):
         [job] = by_kind(objects(name), "Job")
         order += [text.index(f"kubectl apply -f .github/kind/{name}"),
@@ -229,8 +230,9 @@ def test_the_job_follower_passes_only_a_job_that_completed(tmp_path: Path, condi
     kubectl = tmp_path / "kubectl"
     kubectl.write_text(STAND_IN_KUBECTL)
     kubectl.chmod(0o755)
+    env = {**os.environ, "PATH": f"{tmp_path}:{os.environ['PATH']}", "JOB_CONDITIONS": conditions}
     result = subprocess.run(["bash", str(FOLLOW_JOB), "fracdet-kind", "fracdet-train", "2"], capture_output=True, text=True,
-                            timeout=60, env={**os.environ, "PATH": f"{tmp_path}:{os.environ['PATH']}", "JOB_CONDITIONS": conditions})
+                            timeout=60, env=env)
     assert result.returncode == status, result.stdout + result.stderr
     assert "unexpected" not in result.stderr
     assert "the worker's log" in result.stdout
