@@ -68,7 +68,21 @@ def _add_compile(actions: argparse._SubParsersAction) -> None:
         help="fan ingest out into K parallel tasks of whole shards (set the run's `shards` to K or more); "
         "0 or 1: one ingest task (default: %(default)s)",
     )
+    _add_training_workers(compile_parser)
     compile_parser.set_defaults(run=_compile)
+
+
+def _add_training_workers(compile_parser: argparse.ArgumentParser) -> None:
+    compile_parser.add_argument(
+        "--training-job-api", default=defaults.TRAINING_JOB_API, metavar="trainjob|tfjob",
+        help="what a run with train_workers > 1 creates: a Kubeflow Trainer v2 TrainJob, or a Training Operator v1 TFJob "
+        "(default: %(default)s)",
+    )
+    compile_parser.add_argument(
+        "--train-workers-timeout", type=non_negative_int, default=0, metavar="SECONDS",
+        help="how long a train step on several machines waits for its workers before it fails and deletes their job; "
+        "shorter than --deadline (default: 0, nine tenths of the deadline)",
+    )
 
 
 def _add_submit(actions: argparse._SubParsersAction) -> None:
@@ -155,6 +169,7 @@ def _compile(args: argparse.Namespace) -> int:
         gpu_node_selector=tuple(selector),
         gpu_tolerations=defaults.gpu_tolerations + tuple(Toleration.parse(text) for text in args.gpu_toleration),
         gcs_secret=args.gcs_secret, deadline_seconds=args.deadline, ingest_parts=args.ingest_parts,
+        training_job_api=args.training_job_api, train_workers_timeout_seconds=args.train_workers_timeout,
     )
     print(f"pipeline: {compile_pipeline(args.out, args.image, cluster)}")
     return 0
