@@ -89,6 +89,12 @@ def test_parameters_and_their_defaults(compiled):
     assert [name for name, spec in parameters.items() if not spec.get("description")] == []  # the dashboard shows them
 
 
+def test_the_kubeflow_page_names_every_run_parameter(compiled):
+    page = (Path(__file__).resolve().parents[1] / "docs" / "kubeflow.md").read_text()
+    section = page.split("## The pipeline's parameters", 1)[1].split("\n## ", 1)[0]
+    assert [name for name in compiled["root"]["inputDefinitions"]["parameters"] if f"`{name}`" not in section] == []
+
+
 def test_an_exit_handler_guards_every_task_and_records_the_outcome(compiled, body):
     root = compiled["root"]["dag"]["tasks"]
     assert set(root) == {"exit-handler-1", "record-outcome"}
