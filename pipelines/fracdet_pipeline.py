@@ -97,8 +97,8 @@ def wire_pipeline(
 ) -> None:
     """Train a fracture detector from a YOLO dataset.
 
-    `create_pipeline` binds `cluster`, `ingest_fanout` and `worker_image` when it compiles; the rest are the run
-    parameters, with their descriptions below (the dashboard shows them).
+    `create_pipeline` binds `cluster`, `ingest_fanout` and `worker_image` when it compiles; the
+    rest are the run parameters, with their descriptions below (the dashboard shows them).
 
     Args:
         data_uri: Ultralytics data.yaml, or the folder or gs:// prefix holding one.
@@ -153,7 +153,7 @@ def wire_pipeline(
             )
 
 
-def _train(cluster: ClusterConfig, worker_image: str, workers: PipelineChannel, training: dict[str, object]) -> dsl.OneOf:
+def _train(cluster: ClusterConfig, worker_image: str, workers: PipelineChannel, training: dict[str, object]) -> PipelineChannel:
     """The trained model: the one training task's, or the launcher's of a job of `workers` machines.
 
     Both tasks take the same training inputs and request the same GPUs on the same nodes: the

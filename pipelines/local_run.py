@@ -3,7 +3,8 @@
 `SubprocessRunner(use_venv=False)` runs each lightweight component in a subprocess of this
 Python environment, where `fracdet_core` is installed, exactly as the image runs it on a cluster.
 The DAG is the one a cluster runs (exit handler included, which kfp.local 2.17 runs after the
-other tasks with their final state); only the retries are off. A run prints one line per task
+other tasks with their final state); only the retries are off, and a run of several training
+workers, which needs a cluster's job, is refused before anything runs. A run prints one line per task
 as it finishes (`task_lines`); kfp.local's own log of every task shows only when asked for, or
 for a task that failed. What that takes of kfp.local's internals is `kfp_local_patches`'.
 """
