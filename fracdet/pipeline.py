@@ -48,11 +48,13 @@ def _add_compile(actions: argparse._SubParsersAction) -> None:
     _add_image(compile_parser)
     compile_parser.add_argument(
         "--gpu-node-selector", action="append", default=[], metavar="KEY=VALUE",
-        help="node label the training pod must match, e.g. cloud.google.com/gke-accelerator=nvidia-l4 (repeatable)",
+        help="node label the training pod (or each training worker) must match, "
+        "e.g. cloud.google.com/gke-accelerator=nvidia-l4 (repeatable)",
     )
     compile_parser.add_argument(
         "--gpu-toleration", action="append", default=[], metavar="KEY[=VALUE][:EFFECT]",
-        help="a taint the training pod tolerates, besides nvidia.com/gpu:NoSchedule (repeatable; effect default NoSchedule)",
+        help="a taint the training pod (or each training worker) tolerates, besides nvidia.com/gpu:NoSchedule "
+        "(repeatable; effect default NoSchedule)",
     )
     compile_parser.add_argument(
         "--gcs-secret", metavar="NAME",
@@ -63,12 +65,27 @@ def _add_compile(actions: argparse._SubParsersAction) -> None:
         "--deadline", type=non_negative_int, default=defaults.DEADLINE_SECONDS, metavar="SECONDS",
         help="the whole run's deadline on the cluster, 0 for none (default: %(default)s)",
     )
+    _add_spread_over_machines(compile_parser)
+    compile_parser.set_defaults(run=_compile)
+
+
+def _add_spread_over_machines(compile_parser: argparse.ArgumentParser) -> None:
+    """The options of the steps that can run on several machines: ingest and training."""
     compile_parser.add_argument(
         "--ingest-parts", type=non_negative_int, default=defaults.INGEST_PARTS, metavar="K",
         help="fan ingest out into K parallel tasks of whole shards (set the run's `shards` to K or more); "
         "0 or 1: one ingest task (default: %(default)s)",
     )
-    compile_parser.set_defaults(run=_compile)
+    compile_parser.add_argument(
+        "--training-job-api", default=defaults.TRAINING_JOB_API, metavar="trainjob|tfjob",
+        help="what a run with train_workers > 1 creates: a Kubeflow Trainer v2 TrainJob, or a Training Operator v1 TFJob "
+        "(default: %(default)s)",
+    )
+    compile_parser.add_argument(
+        "--train-workers-timeout", type=non_negative_int, default=0, metavar="SECONDS",
+        help="how long a train step on several machines waits for its workers before it fails and deletes their job; "
+        "shorter than --deadline (default: 0, nine tenths of --deadline, or a day without one)",
+    )
 
 
 def _add_submit(actions: argparse._SubParsersAction) -> None:
@@ -155,6 +172,7 @@ def _compile(args: argparse.Namespace) -> int:
         gpu_node_selector=tuple(selector),
         gpu_tolerations=defaults.gpu_tolerations + tuple(Toleration.parse(text) for text in args.gpu_toleration),
         gcs_secret=args.gcs_secret, deadline_seconds=args.deadline, ingest_parts=args.ingest_parts,
+        training_job_api=args.training_job_api, train_workers_timeout_seconds=args.train_workers_timeout,
     )
     print(f"pipeline: {compile_pipeline(args.out, args.image, cluster)}")
     return 0

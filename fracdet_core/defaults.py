@@ -32,10 +32,12 @@ IMAGE_SIZE_OF_MODEL = 0
 BATCH_SIZE = 16
 BOX_LOSS = "mse"
 FOCAL_GAMMA = 2.0
+TRAIN_WORKERS = 1  # training machines; 1 is one training task, more a TrainJob or TFJob the train step launches
 
 # Compiling for a cluster
 DEADLINE_SECONDS = 24 * 3600  # the whole run's deadline (Argo's activeDeadlineSeconds); 0 for none
 INGEST_PARTS = 0  # 0 or 1: one ingest task; more fans ingest out into that many parallel tasks
+TRAINING_JOB_API = "trainjob"  # what a train step on several machines creates: "trainjob" (Trainer v2) or "tfjob"
 
 # Evaluation
 TARGET_SENSITIVITY = 0.90  # image-level sensitivity the per-body-part operating thresholds are set for

@@ -9,8 +9,14 @@ training task would land on any node. Static settings are applied by every backe
 describe the cluster (its GPU node labels and taints, the secret holding a key), not one run, so
 a cluster gets its own compiled YAML, as the retrain workflow and `make` do.
 
+The training job API is fixed too: it is what the cluster has installed (Kubeflow Trainer v2's
+TrainJob, or Training Operator v1's TFJob). So is the bound on the wait for a job of several
+training workers, which must end before the run's deadline, fixed here, stops the launcher: a
+launcher stopped from outside cannot delete its job, whose GPUs would stay taken.
+
 What stays a run parameter: everything about the run itself (data, registry, epochs, GPU count and
-resource name, thresholds), and the run's Kubernetes service account, chosen when submitting.
+resource name, the number of training workers, thresholds), and the run's Kubernetes service
+account, chosen when submitting.
 """
 
 from __future__ import annotations
@@ -29,6 +35,8 @@ SHM_MOUNT = "/dev/shm"
 GCS_KEY_FOLDER = "/var/secrets/google"
 GCS_KEY_FILE = "key.json"  # `kubectl create secret generic NAME --from-file=key.json=KEY.json`
 _EFFECTS = ("NoSchedule", "PreferNoSchedule", "NoExecute")
+TRAINING_JOB_APIS = ("trainjob", "tfjob")
+NO_DEADLINE_WORKERS_TIMEOUT_SECONDS = 24 * 3600  # the wait for training workers in a run without a deadline
 _QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|K|M|G|T)?$")
 
 
@@ -74,6 +82,12 @@ class ClusterConfig:
         ingest_parts: 0 or 1 ingests in one task; more fans ingest out into that many parallel
             tasks of whole shards (`pipelines/ingest_stage.py`), for datasets too large for one pod.
             Fixed at compile time because KFP compiles a loop's parallelism into the YAML.
+        training_job_api: what a run with `train_workers` > 1 creates: "trainjob" (Kubeflow
+            Trainer v2, on the `fracdet-tensorflow` TrainingRuntime of `manifests/`) or "tfjob"
+            (Training Operator v1).
+        train_workers_timeout_seconds: how long the train step waits for its training workers
+            before it fails and deletes their job; 0: nine tenths of the run's deadline, or 24
+            hours in a run without one. Shorter than the deadline, so the launcher itself deletes the job.
     """
 
     task_retries: int = 2
@@ -83,6 +97,8 @@ class ClusterConfig:
     gcs_secret: str | None = None
     deadline_seconds: int = defaults.DEADLINE_SECONDS
     ingest_parts: int = defaults.INGEST_PARTS
+    training_job_api: str = defaults.TRAINING_JOB_API
+    train_workers_timeout_seconds: int = 0
 
     def __post_init__(self) -> None:
         if self.task_retries < 0:
@@ -98,6 +114,23 @@ class ClusterConfig:
                 raise ConfigError(f"a node selector needs KEY=VALUE, got {key!r}={value!r}")
         if self.gcs_secret is not None and not re.fullmatch(r"[a-z0-9]([-a-z0-9.]*[a-z0-9])?", self.gcs_secret):
             raise ConfigError(f"{self.gcs_secret!r} is not a Kubernetes secret name (lower-case letters, digits, '-', '.')")
+        self._check_training_workers()
+
+    def _check_training_workers(self) -> None:
+        if self.training_job_api not in TRAINING_JOB_APIS:
+            raise ConfigError(f"the training job API must be {' or '.join(TRAINING_JOB_APIS)}, got {self.training_job_api!r}")
+        if self.train_workers_timeout_seconds < 0:
+            raise ConfigError(f"the training workers' timeout must be 0 (from the deadline) or more seconds, "
+                              f"got {self.train_workers_timeout_seconds}")
+        if self.deadline_seconds and self.train_workers_timeout_seconds >= self.deadline_seconds:
+            raise ConfigError(f"the training workers' timeout ({self.train_workers_timeout_seconds} s) must be shorter than the "
+                              f"run's deadline ({self.deadline_seconds} s), so that the train step deletes their job itself")
+
+    def workers_timeout_seconds(self) -> int:
+        """How long the train step waits for its training workers: the set timeout, else from the deadline."""
+        if self.train_workers_timeout_seconds:
+            return self.train_workers_timeout_seconds
+        return self.deadline_seconds * 9 // 10 if self.deadline_seconds else NO_DEADLINE_WORKERS_TIMEOUT_SECONDS
 
     def pipeline_config(self) -> dsl.PipelineConfig:
         """The run-level settings: its deadline."""
@@ -106,6 +139,12 @@ class ClusterConfig:
 
 def place_on_gpu_nodes(task: dsl.PipelineTask, cluster: ClusterConfig) -> None:
     """Node selector, tolerations and a memory-backed /dev/shm for the training task."""
+    schedule_on_gpu_nodes(task, cluster)
+    kubernetes.empty_dir_mount(task, volume_name="dshm", mount_path=SHM_MOUNT, medium="Memory", size_limit=cluster.shm_size)
+
+
+def schedule_on_gpu_nodes(task: dsl.PipelineTask, cluster: ClusterConfig) -> None:
+    """The node selector and tolerations that put a pod on the GPU nodes."""
     for key, value in cluster.gpu_node_selector:
         kubernetes.add_node_selector(task, label_key=key, label_value=value)
     for toleration in cluster.gpu_tolerations:
@@ -113,7 +152,6 @@ def place_on_gpu_nodes(task: dsl.PipelineTask, cluster: ClusterConfig) -> None:
             task, key=toleration.key, operator="Exists" if toleration.value is None else "Equal", value=toleration.value,
             effect=toleration.effect,
         )
-    kubernetes.empty_dir_mount(task, volume_name="dshm", mount_path=SHM_MOUNT, medium="Memory", size_limit=cluster.shm_size)
 
 
 def give_gcs_credentials(task: dsl.PipelineTask, cluster: ClusterConfig) -> None:

@@ -21,9 +21,11 @@ def compile_pipeline(out: str, image: str | None = None, cluster: ClusterConfig 
 
     Args:
         out: where to write the YAML.
-        image: the CPU image `REPOSITORY:TAG` for every component; the training task gets its GPU
-            twin `REPOSITORY:TAG-gpu`. None keeps the package's own tags.
-        cluster: the Kubernetes settings compiled in (node selector, tolerations, secret, deadline).
+        image: the CPU image `REPOSITORY:TAG` for every component; the training task, and the
+            workers of a train step on several machines, get its GPU twin `REPOSITORY:TAG-gpu`.
+            None keeps the package's own tags.
+        cluster: the Kubernetes settings compiled in (node selector, tolerations, secret, deadline,
+            training job API).
 
     Raises:
         ConfigError: `image` is not `REPOSITORY:TAG`.
@@ -31,7 +33,8 @@ def compile_pipeline(out: str, image: str | None = None, cluster: ClusterConfig 
     images = {FRACDET_IMAGE: image, FRACDET_GPU_IMAGE: gpu_image(image)} if image else {}
     with tempfile.TemporaryDirectory(prefix="fracdet-compile-") as folder:
         compiled = os.path.join(folder, "pipeline.yaml")
-        compiler.Compiler().compile(pipeline_func=create_pipeline(cluster), package_path=compiled)
+        pipeline = create_pipeline(cluster, worker_image=images.get(FRACDET_GPU_IMAGE, FRACDET_GPU_IMAGE))
+        compiler.Compiler().compile(pipeline_func=pipeline, package_path=compiled)
         with open(compiled, encoding="utf-8") as stream:
             documents = list(yaml.safe_load_all(stream))
     for executor in documents[0]["deploymentSpec"]["executors"].values():

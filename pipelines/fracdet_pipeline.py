@@ -1,11 +1,13 @@
 """The fracdet DAG. This module only wires components; compiling and running live elsewhere.
 
 dsl.ExitHandler(record_outcome):
-    fingerprint -> ingest (one task, or plan -> ParallelFor(parts) -> merge) -> eda -> train
+    fingerprint -> ingest (one task, or plan -> ParallelFor(parts) -> merge) -> eda
+    -> dsl.If(train_workers == 1) train, dsl.Else() train_on_workers (a TrainJob or TFJob)
     -> evaluate -> dsl.If(blessed) -> register (-> champion when `promote`)
 
-The exit handler's task runs last whatever happened and records the run's outcome (blessed, not
-blessed, failed) for CI. KFP allows no pipeline outputs from inside an exit handler, so the
+Evaluate and register take the model of whichever train branch ran (`dsl.OneOf`). The exit
+handler's task runs last whatever happened and records the run's outcome (blessed, not blessed,
+failed) for CI. KFP allows no pipeline outputs from inside an exit handler, so the
 pipeline returns none: every artifact is a task output, shown on its task in the dashboard.
 """
 
@@ -16,12 +18,14 @@ from kfp.dsl.pipeline_channel import PipelineChannel
 from fracdet_components.eda import eda
 from fracdet_components.evaluate import evaluate
 from fracdet_components.fingerprint import fingerprint
+from fracdet_components.image import FRACDET_GPU_IMAGE
 from fracdet_components.ingest import ingest
 from fracdet_components.record_outcome import record_outcome
 from fracdet_components.register import register
 from fracdet_components.train import train
+from fracdet_components.train_workers import train_on_workers
 from fracdet_core import defaults
-from fracdet_pipelines.cluster import GPU_RESOURCE, ClusterConfig, place_on_gpu_nodes
+from fracdet_pipelines.cluster import GPU_RESOURCE, ClusterConfig, place_on_gpu_nodes, schedule_on_gpu_nodes
 from fracdet_pipelines.ingest_stage import create_ingest_fanout
 from fracdet_pipelines.tasks import TaskSettings, configured, pipeline_function
 
@@ -37,6 +41,10 @@ FINGERPRINT = TaskSettings("Fingerprint the data", cache=False, cpu="0.5", memor
 INGEST = TaskSettings("Ingest YOLO dataset", cache=True, cpu="2", memory="4G")
 EDA = TaskSettings("EDA, class weights and data checks", cache=True, cpu="1", memory="2G")
 TRAIN = TaskSettings("Train detector", cache=True, cpu="4", memory="16G")
+# Cached as training is: the worker count is an input, so a cached model came from as many workers.
+# Its task passes its resources through to the job (KFP's TaskConfig), so these are each worker's
+# requests, as the single training pod's; the launcher's own pod gets none.
+TRAIN_ON_WORKERS = TaskSettings("Train detector on several machines", cache=True, cpu="4", memory="16G")
 # Not cached: the champion it compares against may have moved.
 EVALUATE = TaskSettings("Evaluate and bless", cache=False, cpu="2", memory="4G")
 # Not cached: a registry write is never skipped.
@@ -45,8 +53,11 @@ REGISTER = TaskSettings("Register model", cache=False, cpu="1", memory="2G")
 OUTCOME = TaskSettings("Record run outcome", cache=False, cpu="0.5", memory="1G")
 
 
-def create_pipeline(cluster: ClusterConfig = ClusterConfig()) -> GraphComponent:  # noqa: B008 - a frozen dataclass, never mutated
-    """The pipeline function, with the Kubernetes settings of `cluster` compiled in.
+def create_pipeline(
+    cluster: ClusterConfig = ClusterConfig(),  # noqa: B008 - a frozen dataclass, never mutated
+    worker_image: str = FRACDET_GPU_IMAGE,
+) -> GraphComponent:
+    """The pipeline function, with the Kubernetes settings of `cluster` and the training workers' image compiled in.
 
     A local run (kfp.local) takes the same DAG with `task_retries=0`: there a failure is a
     deterministic input error, and retrying would only delay its message; the Kubernetes
@@ -54,7 +65,7 @@ def create_pipeline(cluster: ClusterConfig = ClusterConfig()) -> GraphComponent:
     """
     ingest_fanout = create_ingest_fanout(cluster, parallelism=cluster.ingest_parts) if cluster.ingest_parts > 1 else None
     return dsl.pipeline(
-        pipeline_function(wire_pipeline, cluster, ingest_fanout),
+        pipeline_function(wire_pipeline, cluster, ingest_fanout, worker_image),
         name=PIPELINE_NAME, description=DESCRIPTION, pipeline_config=cluster.pipeline_config(),
     )
 
@@ -62,6 +73,7 @@ def create_pipeline(cluster: ClusterConfig = ClusterConfig()) -> GraphComponent:
 def wire_pipeline(
     cluster: ClusterConfig,
     ingest_fanout: GraphComponent | None,
+    worker_image: str,
     /,
     data_uri: str,
     registry_uri: str,
@@ -79,13 +91,14 @@ def wire_pipeline(
     train_config_uri: str = "",
     gpu_count: int = 0,
     gpu_type: str = GPU_RESOURCE,
+    train_workers: int = defaults.TRAIN_WORKERS,
     thresholds_uri: str = "",
     target_sensitivity: float = defaults.TARGET_SENSITIVITY,
 ) -> None:
     """Train a fracture detector from a YOLO dataset.
 
-    `create_pipeline` binds `cluster` and `ingest_fanout` when it compiles; the rest are the run
-    parameters, with their descriptions below (the dashboard shows them).
+    `create_pipeline` binds `cluster`, `ingest_fanout` and `worker_image` when it compiles; the
+    rest are the run parameters, with their descriptions below (the dashboard shows them).
 
     Args:
         data_uri: Ultralytics data.yaml, or the folder or gs:// prefix holding one.
@@ -106,6 +119,8 @@ def wire_pipeline(
         train_config_uri: a YAML with 'model:' and 'train:' sections; epochs, batch_size and a non-zero image_size override it.
         gpu_count: GPUs for the training task; 0 trains on CPUs.
         gpu_type: the Kubernetes resource name of the GPUs (nvidia.com/gpu, or a node's accelerator type).
+        train_workers: training machines; 1 trains in one task, more in a TrainJob (or TFJob, as compiled) of that many
+            workers, each with gpu_count GPUs; batch_size is over all of them.
         thresholds_uri: blessing thresholds YAML (min_map50, min_sensitivity, ...); empty for the defaults. Not the
             operating thresholds, which evaluate chooses and register keeps with the version.
         target_sensitivity: image-level sensitivity the per-body-part operating thresholds are set for.
@@ -119,14 +134,10 @@ def wire_pipeline(
             EDA, cluster,
         )
         analysis = eda_task.outputs["analysis"]
-        train_task = configured(
-            train(dataset=dataset, analysis=analysis, model_preset=model_preset, epochs=epochs, image_size=image_size,
-                  batch_size=batch_size, config_uri=train_config_uri, gpu_count=gpu_count, gpu_type=gpu_type),
-            TRAIN, cluster,
-        )
-        train_task.set_accelerator_type(gpu_type).set_accelerator_limit(gpu_count)
-        place_on_gpu_nodes(train_task, cluster)
-        model = train_task.outputs["model"]
+        training = {"dataset": dataset, "analysis": analysis, "model_preset": model_preset, "epochs": epochs,
+                    "image_size": image_size, "batch_size": batch_size, "config_uri": train_config_uri,
+                    "gpu_count": gpu_count, "gpu_type": gpu_type}
+        model = _train(cluster, worker_image, train_workers, training)
         evaluate_task = configured(
             evaluate(dataset=dataset, model=model, registry_uri=registry_uri, model_name=model_name,
                      thresholds_uri=thresholds_uri, target_sensitivity=target_sensitivity, run_id=RUN_ID),
@@ -140,6 +151,28 @@ def wire_pipeline(
                          task_name=dsl.PIPELINE_TASK_NAME_PLACEHOLDER),
                 REGISTER, cluster,
             )
+
+
+def _train(cluster: ClusterConfig, worker_image: str, workers: PipelineChannel, training: dict[str, object]) -> PipelineChannel:
+    """The trained model: the one training task's, or the launcher's of a job of `workers` machines.
+
+    Both tasks take the same training inputs and request the same GPUs on the same nodes: the
+    training pod for itself, the launcher for each worker (its task passes them through). The
+    workers' /dev/shm is the launcher's to give: KFP's driver passes no emptyDir volume through.
+    """
+    with dsl.If(workers == 1, name="one machine"):
+        single = configured(train(**training), TRAIN, cluster)
+        single.set_accelerator_type(training["gpu_type"]).set_accelerator_limit(training["gpu_count"])
+        place_on_gpu_nodes(single, cluster)
+    with dsl.Else(name="several machines"):
+        launcher = configured(
+            train_on_workers(**training, workers=workers, job_api=cluster.training_job_api, worker_image=worker_image,
+                             timeout_s=cluster.workers_timeout_seconds()),
+            TRAIN_ON_WORKERS, cluster,
+        )
+        launcher.set_accelerator_type(training["gpu_type"]).set_accelerator_limit(training["gpu_count"])
+        schedule_on_gpu_nodes(launcher, cluster)
+    return dsl.OneOf(single.outputs["model"], launcher.outputs["model"])
 
 
 def _ingest(

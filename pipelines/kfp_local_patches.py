@@ -26,6 +26,12 @@ The patches, each applied only within `patched_kfp_local` and undone after it:
    cluster settings (resources, accelerators) have no effect locally (they are meant for a cluster).
 5. Colour codes. kfp.local colours task names and states in its messages
    (`logging_utils.Color`); `without_colour` strips them from a failure's message and a task's log.
+6. `dsl.OneOf` of artifacts. A DAG output that is one of the artifacts of `dsl.If`/`dsl.Else`
+   branches (the pipeline's train step) has one selector per branch, which
+   `orchestrator.orchestrator_utils.OrchestratorUtils.get_dag_output_artifacts` refuses ("Expected
+   1 artifact in ArtifactSelectorSpec. Got: 2"). It is replaced by one that takes the artifact of
+   the one branch that produced it, the rule kfp.local already applies to a `dsl.OneOf` of
+   parameters (`get_dag_output_parameters`); no branch or several is an error, as there.
 
 On another kfp version, re-check each of these against its `kfp/local` before changing `KFP_VERSION`.
 """
@@ -46,6 +52,9 @@ from typing import TextIO
 
 import kfp
 from kfp.local import executor_input_utils, status, task_dispatcher
+from kfp.local.io import IOStore
+from kfp.local.orchestrator.orchestrator_utils import OrchestratorUtils
+from kfp.pipeline_spec import pipeline_spec_pb2
 
 from fracdet_core.errors import FracdetError
 
@@ -56,6 +65,7 @@ PATCHES = (
     "builtins.print put back after logging_utils.indented_print's race",
     "two kfp.local warnings silenced by their text",
     "logging_utils.Color's codes stripped from messages and logs",
+    "OrchestratorUtils.get_dag_output_artifacts replaced to take a dsl.OneOf of artifacts",
 )
 _ANSI_COLOUR = re.compile(r"\x1b\[[0-9;]*m")
 
@@ -127,7 +137,7 @@ def patched_kfp_local(
         UnsupportedKfpError: `kfp_version` is not `KFP_VERSION`; nothing was patched.
     """
     check_kfp_version(kfp_version)
-    with _print_restored(), warnings.catch_warnings(), _reported_tasks(report, verbose=verbose):
+    with _print_restored(), warnings.catch_warnings(), _one_of_artifacts(), _reported_tasks(report, verbose=verbose):
         warnings.filterwarnings("ignore", message="You may be attemp", category=RuntimeWarning)
         warnings.filterwarnings("ignore", message=".*have no effect in the current local runner", category=UserWarning)
         yield
@@ -141,6 +151,42 @@ def _print_restored() -> Iterator[None]:
         yield
     finally:
         builtins.print = original
+
+
+@contextlib.contextmanager
+def _one_of_artifacts() -> Iterator[None]:
+    """Within: a DAG's artifact output may be a `dsl.OneOf` of its branches' artifacts (patch 6)."""
+    original = vars(OrchestratorUtils)["get_dag_output_artifacts"]
+    OrchestratorUtils.get_dag_output_artifacts = classmethod(_dag_output_artifacts)
+    try:
+        yield
+    finally:
+        OrchestratorUtils.get_dag_output_artifacts = original
+
+
+def _dag_output_artifacts(
+    cls: type[OrchestratorUtils], dag_outputs_spec: pipeline_spec_pb2.DagOutputsSpec, io_store: IOStore,
+) -> dict[str, object]:
+    """A DAG's output artifacts: each its one selector's, or, for a `dsl.OneOf`, the one branch's that produced it.
+
+    Raises:
+        ValueError: no branch, or more than one, produced a `dsl.OneOf` output; or a single
+            selector's task has no such output (kfp.local's own message).
+    """
+    outputs = {}
+    for name, selector_spec in dag_outputs_spec.artifacts.items():
+        found = []
+        for selector in selector_spec.artifact_selectors:
+            try:
+                found.append(io_store.get_task_output(selector.producer_subtask, selector.output_artifact_key))
+            except ValueError:
+                if len(selector_spec.artifact_selectors) == 1:
+                    raise  # a plain output whose task has none: kfp.local's own message
+                # Otherwise a branch that did not run.
+        if len(found) != 1:
+            raise ValueError(f"dsl.OneOf output {name!r}: expected exactly one of its branches to produce it, {len(found)} did")
+        outputs[name] = found[0]
+    return outputs
 
 
 class _TaskRoutedStream(io.TextIOBase):

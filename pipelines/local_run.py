@@ -3,7 +3,8 @@
 `SubprocessRunner(use_venv=False)` runs each lightweight component in a subprocess of this
 Python environment, where `fracdet_core` is installed, exactly as the image runs it on a cluster.
 The DAG is the one a cluster runs (exit handler included, which kfp.local 2.17 runs after the
-other tasks with their final state); only the retries are off. A run prints one line per task
+other tasks with their final state); only the retries are off, and a run of several training
+workers, which needs a cluster's job, is refused before anything runs. A run prints one line per task
 as it finishes (`task_lines`); kfp.local's own log of every task shows only when asked for, or
 for a task that failed. What that takes of kfp.local's internals is `kfp_local_patches`'.
 """
@@ -20,11 +21,11 @@ from collections.abc import Mapping
 from kfp import local
 from kfp.dsl import graph_component
 
-from fracdet_core.errors import FracdetError
+from fracdet_core.errors import ConfigError, FracdetError
 from fracdet_pipelines.cluster import ClusterConfig
 from fracdet_pipelines.fracdet_pipeline import PIPELINE_NAME, create_pipeline
 from fracdet_pipelines.kfp_local_patches import patched_kfp_local, without_colour
-from fracdet_pipelines.parameters import defined_parameters
+from fracdet_pipelines.parameters import check_values, defined_parameters
 from fracdet_pipelines.task_lines import task_printer
 
 # Where each output is: kfp.local writes a task's output artifact to <root>/<run>/<task>/<output>.
@@ -76,12 +77,14 @@ def run_locally(pipeline_root: str, arguments: Mapping[str, object], *, verbose:
         verbose: show kfp.local's log of every task as it runs; otherwise only a failed task's log shows.
 
     Raises:
+        ConfigError: an argument the pipeline cannot use, or more than one training worker; nothing ran.
         LocalRunError: a task failed (its log, printed above, shows why).
         UnsupportedKfpError: the installed kfp is not the release kfp.local's patches were written for.
     """
     root = os.path.abspath(pipeline_root)
     before = _run_folders(root)
     complete = _with_defaults({name: _absolute_if_local(name, value) for name, value in arguments.items()})
+    _check_runs_here(complete)
     local.init(runner=local.SubprocessRunner(use_venv=False), pipeline_root=root)
     try:
         _run_pipeline(complete, verbose)
@@ -101,6 +104,16 @@ def _run_pipeline(arguments: Mapping[str, object], verbose: bool) -> None:
     """Run the pipeline with kfp.local, its tasks reported one line each on this process's stdout."""
     with patched_kfp_local(task_printer(sys.stdout), verbose=verbose):
         local_pipeline()(**arguments)
+
+
+def _check_runs_here(arguments: Mapping[str, object]) -> None:
+    """Refuse, before anything runs, what no local run can do: train on several machines needs a cluster's job."""
+    check_values(arguments)
+    workers = arguments["train_workers"]
+    if workers != 1:
+        raise ConfigError(f"train_workers={workers}: a local run trains in one task, since kfp.local has no cluster to start "
+                          f"a job of {workers} workers on; run with train_workers=1 here, or submit the run to a cluster "
+                          "(`fracdet pipeline submit`)")
 
 
 def _with_defaults(arguments: Mapping[str, object]) -> dict[str, object]:

@@ -24,6 +24,8 @@ from fracdet_core.errors import ConfigError
 
 _TRUE = ("true", "yes", "1")
 _FALSE = ("false", "no", "0")
+# Parameter -> the least value the pipeline can use, and what values from there mean: its KFP type says only "integer".
+_MINIMUMS = {"train_workers": (1, "1 trains in one task, more on that many machines")}
 
 
 def pipeline_parameters(pipeline_file: str) -> dict[str, dict]:
@@ -63,7 +65,7 @@ def parse_arguments(pairs: Sequence[str], parameters: Mapping[str, dict]) -> dic
 
     Raises:
         ConfigError: a pair without '=', an unknown or repeated name, a value that does not fit
-            the parameter's type, or a required parameter left out.
+            the parameter's type or that the pipeline cannot use, or a required parameter left out.
     """
     arguments: dict[str, object] = {}
     for pair in pairs:
@@ -83,7 +85,20 @@ def parse_arguments(pairs: Sequence[str], parameters: Mapping[str, dict]) -> dic
     missing = sorted(name for name, spec in parameters.items() if not spec.get("isOptional") and name not in arguments)
     if missing:
         raise ConfigError(f"required pipeline parameters missing: {', '.join(f'{name}=...' for name in missing)}")
+    check_values(arguments)
     return arguments
+
+
+def check_values(arguments: Mapping[str, object]) -> None:
+    """Refuse a value of the right type that the pipeline cannot use, before anything runs.
+
+    Raises:
+        ConfigError: naming the parameter, its value and what it takes.
+    """
+    for name, (least, meaning) in _MINIMUMS.items():
+        value = arguments.get(name)
+        if isinstance(value, int) and value < least:
+            raise ConfigError(f"{name}={value}: expected {least} or more ({meaning})")
 
 
 def argument_value(name: str, arguments: Mapping[str, object], parameters: Mapping[str, dict]) -> object:

@@ -8,8 +8,9 @@ metadata to the executor output file, which its consumers' inputs are made from.
 same, as kfp.local's orchestrator does (kfp/local/executor_input_utils.py, placeholder_utils.py,
 orchestrator/orchestrator_utils.py), with the run's folders on the host mounted into the container.
 
-It walks sub-DAGs (the exit handler's body, a `dsl.If` branch) and evaluates the branch conditions
-the compiled pipeline holds; it has no retries, no caching and no parallel fan-out. A task that fails
+It walks sub-DAGs (the exit handler's body, a `dsl.If` or `dsl.Else` branch), evaluates the branch
+conditions the compiled pipeline holds and hands a sub-DAG's output artifacts on (a `dsl.OneOf`: the
+one of the branch that ran); it has no retries, no caching and no parallel fan-out. A task that fails
 stops the run with its own log, so the exit handler only ever sees its body succeed.
 """
 
@@ -25,7 +26,8 @@ from pathlib import Path
 from typing import Any
 
 EXECUTOR_OUTPUT = "executor_output.json"
-CONDITION = re.compile(r"^inputs\.parameter_values\['([^']+)'\] == (true|false)$")
+BOOLEAN_CONDITION = re.compile(r"^inputs\.parameter_values\['([^']+)'\] == (true|false)$")
+INTEGER_CONDITION = re.compile(r"^int\(inputs\.parameter_values\['([^']+)'\]\) == (-?[0-9]+)$")
 SELF_REFERENCE = re.compile(r"\{\{\$\.inputs\.parameters\['([^']+)'\]\}\}")
 # The launcher's whole executor input, the only placeholder the compiled executors use.
 EXECUTOR_INPUT_PLACEHOLDER = "{{$}}"
@@ -50,12 +52,19 @@ class TaskRun:
 
 
 @dataclass
+class DagRun:
+    """A finished sub-DAG: its output artifacts as its consumers see them."""
+
+    artifacts: dict[str, list[dict]]
+
+
+@dataclass
 class Scope:
     """One DAG's inputs, and the outputs of its tasks that have run."""
 
     parameters: dict[str, Any]
     artifacts: dict[str, list[dict]]
-    tasks: dict[str, TaskRun] = field(default_factory=dict)
+    tasks: dict[str, TaskRun | DagRun] = field(default_factory=dict)
 
 
 # Runs one task's command inside its image: (image, argv) -> (exit status, log).
@@ -94,7 +103,9 @@ class Launcher:
                 continue
             child = self.spec["components"][task["componentRef"]["name"]]
             if "dag" in child:
-                self._run_dag(child, Scope(parameters, artifacts))
+                inner = Scope(parameters, artifacts)
+                self._run_dag(child, inner)
+                scope.tasks[name] = DagRun(_dag_outputs(child, inner))
             else:
                 scope.tasks[name] = self._run_container(name, child, parameters, artifacts)
 
@@ -197,15 +208,33 @@ def _artifact(source: dict, scope: Scope) -> list[dict]:
     raise ValueError(f"an input artifact the launcher here cannot resolve: {source}")
 
 
+def _dag_outputs(component: dict, scope: Scope) -> dict[str, list[dict]]:
+    """A sub-DAG's output artifacts: each from the one of its selectors' tasks that ran (more than one: a `dsl.OneOf`)."""
+    outputs = {}
+    for name, output in component["dag"].get("outputs", {}).get("artifacts", {}).items():
+        produced = [scope.tasks[selector["producerSubtask"]].artifacts[selector["outputArtifactKey"]]
+                    for selector in output["artifactSelectors"] if selector["producerSubtask"] in scope.tasks]
+        if len(produced) != 1:
+            raise ValueError(f"output {name!r} of a sub-DAG: {len(produced)} of its tasks produced it, not one")
+        outputs[name] = produced[0]
+    return outputs
+
+
 def _triggered(task: dict, parameters: dict) -> bool:
-    """A `dsl.If` branch's condition, in the one form the compiled pipeline uses."""
+    """A `dsl.If` or `dsl.Else` branch's condition, in the forms the compiled pipeline uses."""
     condition = task.get("triggerPolicy", {}).get("condition")
-    if condition is None:
-        return True
-    match = CONDITION.match(condition)
-    if match is None:
-        raise ValueError(f"a trigger condition the launcher here does not evaluate: {condition!r}")
-    return parameters[match[1]] is (match[2] == "true")
+    return True if condition is None else _holds(condition, parameters)
+
+
+def _holds(condition: str, parameters: dict) -> bool:
+    """A boolean or integer equality, or (a `dsl.Else`) the negation of one."""
+    if condition.startswith("!(") and condition.endswith(")"):
+        return not _holds(condition[2:-1], parameters)
+    if match := BOOLEAN_CONDITION.match(condition):
+        return parameters[match[1]] is (match[2] == "true")
+    if match := INTEGER_CONDITION.match(condition):
+        return int(parameters[match[1]]) == int(match[2])
+    raise ValueError(f"a trigger condition the launcher here does not evaluate: {condition!r}")
 
 
 def _in_dependency_order(tasks: dict[str, dict]) -> list[str]:

@@ -25,6 +25,7 @@ from fracdet_components.ingest_fanout import ingest_merge, ingest_part, ingest_p
 from fracdet_components.record_outcome import record_outcome
 from fracdet_components.register import register
 from fracdet_components.train import train
+from fracdet_components.train_workers import train_on_workers
 from fracdet_core import defaults
 from fracdet_core.eda.config import EdaConfig
 from fracdet_core.evaluate.clinical import calibrate_thresholds
@@ -59,6 +60,7 @@ PIPELINE = {
     "train_config_uri": NONE,
     "gpu_count": 0,
     "gpu_type": GPU_RESOURCE,
+    "train_workers": defaults.TRAIN_WORKERS,
     "thresholds_uri": NONE,
     "target_sensitivity": defaults.TARGET_SENSITIVITY,
 }
@@ -76,6 +78,10 @@ COMPONENTS = {
     train: {"model_preset": defaults.MODEL_PRESET, "epochs": defaults.EPOCHS, "image_size": defaults.IMAGE_SIZE_OF_MODEL,
             "batch_size": defaults.BATCH_SIZE,
             "config_uri": PIPELINE["train_config_uri"], "gpu_count": PIPELINE["gpu_count"], "gpu_type": GPU_RESOURCE},
+    train_on_workers: {"model_preset": defaults.MODEL_PRESET, "epochs": defaults.EPOCHS,
+                       "image_size": defaults.IMAGE_SIZE_OF_MODEL, "batch_size": defaults.BATCH_SIZE,
+                       "config_uri": PIPELINE["train_config_uri"], "gpu_count": PIPELINE["gpu_count"], "gpu_type": GPU_RESOURCE,
+                       "task_config": None},
     evaluate: {"registry_uri": NONE, "model_name": defaults.MODEL_NAME, "thresholds_uri": PIPELINE["thresholds_uri"],
                "target_sensitivity": defaults.TARGET_SENSITIVITY, "run_id": NONE},
     register: {"model_name": defaults.MODEL_NAME, "promote": PIPELINE["promote"], "run_id": NONE, "task_name": NONE},
@@ -118,6 +124,8 @@ COMMANDS = {
     },
     ("pipeline", "compile", "--out", "o"): {
         "deadline": ClusterConfig().deadline_seconds, "ingest_parts": ClusterConfig().ingest_parts,
+        "training_job_api": ClusterConfig().training_job_api,
+        "train_workers_timeout": ClusterConfig().train_workers_timeout_seconds,
     },
     ("register", "--model", "m", "--eval", "e", "--registry", "r"): {"name": defaults.MODEL_NAME},
     ("registry", "list", "--registry", "r"): {"name": defaults.MODEL_NAME},

@@ -1,5 +1,5 @@
 """Local runs: one line per task, a task's log only when it failed or when asked; kfp.local's side effect on `print`;
-the patches refusing a kfp they were not written for.
+a `dsl.OneOf` of artifacts; the patches refusing a kfp they were not written for.
 
 The whole DAG's local runs are in test_pipeline.py (which counts the lines of a real run) and
 test_ingest_fanout.py; here tiny pipelines of two-line components run through kfp.local for real.
@@ -14,7 +14,11 @@ from pathlib import Path
 
 import pytest
 from kfp import dsl, local
+from kfp.dsl import Artifact, Input, Output
 from kfp.local import logging_utils, task_dispatcher
+from kfp.local.io import IOStore
+from kfp.local.orchestrator.orchestrator_utils import OrchestratorUtils
+from kfp.pipeline_spec import pipeline_spec_pb2
 
 from fracdet_pipelines.kfp_local_patches import FinishedTask, UnsupportedKfpError, check_kfp_version, patched_kfp_local
 from fracdet_pipelines.task_lines import task_line, task_printer
@@ -33,6 +37,18 @@ def refuse(text: str) -> None:
     raise ValueError(f"refused: {text}")
 
 
+@dsl.component(base_image="python:3.11", install_kfp_package=False)
+def write(text: str, written: Output[Artifact]) -> None:
+    with open(written.path, "w", encoding="utf-8") as stream:
+        stream.write(text)
+
+
+@dsl.component(base_image="python:3.11", install_kfp_package=False)
+def read(written: Input[Artifact]) -> str:
+    with open(written.path, encoding="utf-8") as stream:
+        return stream.read()
+
+
 @dsl.pipeline(name="talk")
 def talk(text: str) -> None:
     say(text=say(text=text).output)
@@ -41,6 +57,16 @@ def talk(text: str) -> None:
 @dsl.pipeline(name="talk-then-refuse")
 def talk_then_refuse(text: str) -> None:
     refuse(text=say(text=text).output)
+
+
+@dsl.pipeline(name="one-of")
+def one_of(workers: int) -> None:
+    """The shape of fracdet's train step: a branch by a count, and the artifact of the branch that ran read on."""
+    with dsl.If(workers == 1, name="one"):
+        single = write(text="one task")
+    with dsl.Else(name="several"):
+        several = write(text="several workers")
+    read(written=dsl.OneOf(single.outputs["written"], several.outputs["written"]))
 
 
 def _run(pipeline, root: Path, verbose: bool) -> list[FinishedTask]:
@@ -130,6 +156,50 @@ def test_overlapping_task_logs_leave_kfp_locals_indenting_print_behind_and_the_p
         leaked = builtins.print
     assert leaked is not real_print  # kfp.local's race, reproduced
     assert builtins.print is real_print
+
+
+@pytest.mark.parametrize(("workers", "written", "read_text"), [(1, "write", "one task"), (3, "write-2", "several workers")])
+def test_a_oneof_of_artifacts_is_the_one_of_the_branch_that_ran(tmp_path, workers, written, read_text):
+    local.init(runner=local.SubprocessRunner(use_venv=False), pipeline_root=str(tmp_path))
+    finished: list[FinishedTask] = []
+    with patched_kfp_local(finished.append, verbose=False):
+        one_of(workers=workers)
+    assert [(task.name, task.succeeded) for task in finished] == [(written, True), ("read", True)]
+    assert finished[1].outputs["Output"] == read_text
+
+
+def test_kfp_local_alone_refuses_a_oneof_of_artifacts_and_the_patch_is_undone(tmp_path):
+    """kfp.local 2.17's own refusal: when a kfp takes a `dsl.OneOf` of artifacts, patch 6 can go."""
+    original = vars(OrchestratorUtils)["get_dag_output_artifacts"]
+    with patched_kfp_local(lambda task: None, verbose=False):
+        assert vars(OrchestratorUtils)["get_dag_output_artifacts"] is not original
+    assert vars(OrchestratorUtils)["get_dag_output_artifacts"] is original
+    local.init(runner=local.SubprocessRunner(use_venv=False), pipeline_root=str(tmp_path))
+    with pytest.raises(ValueError, match=r"Expected 1 artifact in ArtifactSelectorSpec\. Got: 2"):
+        one_of(workers=1)
+
+
+def test_a_oneof_that_no_branch_or_several_produced_is_refused():
+    """What kfp.local requires of a `dsl.OneOf` of parameters: exactly one branch produced it."""
+    outputs = pipeline_spec_pb2.DagOutputsSpec()
+    selectors = outputs.artifacts["model"].artifact_selectors
+    selectors.add(producer_subtask="condition-3", output_artifact_key="trained")
+    selectors.add(producer_subtask="condition-4", output_artifact_key="trained")
+    outputs.artifacts["report"].artifact_selectors.add(producer_subtask="evaluate", output_artifact_key="report")
+    store = IOStore()
+    store.put_task_output("evaluate", "report", "the report")
+    with patched_kfp_local(lambda task: None, verbose=False):
+        with pytest.raises(ValueError, match=r"OneOf output 'model': expected exactly one of its branches to produce it, 0 did"):
+            OrchestratorUtils.get_dag_outputs(outputs, store)
+        store.put_task_output("condition-4", "trained", "several workers' model")
+        assert OrchestratorUtils.get_dag_outputs(outputs, store) == {"model": "several workers' model", "report": "the report"}
+        store.put_task_output("condition-3", "trained", "one task's model")
+        with pytest.raises(ValueError, match="2 did"):
+            OrchestratorUtils.get_dag_outputs(outputs, store)
+        del outputs.artifacts["model"]
+        outputs.artifacts["report"].artifact_selectors[0].output_artifact_key = "missing"
+        with pytest.raises(ValueError, match="task 'evaluate' has no output named 'missing'"):  # kfp.local's own message
+            OrchestratorUtils.get_dag_outputs(outputs, store)
 
 
 @pytest.mark.parametrize("version", ["2.17.0", "2.17.3", "2.17.4rc1"])

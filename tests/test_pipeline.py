@@ -14,13 +14,15 @@ from kfp import components
 
 from fracdet import main
 from fracdet_components.image import FRACDET_GPU_IMAGE, FRACDET_IMAGE
+from fracdet_core.errors import ConfigError
 from fracdet_core.ingest.fingerprint import data_fingerprint
 from fracdet_core.synth import SynthConfig, generate_dataset
 from fracdet_pipelines.cluster import ClusterConfig, Toleration
 from fracdet_pipelines.compile import compile_pipeline
 
 FRACDET = str(Path(sys.executable).with_name("fracdet"))
-IO_TASKS = ("fingerprint", "ingest", "eda", "train", "evaluate")  # the exit handler's body, besides the branch
+IO_TASKS = ("fingerprint", "ingest", "eda", "evaluate")  # the exit handler's body, besides the train step and the branch
+TRAIN_STEP, ONE_MACHINE, SEVERAL_MACHINES, BLESSED = "condition-branches-2", "condition-3", "condition-4", "condition-5"
 RETRIES = {"backoffDuration": "30s", "backoffFactor": 2.0, "backoffMaxDuration": "3600s", "maxRetryCount": 2}
 
 
@@ -47,11 +49,19 @@ def body(compiled) -> dict:
     return compiled["components"]["comp-exit-handler-1"]["dag"]["tasks"]
 
 
+def _branch_task(spec: dict, condition: str, task: str) -> dict:
+    """A task of one branch of the train step."""
+    return spec["components"][f"comp-{condition}"]["dag"]["tasks"][task]
+
+
 def test_training_runs_on_the_gpu_image_and_the_rest_on_the_cpu_image(compiled):
     images = {name: executor["container"]["image"] for name, executor in compiled["deploymentSpec"]["executors"].items()}
     assert images.pop("exec-train") == FRACDET_GPU_IMAGE == f"{FRACDET_IMAGE}-gpu"
-    assert set(images) == {"exec-fingerprint", "exec-ingest", "exec-eda", "exec-evaluate", "exec-register", "exec-record-outcome"}
-    assert set(images.values()) == {FRACDET_IMAGE}
+    assert set(images) == {"exec-fingerprint", "exec-ingest", "exec-eda", "exec-train-on-workers", "exec-evaluate",
+                           "exec-register", "exec-record-outcome"}
+    assert set(images.values()) == {FRACDET_IMAGE}  # the launcher of training workers too; the workers run the GPU image
+    launcher = _branch_task(compiled, SEVERAL_MACHINES, "train-on-workers")
+    assert launcher["inputs"]["parameters"]["worker_image"] == {"runtimeValue": {"constant": FRACDET_GPU_IMAGE}}
 
 
 def test_nothing_is_installed_at_run_time(compiled):
@@ -67,7 +77,7 @@ PARAMETERS = {
     "model_preset": ("STRING", "n"), "epochs": ("NUMBER_INTEGER", 30), "image_size": ("NUMBER_INTEGER", 0),
     "batch_size": ("NUMBER_INTEGER", 16),
     "train_config_uri": ("STRING", ""), "gpu_count": ("NUMBER_INTEGER", 0), "gpu_type": ("STRING", "nvidia.com/gpu"),
-    "thresholds_uri": ("STRING", ""), "target_sensitivity": ("NUMBER_DOUBLE", 0.9),
+    "train_workers": ("NUMBER_INTEGER", 1), "thresholds_uri": ("STRING", ""), "target_sensitivity": ("NUMBER_DOUBLE", 0.9),
 }
 
 
@@ -79,11 +89,17 @@ def test_parameters_and_their_defaults(compiled):
     assert [name for name, spec in parameters.items() if not spec.get("description")] == []  # the dashboard shows them
 
 
+def test_the_kubeflow_page_names_every_run_parameter(compiled):
+    page = (Path(__file__).resolve().parents[1] / "docs" / "kubeflow.md").read_text()
+    section = page.split("## The pipeline's parameters", 1)[1].split("\n## ", 1)[0]
+    assert [name for name in compiled["root"]["inputDefinitions"]["parameters"] if f"`{name}`" not in section] == []
+
+
 def test_an_exit_handler_guards_every_task_and_records_the_outcome(compiled, body):
     root = compiled["root"]["dag"]["tasks"]
     assert set(root) == {"exit-handler-1", "record-outcome"}
     assert root["exit-handler-1"]["taskInfo"]["name"] == "Run"
-    assert set(body) == {*IO_TASKS, "condition-2"}
+    assert set(body) == {*IO_TASKS, TRAIN_STEP, BLESSED}
     outcome = root["record-outcome"]
     assert outcome["dependentTasks"] == ["exit-handler-1"]
     assert outcome["triggerPolicy"] == {"strategy": "ALL_UPSTREAM_TASKS_COMPLETED"}  # runs whatever the body did
@@ -111,14 +127,18 @@ def test_ingest_is_cached_on_a_fingerprint_of_the_data(compiled, body):
     resources = compiled["deploymentSpec"]["executors"]["exec-ingest"]["container"]["resources"]
     assert resources["cpuRequest"] == 2.0 and resources["memoryRequest"] == 4.0
     assert {name: body[name]["retryPolicy"] for name in IO_TASKS} == dict.fromkeys(IO_TASKS, RETRIES)
+    assert _branch_task(compiled, ONE_MACHINE, "train")["retryPolicy"] == RETRIES
+    assert _branch_task(compiled, SEVERAL_MACHINES, "train-on-workers")["retryPolicy"] == RETRIES  # it adopts its own job
 
 
 def test_training_follows_eda_with_its_weights_and_gpu_settings(compiled, body, kubernetes):
-    task = body["train"]
-    assert sorted(task["dependentTasks"]) == ["eda", "ingest"]
-    analysis = task["inputs"]["artifacts"]["analysis"]["taskOutputArtifact"]
+    step = body[TRAIN_STEP]
+    assert sorted(step["dependentTasks"]) == ["eda", "ingest"]
+    analysis = step["inputs"]["artifacts"]["pipelinechannel--eda-analysis"]["taskOutputArtifact"]
     assert analysis == {"outputArtifactKey": "analysis", "producerTask": "eda"}
-    assert task["cachingOptions"] == {"enableCache": True}
+    task = _branch_task(compiled, ONE_MACHINE, "train")
+    assert task["inputs"]["artifacts"]["analysis"] == {"componentInputArtifact": "pipelinechannel--eda-analysis"}
+    assert task["cachingOptions"] == {"enableCache": True} and task["taskInfo"]["name"] == "Train detector"
     resources = compiled["deploymentSpec"]["executors"]["exec-train"]["container"]["resources"]
     assert resources["accelerator"] == {"resourceCount": "{{$.inputs.parameters['pipelinechannel--gpu_count']}}",
                                         "resourceType": "{{$.inputs.parameters['pipelinechannel--gpu_type']}}"}
@@ -128,13 +148,54 @@ def test_training_follows_eda_with_its_weights_and_gpu_settings(compiled, body, 
     assert {"pipelinechannel--gpu_count", "pipelinechannel--gpu_type"} <= set(handler_inputs)
     assert task["inputs"]["parameters"]["gpu_count"] == {"componentInputParameter": "pipelinechannel--gpu_count"}
     assert task["inputs"]["parameters"]["model_preset"] == {"componentInputParameter": "pipelinechannel--model_preset"}
-    # Only the training pod is placed on GPU nodes; without --gcs-secret no task mounts a key (Workload Identity).
-    assert set(kubernetes["deploymentSpec"]["executors"]) == {"exec-train"}
+    # Only the training pods are placed on GPU nodes; without --gcs-secret no task mounts a key (Workload Identity).
+    assert set(kubernetes["deploymentSpec"]["executors"]) == {"exec-train", "exec-train-on-workers"}
     assert kubernetes["deploymentSpec"]["executors"]["exec-train"] == {
         "emptyDirMounts": [{"medium": "Memory", "mountPath": "/dev/shm", "sizeLimit": "4Gi", "volumeName": "dshm"}],
         "tolerations": [{"effect": "NoSchedule", "key": "nvidia.com/gpu", "operator": "Exists"}],
     }
     assert all("env" not in executor["container"] for executor in compiled["deploymentSpec"]["executors"].values())
+
+
+def test_the_train_step_is_one_task_for_one_worker_and_a_launcher_for_more(compiled):
+    branches = compiled["components"][f"comp-{TRAIN_STEP}"]["dag"]
+    one, several = branches["tasks"][ONE_MACHINE], branches["tasks"][SEVERAL_MACHINES]
+    workers = "int(inputs.parameter_values['pipelinechannel--train_workers'])"
+    assert one["triggerPolicy"]["condition"] == f"{workers} == 1" and one["taskInfo"]["name"] == "one machine"
+    assert several["triggerPolicy"]["condition"] == f"!({workers} == 1)" and several["taskInfo"]["name"] == "several machines"
+    assert set(compiled["components"][f"comp-{ONE_MACHINE}"]["dag"]["tasks"]) == {"train"}
+    assert set(compiled["components"][f"comp-{SEVERAL_MACHINES}"]["dag"]["tasks"]) == {"train-on-workers"}
+    # The step's model is the one of the branch that ran (dsl.OneOf): evaluate and register take it.
+    assert branches["outputs"]["artifacts"] == {f"pipelinechannel--{TRAIN_STEP}-oneof-1": {"artifactSelectors": [
+        {"outputArtifactKey": "pipelinechannel--train-model", "producerSubtask": ONE_MACHINE},
+        {"outputArtifactKey": "pipelinechannel--train-on-workers-model", "producerSubtask": SEVERAL_MACHINES}]}}
+    # The launcher takes every input of the training task, and the worker count, the job API and its wait.
+    train = _branch_task(compiled, ONE_MACHINE, "train")
+    launcher = _branch_task(compiled, SEVERAL_MACHINES, "train-on-workers")
+    assert launcher["inputs"]["artifacts"] == train["inputs"]["artifacts"]
+    assert {name: launcher["inputs"]["parameters"].get(name) for name in train["inputs"]["parameters"]} == \
+        train["inputs"]["parameters"]
+    assert {name: launcher["inputs"]["parameters"][name] for name in ("workers", "job_api", "timeout_s")} == {
+        "workers": {"componentInputParameter": "pipelinechannel--train_workers"},
+        "job_api": {"runtimeValue": {"constant": "trainjob"}},
+        "timeout_s": {"runtimeValue": {"constant": 9 * 86400 // 10}},  # nine tenths of the default deadline, 24 hours
+    }
+    assert launcher["cachingOptions"] == {"enableCache": True}  # as training's: the worker count is in its key
+    assert launcher["taskInfo"]["name"] == "Train detector on several machines"
+
+
+def test_the_launcher_passes_the_training_pods_gpu_request_and_placement_to_the_workers(compiled, kubernetes):
+    component = compiled["components"]["comp-train-on-workers"]
+    assert component["taskConfigPassthroughs"] == [
+        {"field": "RESOURCES"}, {"field": "KUBERNETES_TOLERATIONS"}, {"field": "KUBERNETES_NODE_SELECTOR"},
+        {"field": "KUBERNETES_AFFINITY"}, {"applyToTask": True, "field": "ENV"}, {"field": "KUBERNETES_VOLUMES"}]
+    assert component["inputDefinitions"]["parameters"]["task_config"]["parameterType"] == "TASK_CONFIG"
+    # What KFP's driver hands each worker, and not the launcher's own pod: the single training pod's requests.
+    executors = compiled["deploymentSpec"]["executors"]
+    assert executors["exec-train-on-workers"]["container"]["resources"] == executors["exec-train"]["container"]["resources"]
+    # The GPU toleration passes through too. KFP passes no emptyDir through: the workers' /dev/shm is the launcher's to give.
+    assert kubernetes["deploymentSpec"]["executors"]["exec-train-on-workers"] == {
+        "tolerations": [{"effect": "NoSchedule", "key": "nvidia.com/gpu", "operator": "Exists"}]}
 
 
 def test_the_whole_run_has_a_deadline(kubernetes):
@@ -159,9 +220,9 @@ def test_eda_follows_ingest_and_takes_the_baseline(compiled, body):
 
 def test_evaluation_follows_training_and_gates_registration(compiled, body):
     evaluate = body["evaluate"]
-    assert sorted(evaluate["dependentTasks"]) == ["ingest", "train"]
+    assert sorted(evaluate["dependentTasks"]) == [TRAIN_STEP, "ingest"]
     model = evaluate["inputs"]["artifacts"]["model"]["taskOutputArtifact"]
-    assert model == {"outputArtifactKey": "model", "producerTask": "train"}
+    assert model == {"outputArtifactKey": f"pipelinechannel--{TRAIN_STEP}-oneof-1", "producerTask": TRAIN_STEP}
     assert evaluate["inputs"]["parameters"]["registry_uri"]["componentInputParameter"] == "pipelinechannel--registry_uri"
     assert evaluate["inputs"]["parameters"]["run_id"] == {"runtimeValue": {"constant": "{{$.pipeline_job_uuid}}"}}
     assert evaluate["cachingOptions"] == {} and evaluate["taskInfo"]["name"] == "Evaluate and bless"
@@ -172,11 +233,14 @@ def test_evaluation_follows_training_and_gates_registration(compiled, body):
     }
     assert outputs["parameters"]["Output"]["parameterType"] == "BOOLEAN"
 
-    condition = body["condition-2"]
-    assert sorted(condition["dependentTasks"]) == ["eda", "evaluate", "train"]
+    condition = body[BLESSED]
+    assert sorted(condition["dependentTasks"]) == [TRAIN_STEP, "eda", "evaluate"]
     assert condition["triggerPolicy"]["condition"] == "inputs.parameter_values['pipelinechannel--evaluate-Output'] == true"
     assert condition["taskInfo"]["name"] == "blessed"
-    register = compiled["components"]["comp-condition-2"]["dag"]["tasks"]["register"]
+    register = compiled["components"][f"comp-{BLESSED}"]["dag"]["tasks"]["register"]
+    model = register["inputs"]["artifacts"]["model"]["componentInputArtifact"]
+    assert condition["inputs"]["artifacts"][model]["taskOutputArtifact"] == evaluate["inputs"]["artifacts"]["model"][
+        "taskOutputArtifact"]  # the model evaluate blessed
     assert register["taskInfo"]["name"] == "Register model" and register["cachingOptions"] == {}
     assert register["retryPolicy"] == RETRIES  # registering the same model again returns its version
     assert register["inputs"]["artifacts"]["evaluation"]["componentInputArtifact"] == "pipelinechannel--evaluate-evaluation"
@@ -191,7 +255,8 @@ def test_evaluation_follows_training_and_gates_registration(compiled, body):
 
 
 CLUSTER_OPTIONS = ["--image", "registry.example/fracdet:ci", "--gpu-node-selector", "cloud.google.com/gke-accelerator=nvidia-l4",
-                   "--gpu-toleration", "dedicated=ml:NoExecute", "--gcs-secret", "gcs-key", "--deadline", "7200"]
+                   "--gpu-toleration", "dedicated=ml:NoExecute", "--gcs-secret", "gcs-key", "--deadline", "7200",
+                   "--training-job-api", "tfjob", "--train-workers-timeout", "3600"]
 
 
 @pytest.fixture(scope="module")
@@ -209,7 +274,8 @@ def cli_compiled(tmp_path_factory) -> Path:
 def test_compiling_again_in_another_process_gives_the_same_bytes(cli_compiled, tmp_path):
     options = ClusterConfig(gpu_node_selector=(("cloud.google.com/gke-accelerator", "nvidia-l4"),),
                              gpu_tolerations=(Toleration("nvidia.com/gpu"), Toleration("dedicated", "NoExecute", "ml")),
-                             gcs_secret="gcs-key", deadline_seconds=7200)
+                             gcs_secret="gcs-key", deadline_seconds=7200, training_job_api="tfjob",
+                             train_workers_timeout_seconds=3600)
     again = compile_pipeline(str(tmp_path / "again.yaml"), "registry.example/fracdet:ci", options)
     assert Path(again).read_bytes() == cli_compiled.read_bytes()  # another process: another hash seed, same file
 
@@ -227,6 +293,14 @@ def test_cluster_options_are_compiled_in_and_the_file_loads_back(cli_compiled):
     assert train["tolerations"] == [{"effect": "NoSchedule", "key": "nvidia.com/gpu", "operator": "Exists"},
                                     {"effect": "NoExecute", "key": "dedicated", "operator": "Equal", "value": "ml"}]
     assert train["emptyDirMounts"] == [{"medium": "Memory", "mountPath": "/dev/shm", "sizeLimit": "4Gi", "volumeName": "dshm"}]
+    # The launcher of training workers passes the same placement on to them, and runs them in the GPU image.
+    launcher = kubernetes["deploymentSpec"]["executors"]["exec-train-on-workers"]
+    placement = ("nodeSelector", "tolerations")
+    assert {key: launcher[key] for key in placement} == {key: train[key] for key in placement}
+    assert "emptyDirMounts" not in launcher
+    parameters = _branch_task(spec, SEVERAL_MACHINES, "train-on-workers")["inputs"]["parameters"]
+    assert {name: parameters[name]["runtimeValue"]["constant"] for name in ("worker_image", "job_api", "timeout_s")} == {
+        "worker_image": "registry.example/fracdet:ci-gpu", "job_api": "tfjob", "timeout_s": 3600}
     # Every task reads or writes gs://, so every task gets the key and the variable pointing at it.
     assert set(kubernetes["deploymentSpec"]["executors"]) == set(executors)
     for name, executor in executors.items():
@@ -239,7 +313,7 @@ def test_cluster_options_are_compiled_in_and_the_file_loads_back(cli_compiled):
     assert set(loaded.component_spec.inputs) == {
         "data_uri", "registry_uri", "model_name", "promote", "shards", "max_side", "eda_baseline", "class_weighting",
         "max_quarantine_share", "model_preset", "epochs", "image_size", "batch_size", "train_config_uri", "gpu_count", "gpu_type",
-        "thresholds_uri", "target_sensitivity",
+        "train_workers", "thresholds_uri", "target_sensitivity",
     }
 
 
@@ -250,9 +324,10 @@ def test_ingest_fans_out_into_parallel_parts_when_compiled_so(tmp_path):
     body = spec["components"]["comp-exit-handler-1"]["dag"]["tasks"]
     assert "ingest" not in body and body["ingest-fanout"]["dependentTasks"] == ["fingerprint"]
     assert body["ingest-fanout"]["inputs"]["parameters"]["workers"]["runtimeValue"]["constant"] == 4
-    for consumer in ("eda", "train", "evaluate"):
-        assert body[consumer]["inputs"]["artifacts"]["dataset"]["taskOutputArtifact"] == {
-            "outputArtifactKey": "Output", "producerTask": "ingest-fanout"}
+    fanned_out = {"outputArtifactKey": "Output", "producerTask": "ingest-fanout"}
+    for consumer in ("eda", "evaluate"):
+        assert body[consumer]["inputs"]["artifacts"]["dataset"]["taskOutputArtifact"] == fanned_out
+    assert body[TRAIN_STEP]["inputs"]["artifacts"]["pipelinechannel--ingest-fanout-Output"]["taskOutputArtifact"] == fanned_out
     fanout = spec["components"]["comp-ingest-fanout"]["dag"]["tasks"]
     assert set(fanout) == {"ingest-plan", "for-loop-1", "ingest-merge"}
     assert fanout["for-loop-1"]["iteratorPolicy"] == {"parallelismLimit": 4}
@@ -266,6 +341,9 @@ def test_ingest_fans_out_into_parallel_parts_when_compiled_so(tmp_path):
         (["--gpu-toleration", "nvidia.com/gpu:Sometimes"], "toleration effect must be one of"),
         (["--gpu-node-selector", "pool"], "--gpu-node-selector takes KEY=VALUE, got 'pool'"),
         (["--gcs-secret", "GCS_Key"], "is not a Kubernetes secret name"),
+        (["--training-job-api", "mpijob"], "the training job API must be trainjob or tfjob, got 'mpijob'"),
+        (["--train-workers-timeout", "86400"],
+         "the training workers' timeout (86400 s) must be shorter than the run's deadline (86400 s), so that the train step"),
     ],
 )
 def test_bad_cluster_options_are_one_line(capsys, tmp_path, option, message):
@@ -273,6 +351,29 @@ def test_bad_cluster_options_are_one_line(capsys, tmp_path, option, message):
     error = capsys.readouterr().err
     assert error.startswith("fracdet pipeline: error:") and message in error and len(error.strip().splitlines()) == 1
     assert not (tmp_path / "p.yaml").exists()
+
+
+@pytest.mark.parametrize(
+    ("workers", "message"),
+    [(2, "train_workers=2: a local run trains in one task, since kfp.local has no cluster to start a job of 2 workers on"),
+     (0, "train_workers=0: expected 1 or more (1 trains in one task, more on that many machines)")],
+)
+def test_a_local_run_refuses_other_than_one_training_worker_before_anything_runs(capsys, tmp_path, workers, message):
+    root = tmp_path / "runs"
+    assert main(["pipeline", "run", "--root", str(root), "--data_uri", str(tmp_path / "data"), "--registry_uri",
+                 str(tmp_path / "registry"), "--train_workers", str(workers)]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith("fracdet pipeline: error: ") and message in error and len(error.strip().splitlines()) == 1
+    assert list(tmp_path.iterdir()) == []  # no run folder, no registry: nothing ran
+
+
+def test_the_wait_for_training_workers_ends_before_the_deadline():
+    assert ClusterConfig().workers_timeout_seconds() == 77760  # nine tenths of 24 hours
+    assert ClusterConfig(deadline_seconds=7200, train_workers_timeout_seconds=3600).workers_timeout_seconds() == 3600
+    assert ClusterConfig(deadline_seconds=0).workers_timeout_seconds() == 24 * 3600  # a run without a deadline: a day
+    assert ClusterConfig(deadline_seconds=0, train_workers_timeout_seconds=200000).workers_timeout_seconds() == 200000
+    with pytest.raises(ConfigError, match=r"timeout must be 0 \(from the deadline\) or more seconds, got -1"):
+        ClusterConfig(train_workers_timeout_seconds=-1)
 
 
 TINY_MODEL = ("model: {stem_width: 8, stage_widths: [8, 8, 16, 16, 16], stage_depths: [1, 1, 1, 1, 1], fpn_width: 8, "

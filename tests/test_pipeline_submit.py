@@ -59,6 +59,8 @@ def test_arguments_take_the_pipelines_types(parameters):
         (["data_uri=x", "registry_uri=y", "epochs=2.5"], "epochs='2.5': expected a whole number"),
         (["data_uri=x", "registry_uri=y", "promote=maybe"], "promote='maybe': expected true or false"),
         (["data_uri=x", "registry_uri=y", "target_sensitivity=nan"], "expected a finite number"),
+        (["data_uri=x", "registry_uri=y", "train_workers=0"],
+         "train_workers=0: expected 1 or more (1 trains in one task, more on that many machines)"),
         (["data_uri=x", "registry_uri=y", "data_uri=z"], "'data_uri' is given twice"),
         (["data_uri"], "run arguments are key=value, got 'data_uri'"),
         (["data_uri=x"], "required pipeline parameters missing: registry_uri=..."),
