@@ -19,6 +19,7 @@ import contextlib
 import dataclasses
 import json
 import math
+import os
 import signal
 import threading
 import time
@@ -78,9 +79,11 @@ def cluster_api_client() -> tuple[client.ApiClient, str]:
         return client.ApiClient(configuration), SERVICE_ACCOUNT_NAMESPACE.read_text().strip()
     except config.ConfigException:
         pass
+    # Read KUBECONFIG now: the client reads it once, when it is first imported.
+    kubeconfig = os.environ.get("KUBECONFIG", "~/.kube/config")
     try:
-        config.load_kube_config(client_configuration=configuration)
-        _, context = config.list_kube_config_contexts()
+        config.load_kube_config(config_file=kubeconfig, client_configuration=configuration)
+        _, context = config.list_kube_config_contexts(config_file=kubeconfig)
     except (config.ConfigException, OSError) as error:
         raise ConfigError(
             "training on several workers launches a job through the Kubernetes API, and this process is neither in a "

@@ -209,7 +209,7 @@ def _present(fields: Mapping[str, object]) -> dict:
 
 def _check_volumes(volumes: Sequence[Mapping[str, object]], mounts: Sequence[Mapping[str, object]]) -> None:
     names = [volume.get("name") for volume in volumes]
-    if len(set(names)) != len(names) or SHM_VOLUME in names and not any(m.get("mountPath") == SHM_MOUNT for m in mounts):
+    if len(set(names)) != len(names) or (SHM_VOLUME in names and not any(m.get("mountPath") == SHM_MOUNT for m in mounts)):
         raise ConfigError(f"worker volume names must be unique and {SHM_VOLUME!r} is the launcher's /dev/shm, got {names}")
     unknown = sorted({str(mount.get("name")) for mount in mounts} - set(map(str, names)))
     if unknown:

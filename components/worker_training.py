@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
     from fracdet_components.artifacts import _Artifact
 
-POLL_S = 10.0
+POLL_S = 10.0  # between reads of the job's status and its workers' logs
 
 
 @dataclasses.dataclass(frozen=True)
@@ -49,7 +49,7 @@ class TrainSettings:
 
 def run_train_workers_component(
     dataset: _Artifact, analysis: _Artifact, model: _Artifact, task_config: TaskConfig | None, settings: TrainSettings, *,
-    workers: int, job_api: str, worker_image: str, timeout_s: float, poll_s: float = POLL_S, log: Log = print,
+    workers: int, job_api: str, worker_image: str, timeout_s: float, log: Log = print,
 ) -> None:
     """Train `model` on `workers` pods through the cluster's training engine, and describe it as the single task does.
 
@@ -65,7 +65,7 @@ def run_train_workers_component(
     job = WorkerJob(api=job_api, name=job_name(model.uri), namespace=namespace, workers=workers, image=worker_image,
                     train_args=settings.train_args(data, storage.join(weights_folder, "class_weights.json"), out),
                     **pod_settings(task_config))
-    run_worker_job(job, api_client, timeout_s=timeout_s, poll_s=poll_s, log=log)
+    run_worker_job(job, api_client, timeout_s=timeout_s, poll_s=POLL_S, log=log)
     describe_trained_model(model)
 
 

@@ -1,0 +1,487 @@
+"""A local stand-in for the few Kubernetes API calls fracdet's training launcher makes. It is NOT a cluster.
+
+An HTTP server on 127.0.0.1, in a thread, answers the REST paths the launcher uses: create, get,
+list and delete of `trainjobs.trainer.kubeflow.org` and `tfjobs.kubeflow.org`, list of pods by
+label selector, and `pods/<name>/log`. Nothing here schedules, runs or restarts a pod, and no
+Trainer, JobSet or Training Operator controller runs. What it does:
+
+- It validates every TrainJob and TFJob it receives against the pinned CRD schemas
+  (tests/crd_schemas.py, strictly: an unknown field fails), answering 422 Invalid with the errors
+  as an API server does under strict field validation; a TrainJob also meets the checks its CRD's
+  CEL rules and Trainer v2.1's admission webhook make (name format, runtime, target jobs).
+- It plays the controllers' part by a scripted scenario, one step per GET of the job: it makes
+  the worker pods as Trainer v2.1 + JobSet v0.10.1 or Training Operator v1.9 would name, label
+  and configure them from the job (runtime template, trainer fields, pod template overrides;
+  TF_CONFIG for a TFJob), gives them log lines, and sets the status conditions with the types,
+  reasons and messages those controllers' sources set. Scenarios: `success`, `failed-worker`
+  (one worker's container exits 1 with its own log), `never-finishes` (for the launcher's
+  timeout) and `deleted` (someone else deletes the job mid-run). Deleting a job deletes its pods.
+- It records every request as (verb, group, resource): the RBAC the launcher needs.
+
+What passing against it shows: the objects are valid for the pinned CRDs and the launcher
+handles each status the engines report. What it cannot show: that a real cluster schedules,
+networks and restarts the workers; the kind workflow runs that.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import hashlib
+import http.server
+import json
+import re
+import threading
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from urllib.parse import parse_qs, urlparse
+
+import yaml
+from crd_schemas import crd_errors
+
+SCENARIOS = ("success", "failed-worker", "never-finishes", "deleted")
+RUNTIME_NAME = "fracdet-tensorflow"
+FAILING_WORKER = 1
+FAILURE_LINE = "tensorflow.python.framework.errors_impl.InternalError: worker 1 ran out of GPU memory"
+WORKER_PORT = 2222
+KINDS = {  # (group, version, plural) -> kind, as the API serves them
+    ("trainer.kubeflow.org", "v1alpha1", "trainjobs"): "TrainJob",
+    ("kubeflow.org", "v1", "tfjobs"): "TFJob",
+}
+CONTAINER = {"TrainJob": "node", "TFJob": "tensorflow"}
+# The `node` job's pod of fracdet's TrainingRuntime, as the contract between the parts of issue 26 fixes it.
+RUNTIME_NODE_POD = {
+    "metadata": {"annotations": {"sidecar.istio.io/inject": "false"}},
+    "spec": {
+        "restartPolicy": "Never",
+        "containers": [{
+            "name": "node", "image": "ghcr.io/fracdet/fracdet:runtime-default", "command": ["fracdet", "train-worker"],
+            "ports": [{"containerPort": WORKER_PORT}],
+            "env": [
+                *({"name": variable, "valueFrom": {"fieldRef": {"fieldPath": f"metadata.labels['jobset.sigs.k8s.io/{label}']"}}}
+                  for variable, label in (("JOBSET_NAME", "jobset-name"), ("REPLICATED_JOB_NAME", "replicatedjob-name"),
+                                          ("JOB_INDEX", "job-index"))),
+                {"name": "FRACDET_WORKER_PORT", "value": str(WORKER_PORT)},
+            ],
+        }],
+    },
+}
+_CUSTOM_PATH = re.compile(r"^/apis/([^/]+)/([^/]+)/namespaces/([^/]+)/([^/]+)(?:/([^/]+))?$")
+_POD_PATH = re.compile(r"^/api/v1/namespaces/([^/]+)/pods(?:/([^/]+)(/log)?)?$")
+_TRAINJOB_NAME = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")  # the TrainJob CRD's CEL rule on metadata.name
+
+
+class ApiError(Exception):
+    """An answer other than success: the HTTP code and the Status object an API server sends."""
+
+    def __init__(self, code: int, reason: str, message: str, causes: list[dict] | None = None) -> None:
+        super().__init__(message)
+        self.status = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure", "message": message,
+                       "reason": reason, "code": code, "details": {"causes": causes or []}}
+        self.code = code
+
+
+@dataclasses.dataclass
+class _Pod:
+    obj: dict
+    container: str
+    log: list[tuple[datetime, str]] = dataclasses.field(default_factory=list)
+    previous_log: list[tuple[datetime, str]] | None = None
+
+
+@dataclasses.dataclass
+class _Job:
+    kind: str
+    obj: dict
+    steps: int = 0
+    pods: dict[str, _Pod] = dataclasses.field(default_factory=dict)
+
+
+class KubeApiStandIn:
+    """The stand-in server (see the module docstring); use it as a context manager.
+
+    Attributes:
+        requests: every request, as (verb, group, resource), in order.
+        created: every object a create accepted, as received.
+        pods_made: every pod the stand-in made, as first made (before any status change).
+        create_queries: the query parameters of every create (the launcher asks for strict field validation).
+    """
+
+    def __init__(self, scenario: str = "success", *, namespace: str = "default", runtimes: tuple[str, ...] = (RUNTIME_NAME,),
+                 on_success: Callable[[dict], None] | None = None) -> None:
+        assert scenario in SCENARIOS, scenario
+        self.scenario, self.namespace, self.runtimes, self.on_success = scenario, namespace, runtimes, on_success
+        self.requests: list[tuple[str, str, str]] = []
+        self.created: list[dict] = []
+        self.pods_made: list[dict] = []
+        self.create_queries: list[dict[str, list[str]]] = []
+        self.jobs: dict[tuple[str, str, str], _Job] = {}  # (plural, namespace, name)
+        self._lock = threading.Lock()
+        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def __enter__(self) -> KubeApiStandIn:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def write_kubeconfig(self, path: Path) -> Path:
+        """A kubeconfig whose current context is this stand-in and its namespace."""
+        path.write_text(yaml.safe_dump({
+            "apiVersion": "v1", "kind": "Config", "current-context": "standin",
+            "clusters": [{"name": "standin", "cluster": {"server": self.url}}],
+            "users": [{"name": "standin", "user": {"token": "not-a-secret"}}],
+            "contexts": [{"name": "standin", "context": {"cluster": "standin", "user": "standin", "namespace": self.namespace}}],
+        }))
+        return path
+
+    def live_pods(self) -> list[dict]:
+        with self._lock:
+            return [pod.obj for job in self.jobs.values() for pod in job.pods.values()]
+
+    # The REST calls, each under the lock; ApiError is the API's refusal.
+
+    def create(self, kind: str, plural: str, namespace: str, body: dict) -> dict:
+        self._check_kind(kind, plural, namespace, body)
+        errors = crd_errors(body) + (self._admission_errors(body) if kind == "TrainJob" else [])
+        if errors:
+            raise ApiError(422, "Invalid", f"{kind}.{body['apiVersion'].split('/')[0]} \"{body['metadata'].get('name')}\" is "
+                           f"invalid: {'; '.join(errors)}", [{"reason": "FieldValueInvalid", "message": e} for e in errors])
+        key = (plural, namespace, body["metadata"]["name"])
+        if key in self.jobs:
+            raise ApiError(409, "AlreadyExists", f'{plural} "{key[2]}" already exists')
+        self.created.append(copy.deepcopy(body))
+        obj = copy.deepcopy(body)
+        obj["metadata"] |= {"uid": str(uuid.uuid4()), "resourceVersion": "1", "generation": 1,
+                            "creationTimestamp": _now().strftime("%Y-%m-%dT%H:%M:%SZ")}
+        created = _tfjob_condition("Created", f"TFJob {key[2]} is created.")
+        obj["status"] = {"conditions": [created]} if kind == "TFJob" else {}
+        self.jobs[key] = _Job(kind, obj)
+        return obj
+
+    def get(self, plural: str, namespace: str, name: str) -> dict:
+        job = self.jobs.get((plural, namespace, name))
+        if job is None:
+            raise ApiError(404, "NotFound", f'{plural} "{name}" not found')
+        self._step(job)
+        if (plural, namespace, name) not in self.jobs:
+            raise ApiError(404, "NotFound", f'{plural} "{name}" not found')
+        return job.obj
+
+    def delete(self, plural: str, namespace: str, name: str) -> dict:
+        if self.jobs.pop((plural, namespace, name), None) is None:
+            raise ApiError(404, "NotFound", f'{plural} "{name}" not found')
+        return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "details": {"name": name}}
+
+    def list_pods(self, namespace: str, selector: str) -> dict:
+        wanted = dict(part.replace("==", "=").split("=", 1) for part in selector.split(",") if part)
+        items = [pod.obj for job in self.jobs.values() for pod in job.pods.values()
+                 if pod.obj["metadata"]["namespace"] == namespace
+                 and all(pod.obj["metadata"]["labels"].get(key) == value for key, value in wanted.items())]
+        return {"kind": "PodList", "apiVersion": "v1", "metadata": {"resourceVersion": "1"}, "items": items}
+
+    def pod_log(self, namespace: str, name: str, query: dict[str, list[str]]) -> str:
+        pod = next((pod for job in self.jobs.values() for pod in job.pods.values() if pod.obj["metadata"]["name"] == name
+                    and pod.obj["metadata"]["namespace"] == namespace), None)
+        if pod is None:
+            raise ApiError(404, "NotFound", f'pods "{name}" not found')
+        container = query.get("container", [pod.container])[0]
+        if container != pod.container:
+            raise ApiError(400, "BadRequest", f"container {container} is not valid for pod {name}")
+        if pod.obj["status"]["phase"] == "Pending":
+            raise ApiError(400, "BadRequest", f'container "{container}" in pod "{name}" is waiting to start: ContainerCreating')
+        previous = _flag(query, "previous")
+        if previous and pod.previous_log is None:
+            raise ApiError(400, "BadRequest", f'previous terminated container "{container}" in pod "{name}" not found')
+        lines = pod.previous_log if previous else pod.log
+        if "sinceSeconds" in query:
+            since = _now() - timedelta(seconds=int(query["sinceSeconds"][0]))
+            lines = [(moment, line) for moment, line in lines if moment >= since]
+        if "tailLines" in query:
+            lines = lines[-int(query["tailLines"][0]):]
+        stamped = _flag(query, "timestamps")
+        return "".join(f"{_rfc3339_nano(moment)} {line}\n" if stamped else f"{line}\n" for moment, line in lines)
+
+    # The checks an API server and Trainer's webhook make beyond the CRD's OpenAPI schema.
+
+    def _check_kind(self, kind: str, plural: str, namespace: str, body: dict) -> None:
+        if body.get("kind") != kind:
+            raise ApiError(400, "BadRequest", f"the body's kind {body.get('kind')!r} does not match the resource {plural}")
+        if body.get("metadata", {}).get("namespace", namespace) != namespace:
+            raise ApiError(400, "BadRequest",
+                           "the namespace of the provided object does not match the namespace sent on the request")
+
+    def _admission_errors(self, body: dict) -> list[str]:
+        name, spec = body["metadata"]["name"], body.get("spec", {})
+        errors = [] if _TRAINJOB_NAME.match(name) and len(name) <= 63 else ["metadata.name must match RFC 1035 DNS label format"]
+        if spec.get("runtimeRef", {}).get("kind") != "TrainingRuntime" or spec["runtimeRef"].get("name") not in self.runtimes:
+            errors.append("spec.runtimeRef: specified trainingRuntime must be created before the TrainJob is created: "
+                          f"{spec.get('runtimeRef')}")
+        for override in spec.get("podTemplateOverrides", []):
+            if any(target["name"] != "node" for target in override["targetJobs"]):
+                errors.append("spec.podTemplateOverrides: must not have targetJob that doesn't exist in the runtime job template")
+            for container in override.get("spec", {}).get("containers", []):
+                if container["name"] != "node":
+                    errors.append("spec.podTemplateOverrides: must not have container that doesn't exist in the runtime job node")
+                elif container.get("env"):
+                    errors.append("spec.podTemplateOverrides: must not have envs for the dataset-initializer, "
+                                  "model-initializer, node containers")
+        return errors
+
+    # The controllers' part.
+
+    def _step(self, job: _Job) -> None:
+        job.steps += 1
+        step, kind = job.steps, job.kind
+        if step == 1:
+            for pod in (_trainjob_pods(job.obj) if kind == "TrainJob" else _tfjob_pods(job.obj)):
+                job.pods[pod["metadata"]["name"]] = _Pod(pod, CONTAINER[kind])
+                self.pods_made.append(copy.deepcopy(pod))
+            return
+        if step == 3 and self.scenario == "deleted":
+            self.jobs.pop(next(key for key, value in self.jobs.items() if value is job))
+            return
+        if step == 3 and self.scenario == "failed-worker":
+            self._fail_worker(job)
+        if step == 4 and self.scenario in ("success", "failed-worker"):
+            self._finish(job)
+            return
+        for index, pod in enumerate(sorted(job.pods.values(), key=_pod_index)):
+            if pod.obj["status"]["phase"] != "Failed":
+                _run(pod, f"worker {index}: epoch {step - 1} done")
+        _set_running(job)
+
+    def _fail_worker(self, job: _Job) -> None:
+        pod = sorted(job.pods.values(), key=_pod_index)[FAILING_WORKER]
+        _run(pod, "Traceback (most recent call last):")
+        _run(pod, FAILURE_LINE)
+        ended = {"terminated": {"exitCode": 1, "reason": "Error", "finishedAt": _now().strftime("%Y-%m-%dT%H:%M:%SZ")}}
+        status = pod.obj["status"]["containerStatuses"][0]
+        if job.kind == "TrainJob":  # restartPolicy Never: the pod fails for good
+            pod.obj["status"]["phase"] = "Failed"
+            status |= {"state": ended, "ready": False}
+        else:  # restartPolicy OnFailure: the kubelet restarts the container in place
+            pod.previous_log, pod.log = pod.log, [(_now(), "worker restarted: waiting for the cluster")]
+            status |= {"lastState": ended, "restartCount": status["restartCount"] + 1}
+
+    def _finish(self, job: _Job) -> None:
+        kind, metadata = job.kind, job.obj["metadata"]
+        if self.scenario == "failed-worker":
+            job.obj["status"].setdefault("conditions", []).append(
+                {"type": "Failed", "status": "True", "reason": "ReachedMaxRestarts",
+                 "message": "jobset failed due to reaching max number of restarts"} if kind == "TrainJob" else
+                _tfjob_condition("Failed",
+                                 f"Job {metadata['name']} has failed because it has reached the specified backoff limit"))
+            return
+        for pod in job.pods.values():
+            _run(pod, f"{pod.obj['metadata']['name']}: training done")
+            pod.obj["status"]["phase"] = "Succeeded"
+            pod.obj["status"]["containerStatuses"][0] |= {"ready": False, "state": {"terminated": {
+                "exitCode": 0, "reason": "Completed", "finishedAt": _now().strftime("%Y-%m-%dT%H:%M:%SZ")}}}
+        if self.on_success is not None:
+            self.on_success(job.obj)
+        if kind == "TrainJob":
+            job.obj["status"] = {"conditions": [{"type": "Complete", "status": "True", "reason": "AllJobsCompleted",
+                                                 "message": "jobset completed successfully"}],
+                                 "jobsStatus": [_jobs_status(len(job.pods), succeeded=len(job.pods))]}
+        else:
+            for condition in job.obj["status"]["conditions"]:
+                if condition["type"] == "Running":
+                    condition["status"] = "False"
+            job.obj["status"]["conditions"].append(
+                _tfjob_condition("Succeeded", f"TFJob {metadata['namespace']}/{metadata['name']} successfully completed."))
+
+
+def _run(pod: _Pod, line: str) -> None:
+    """The pod running (started if it was pending), with `line` added to its log."""
+    if pod.obj["status"]["phase"] == "Pending":
+        pod.obj["status"]["phase"] = "Running"
+        pod.obj["status"]["containerStatuses"][0] |= {"ready": True, "state": {"running": {
+            "startedAt": _now().strftime("%Y-%m-%dT%H:%M:%SZ")}}}
+    pod.log.append((_now(), line))
+
+
+def _set_running(job: _Job) -> None:
+    if job.kind == "TrainJob":
+        job.obj["status"]["jobsStatus"] = [_jobs_status(len(job.pods), active=len(job.pods))]
+    elif not any(condition["type"] == "Running" for condition in job.obj["status"]["conditions"]):
+        metadata = job.obj["metadata"]
+        message = f"TFJob {metadata['namespace']}/{metadata['name']} is running."
+        job.obj["status"]["conditions"].append(_tfjob_condition("Running", message))
+
+
+def _jobs_status(pods: int, active: int = 0, succeeded: int = 0) -> dict:
+    return {"name": "node", "active": active, "ready": active, "succeeded": succeeded, "failed": 0, "suspended": 0}
+
+
+def _tfjob_condition(kind: str, message: str) -> dict:
+    """A condition as the Training Operator's UpdateJobConditions sets it: reason `TFJob<Type>`, its message."""
+    moment = _now().strftime("%Y-%m-%dT%H:%M:%SZ")
+    return {"type": kind, "status": "True", "reason": f"TFJob{kind}", "message": message,
+            "lastUpdateTime": moment, "lastTransitionTime": moment}
+
+
+def _trainjob_pods(job: dict) -> list[dict]:
+    """The `node` pods Trainer v2.1 (PlainML) and JobSet v0.10.1 make for `job` from fracdet's runtime."""
+    name, namespace, spec = job["metadata"]["name"], job["metadata"]["namespace"], job["spec"]
+    trainer = spec.get("trainer", {})
+    template = copy.deepcopy(RUNTIME_NODE_POD)
+    container = template["spec"]["containers"][0]
+    container |= {key: trainer[key] for key in ("image", "command", "args") if key in trainer}
+    if "resourcesPerNode" in trainer:
+        container["resources"] = trainer["resourcesPerNode"]
+    container["env"] = _upsert(container["env"], trainer.get("env", []))
+    for override in spec.get("podTemplateOverrides", []):
+        overrides = override.get("spec", {})
+        template["spec"] |= {key: overrides[key] for key in ("nodeSelector", "tolerations", "affinity") if key in overrides}
+        template["spec"]["volumes"] = _upsert(template["spec"].get("volumes", []), overrides.get("volumes", []))
+        for change in overrides.get("containers", []):
+            container["volumeMounts"] = _upsert(container.get("volumeMounts", []), change.get("volumeMounts", []))
+    container["env"].append({"name": "JOB_COMPLETION_INDEX", "valueFrom": {"fieldRef": {
+        "fieldPath": "metadata.annotations['batch.kubernetes.io/job-completion-index']"}}})
+    pods = []
+    for index in range(trainer.get("numNodes", 1)):
+        pod_spec = copy.deepcopy(template["spec"]) | {"hostname": f"{name}-node-0-{index}", "subdomain": name}
+        labels = {"jobset.sigs.k8s.io/jobset-name": name, "jobset.sigs.k8s.io/replicatedjob-name": "node",
+                  "jobset.sigs.k8s.io/job-index": "0", "batch.kubernetes.io/job-completion-index": str(index),
+                  "trainer.kubeflow.org/trainjob-ancestor-step": "trainer"}
+        annotations = template["metadata"]["annotations"] | {"batch.kubernetes.io/job-completion-index": str(index)}
+        suffix = hashlib.sha256(f"{name}/{index}".encode()).hexdigest()[:5]
+        pods.append(_pod(f"{name}-node-0-{index}-{suffix}", namespace, labels, annotations, pod_spec))
+    return pods
+
+
+def _tfjob_pods(job: dict) -> list[dict]:
+    """The Chief and Worker pods Training Operator v1.9 makes for `job`, TF_CONFIG injected."""
+    name, namespace = job["metadata"]["name"], job["metadata"]["namespace"]
+    replica_specs = job["spec"]["tfReplicaSpecs"]
+    cluster = {role.lower(): [f"{name}-{role.lower()}-{index}.{namespace}.svc:{WORKER_PORT}"
+                              for index in range(replica_specs[role].get("replicas", 1))] for role in replica_specs}
+    pods = []
+    for role, replica in replica_specs.items():
+        for index in range(replica.get("replicas", 1)):
+            pod_spec = copy.deepcopy(replica["template"]["spec"])
+            pod_spec["restartPolicy"] = "Never" if replica.get("restartPolicy") == "ExitCode" else replica.get("restartPolicy")
+            tf_config = {"cluster": cluster, "task": {"type": role.lower(), "index": index}, "environment": "cloud"}
+            for container in pod_spec["containers"]:
+                if container["name"] == "tensorflow":
+                    container.setdefault("env", []).append({"name": "TF_CONFIG", "value": json.dumps(tf_config)})
+            labels = {"training.kubeflow.org/job-name": name, "training.kubeflow.org/operator-name": "tfjob-controller",
+                      "training.kubeflow.org/replica-type": role.lower(), "training.kubeflow.org/replica-index": str(index)}
+            annotations = replica["template"].get("metadata", {}).get("annotations", {})
+            pods.append(_pod(f"{name}-{role.lower()}-{index}", namespace, labels, annotations, pod_spec))
+    return pods
+
+
+def _pod(name: str, namespace: str, labels: dict, annotations: dict, spec: dict) -> dict:
+    container = spec["containers"][0]
+    return {"apiVersion": "v1", "kind": "Pod", "spec": spec,
+            "metadata": {"name": name, "namespace": namespace, "uid": str(uuid.uuid4()), "labels": labels,
+                         "annotations": dict(annotations)},
+            "status": {"phase": "Pending", "containerStatuses": [{
+                "name": container["name"], "image": container.get("image", ""), "imageID": "", "ready": False,
+                "restartCount": 0, "state": {"waiting": {"reason": "ContainerCreating"}}, "lastState": {}}]}}
+
+
+def _upsert(items: list[dict], changes: list[dict]) -> list[dict]:
+    """`items` with each of `changes` replacing the item of its name, or added: how Trainer merges env and volumes."""
+    merged = {item["name"]: item for item in items}
+    merged |= {change["name"]: change for change in changes}
+    return list(merged.values())
+
+
+def _pod_index(pod: _Pod) -> tuple[int, int]:
+    labels = pod.obj["metadata"]["labels"]
+    if "batch.kubernetes.io/job-completion-index" in labels:
+        return 0, int(labels["batch.kubernetes.io/job-completion-index"])
+    role = 0 if labels["training.kubeflow.org/replica-type"] == "chief" else 1
+    return role, int(labels["training.kubeflow.org/replica-index"])
+
+
+def _flag(query: dict[str, list[str]], name: str) -> bool:
+    """A boolean query parameter as the API server parses it (Go's strconv.ParseBool; the Python client sends `True`)."""
+    return query.get(name, ["false"])[0] in ("1", "t", "T", "TRUE", "true", "True")
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _rfc3339_nano(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%f") + "000Z"
+
+
+def _handler_for(standin: KubeApiStandIn) -> type[http.server.BaseHTTPRequestHandler]:
+    """The request handler: routes a REST call to the stand-in, records it, and answers JSON (or a log's text)."""
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # http.server dispatches on the method's name
+            self._serve("GET")
+
+        def do_POST(self) -> None:
+            self._serve("POST")
+
+        def do_DELETE(self) -> None:
+            self._serve("DELETE")
+
+        def _serve(self, method: str) -> None:
+            url = urlparse(self.path)
+            query = parse_qs(url.query)
+            length = int(self.headers.get("Content-Length") or 0)
+            body = json.loads(self.rfile.read(length)) if length else None
+            try:
+                with standin._lock:
+                    answer = self._route(method, url.path, query, body)
+                code = 201 if method == "POST" else 200
+            except ApiError as error:
+                answer, code = error.status, error.code
+            data = answer.encode() if isinstance(answer, str) else json.dumps(answer).encode()
+            self.send_response(code)
+            self.send_header("Content-Type", "text/plain" if isinstance(answer, str) else "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def _route(self, method: str, path: str, query: dict, body: dict | None) -> dict | str:
+            if match := _POD_PATH.match(path):
+                namespace, name, log = match.groups()
+                if method == "GET" and name and log:
+                    standin.requests.append(("get", "", "pods/log"))
+                    return standin.pod_log(namespace, name, query)
+                if method == "GET" and not name:
+                    standin.requests.append(("list", "", "pods"))
+                    return standin.list_pods(namespace, query.get("labelSelector", [""])[0])
+            if match := _CUSTOM_PATH.match(path):
+                group, version, namespace, plural, name = match.groups()
+                verb = {"POST": "create", "DELETE": "delete"}.get(method, "get" if name else "list")
+                standin.requests.append((verb, group, plural))
+                kind = KINDS.get((group, version, plural))
+                if kind is not None:
+                    return self._custom(verb, kind, plural, namespace, name, query, body)
+            raise ApiError(404, "NotFound", "the server could not find the requested resource")
+
+        def _custom(self, verb: str, kind: str, plural: str, namespace: str, name: str | None, query: dict,
+                    body: dict | None) -> dict:
+            if verb == "create":
+                standin.create_queries.append(query)
+                return standin.create(kind, plural, namespace, body or {})
+            if verb == "get":
+                return standin.get(plural, namespace, name)
+            if verb == "delete":
+                return standin.delete(plural, namespace, name)
+            return {"apiVersion": "v1", "kind": f"{kind}List", "metadata": {},
+                    "items": [job.obj for (p, ns, _), job in standin.jobs.items() if p == plural and ns == namespace]}
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    return Handler
