@@ -212,8 +212,12 @@ class _Workers:
         self._last_read[pod] = (now, set(lines))
 
     def _failure(self, pod: str, finished_at: str, exit_code: int | None, previous: bool) -> WorkerFailure:
-        text = self._read_log(pod, tail_lines=TAIL_LINES, previous=previous)
-        lines = text.splitlines() if text is not None else list(self._recent.get(pod, ()))
+        # Timestamped, as every read: the client would parse a log that happens to be one JSON value.
+        text = self._read_log(pod, tail_lines=TAIL_LINES, previous=previous, timestamps=True)
+        if text is None:
+            lines = list(self._recent.get(pod, ()))
+        else:
+            lines = [line.partition(" ")[2] for line in text.splitlines()]
         return WorkerFailure(pod, finished_at, exit_code, lines)
 
     def _read_log(self, pod: str, **options: object) -> str | None:
