@@ -16,6 +16,9 @@ Trainer, JobSet or Training Operator controller runs. What it does:
   reasons and messages those controllers' sources set. Scenarios: `success`, `failed-worker`
   (one worker's container exits 1 with its own log), `never-finishes` (for the launcher's
   timeout) and `deleted` (someone else deletes the job mid-run). Deleting a job deletes its pods.
+  A fifth, `processes` (TFJob only), runs each pod's container command as a local process with
+  the pod's env and TF_CONFIG's addresses on localhost, and derives the pods' and the job's
+  status from the processes' exit codes (no restarts).
 - It records every request as (verb, group, resource): the RBAC the launcher needs.
 
 What passing against it shows: the objects are valid for the pinned CRDs and the launcher
@@ -30,7 +33,11 @@ import dataclasses
 import hashlib
 import http.server
 import json
+import os
 import re
+import socket
+import subprocess
+import sys
 import threading
 import uuid
 from collections.abc import Callable
@@ -41,7 +48,7 @@ from urllib.parse import parse_qs, urlparse
 import yaml
 from crd_schemas import crd_errors
 
-SCENARIOS = ("success", "failed-worker", "never-finishes", "deleted")
+SCENARIOS = ("success", "failed-worker", "never-finishes", "deleted", "processes")
 RUNTIME_NAME = "fracdet-tensorflow"
 FAILING_WORKER = 1
 FAILURE_LINE = "tensorflow.python.framework.errors_impl.InternalError: worker 1 ran out of GPU memory"
@@ -89,6 +96,7 @@ class _Pod:
     container: str
     log: list[tuple[datetime, str]] = dataclasses.field(default_factory=list)
     previous_log: list[tuple[datetime, str]] | None = None
+    process: subprocess.Popen | None = None
 
 
 @dataclasses.dataclass
@@ -129,6 +137,8 @@ class KubeApiStandIn:
     def __exit__(self, *exc: object) -> None:
         self._server.shutdown()
         self._server.server_close()
+        for job in list(self.jobs.values()):
+            _stop_processes(job)
 
     @property
     def url(self) -> str:
@@ -178,8 +188,10 @@ class KubeApiStandIn:
         return job.obj
 
     def delete(self, plural: str, namespace: str, name: str) -> dict:
-        if self.jobs.pop((plural, namespace, name), None) is None:
+        job = self.jobs.pop((plural, namespace, name), None)
+        if job is None:
             raise ApiError(404, "NotFound", f'{plural} "{name}" not found')
+        _stop_processes(job)
         return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "details": {"name": name}}
 
     def list_pods(self, namespace: str, selector: str) -> dict:
@@ -246,6 +258,11 @@ class KubeApiStandIn:
             for pod in (_trainjob_pods(job.obj) if kind == "TrainJob" else _tfjob_pods(job.obj)):
                 job.pods[pod["metadata"]["name"]] = _Pod(pod, CONTAINER[kind])
                 self.pods_made.append(copy.deepcopy(pod))
+            if self.scenario == "processes":
+                _start_processes(job)
+            return
+        if self.scenario == "processes":
+            _follow_processes(job)
             return
         if step == 3 and self.scenario == "deleted":
             self.jobs.pop(next(key for key, value in self.jobs.items() if value is job))
@@ -308,6 +325,74 @@ def _run(pod: _Pod, line: str) -> None:
         pod.obj["status"]["containerStatuses"][0] |= {"ready": True, "state": {"running": {
             "startedAt": _now().strftime("%Y-%m-%dT%H:%M:%SZ")}}}
     pod.log.append((_now(), line))
+
+
+def _start_processes(job: _Job) -> None:
+    """Each TFJob pod's container command as a local process: the pod's env, TF_CONFIG's cluster on localhost ports."""
+    assert job.kind == "TFJob", "the processes scenario plays the Training Operator, which injects TF_CONFIG"
+    pods = sorted(job.pods.values(), key=_pod_index)
+    ports = iter(_free_ports(len(pods)))
+    cluster: dict[str, list[str]] = {}
+    for pod in pods:
+        labels = pod.obj["metadata"]["labels"]
+        cluster.setdefault(labels["training.kubeflow.org/replica-type"], []).append(f"localhost:{next(ports)}")
+    for pod in pods:
+        container = pod.obj["spec"]["containers"][0]
+        env = {variable["name"]: variable["value"] for variable in container.get("env", []) if "value" in variable}
+        tf_config = json.loads(env["TF_CONFIG"]) | {"cluster": cluster}
+        command = [str(Path(sys.executable).with_name(container["command"][0])), *container["command"][1:],
+                   *container.get("args", [])]
+        pod.process = subprocess.Popen(command, env={**os.environ, **env, "TF_CONFIG": json.dumps(tf_config),
+                                                     "CUDA_VISIBLE_DEVICES": "-1"},
+                                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        threading.Thread(target=_collect_output, args=(pod,), daemon=True).start()
+        _run(pod, f"started: {' '.join(command[1:3])}")
+
+
+def _collect_output(pod: _Pod) -> None:
+    for line in pod.process.stdout:
+        pod.log.append((_now(), line.rstrip("\n")))
+
+
+def _follow_processes(job: _Job) -> None:
+    """Each pod's phase from its process; the job Succeeded when all exited 0, Failed when one exited otherwise."""
+    metadata = job.obj["metadata"]
+    codes = []
+    for pod in job.pods.values():
+        code = pod.process.poll()
+        codes.append(code)
+        if code is not None and pod.obj["status"]["phase"] == "Running":
+            pod.obj["status"]["phase"] = "Succeeded" if code == 0 else "Failed"
+            pod.obj["status"]["containerStatuses"][0] |= {"ready": False, "state": {"terminated": {
+                "exitCode": code, "reason": "Completed" if code == 0 else "Error",
+                "finishedAt": _now().strftime("%Y-%m-%dT%H:%M:%SZ")}}}
+    conditions, subject = job.obj["status"]["conditions"], f"TFJob {metadata['namespace']}/{metadata['name']}"
+    if any(condition["type"] in ("Failed", "Succeeded") for condition in conditions):
+        return
+    if any(code not in (None, 0) for code in codes):
+        conditions.append(_tfjob_condition("Failed", f"{subject} has failed because a replica failed."))
+    elif all(code == 0 for code in codes):
+        conditions.append(_tfjob_condition("Succeeded", f"{subject} successfully completed."))
+    else:
+        _set_running(job)
+
+
+def _stop_processes(job: _Job) -> None:
+    for pod in job.pods.values():
+        if pod.process is not None and pod.process.poll() is None:
+            pod.process.kill()
+            pod.process.wait()
+
+
+def _free_ports(count: int) -> list[int]:
+    sockets = [socket.socket() for _ in range(count)]
+    try:
+        for sock in sockets:
+            sock.bind(("localhost", 0))
+        return [sock.getsockname()[1] for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
 
 
 def _set_running(job: _Job) -> None:

@@ -410,3 +410,43 @@ def test_both_train_tasks_describe_the_model_from_the_files_training_wrote(tmp_p
     assert model.metadata == {"display_name": "Trained detector (SavedModel)", "epochs_run": 7, "best_val_loss": None,
                               "train_images_per_second": 12.0, "image_size": 256,
                               "saved_model": str(tmp_path / "model" / "saved_model")}
+
+
+# The stand-in playing the Training Operator for real: the workers run as local processes.
+
+def _has_train_worker() -> bool:
+    return subprocess.run([FRACDET, "train-worker", "--help"], capture_output=True, timeout=120).returncode == 0
+
+
+@pytest.mark.slow
+def test_a_tfjob_of_two_local_worker_processes_trains_the_model_the_launcher_describes(kubeconfig, tmp_path, monkeypatch):
+    if not _has_train_worker():
+        pytest.skip("`fracdet train-worker` (the worker entrypoint) is not in this checkout")
+    from test_train import TINY_MODEL
+
+    from fracdet_core.ingest import IngestConfig, ingest_dataset
+    from fracdet_core.synth import SynthConfig, generate_dataset
+
+    generate_dataset(SynthConfig(train=16, val=4, size=96, seed=14), str(tmp_path / "data"), progress=False)
+    ingest_dataset(str(tmp_path / "data"), str(tmp_path / "ingest"), IngestConfig(shards=1), progress=False)
+    (tmp_path / "tiny.yaml").write_text(TINY_MODEL)
+    (tmp_path / "scratch").mkdir()
+    monkeypatch.setenv("TMPDIR", str(tmp_path / "scratch"))  # the non-chief's scratch folder, which it removes
+    out = tmp_path / "model"
+    job = WorkerJob(api="tfjob", name="fracdet-train-local", namespace=NAMESPACE, workers=2, image="local",
+                    train_args=("--data", str(tmp_path / "ingest"), "--out", str(out), "--config", str(tmp_path / "tiny.yaml"),
+                                "--epochs", "1"))
+    with KubeApiStandIn("processes", namespace=NAMESPACE) as standin:
+        kubeconfig(standin)
+        api_client, _ = cluster_api_client()
+        lines: list[str] = []
+        run_worker_job(job, api_client, timeout_s=600, poll_s=0.5, log=lines.append)
+        _assert_nothing_left(standin)
+    epochs = {pod: [line for line in lines if line.startswith(f"[{pod}] epoch 1/1: loss ")]
+              for pod in ("fracdet-train-local-chief-0", "fracdet-train-local-worker-0")}
+    assert all(len(found) == 1 for found in epochs.values()), "\n".join(lines[-60:])
+    model = Model(uri=str(out))
+    describe_trained_model(model)
+    summary = json.loads((out / "train_summary.json").read_text())
+    assert summary["workers"] == 2 and model.metadata["epochs_run"] == 1 and model.metadata["image_size"] == 64
+    assert (out / "saved_model").is_dir() and list((tmp_path / "scratch").iterdir()) == []
