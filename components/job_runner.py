@@ -206,7 +206,7 @@ class _Workers:
         recent = self._recent.setdefault(pod, collections.deque(maxlen=TAIL_LINES))
         for line in lines:
             if line not in seen:
-                message = line.partition(" ")[2]
+                message = _without_timestamp(line)
                 recent.append(message)
                 self._log(f"[{pod}] {message}")
         self._last_read[pod] = (now, set(lines))
@@ -214,10 +214,7 @@ class _Workers:
     def _failure(self, pod: str, finished_at: str, exit_code: int | None, previous: bool) -> WorkerFailure:
         # Timestamped, as every read: the client would parse a log that happens to be one JSON value.
         text = self._read_log(pod, tail_lines=TAIL_LINES, previous=previous, timestamps=True)
-        if text is None:
-            lines = list(self._recent.get(pod, ()))
-        else:
-            lines = [line.partition(" ")[2] for line in text.splitlines()]
+        lines = list(self._recent.get(pod, ())) if text is None else [_without_timestamp(line) for line in text.splitlines()]
         return WorkerFailure(pod, finished_at, exit_code, lines)
 
     def _read_log(self, pod: str, **options: object) -> str | None:
@@ -257,6 +254,11 @@ def _container_failure(pod: dict) -> tuple[str, int | None, bool] | None:
     if pod["status"].get("phase") == "Failed":
         return _UNKNOWN_TIME, None, False
     return None
+
+
+def _without_timestamp(line: str) -> str:
+    """A log line as the worker wrote it: the API puts an RFC 3339 time and a space before it when asked."""
+    return line.partition(" ")[2]
 
 
 def _timestamp(moment: object) -> str:
