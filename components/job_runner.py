@@ -145,11 +145,12 @@ def _wait(job: WorkerJob, jobs: client.CustomObjectsApi, workers: _Workers, *, t
             return
         if state == "failed":
             raise workers.failure_error(message)
-        if time.monotonic() >= deadline:
+        left = deadline - time.monotonic()
+        if left <= 0:
             raise WorkerJobTimeoutError(
                 f"{job.kind.kind} {job.name} in namespace {job.namespace} did not finish within {timeout_s:g} s; "
-                f"still running: {_pod_phases(pods)}; the job is deleted")
-        time.sleep(poll_s)
+                f"still running: {_still_running(pods, current)}; the job is deleted")
+        time.sleep(min(poll_s, left))
 
 
 def job_state(api: str, job: dict) -> tuple[str, str]:
@@ -268,10 +269,20 @@ def _timestamp(moment: object) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ") if hasattr(moment, "strftime") else str(moment)
 
 
-def _pod_phases(pods: list[dict]) -> str:
-    phases = [f"pod {pod['metadata']['name']} ({pod['status'].get('phase')})" for pod in pods
-              if pod["status"].get("phase") in ("Pending", "Running")]
-    return ", ".join(sorted(phases)) or "no worker pod"
+def _still_running(pods: list[dict], job: dict) -> str:
+    """The pods not yet ended, each with its phase (and why the scheduler left it pending); else the job's conditions."""
+    phases = []
+    for pod in pods:
+        phase = pod["status"].get("phase")
+        if phase in ("Pending", "Running"):
+            unscheduled = [condition.get("message") for condition in pod["status"].get("conditions") or []
+                           if condition.get("type") == "PodScheduled" and condition.get("status") == "False"]
+            phases.append(f"pod {pod['metadata']['name']} ({phase}{': ' + unscheduled[0] if unscheduled else ''})")
+    if phases:
+        return ", ".join(sorted(phases))
+    conditions = [f"{condition.get('type')}={condition.get('status')} {condition.get('reason', '')}".strip()
+                  for condition in job.get("status", {}).get("conditions", [])]
+    return "no worker pod; the job's conditions: " + (", ".join(conditions) or "none yet")
 
 
 def _get(job: WorkerJob, jobs: client.CustomObjectsApi) -> dict | None:
@@ -304,11 +315,12 @@ def _api_error(job: WorkerJob, action: str, error: ApiException) -> WorkerJobErr
     kind = job.kind
     what = f"{action} {kind.kind} {job.name} in namespace {job.namespace}"
     if error.status == 403:
-        return WorkerJobError(f"not allowed to {what}: the service account needs the RBAC rules of docs' "
-                              f"'Training on several machines' ({error.reason})")
+        return WorkerJobError(f"not allowed to {what}: {_api_message(error)} (a missing RBAC rule: the service account "
+                              "needs those of the docs' 'Training on several machines')")
     if error.status == 404 and action == "create":
-        return WorkerJobError(f"cannot {what}: the cluster serves no {kind.plural}.{kind.group} "
-                              f"(is {'Kubeflow Trainer' if job.api == 'trainjob' else 'the Training Operator'} installed?)")
+        engine = "Kubeflow Trainer" if job.api == "trainjob" else "the Training Operator"
+        return WorkerJobError(f"cannot {what}: {_api_message(error)} (no namespace {job.namespace}, or the cluster serves no "
+                              f"{kind.plural}.{kind.group}: is {engine} installed?)")
     return WorkerJobError(f"cannot {what}: {error.status} {error.reason}: {_api_message(error)}")
 
 

@@ -15,7 +15,9 @@ Trainer, JobSet or Training Operator controller runs. What it does:
   TF_CONFIG for a TFJob), gives them log lines, and sets the status conditions with the types,
   reasons and messages those controllers' sources set. Scenarios: `success`, `failed-worker`
   (one worker's container exits 1 with its own log), `never-finishes` (for the launcher's
-  timeout) and `deleted` (someone else deletes the job mid-run). Deleting a job deletes its pods.
+  timeout), `unschedulable` (the pods stay pending, as with no GPU node free), `suspended` (a
+  TrainJob held back, as a queue such as Kueue does, so no pod starts) and `deleted` (someone
+  else deletes the job mid-run). Deleting a job deletes its pods.
   A fifth, `processes` (TFJob only), runs each pod's container command as a local process with
   the pod's env and TF_CONFIG's addresses on localhost, and derives the pods' and the job's
   status from the processes' exit codes (no restarts).
@@ -48,7 +50,8 @@ from urllib.parse import parse_qs, urlparse
 import yaml
 from crd_schemas import crd_errors
 
-SCENARIOS = ("success", "failed-worker", "never-finishes", "deleted", "processes")
+SCENARIOS = ("success", "failed-worker", "never-finishes", "unschedulable", "suspended", "deleted", "processes")
+UNSCHEDULABLE = "0/3 nodes are available: 3 Insufficient nvidia.com/gpu. preemption: 0/3 nodes are available."
 RUNTIME_NAME = "fracdet-tensorflow"
 FAILING_WORKER = 1
 FAILURE_LINE = "tensorflow.python.framework.errors_impl.InternalError: worker 1 ran out of GPU memory"
@@ -254,6 +257,10 @@ class KubeApiStandIn:
     def _step(self, job: _Job) -> None:
         job.steps += 1
         step, kind = job.steps, job.kind
+        if self.scenario == "suspended":  # Trainer's setSuspendedCondition
+            job.obj["status"]["conditions"] = [{"type": "Suspended", "status": "True", "reason": "Suspended",
+                                                "message": "TrainJob is suspended"}]
+            return
         if step == 1:
             for pod in (_trainjob_pods(job.obj) if kind == "TrainJob" else _tfjob_pods(job.obj)):
                 job.pods[pod["metadata"]["name"]] = _Pod(pod, CONTAINER[kind])
@@ -263,6 +270,11 @@ class KubeApiStandIn:
             return
         if self.scenario == "processes":
             _follow_processes(job)
+            return
+        if self.scenario == "unschedulable":
+            for pod in job.pods.values():
+                pod.obj["status"]["conditions"] = [{"type": "PodScheduled", "status": "False", "reason": "Unschedulable",
+                                                    "message": UNSCHEDULABLE}]
             return
         if step == 3 and self.scenario == "deleted":
             self.jobs.pop(next(key for key, value in self.jobs.items() if value is job))

@@ -16,7 +16,7 @@ import pytest
 from crd_schemas import crd_errors
 from kfp.dsl import Artifact, Dataset, Model, TaskConfig
 from kfp.dsl.executor import Executor
-from kube_api_standin import FAILING_WORKER, FAILURE_LINE, KubeApiStandIn
+from kube_api_standin import FAILING_WORKER, FAILURE_LINE, UNSCHEDULABLE, KubeApiStandIn
 from kubernetes import client
 
 from fracdet_components.artifacts import describe_trained_model
@@ -202,6 +202,26 @@ def test_a_job_that_never_finishes_is_bounded_by_the_timeout_which_names_what_st
         running = ", ".join(f"pod {name} (Running)" for name in sorted(pod["metadata"]["name"] for pod in standin.pods_made))
         assert str(timeout.value) == (f"{job_object(_job(api))['kind']} fracdet-train-test in namespace {NAMESPACE} did not "
                                       f"finish within 0.5 s; still running: {running}; the job is deleted")
+        _assert_nothing_left(standin)
+
+
+def test_a_timeout_says_why_the_scheduler_left_the_workers_pending(kubeconfig):
+    with KubeApiStandIn("unschedulable", namespace=NAMESPACE) as standin:
+        kubeconfig(standin)
+        with pytest.raises(WorkerJobTimeoutError) as timeout:
+            _launch(standin, _job("trainjob", workers=2), timeout_s=0.3)
+        names = sorted(pod["metadata"]["name"] for pod in standin.pods_made)
+        pending = ", ".join(f"pod {name} (Pending: {UNSCHEDULABLE})" for name in names)
+        assert f"still running: {pending}; the job is deleted" in str(timeout.value)
+        _assert_nothing_left(standin)
+
+
+def test_a_timeout_before_any_pod_names_the_jobs_conditions(kubeconfig):
+    with KubeApiStandIn("suspended", namespace=NAMESPACE) as standin:
+        kubeconfig(standin)
+        with pytest.raises(WorkerJobTimeoutError, match=r"still running: no worker pod; the job's conditions: Suspended=True "
+                                                        r"Suspended; the job is deleted"):
+            _launch(standin, _job("trainjob"), timeout_s=0.1)
         _assert_nothing_left(standin)
 
 
