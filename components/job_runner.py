@@ -100,6 +100,7 @@ def run_worker_job(job: WorkerJob, api_client: client.ApiClient, *, timeout_s: f
         WorkerFailedError: the engine marked the job failed; names the first worker that failed, with its log's end.
         WorkerJobTimeoutError: the job ran longer than `timeout_s`; says which pods were still running.
         WorkerJobError: the API refused the job, or the job vanished while running.
+        SystemExit: the process got SIGTERM (a cancelled run, an evicted pod), once the job is deleted.
     """
     jobs = client.CustomObjectsApi(api_client)
     _create_or_adopt(job, jobs, log)
@@ -114,22 +115,25 @@ def run_worker_job(job: WorkerJob, api_client: client.ApiClient, *, timeout_s: f
 
 def _create_or_adopt(job: WorkerJob, jobs: client.CustomObjectsApi, log: Log) -> None:
     body = job_object(job)
-    kind = job.kind
+    resource = job.resource
     try:
-        jobs.create_namespaced_custom_object(kind.group, kind.version, job.namespace, kind.plural, body,
+        jobs.create_namespaced_custom_object(resource.group, resource.version, job.namespace, resource.plural, body,
                                              field_validation="Strict", _request_timeout=REQUEST_TIMEOUT_S)
-        log(f"created {kind.kind} {job.name} in namespace {job.namespace}: {job.workers} workers")
+        log(f"created {resource.kind} {job.name} in namespace {job.namespace}: {job.workers} workers")
         return
     except ApiException as error:
         if error.status != 409:
             raise _api_error(job, "create", error) from None
     existing = _get(job, jobs)
-    if existing is None or existing["metadata"].get("annotations", {}).get(SPEC_DIGEST_ANNOTATION) != \
-            body["metadata"]["annotations"][SPEC_DIGEST_ANNOTATION]:
-        raise WorkerJobError(f"a {kind.kind} named {job.name} already exists in namespace {job.namespace} and is not the job "
+    if existing is None:  # deleted since: start it afresh
+        _create_or_adopt(job, jobs, log)
+        return
+    digest = body["metadata"]["annotations"][SPEC_DIGEST_ANNOTATION]
+    if (existing["metadata"].get("annotations") or {}).get(SPEC_DIGEST_ANNOTATION) != digest:
+        raise WorkerJobError(f"a {resource.kind} named {job.name} already exists in namespace {job.namespace} and is not the job "
                              "this launcher would start; delete it (kubectl delete "
-                             f"{kind.plural}.{kind.group} {job.name} -n {job.namespace}) or choose another name")
-    log(f"adopted {kind.kind} {job.name} in namespace {job.namespace}, which an earlier try of this task started")
+                             f"{resource.plural}.{resource.group} {job.name} -n {job.namespace}) or choose another name")
+    log(f"adopted {resource.kind} {job.name} in namespace {job.namespace}, which an earlier try of this task started")
 
 
 def _wait(job: WorkerJob, jobs: client.CustomObjectsApi, workers: _Workers, *, timeout_s: float, poll_s: float) -> None:
@@ -137,7 +141,7 @@ def _wait(job: WorkerJob, jobs: client.CustomObjectsApi, workers: _Workers, *, t
     while True:
         current = _get(job, jobs)
         if current is None:
-            raise WorkerJobError(f"{job.kind.kind} {job.name} in namespace {job.namespace} was deleted while it ran, "
+            raise WorkerJobError(f"{job.resource.kind} {job.name} in namespace {job.namespace} was deleted while it ran, "
                                  "by someone other than this launcher")
         pods = workers.follow()
         state, message = job_state(job.api, current)
@@ -148,7 +152,7 @@ def _wait(job: WorkerJob, jobs: client.CustomObjectsApi, workers: _Workers, *, t
         left = deadline - time.monotonic()
         if left <= 0:
             raise WorkerJobTimeoutError(
-                f"{job.kind.kind} {job.name} in namespace {job.namespace} did not finish within {timeout_s:g} s; "
+                f"{job.resource.kind} {job.name} in namespace {job.namespace} did not finish within {timeout_s:g} s; "
                 f"still running: {_still_running(pods, current)}; the job is deleted")
         time.sleep(min(poll_s, left))
 
@@ -220,7 +224,7 @@ class _Workers:
 
     def _read_log(self, pod: str, **options: object) -> str | None:
         try:
-            return self._core.read_namespaced_pod_log(pod, self._job.namespace, container=self._job.kind.container,
+            return self._core.read_namespaced_pod_log(pod, self._job.namespace, container=self._job.resource.container,
                                                       _request_timeout=REQUEST_TIMEOUT_S, **options)
         except ApiException as error:
             if error.status in (400, 404):  # not started yet, restarted without a previous log, or gone
@@ -230,7 +234,7 @@ class _Workers:
     def failure_error(self, reason: str) -> WorkerFailedError:
         """The error for a failed job: the first worker to fail, with its own last log lines."""
         self.follow()
-        kind, name, namespace = self._job.kind.kind, self._job.name, self._job.namespace
+        kind, name, namespace = self._job.resource.kind, self._job.name, self._job.namespace
         head = f"{kind} {name} in namespace {namespace} failed ({reason or 'no reason given'})"
         if not self.failures:
             return WorkerFailedError(f"{head}; no worker pod was seen failing. The job is deleted.", None, [])
@@ -286,9 +290,9 @@ def _still_running(pods: list[dict], job: dict) -> str:
 
 
 def _get(job: WorkerJob, jobs: client.CustomObjectsApi) -> dict | None:
-    kind = job.kind
+    resource = job.resource
     try:
-        return jobs.get_namespaced_custom_object(kind.group, kind.version, job.namespace, kind.plural, job.name,
+        return jobs.get_namespaced_custom_object(resource.group, resource.version, job.namespace, resource.plural, job.name,
                                                  _request_timeout=REQUEST_TIMEOUT_S)
     except ApiException as error:
         if error.status == 404:
@@ -298,29 +302,29 @@ def _get(job: WorkerJob, jobs: client.CustomObjectsApi) -> dict | None:
 
 def _delete(job: WorkerJob, jobs: client.CustomObjectsApi, log: Log, *, quiet: bool) -> None:
     """Delete the job and, through their owner references, its pods; `quiet` logs a failure rather than raising it."""
-    kind = job.kind
+    resource = job.resource
     try:
-        jobs.delete_namespaced_custom_object(kind.group, kind.version, job.namespace, kind.plural, job.name,
+        jobs.delete_namespaced_custom_object(resource.group, resource.version, job.namespace, resource.plural, job.name,
                                              propagation_policy="Background", _request_timeout=REQUEST_TIMEOUT_S)
-        log(f"deleted {kind.kind} {job.name}")
+        log(f"deleted {resource.kind} {job.name}")
     except ApiException as error:
         if error.status == 404:
             return
         if not quiet:
             raise _api_error(job, "delete", error) from None
-        log(f"could not delete {kind.kind} {job.name} in namespace {job.namespace}: {error.status} {error.reason}")
+        log(f"could not delete {resource.kind} {job.name} in namespace {job.namespace}: {error.status} {error.reason}")
 
 
 def _api_error(job: WorkerJob, action: str, error: ApiException) -> WorkerJobError:
-    kind = job.kind
-    what = f"{action} {kind.kind} {job.name} in namespace {job.namespace}"
+    resource = job.resource
+    what = f"{action} {resource.kind} {job.name} in namespace {job.namespace}"
     if error.status == 403:
         return WorkerJobError(f"not allowed to {what}: {_api_message(error)} (a missing RBAC rule: the service account "
                               "needs those of the docs' 'Training on several machines')")
     if error.status == 404 and action == "create":
         engine = "Kubeflow Trainer" if job.api == "trainjob" else "the Training Operator"
         return WorkerJobError(f"cannot {what}: {_api_message(error)} (no namespace {job.namespace}, or the cluster serves no "
-                              f"{kind.plural}.{kind.group}: is {engine} installed?)")
+                              f"{resource.plural}.{resource.group}: is {engine} installed?)")
     return WorkerJobError(f"cannot {what}: {error.status} {error.reason}: {_api_message(error)}")
 
 

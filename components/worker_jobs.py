@@ -115,7 +115,8 @@ class WorkerJob:
         _check_volumes(self.volumes, self.volume_mounts)
 
     @property
-    def kind(self) -> JobApi:
+    def resource(self) -> JobApi:
+        """Where the job kind lives in the API, and how its pods are found."""
         return JOB_APIS[self.api]
 
 
@@ -137,7 +138,7 @@ def job_name(seed: str) -> str:
 
 def pod_selector(job: WorkerJob) -> str:
     """The label selector of the job's worker pods."""
-    return f"{job.kind.pod_selector_label}={job.name}"
+    return f"{job.resource.pod_selector_label}={job.name}"
 
 
 def job_object(job: WorkerJob) -> dict:
@@ -145,7 +146,8 @@ def job_object(job: WorkerJob) -> dict:
     spec = _trainjob_spec(job) if job.api == "trainjob" else _tfjob_spec(job)
     metadata = {"name": job.name, "namespace": job.namespace, "labels": dict(LABELS),
                 "annotations": {SPEC_DIGEST_ANNOTATION: spec_digest(spec)}}
-    return {"apiVersion": f"{job.kind.group}/{job.kind.version}", "kind": job.kind.kind, "metadata": metadata, "spec": spec}
+    resource = job.resource
+    return {"apiVersion": f"{resource.group}/{resource.version}", "kind": resource.kind, "metadata": metadata, "spec": spec}
 
 
 def spec_digest(spec: Mapping[str, object]) -> str:

@@ -240,13 +240,13 @@ def test_a_retried_launcher_adopts_the_job_its_first_try_started(api, kubeconfig
     with KubeApiStandIn("success", namespace=NAMESPACE) as standin:
         kubeconfig(standin)
         api_client, _ = cluster_api_client()
-        kind = job.kind
+        resource = job.resource
         client.CustomObjectsApi(api_client).create_namespaced_custom_object(  # the first try, killed after this
-            kind.group, kind.version, NAMESPACE, kind.plural, job_object(job))
+            resource.group, resource.version, NAMESPACE, resource.plural, job_object(job))
         lines = _launch(standin, job)
         assert len(standin.created) == 1
-        assert standin.requests.count(("create", kind.group, kind.plural)) == 2
-        assert lines[0] == (f"adopted {kind.kind} fracdet-train-test in namespace {NAMESPACE}, which an earlier try of this "
+        assert standin.requests.count(("create", resource.group, resource.plural)) == 2
+        assert lines[0] == (f"adopted {resource.kind} fracdet-train-test in namespace {NAMESPACE}, which an earlier try of this "
                             "task started")
         _assert_nothing_left(standin)
 
