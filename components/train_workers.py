@@ -3,6 +3,9 @@
 The task itself is a small pod in the CPU image. It forwards its resources, scheduling, env and
 volumes (KFP's `TaskConfig`) to every worker, which runs `fracdet train-worker` in
 `worker_image`, and it hands on the model the chief wrote, with the single train task's metadata.
+Resources and scheduling go to the workers only, so the task's own pod needs no GPU node; env and
+volumes go to the task too, since it reads the model's files with the same credentials (a
+`GOOGLE_APPLICATION_CREDENTIALS` pointing into a mounted key secret).
 """
 
 from kfp import dsl
@@ -15,7 +18,7 @@ from fracdet_components.image import FRACDET_IMAGE
     dsl.TaskConfigField.RESOURCES, dsl.TaskConfigField.KUBERNETES_TOLERATIONS,
     dsl.TaskConfigField.KUBERNETES_NODE_SELECTOR, dsl.TaskConfigField.KUBERNETES_AFFINITY,
     dsl.TaskConfigPassthrough(field=dsl.TaskConfigField.ENV, apply_to_task=True),
-    dsl.TaskConfigField.KUBERNETES_VOLUMES])
+    dsl.TaskConfigPassthrough(field=dsl.TaskConfigField.KUBERNETES_VOLUMES, apply_to_task=True)])
 def train_on_workers(
     dataset: Input[Dataset],
     analysis: Input[Artifact],
