@@ -387,6 +387,16 @@ def _assert_worker_has_the_task_config(pod: dict, task_config: dict, root: str) 
     assert ("TF_CONFIG" in env) == (container["name"] == "tensorflow")
 
 
+def test_the_task_keeps_its_env_and_volumes_and_leaves_gpus_and_placement_to_the_workers():
+    from kfp.dsl import TaskConfigField
+
+    passthroughs = train_on_workers.component_spec.task_config_passthroughs
+    applied = {passthrough.field: passthrough.apply_to_task for passthrough in passthroughs}
+    assert applied == {TaskConfigField.RESOURCES: False, TaskConfigField.KUBERNETES_TOLERATIONS: False,
+                       TaskConfigField.KUBERNETES_NODE_SELECTOR: False, TaskConfigField.KUBERNETES_AFFINITY: False,
+                       TaskConfigField.ENV: True, TaskConfigField.KUBERNETES_VOLUMES: True}
+
+
 def test_the_component_refuses_artifacts_the_workers_cannot_reach_before_any_job(kubeconfig, tmp_path):
     from fracdet_components.worker_training import TrainSettings, run_train_workers_component
 
