@@ -194,7 +194,7 @@ class _Workers:
         for pod in sorted(pods, key=lambda pod: pod["metadata"]["name"]):
             if pod["status"].get("phase") != "Pending":
                 self._stream(pod["metadata"]["name"])
-            failure = _container_failure(pod)
+            failure = _container_failure(pod, self._job.resource.container)
             if failure and pod["metadata"]["name"] not in self.failures:
                 self.failures[pod["metadata"]["name"]] = self._failure(pod["metadata"]["name"], *failure)
         return pods
@@ -245,13 +245,16 @@ class _Workers:
                                  "The job is deleted.", first.pod, first.last_lines)
 
 
-def _container_failure(pod: dict) -> tuple[str, int | None, bool] | None:
+def _container_failure(pod: dict, container: str) -> tuple[str, int | None, bool] | None:
     """(finished at, exit code, whether the log is the previous container's) when the pod's worker container failed.
 
     A worker with restartPolicy Never fails for good (phase Failed); one with OnFailure (a TFJob's)
-    is restarted in place, so its failed run shows as the container's last state.
+    is restarted in place, so its failed run shows as the container's last state. Other containers
+    (a sidecar injected all the same) are not the worker's.
     """
     for status in pod["status"].get("container_statuses") or []:
+        if status.get("name") != container:
+            continue
         for state, previous in ((status.get("state") or {}, False), (status.get("last_state") or {}, True)):
             ended = state.get("terminated")
             if ended and ended.get("exit_code") != 0:
