@@ -11,14 +11,14 @@ Trainer, JobSet or Training Operator controller runs. What it does:
   CEL rules and Trainer v2.1's admission webhook make (name format, runtime, target jobs).
 - It plays the controllers' part by a scripted scenario, one step per GET of the job: it makes
   the worker pods as Trainer v2.1 + JobSet v0.10.1 or Training Operator v1.9 would name, label
-  and configure them from the job (runtime template, trainer fields, pod template overrides;
-  TF_CONFIG for a TFJob), gives them log lines, and sets the status conditions with the types,
+  and configure them from the job (tests/kube_standin_engines.py: runtime template, trainer
+  fields, pod template overrides; TF_CONFIG for a TFJob), gives them log lines, and sets the status conditions with the types,
   reasons and messages those controllers' sources set. Scenarios: `success`, `failed-worker`
   (one worker's container exits 1 with its own log), `never-finishes` (for the launcher's
   timeout), `unschedulable` (the pods stay pending, as with no GPU node free), `suspended` (a
   TrainJob held back, as a queue such as Kueue does, so no pod starts) and `deleted` (someone
   else deletes the job mid-run). Deleting a job deletes its pods.
-  A fifth, `processes` (TFJob only), runs each pod's container command as a local process with
+  One more, `processes` (TFJob only), runs each pod's container command as a local process with
   the pod's env and TF_CONFIG's addresses on localhost, and derives the pods' and the job's
   status from the processes' exit codes (no restarts).
 - It records every request as (verb, group, resource): the RBAC the launcher needs.
@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import hashlib
 import http.server
 import json
 import os
@@ -43,41 +42,24 @@ import sys
 import threading
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
 import yaml
 from crd_schemas import crd_errors
+from kube_standin_engines import jobs_status, now, rfc3339_nano, tfjob_condition, tfjob_pods, trainjob_pods
 
 SCENARIOS = ("success", "failed-worker", "never-finishes", "unschedulable", "suspended", "deleted", "processes")
 UNSCHEDULABLE = "0/3 nodes are available: 3 Insufficient nvidia.com/gpu. preemption: 0/3 nodes are available."
 RUNTIME_NAME = "fracdet-tensorflow"
 FAILING_WORKER = 1
 FAILURE_LINE = "tensorflow.python.framework.errors_impl.InternalError: worker 1 ran out of GPU memory"
-WORKER_PORT = 2222
 KINDS = {  # (group, version, plural) -> kind, as the API serves them
     ("trainer.kubeflow.org", "v1alpha1", "trainjobs"): "TrainJob",
     ("kubeflow.org", "v1", "tfjobs"): "TFJob",
 }
 CONTAINER = {"TrainJob": "node", "TFJob": "tensorflow"}
-# The `node` job's pod of fracdet's TrainingRuntime, as the contract between the parts of issue 26 fixes it.
-RUNTIME_NODE_POD = {
-    "metadata": {"annotations": {"sidecar.istio.io/inject": "false"}},
-    "spec": {
-        "restartPolicy": "Never",
-        "containers": [{
-            "name": "node", "image": "ghcr.io/fracdet/fracdet:runtime-default", "command": ["fracdet", "train-worker"],
-            "ports": [{"containerPort": WORKER_PORT}],
-            "env": [
-                *({"name": variable, "valueFrom": {"fieldRef": {"fieldPath": f"metadata.labels['jobset.sigs.k8s.io/{label}']"}}}
-                  for variable, label in (("JOBSET_NAME", "jobset-name"), ("REPLICATED_JOB_NAME", "replicatedjob-name"),
-                                          ("JOB_INDEX", "job-index"))),
-                {"name": "FRACDET_WORKER_PORT", "value": str(WORKER_PORT)},
-            ],
-        }],
-    },
-}
 _CUSTOM_PATH = re.compile(r"^/apis/([^/]+)/([^/]+)/namespaces/([^/]+)/([^/]+)(?:/([^/]+))?$")
 _POD_PATH = re.compile(r"^/api/v1/namespaces/([^/]+)/pods(?:/([^/]+)(/log)?)?$")
 _TRAINJOB_NAME = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")  # the TrainJob CRD's CEL rule on metadata.name
@@ -175,8 +157,8 @@ class KubeApiStandIn:
         self.created.append(copy.deepcopy(body))
         obj = copy.deepcopy(body)
         obj["metadata"] |= {"uid": str(uuid.uuid4()), "resourceVersion": "1", "generation": 1,
-                            "creationTimestamp": _now().strftime("%Y-%m-%dT%H:%M:%SZ")}
-        created = _tfjob_condition("Created", f"TFJob {key[2]} is created.")
+                            "creationTimestamp": now().strftime("%Y-%m-%dT%H:%M:%SZ")}
+        created = tfjob_condition("Created", f"TFJob {key[2]} is created.")
         obj["status"] = {"conditions": [created]} if kind == "TFJob" else {}
         self.jobs[key] = _Job(kind, obj)
         return obj
@@ -219,12 +201,12 @@ class KubeApiStandIn:
             raise ApiError(400, "BadRequest", f'previous terminated container "{container}" in pod "{name}" not found')
         lines = pod.previous_log if previous else pod.log
         if "sinceSeconds" in query:
-            since = _now() - timedelta(seconds=int(query["sinceSeconds"][0]))
+            since = now() - timedelta(seconds=int(query["sinceSeconds"][0]))
             lines = [(moment, line) for moment, line in lines if moment >= since]
         if "tailLines" in query:
             lines = lines[-int(query["tailLines"][0]):]
         stamped = _flag(query, "timestamps")
-        return "".join(f"{_rfc3339_nano(moment)} {line}\n" if stamped else f"{line}\n" for moment, line in lines)
+        return "".join(f"{rfc3339_nano(moment)} {line}\n" if stamped else f"{line}\n" for moment, line in lines)
 
     # The checks an API server and Trainer's webhook make beyond the CRD's OpenAPI schema.
 
@@ -262,7 +244,7 @@ class KubeApiStandIn:
                                                 "message": "TrainJob is suspended"}]
             return
         if step == 1:
-            for pod in (_trainjob_pods(job.obj) if kind == "TrainJob" else _tfjob_pods(job.obj)):
+            for pod in (trainjob_pods(job.obj) if kind == "TrainJob" else tfjob_pods(job.obj)):
                 job.pods[pod["metadata"]["name"]] = _Pod(pod, CONTAINER[kind])
                 self.pods_made.append(copy.deepcopy(pod))
             if self.scenario == "processes":
@@ -293,13 +275,13 @@ class KubeApiStandIn:
         pod = sorted(job.pods.values(), key=_pod_index)[FAILING_WORKER]
         _run(pod, "Traceback (most recent call last):")
         _run(pod, FAILURE_LINE)
-        ended = {"terminated": {"exitCode": 1, "reason": "Error", "finishedAt": _now().strftime("%Y-%m-%dT%H:%M:%SZ")}}
+        ended = {"terminated": {"exitCode": 1, "reason": "Error", "finishedAt": now().strftime("%Y-%m-%dT%H:%M:%SZ")}}
         status = pod.obj["status"]["containerStatuses"][0]
         if job.kind == "TrainJob":  # restartPolicy Never: the pod fails for good
             pod.obj["status"]["phase"] = "Failed"
             status |= {"state": ended, "ready": False}
         else:  # restartPolicy OnFailure: the kubelet restarts the container in place
-            pod.previous_log, pod.log = pod.log, [(_now(), "worker restarted: waiting for the cluster")]
+            pod.previous_log, pod.log = pod.log, [(now(), "worker restarted: waiting for the cluster")]
             status |= {"lastState": ended, "restartCount": status["restartCount"] + 1}
 
     def _finish(self, job: _Job) -> None:
@@ -308,26 +290,26 @@ class KubeApiStandIn:
             job.obj["status"].setdefault("conditions", []).append(
                 {"type": "Failed", "status": "True", "reason": "ReachedMaxRestarts",
                  "message": "jobset failed due to reaching max number of restarts"} if kind == "TrainJob" else
-                _tfjob_condition("Failed",
+                tfjob_condition("Failed",
                                  f"Job {metadata['name']} has failed because it has reached the specified backoff limit"))
             return
         for pod in job.pods.values():
             _run(pod, f"{pod.obj['metadata']['name']}: training done")
             pod.obj["status"]["phase"] = "Succeeded"
             pod.obj["status"]["containerStatuses"][0] |= {"ready": False, "state": {"terminated": {
-                "exitCode": 0, "reason": "Completed", "finishedAt": _now().strftime("%Y-%m-%dT%H:%M:%SZ")}}}
+                "exitCode": 0, "reason": "Completed", "finishedAt": now().strftime("%Y-%m-%dT%H:%M:%SZ")}}}
         if self.on_success is not None:
             self.on_success(job.obj)
         if kind == "TrainJob":
             job.obj["status"] = {"conditions": [{"type": "Complete", "status": "True", "reason": "AllJobsCompleted",
                                                  "message": "jobset completed successfully"}],
-                                 "jobsStatus": [_jobs_status(len(job.pods), succeeded=len(job.pods))]}
+                                 "jobsStatus": [jobs_status(succeeded=len(job.pods))]}
         else:
             for condition in job.obj["status"]["conditions"]:
                 if condition["type"] == "Running":
                     condition["status"] = "False"
             job.obj["status"]["conditions"].append(
-                _tfjob_condition("Succeeded", f"TFJob {metadata['namespace']}/{metadata['name']} successfully completed."))
+                tfjob_condition("Succeeded", f"TFJob {metadata['namespace']}/{metadata['name']} successfully completed."))
 
 
 def _run(pod: _Pod, line: str) -> None:
@@ -335,8 +317,8 @@ def _run(pod: _Pod, line: str) -> None:
     if pod.obj["status"]["phase"] == "Pending":
         pod.obj["status"]["phase"] = "Running"
         pod.obj["status"]["containerStatuses"][0] |= {"ready": True, "state": {"running": {
-            "startedAt": _now().strftime("%Y-%m-%dT%H:%M:%SZ")}}}
-    pod.log.append((_now(), line))
+            "startedAt": now().strftime("%Y-%m-%dT%H:%M:%SZ")}}}
+    pod.log.append((now(), line))
 
 
 def _start_processes(job: _Job) -> None:
@@ -363,7 +345,7 @@ def _start_processes(job: _Job) -> None:
 
 def _collect_output(pod: _Pod) -> None:
     for line in pod.process.stdout:
-        pod.log.append((_now(), line.rstrip("\n")))
+        pod.log.append((now(), line.rstrip("\n")))
 
 
 def _follow_processes(job: _Job) -> None:
@@ -377,14 +359,14 @@ def _follow_processes(job: _Job) -> None:
             pod.obj["status"]["phase"] = "Succeeded" if code == 0 else "Failed"
             pod.obj["status"]["containerStatuses"][0] |= {"ready": False, "state": {"terminated": {
                 "exitCode": code, "reason": "Completed" if code == 0 else "Error",
-                "finishedAt": _now().strftime("%Y-%m-%dT%H:%M:%SZ")}}}
+                "finishedAt": now().strftime("%Y-%m-%dT%H:%M:%SZ")}}}
     conditions, subject = job.obj["status"]["conditions"], f"TFJob {metadata['namespace']}/{metadata['name']}"
     if any(condition["type"] in ("Failed", "Succeeded") for condition in conditions):
         return
     if any(code not in (None, 0) for code in codes):
-        conditions.append(_tfjob_condition("Failed", f"{subject} has failed because a replica failed."))
+        conditions.append(tfjob_condition("Failed", f"{subject} has failed because a replica failed."))
     elif all(code == 0 for code in codes):
-        conditions.append(_tfjob_condition("Succeeded", f"{subject} successfully completed."))
+        conditions.append(tfjob_condition("Succeeded", f"{subject} successfully completed."))
     else:
         _set_running(job)
 
@@ -409,91 +391,11 @@ def _free_ports(count: int) -> list[int]:
 
 def _set_running(job: _Job) -> None:
     if job.kind == "TrainJob":
-        job.obj["status"]["jobsStatus"] = [_jobs_status(len(job.pods), active=len(job.pods))]
+        job.obj["status"]["jobsStatus"] = [jobs_status(active=len(job.pods))]
     elif not any(condition["type"] == "Running" for condition in job.obj["status"]["conditions"]):
         metadata = job.obj["metadata"]
         message = f"TFJob {metadata['namespace']}/{metadata['name']} is running."
-        job.obj["status"]["conditions"].append(_tfjob_condition("Running", message))
-
-
-def _jobs_status(pods: int, active: int = 0, succeeded: int = 0) -> dict:
-    return {"name": "node", "active": active, "ready": active, "succeeded": succeeded, "failed": 0, "suspended": 0}
-
-
-def _tfjob_condition(kind: str, message: str) -> dict:
-    """A condition as the Training Operator's UpdateJobConditions sets it: reason `TFJob<Type>`, its message."""
-    moment = _now().strftime("%Y-%m-%dT%H:%M:%SZ")
-    return {"type": kind, "status": "True", "reason": f"TFJob{kind}", "message": message,
-            "lastUpdateTime": moment, "lastTransitionTime": moment}
-
-
-def _trainjob_pods(job: dict) -> list[dict]:
-    """The `node` pods Trainer v2.1 (PlainML) and JobSet v0.10.1 make for `job` from fracdet's runtime."""
-    name, namespace, spec = job["metadata"]["name"], job["metadata"]["namespace"], job["spec"]
-    trainer = spec.get("trainer", {})
-    template = copy.deepcopy(RUNTIME_NODE_POD)
-    container = template["spec"]["containers"][0]
-    container |= {key: trainer[key] for key in ("image", "command", "args") if key in trainer}
-    if "resourcesPerNode" in trainer:
-        container["resources"] = trainer["resourcesPerNode"]
-    container["env"] = _upsert(container["env"], trainer.get("env", []))
-    for override in spec.get("podTemplateOverrides", []):
-        overrides = override.get("spec", {})
-        template["spec"] |= {key: overrides[key] for key in ("nodeSelector", "tolerations", "affinity") if key in overrides}
-        template["spec"]["volumes"] = _upsert(template["spec"].get("volumes", []), overrides.get("volumes", []))
-        for change in overrides.get("containers", []):
-            container["volumeMounts"] = _upsert(container.get("volumeMounts", []), change.get("volumeMounts", []))
-    container["env"].append({"name": "JOB_COMPLETION_INDEX", "valueFrom": {"fieldRef": {
-        "fieldPath": "metadata.annotations['batch.kubernetes.io/job-completion-index']"}}})
-    pods = []
-    for index in range(trainer.get("numNodes", 1)):
-        pod_spec = copy.deepcopy(template["spec"]) | {"hostname": f"{name}-node-0-{index}", "subdomain": name}
-        labels = {"jobset.sigs.k8s.io/jobset-name": name, "jobset.sigs.k8s.io/replicatedjob-name": "node",
-                  "jobset.sigs.k8s.io/job-index": "0", "batch.kubernetes.io/job-completion-index": str(index),
-                  "trainer.kubeflow.org/trainjob-ancestor-step": "trainer"}
-        annotations = template["metadata"]["annotations"] | {"batch.kubernetes.io/job-completion-index": str(index)}
-        suffix = hashlib.sha256(f"{name}/{index}".encode()).hexdigest()[:5]
-        pods.append(_pod(f"{name}-node-0-{index}-{suffix}", namespace, labels, annotations, pod_spec))
-    return pods
-
-
-def _tfjob_pods(job: dict) -> list[dict]:
-    """The Chief and Worker pods Training Operator v1.9 makes for `job`, TF_CONFIG injected."""
-    name, namespace = job["metadata"]["name"], job["metadata"]["namespace"]
-    replica_specs = job["spec"]["tfReplicaSpecs"]
-    cluster = {role.lower(): [f"{name}-{role.lower()}-{index}.{namespace}.svc:{WORKER_PORT}"
-                              for index in range(replica_specs[role].get("replicas", 1))] for role in replica_specs}
-    pods = []
-    for role, replica in replica_specs.items():
-        for index in range(replica.get("replicas", 1)):
-            pod_spec = copy.deepcopy(replica["template"]["spec"])
-            pod_spec["restartPolicy"] = "Never" if replica.get("restartPolicy") == "ExitCode" else replica.get("restartPolicy")
-            tf_config = {"cluster": cluster, "task": {"type": role.lower(), "index": index}, "environment": "cloud"}
-            for container in pod_spec["containers"]:
-                if container["name"] == "tensorflow":
-                    container.setdefault("env", []).append({"name": "TF_CONFIG", "value": json.dumps(tf_config)})
-            labels = {"training.kubeflow.org/job-name": name, "training.kubeflow.org/operator-name": "tfjob-controller",
-                      "training.kubeflow.org/replica-type": role.lower(), "training.kubeflow.org/replica-index": str(index)}
-            annotations = replica["template"].get("metadata", {}).get("annotations", {})
-            pods.append(_pod(f"{name}-{role.lower()}-{index}", namespace, labels, annotations, pod_spec))
-    return pods
-
-
-def _pod(name: str, namespace: str, labels: dict, annotations: dict, spec: dict) -> dict:
-    container = spec["containers"][0]
-    return {"apiVersion": "v1", "kind": "Pod", "spec": spec,
-            "metadata": {"name": name, "namespace": namespace, "uid": str(uuid.uuid4()), "labels": labels,
-                         "annotations": dict(annotations)},
-            "status": {"phase": "Pending", "containerStatuses": [{
-                "name": container["name"], "image": container.get("image", ""), "imageID": "", "ready": False,
-                "restartCount": 0, "state": {"waiting": {"reason": "ContainerCreating"}}, "lastState": {}}]}}
-
-
-def _upsert(items: list[dict], changes: list[dict]) -> list[dict]:
-    """`items` with each of `changes` replacing the item of its name, or added: how Trainer merges env and volumes."""
-    merged = {item["name"]: item for item in items}
-    merged |= {change["name"]: change for change in changes}
-    return list(merged.values())
+        job.obj["status"]["conditions"].append(tfjob_condition("Running", message))
 
 
 def _pod_index(pod: _Pod) -> tuple[int, int]:
@@ -507,14 +409,6 @@ def _pod_index(pod: _Pod) -> tuple[int, int]:
 def _flag(query: dict[str, list[str]], name: str) -> bool:
     """A boolean query parameter as the API server parses it (Go's strconv.ParseBool; the Python client sends `True`)."""
     return query.get(name, ["false"])[0] in ("1", "t", "T", "TRUE", "true", "True")
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
-def _rfc3339_nano(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.%f") + "000Z"
 
 
 def _handler_for(standin: KubeApiStandIn) -> type[http.server.BaseHTTPRequestHandler]:
