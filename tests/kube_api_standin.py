@@ -21,7 +21,8 @@ Trainer, JobSet or Training Operator controller runs. What it does:
   One more, `processes` (TFJob only), runs each pod's container command as a local process with
   the pod's env and TF_CONFIG's addresses on localhost, and derives the pods' and the job's
   status from the processes' exit codes (no restarts).
-- It records every request as (verb, group, resource): the RBAC the launcher needs.
+- It records every request as (verb, group, resource): the RBAC the launcher needs; `forbidden`
+  ones are refused with 403, as an API server does for a service account without that rule.
 
 What passing against it shows: the objects are valid for the pinned CRDs and the launcher
 handles each status the engines report. What it cannot show: that a real cluster schedules,
@@ -103,9 +104,11 @@ class KubeApiStandIn:
     """
 
     def __init__(self, scenario: str = "success", *, namespace: str = "default", runtimes: tuple[str, ...] = (RUNTIME_NAME,),
-                 on_success: Callable[[dict], None] | None = None) -> None:
+                 on_success: Callable[[dict], None] | None = None,
+                 forbidden: frozenset[tuple[str, str, str]] = frozenset()) -> None:
         assert scenario in SCENARIOS, scenario
         self.scenario, self.namespace, self.runtimes, self.on_success = scenario, namespace, runtimes, on_success
+        self.forbidden = forbidden  # (verb, group, resource) the service account's RBAC leaves out
         self.requests: list[tuple[str, str, str]] = []
         self.created: list[dict] = []
         self.pods_made: list[dict] = []
@@ -442,19 +445,27 @@ def _handler_for(standin: KubeApiStandIn) -> type[http.server.BaseHTTPRequestHan
             self.end_headers()
             self.wfile.write(data)
 
+        def _record(self, verb: str, group: str, resource: str, namespace: str) -> None:
+            standin.requests.append((verb, group, resource))
+            if (verb, group, resource) in standin.forbidden:
+                plural, _, sub = resource.partition("/")
+                user = f"system:serviceaccount:{namespace}:pipeline-runner"
+                raise ApiError(403, "Forbidden", f'{plural} is forbidden: User "{user}" cannot {verb} resource "{plural}"'
+                               f'{f" subresource {sub!r}" if sub else ""} in API group "{group}" in the namespace "{namespace}"')
+
         def _route(self, method: str, path: str, query: dict, body: dict | None) -> dict | str:
             if match := _POD_PATH.match(path):
                 namespace, name, log = match.groups()
                 if method == "GET" and name and log:
-                    standin.requests.append(("get", "", "pods/log"))
+                    self._record("get", "", "pods/log", namespace)
                     return standin.pod_log(namespace, name, query)
                 if method == "GET" and not name:
-                    standin.requests.append(("list", "", "pods"))
+                    self._record("list", "", "pods", namespace)
                     return standin.list_pods(namespace, query.get("labelSelector", [""])[0])
             if match := _CUSTOM_PATH.match(path):
                 group, version, namespace, plural, name = match.groups()
                 verb = {"POST": "create", "DELETE": "delete"}.get(method, "get" if name else "list")
-                standin.requests.append((verb, group, plural))
+                self._record(verb, group, plural, namespace)
                 kind = KINDS.get((group, version, plural))
                 if kind is not None:
                     return self._custom(verb, kind, plural, namespace, name, query, body)

@@ -281,6 +281,16 @@ def test_the_launcher_calls_exactly_the_api_the_rbac_grants(api, kubeconfig):
     assert called == RBAC[api]
 
 
+def test_a_missing_rbac_rule_fails_the_task_naming_it_and_the_job_is_deleted(kubeconfig):
+    with KubeApiStandIn("success", namespace=NAMESPACE, forbidden=frozenset({("list", "", "pods")})) as standin:
+        kubeconfig(standin)
+        with pytest.raises(WorkerJobError, match=r"not allowed to list the pods of TrainJob fracdet-train-test in namespace "
+                                                 r"team-a: pods is forbidden: .* cannot list resource \"pods\""):
+            _launch(standin, _job("trainjob"))
+        assert ("delete", "trainer.kubeflow.org", "trainjobs") in standin.requests
+        _assert_nothing_left(standin)
+
+
 def test_outside_a_cluster_and_without_a_kubeconfig_the_launch_fails_clearly(tmp_path, monkeypatch):
     monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
     monkeypatch.setenv("KUBECONFIG", str(tmp_path / "no-kubeconfig"))
