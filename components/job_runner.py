@@ -321,6 +321,8 @@ def _delete(job: WorkerJob, jobs: client.CustomObjectsApi, log: Log, *, quiet: b
 def _api_error(job: WorkerJob, action: str, error: ApiException) -> WorkerJobError:
     resource = job.resource
     what = f"{action} {resource.kind} {job.name} in namespace {job.namespace}"
+    if error.status == 403 and "admission webhook" in _api_message(error):
+        return WorkerJobError(f"the cluster refused to {what}: {_api_message(error)}")
     if error.status == 403:
         return WorkerJobError(f"not allowed to {what}: {_api_message(error)} (a missing RBAC rule: the service account "
                               "needs those of the docs' 'Training on several machines')")
@@ -336,8 +338,10 @@ def _api_message(error: ApiException) -> str:
         status = json.loads(error.body or "{}")
     except ValueError:
         return str(error.body)
-    causes = [f"{cause.get('field', '')}: {cause.get('message', '')}" for cause in status.get("details", {}).get("causes", [])]
-    return "; ".join([status.get("message", ""), *causes]).strip("; ")
+    message = status.get("message", "")
+    causes = [f"{cause['field']}: {cause.get('message', '')}" if cause.get("field") else cause.get("message", "")
+              for cause in (status.get("details") or {}).get("causes", [])]
+    return "; ".join([message, *(cause for cause in causes if cause and cause not in message)])
 
 
 @contextlib.contextmanager

@@ -7,8 +7,9 @@ Trainer, JobSet or Training Operator controller runs. What it does:
 
 - It validates every TrainJob and TFJob it receives against the pinned CRD schemas
   (tests/crd_schemas.py, strictly: an unknown field fails), answering 422 Invalid with the errors
-  as an API server does under strict field validation; a TrainJob also meets the checks its CRD's
-  CEL rules and Trainer v2.1's admission webhook make (name format, runtime, target jobs).
+  as an API server does under strict field validation; a TrainJob also meets its CRD's CEL rule
+  on the name (422 too) and the checks of Trainer v2.1's admission webhook (runtime, target jobs,
+  no env in the `node` override), refused with 403 as the API server relays a webhook's denial.
 - It plays the controllers' part by a scripted scenario, one step per GET of the job: it makes
   the worker pods as Trainer v2.1 + JobSet v0.10.1 or Training Operator v1.9 would name, label
   and configure them from the job (tests/kube_standin_engines.py: runtime template, trainer
@@ -150,10 +151,14 @@ class KubeApiStandIn:
 
     def create(self, kind: str, plural: str, namespace: str, body: dict) -> dict:
         self._check_kind(kind, plural, namespace, body)
-        errors = crd_errors(body) + (self._admission_errors(body) if kind == "TrainJob" else [])
+        errors = crd_errors(body) + (_cel_errors(body) if kind == "TrainJob" else [])
         if errors:
             raise ApiError(422, "Invalid", f"{kind}.{body['apiVersion'].split('/')[0]} \"{body['metadata'].get('name')}\" is "
                            f"invalid: {'; '.join(errors)}", [{"reason": "FieldValueInvalid", "message": e} for e in errors])
+        denials = self._webhook_errors(body) if kind == "TrainJob" else []
+        if denials:  # Trainer's webhook returns an aggregate error: controller-runtime answers it as Denied, 403
+            raise ApiError(403, "Forbidden", 'admission webhook "validator.trainjob.trainer.kubeflow.org" denied the request: '
+                           + ", ".join(denials))
         key = (plural, namespace, body["metadata"]["name"])
         if key in self.jobs:
             raise ApiError(409, "AlreadyExists", f'{plural} "{key[2]}" already exists')
@@ -220,9 +225,9 @@ class KubeApiStandIn:
             raise ApiError(400, "BadRequest",
                            "the namespace of the provided object does not match the namespace sent on the request")
 
-    def _admission_errors(self, body: dict) -> list[str]:
-        name, spec = body["metadata"]["name"], body.get("spec", {})
-        errors = [] if _TRAINJOB_NAME.match(name) and len(name) <= 63 else ["metadata.name must match RFC 1035 DNS label format"]
+    def _webhook_errors(self, body: dict) -> list[str]:
+        """What Trainer v2.1's TrainJob webhook checks: the runtime exists, the overrides name its job and containers."""
+        spec, errors = body.get("spec", {}), []
         if spec.get("runtimeRef", {}).get("kind") != "TrainingRuntime" or spec["runtimeRef"].get("name") not in self.runtimes:
             errors.append("spec.runtimeRef: specified trainingRuntime must be created before the TrainJob is created: "
                           f"{spec.get('runtimeRef')}")
@@ -313,6 +318,12 @@ class KubeApiStandIn:
                     condition["status"] = "False"
             job.obj["status"]["conditions"].append(
                 tfjob_condition("Succeeded", f"TFJob {metadata['namespace']}/{metadata['name']} successfully completed."))
+
+
+def _cel_errors(body: dict) -> list[str]:
+    """The TrainJob CRD's CEL rules on its name, which the OpenAPI schema does not carry."""
+    name = body["metadata"]["name"]
+    return [] if _TRAINJOB_NAME.match(name) and len(name) <= 63 else ["metadata.name must match RFC 1035 DNS label format"]
 
 
 def _run(pod: _Pod, line: str) -> None:

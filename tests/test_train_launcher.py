@@ -108,7 +108,20 @@ def test_trainer_refuses_env_in_the_node_containers_override_and_so_does_the_sta
         with pytest.raises(client.ApiException) as refusal:
             client.CustomObjectsApi(api_client).create_namespaced_custom_object(
                 "trainer.kubeflow.org", "v1alpha1", NAMESPACE, "trainjobs", body)
-        assert refusal.value.status == 422 and "must not have envs for" in refusal.value.body
+        assert refusal.value.status == 403 and "denied the request: spec.podTemplateOverrides: must not have envs for" \
+            in refusal.value.body
+
+
+def test_a_trainjob_without_fracdets_runtime_in_its_namespace_is_refused_clearly(kubeconfig):
+    with KubeApiStandIn(namespace=NAMESPACE, runtimes=()) as standin:
+        kubeconfig(standin)
+        with pytest.raises(WorkerJobError) as refusal:
+            _launch(standin, _job("trainjob"))
+        assert str(refusal.value).startswith(
+            "the cluster refused to create TrainJob fracdet-train-test in namespace team-a: admission webhook "
+            '"validator.trainjob.trainer.kubeflow.org" denied the request: spec.runtimeRef: specified trainingRuntime must '
+            "be created before the TrainJob is created")
+        _assert_nothing_left(standin)
 
 
 @pytest.mark.parametrize(("change", "message"), [
