@@ -8,6 +8,7 @@ classes, without running a component.
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING, Protocol
 
 from fracdet_core import storage
@@ -133,13 +134,28 @@ def run_train_component(
     from fracdet_core.train.run import train
 
     weights = storage.join(artifact_location(analysis), "class_weights.json")
-    summary = train(artifact_location(dataset), weights, artifact_location(model), model_config, train_config)
+    train(artifact_location(dataset), weights, artifact_location(model), model_config, train_config)
+    describe_trained_model(model)
+
+
+def describe_trained_model(model: _Artifact) -> None:
+    """The trained model's figures beside its artifact, read from the files training wrote into it.
+
+    Both train tasks call it: the single one after training in its own pod, the multi-worker one
+    after the chief wrote the model, so the dashboard shows the same figures whichever trained it.
+
+    Raises:
+        NotFoundError: `model` holds no train_summary.json or model_config.json.
+    """
+    location = artifact_location(model)
+    summary = json.loads(storage.read_text(storage.join(location, "train_summary.json")))
+    configs = json.loads(storage.read_text(storage.join(location, "model_config.json")))
     model.metadata.update({
         "display_name": "Trained detector (SavedModel)",
         "epochs_run": summary["epochs_run"],
         "best_val_loss": summary["best_val_loss"],
         "train_images_per_second": summary["train_images_per_second"],
-        "image_size": model_config.image_size,
+        "image_size": configs["model"]["image_size"],
         "saved_model": storage.join(model.uri, "saved_model"),
     })
 

@@ -13,11 +13,11 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from fracdet import eda, evaluate, ingest, pipeline, predict, register, synth, train
+from fracdet import eda, evaluate, ingest, pipeline, predict, register, synth, train, train_job
 from fracdet_core import __version__
 from fracdet_core.errors import FracdetError
 
-_COMMAND_MODULES = (synth, ingest, eda, train, evaluate, register, pipeline, predict)
+_COMMAND_MODULES = (synth, ingest, eda, train, train_job, evaluate, register, pipeline, predict)
 USAGE_ERROR = 2
 
 

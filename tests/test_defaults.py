@@ -80,8 +80,7 @@ COMPONENTS = {
             "config_uri": PIPELINE["train_config_uri"], "gpu_count": PIPELINE["gpu_count"], "gpu_type": GPU_RESOURCE},
     train_on_workers: {"model_preset": defaults.MODEL_PRESET, "epochs": defaults.EPOCHS,
                        "image_size": defaults.IMAGE_SIZE_OF_MODEL, "batch_size": defaults.BATCH_SIZE,
-                       "config_uri": PIPELINE["train_config_uri"], "gpu_count": PIPELINE["gpu_count"], "gpu_type": GPU_RESOURCE,
-                       "task_config": None},
+                       "config_uri": PIPELINE["train_config_uri"], "gpu_count": PIPELINE["gpu_count"], "gpu_type": GPU_RESOURCE},
     evaluate: {"registry_uri": NONE, "model_name": defaults.MODEL_NAME, "thresholds_uri": PIPELINE["thresholds_uri"],
                "target_sensitivity": defaults.TARGET_SENSITIVITY, "run_id": NONE},
     register: {"model_name": defaults.MODEL_NAME, "promote": PIPELINE["promote"], "run_id": NONE, "task_name": NONE},
@@ -142,9 +141,11 @@ def _same(actual: object, expected: object) -> bool:
 
 
 def _input_defaults(component: BaseComponent) -> dict[str, object]:
-    """Input name -> default, for the inputs of a component or pipeline that have one (KFP fills in a final status)."""
+    """Input name -> default, for the inputs of a component or pipeline that have one (KFP fills in a final status and
+    a task config)."""
     inputs = component.component_spec.inputs.items()
-    return {name: spec.default for name, spec in inputs if spec.optional and spec.type != "PipelineTaskFinalStatus"}
+    return {name: spec.default for name, spec in inputs
+            if spec.optional and spec.type not in ("PipelineTaskFinalStatus", "TaskConfig")}
 
 
 def test_every_component_is_in_the_table():
