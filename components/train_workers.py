@@ -34,6 +34,7 @@ def train_on_workers(
     config_uri: str = "",
     gpu_count: int = 0,
     gpu_type: str = "nvidia.com/gpu",
+    shm_size: str = "4Gi",
     task_config: dsl.TaskConfig = None,
 ) -> None:
     """Train on `workers` pods with MultiWorkerMirroredStrategy, through a TrainJob or a TFJob; wait at most `timeout_s`.
@@ -49,6 +50,7 @@ def train_on_workers(
         timeout_s: the longest the job may run; then the task fails and the job is deleted.
         model_preset, epochs, image_size, batch_size, config_uri: as the single train task's.
         gpu_count, gpu_type: the accelerators each worker requested, recorded on the model.
+        shm_size: each worker's memory-backed /dev/shm (KFP's driver passes no emptyDir volume through).
         task_config: what KFP forwards from the task: resources, tolerations, node selector,
             affinity, env and volumes, given to every worker.
     """
@@ -57,6 +59,6 @@ def train_on_workers(
     settings = TrainSettings(model_preset=model_preset, epochs=epochs, image_size=image_size, batch_size=batch_size,
                              config_uri=config_uri)
     run_train_workers_component(dataset, analysis, model, task_config, settings, workers=workers, job_api=job_api,
-                                worker_image=worker_image, timeout_s=timeout_s)
+                                worker_image=worker_image, timeout_s=timeout_s, shm_size=shm_size)
     model.metadata["accelerator"] = f"{workers} workers, each " + (f"{gpu_count} x {gpu_type}" if gpu_count else "CPU")
     model.metadata["workers"] = workers

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from fracdet_components.artifacts import describe_trained_model, train_component_configs
 from fracdet_components.job_runner import Log, cluster_api_client, run_worker_job
-from fracdet_components.worker_jobs import WorkerJob, job_name
+from fracdet_components.worker_jobs import DEFAULT_SHM_SIZE, WorkerJob, job_name
 from fracdet_core import storage
 from fracdet_core.errors import ConfigError
 
@@ -49,7 +49,7 @@ class TrainSettings:
 
 def run_train_workers_component(
     dataset: _Artifact, analysis: _Artifact, model: _Artifact, task_config: TaskConfig | None, settings: TrainSettings, *,
-    workers: int, job_api: str, worker_image: str, timeout_s: float, log: Log = print,
+    workers: int, job_api: str, worker_image: str, timeout_s: float, shm_size: str = DEFAULT_SHM_SIZE, log: Log = print,
 ) -> None:
     """Train `model` on `workers` pods through the cluster's training engine, and describe it as the single task does.
 
@@ -64,7 +64,7 @@ def run_train_workers_component(
                                  ((dataset, "dataset"), (analysis, "analysis"), (model, "model")))
     job = WorkerJob(api=job_api, name=job_name(model.uri), namespace=namespace, workers=workers, image=worker_image,
                     train_args=settings.train_args(data, storage.join(weights_folder, "class_weights.json"), out),
-                    **pod_settings(task_config))
+                    shm_size=shm_size, **pod_settings(task_config))
     run_worker_job(job, api_client, timeout_s=timeout_s, poll_s=POLL_S, log=log)
     describe_trained_model(model)
 

@@ -158,7 +158,8 @@ def _train(cluster: ClusterConfig, worker_image: str, workers: PipelineChannel, 
 
     Both tasks take the same training inputs and request the same GPUs on the same nodes: the
     training pod for itself, the launcher for each worker (its task passes them through). The
-    workers' /dev/shm is the launcher's to give: KFP's driver passes no emptyDir volume through.
+    workers' /dev/shm is the launcher's to give, sized by `shm_size`: KFP's driver passes no emptyDir
+    volume through.
     """
     with dsl.If(workers == 1, name="one machine"):
         single = configured(train(**training), TRAIN, cluster)
@@ -167,7 +168,7 @@ def _train(cluster: ClusterConfig, worker_image: str, workers: PipelineChannel, 
     with dsl.Else(name="several machines"):
         launcher = configured(
             train_on_workers(**training, workers=workers, job_api=cluster.training_job_api, worker_image=worker_image,
-                             timeout_s=cluster.workers_timeout_seconds()),
+                             timeout_s=cluster.workers_timeout_seconds(), shm_size=cluster.shm_size),
             TRAIN_ON_WORKERS, cluster,
         )
         launcher.set_accelerator_type(training["gpu_type"]).set_accelerator_limit(training["gpu_count"])

@@ -175,10 +175,11 @@ def test_the_train_step_is_one_task_for_one_worker_and_a_launcher_for_more(compi
     assert launcher["inputs"]["artifacts"] == train["inputs"]["artifacts"]
     assert {name: launcher["inputs"]["parameters"].get(name) for name in train["inputs"]["parameters"]} == \
         train["inputs"]["parameters"]
-    assert {name: launcher["inputs"]["parameters"][name] for name in ("workers", "job_api", "timeout_s")} == {
+    assert {name: launcher["inputs"]["parameters"][name] for name in ("workers", "job_api", "timeout_s", "shm_size")} == {
         "workers": {"componentInputParameter": "pipelinechannel--train_workers"},
         "job_api": {"runtimeValue": {"constant": "trainjob"}},
         "timeout_s": {"runtimeValue": {"constant": 9 * 86400 // 10}},  # nine tenths of the default deadline, 24 hours
+        "shm_size": {"runtimeValue": {"constant": "4Gi"}},  # the training pod's /dev/shm, which the launcher gives each worker
     }
     assert launcher["cachingOptions"] == {"enableCache": True}  # as training's: the worker count is in its key
     assert launcher["taskInfo"]["name"] == "Train detector on several machines"
@@ -188,7 +189,8 @@ def test_the_launcher_passes_the_training_pods_gpu_request_and_placement_to_the_
     component = compiled["components"]["comp-train-on-workers"]
     assert component["taskConfigPassthroughs"] == [
         {"field": "RESOURCES"}, {"field": "KUBERNETES_TOLERATIONS"}, {"field": "KUBERNETES_NODE_SELECTOR"},
-        {"field": "KUBERNETES_AFFINITY"}, {"applyToTask": True, "field": "ENV"}, {"field": "KUBERNETES_VOLUMES"}]
+        {"field": "KUBERNETES_AFFINITY"}, {"applyToTask": True, "field": "ENV"},
+        {"applyToTask": True, "field": "KUBERNETES_VOLUMES"}]
     assert component["inputDefinitions"]["parameters"]["task_config"]["parameterType"] == "TASK_CONFIG"
     # What KFP's driver hands each worker, and not the launcher's own pod: the single training pod's requests.
     executors = compiled["deploymentSpec"]["executors"]

@@ -382,7 +382,7 @@ def _execute_component(tmp_path: Path, root: str, api: str, task_config: dict) -
             "artifacts": {"dataset": artifact("dataset", "system.Dataset"), "analysis": artifact("analysis", "system.Artifact")},
             "parameterValues": {"workers": 3, "job_api": api, "worker_image": "registry/fracdet:1-gpu", "timeout_s": 30,
                                 "epochs": 3, "batch_size": 32, "gpu_count": 1, "gpu_type": "nvidia.com/gpu",
-                                "task_config": task_config},
+                                "shm_size": "8Gi", "task_config": task_config},
         },
         "outputs": {"artifacts": {"model": artifact("model", "system.Model")},
                     "outputFile": str(tmp_path / "executor" / "executor_output.json")},
@@ -398,7 +398,7 @@ def _assert_worker_has_the_task_config(pod: dict, task_config: dict, root: str) 
     assert container["resources"] == task_config["resources"]
     assert spec["tolerations"] == task_config["tolerations"] and spec["nodeSelector"] == task_config["nodeSelector"]
     assert spec["affinity"] == task_config["affinity"]
-    assert {"name": "dshm", "emptyDir": {"medium": "Memory", "sizeLimit": "4Gi"}} in spec["volumes"]
+    assert {"name": "dshm", "emptyDir": {"medium": "Memory", "sizeLimit": "8Gi"}} in spec["volumes"]  # the task's shm_size
     assert task_config["volumes"][0] in spec["volumes"]
     assert container["volumeMounts"] == [*task_config["volumeMounts"], {"name": "dshm", "mountPath": "/dev/shm"}]
     env = {variable["name"]: variable.get("value") for variable in container["env"]}
