@@ -202,7 +202,7 @@ def describe(error: BaseException, timeout: float) -> str:
 
     status = _status(error)
     if status is not None:
-        return f"HTTP {status} {getattr(error, 'message', '') or http.HTTPStatus(status).phrase}".strip()
+        return f"HTTP {status} {http.HTTPStatus(status).phrase}"
     if isinstance(error, requests.exceptions.Timeout):
         return f"no answer within the {timeout:g} s request timeout"
     if isinstance(error, (ShortRead, requests.exceptions.ChunkedEncodingError)):
