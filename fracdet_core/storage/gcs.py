@@ -190,7 +190,7 @@ class Gcs:
         source_blob = cls.blob(source)
         target_bucket, target_key = split_gcs(target)
         with cls.errors(source):
-            call(f"copy to {target}", source, Kind.OVERWRITE, lambda timeout: source_blob.bucket.copy_blob(
+            call("copy", f"{source} to {target}", Kind.OVERWRITE, lambda timeout: source_blob.bucket.copy_blob(
                 source_blob, _client().bucket(target_bucket), target_key, retry=None, timeout=timeout))
 
 
