@@ -15,12 +15,14 @@ from pathlib import Path
 
 import pytest
 from gcs_fault_proxy import FaultRule
-from model_builders import CONFIG, constant_model
+from model_builders import CONFIG, constant_model, perfect_setup
 from registry_builders import evaluation_of, stand_in_model
 from yolo_builders import add_image, png_bytes
 
 from fracdet_core import storage
 from fracdet_core.errors import StorageUnavailableError
+from fracdet_core.evaluate.config import EvaluateConfig
+from fracdet_core.evaluate.run import run_evaluation
 from fracdet_core.ingest import IngestConfig, ingest_dataset
 from fracdet_core.predict.config import PredictConfig
 from fracdet_core.predict.run import predict
@@ -183,3 +185,30 @@ def _all_object_names(bucket: str) -> list[str]:
     from fracdet_core.storage.gcs import _client
 
     return [blob.name for blob in _client().list_blobs(bucket)]
+
+
+def _measurements(metrics_json: bytes) -> dict:
+    """metrics.json without the latency and the time, which differ between two runs of the same evaluation."""
+    return {key: value for key, value in json.loads(metrics_json).items() if key not in ("latency_ms", "evaluated_at")}
+
+
+def test_evaluate_reading_and_publishing_on_gs_at_a_10_percent_fault_rate(faulty_gcs, tmp_path):
+    proxy, bucket = faulty_gcs
+    model, ingest = perfect_setup(tmp_path)
+    data, clean, out = f"gs://{bucket}/ingest", f"gs://{bucket}/clean", f"gs://{bucket}/out"
+    storage.copy_tree(ingest, data)
+    config = EvaluateConfig(bootstrap_resamples=20, latency_repeats=1, show_progress=False)
+    run_evaluation(model, data, clean, config=config)
+
+    proxy.inject(rate=RATE, seed=3)
+    run_evaluation(model, data, out, config=config)
+    faults = proxy.faults_done()
+    proxy.inject()
+
+    expected, published = _snapshot(clean), _snapshot(out)
+    assert sorted(published) == sorted(expected) == [".fracdet-evaluate.json", "blessing.json", "metrics.json",
+                                                     "operating_thresholds.json", "report.html"]
+    assert published["blessing.json"] == expected["blessing.json"]
+    assert published[".fracdet-evaluate.json"] == expected[".fracdet-evaluate.json"]
+    assert _measurements(published["metrics.json"]) == _measurements(expected["metrics.json"])
+    assert sum(faults.values()) >= 3, faults
