@@ -154,13 +154,15 @@ def _images(bucket: str, folder: str, count: int) -> str:
 def test_predict_publishing_to_gs_leaves_the_old_complete_set_or_the_new_one(faulty_gcs, constant_saved_model, monkeypatch):
     proxy, bucket = faulty_gcs
     config = PredictConfig(threshold=0.5, show_progress=False)
+    model = f"gs://{bucket}/model"  # loaded through the storage layer too, faults and all
+    storage.copy_tree(constant_saved_model, model)
     first, second = _images(bucket, "first", 3), _images(bucket, "second", 2)
-    predict(constant_saved_model, [second], f"gs://{bucket}/reference", config)
+    predict(model, [second], f"gs://{bucket}/reference", config)
     out = f"gs://{bucket}/out"
-    predict(constant_saved_model, [first], out, config)
+    predict(model, [first], out, config)
 
     proxy.inject(rate=RATE, seed=5)
-    predict(constant_saved_model, [second], out, config)
+    predict(model, [second], out, config)
     faults = proxy.faults_done()
     assert sum(faults.values()) >= 3, faults
     proxy.inject()
@@ -172,7 +174,7 @@ def test_predict_publishing_to_gs_leaves_the_old_complete_set_or_the_new_one(fau
     monkeypatch.setenv(retries.ENVIRONMENT, SHORT_DEADLINE)
     gave_up = rf"^copy \S+/summary\.csv to {out}/summary\.csv: gave up .*HTTP 503 Service Unavailable$"
     with pytest.raises(StorageUnavailableError, match=gave_up):
-        predict(constant_saved_model, [first], out, config)
+        predict(model, [first], out, config)
     assert proxy.faults_done()["503"] >= 2
     proxy.inject()
     assert _snapshot(out) == published  # the old complete set: files put back, record last
