@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import pytest
+import requests
 from gcs_fault_proxy import FAULTS, FaultRule
+from google.api_core import exceptions as api_errors
 
 from fracdet_core import storage
 from fracdet_core.errors import AlreadyExistsError, ConfigError, ConflictError, NotFoundError, StorageUnavailableError
@@ -130,3 +132,26 @@ def test_a_read_cut_short_in_a_large_object_is_resumed_at_the_right_offset(fault
     proxy.inject(rules=[FaultRule("truncate", path=r"/big\.bin\?.*alt=media", method="GET", count=3)])
     assert storage.read_bytes(uri) == data
     assert proxy.faults_done() == {"truncate": 3}
+
+
+def _cut_short_answer() -> Exception:
+    """What requests raises when a 200 answer's body ends early: the error carries the response, status and all."""
+    response = requests.Response()
+    response.status_code = 200
+    return requests.exceptions.ChunkedEncodingError("Connection broken: IncompleteRead", response=response)
+
+
+@pytest.mark.parametrize(("make_error", "transient"), [
+    (lambda: api_errors.TooManyRequests("slow down"), True),
+    (lambda: api_errors.ServiceUnavailable("down"), True),
+    (lambda: api_errors.NotFound("gone"), False),
+    (lambda: api_errors.PreconditionFailed("changed"), False),
+    (lambda: api_errors.Forbidden("no"), False),
+    (lambda: ConnectionResetError(104, "Connection reset by peer"), True),
+    (lambda: requests.exceptions.ReadTimeout("read timed out"), True),
+    (_cut_short_answer, True),
+    (lambda: retries.ShortRead("3 of 8 bytes"), True),
+    (lambda: ValueError("a bug, not a fault"), False),
+], ids=["429", "503", "404", "412", "403", "reset", "timeout", "cut short", "short range", "other"])
+def test_which_errors_are_transient(make_error, transient):
+    assert retries.is_transient(make_error()) is transient

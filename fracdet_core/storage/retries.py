@@ -39,6 +39,7 @@ import dataclasses
 import enum
 import functools
 import http
+import http.client
 import os
 import random
 import time
@@ -180,10 +181,20 @@ def _gave_up(operation: str, uri: str, error: BaseException, failures: int, elap
 
 def is_transient(error: BaseException) -> bool:
     """Whether `error` is a fault worth retrying: a retried status, a connection or timeout error, a body cut short."""
+    import requests
+    import urllib3
+    from google.auth.exceptions import TransportError
     from google.cloud.storage.exceptions import DataCorruption
-    from google.cloud.storage.retry import _should_retry
 
-    return isinstance(error, (DataCorruption, ShortRead)) or _should_retry(error)
+    status = _status(error)
+    if status is not None:
+        return status in _RETRIED_STATUSES
+    if isinstance(error, TransportError):  # google-auth wraps the transport's own error
+        return any(isinstance(cause, BaseException) and is_transient(cause) for cause in error.args)
+    return isinstance(error, (ShortRead, DataCorruption, ConnectionError, http.client.HTTPException,
+                              requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError,
+                              urllib3.exceptions.ProtocolError, urllib3.exceptions.TimeoutError,
+                              urllib3.exceptions.PoolError, urllib3.exceptions.SSLError))
 
 
 class ShortRead(Exception):  # noqa: N818 - a fault like ConnectionError, which the policy retries
@@ -191,9 +202,15 @@ class ShortRead(Exception):  # noqa: N818 - a fault like ConnectionError, which 
 
 
 def _status(error: BaseException) -> int | None:
-    """The HTTP status the server answered with, or None when no answer came (reset, stall, cut short)."""
+    """The error status the server answered with, or None when no error answer came (reset, stall, cut short).
+
+    The API's errors carry it as `code`; the media errors on their `response`, which a body cut
+    short also has, with a success status: that is no answer.
+    """
     code = getattr(error, "code", None)
-    return int(code) if isinstance(code, int) else None
+    if not isinstance(code, int):
+        code = getattr(getattr(error, "response", None), "status_code", None)
+    return code if isinstance(code, int) and code >= 400 else None
 
 
 def describe(error: BaseException, timeout: float) -> str:
