@@ -78,7 +78,8 @@ def test_ingest_from_gs_at_a_10_percent_fault_rate_writes_the_same_bytes(faulty_
     assert sum(faults.values()) >= 5 and len(faults) >= 3, faults  # faults did fire, of several kinds
 
 
-def test_ingest_that_cannot_read_an_image_fails_naming_it_and_publishes_no_manifest(faulty_gcs, tmp_path, monkeypatch):
+def test_ingest_that_cannot_read_an_image_fails_naming_it_publishes_no_manifest_and_a_rerun_completes(faulty_gcs, tmp_path,
+                                                                                                     monkeypatch):
     proxy, bucket = faulty_gcs
     data, out = f"gs://{bucket}/dataset", f"gs://{bucket}/out"
     storage.copy_tree(str(_dataset(tmp_path)), data)
@@ -90,6 +91,11 @@ def test_ingest_that_cannot_read_an_image_fails_naming_it_and_publishes_no_manif
     assert proxy.faults_done()["503"] >= 2
     proxy.inject()
     assert not storage.exists(storage.join(out, "manifest.json"))  # nothing reads the folder as an ingest
+
+    monkeypatch.delenv(retries.ENVIRONMENT)  # faults off: the library's own policy
+    ingest_dataset(data, out, IngestConfig(shards=2, workers=1), progress=False)  # the folder is still ingest's own
+    ingest_dataset(data, f"gs://{bucket}/clean", IngestConfig(shards=2, workers=1), progress=False)
+    assert _snapshot(out) == _snapshot(f"gs://{bucket}/clean")
 
 
 def _registry_models(base: Path) -> list[tuple[str, str]]:
