@@ -92,6 +92,7 @@ demo: $(STAMP) ## make synthetic radiographs, run the whole pipeline locally; pr
 bench: $(STAMP) ## print speed and memory figures measured on this machine
 	$(BIN)/python bench/synth.py
 	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/ingest_gcs.py
 	$(BIN)/python bench/eda.py
 	TF_CPP_MIN_LOG_LEVEL=2 $(BIN)/python bench/train.py
 	TF_CPP_MIN_LOG_LEVEL=2 $(BIN)/python bench/levers.py

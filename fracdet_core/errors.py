@@ -33,6 +33,19 @@ class ConflictError(StorageError):
     """A conditional write lost: the object changed since it was read."""
 
 
+class StorageUnavailableError(StorageError):
+    """Storage kept failing with transient faults (429, 5xx, resets, stalls) until the retry deadline passed.
+
+    Attributes:
+        maybe_applied: whether an attempt may have reached the server and acted (a reset or a
+            stall hides the answer), so that the object may hold the new content after all.
+    """
+
+    def __init__(self, message: str, *, maybe_applied: bool = False) -> None:
+        super().__init__(message)
+        self.maybe_applied = maybe_applied
+
+
 def first_line(error: BaseException) -> str:
     """The first line of `error`'s message, or its type's name when it has none.
 

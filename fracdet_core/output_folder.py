@@ -7,10 +7,13 @@ So each run builds its files in a hidden staging folder beside `--out` and publi
 
 - locally, by swapping the staging folder with `--out` in one rename (`storage.replace_folder`):
   `--out` holds the previous complete run until the instant it holds the new one;
-- on GCS, which has no folder rename, by copying the files in, deleting the previous run's files
-  the new run lacks, and rewriting the record last. From before the first copy until then the
-  record says `"state": "publishing"`: a folder a kill left mixed is detectable, and the next
-  run into it replaces it whole.
+- on GCS, which has no folder rename, by copying the previous run's files aside, then copying the
+  new files in, deleting the previous run's files the new run lacks, and rewriting the record
+  last. From before the first copy until then the record says `"state": "publishing"`. A publish
+  that fails (storage faults that outlast the retry policy) puts back the files it touched from
+  the copies aside and the old record last, so `--out` holds the old complete set; a kill, or a
+  put-back that fails too, leaves the record saying publishing: a mixed folder is detectable,
+  `check_complete` refuses it, and the next run into it replaces it whole.
 
 The record, `.fracdet-<command>.json` in `--out`, names its writer and lists the run's files. It
 is how a run recognises an earlier output it may replace: `--out` must be new, empty, or such an
@@ -23,12 +26,13 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import json
 import os
 from collections.abc import Iterable, Iterator
 
 from fracdet_core import storage
-from fracdet_core.errors import ConfigError
+from fracdet_core.errors import ConfigError, FracdetError, StorageUnavailableError
 
 COMPLETE = "complete"
 PUBLISHING = "publishing"
@@ -143,12 +147,61 @@ def _publish(output: OutputFolder, staging: str) -> None:
         storage.replace_folder(staging, output.uri)
         return
     record = storage.join(output.uri, output.record_name)
-    previous = set(_relative_files(output.uri)) - {output.record_name}
-    _write_record(record, output, PUBLISHING, sorted(previous | set(files)))
-    storage.copy_tree(staging, output.uri)
-    for name in sorted(previous - set(files)):
-        storage.remove(storage.join(output.uri, name), missing_ok=True)
-    _write_record(record, output, COMPLETE, files)
+    previous = sorted(set(_relative_files(output.uri)) - {output.record_name})
+    old_record = storage.read_bytes(record) if storage.exists(record) else None
+    with storage.staging_folder(output.uri) as aside:
+        for name in previous:
+            storage.copy_file(storage.join(output.uri, name), storage.join(aside, name))
+        changed: list[str] = []
+        try:
+            _write_record(record, output, PUBLISHING, sorted(set(previous) | set(files)))
+            _copy_in(output, staging, files, previous, changed)
+            _write_record(record, output, COMPLETE, files)
+        except FracdetError as error:
+            _roll_back(output, aside, previous, changed, old_record, error)
+            raise
+
+
+def _copy_in(output: OutputFolder, staging: str, files: list[str], previous: list[str], changed: list[str]) -> None:
+    """Copy the run's files into `--out` and delete the previous run's others, noting in `changed` each file touched.
+
+    A step that fails is noted too when the server may have carried it out (its answer was lost).
+    """
+    steps = [(name, functools.partial(storage.copy_file, storage.join(staging, name), storage.join(output.uri, name)))
+             for name in files]
+    steps += [(name, functools.partial(storage.remove, storage.join(output.uri, name), missing_ok=True))
+              for name in sorted(set(previous) - set(files))]
+    for name, step in steps:
+        try:
+            step()
+        except StorageUnavailableError as error:
+            if error.maybe_applied:
+                changed.append(name)
+            raise
+        changed.append(name)
+
+
+def _roll_back(output: OutputFolder, aside: str, previous: list[str], changed: list[str], old_record: bytes | None,
+               error: FracdetError) -> None:
+    """Put `--out` back as the previous run left it, from the copies set aside; the record last.
+
+    When that fails too, `--out` keeps the record that says publishing, and `error` gets a note.
+    """
+    record = storage.join(output.uri, output.record_name)
+    try:
+        for name in changed:
+            if name in previous:
+                storage.copy_file(storage.join(aside, name), storage.join(output.uri, name))
+            else:
+                storage.remove(storage.join(output.uri, name), missing_ok=True)
+        if old_record is None:
+            storage.remove(record, missing_ok=True)
+        else:
+            storage.write_bytes(record, old_record)
+    except FracdetError as failed:
+        error.add_note(f"--out {output.given} could not be put back as the previous run left it ({failed}); its "
+                       f"{output.record_name} says {PUBLISHING!r}, so nothing reads it as complete: run {output.command} "
+                       "into it again")
 
 
 def _write_record(uri: str, output: OutputFolder, state: str, files: list[str]) -> None:

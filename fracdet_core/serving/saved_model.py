@@ -10,6 +10,7 @@ SavedModel (what the registry does) costs no TensorFlow import.
 from __future__ import annotations
 
 import statistics
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 
@@ -35,16 +36,27 @@ def saved_model_location(model_uri: str) -> str:
 
 
 def load_serving(model_uri: str) -> Serve:
-    """The `serving_default` function of the SavedModel at (or under) `model_uri`."""
+    """The `serving_default` function of the SavedModel at (or under) `model_uri`.
+
+    A `gs://` SavedModel is copied to a local temporary folder through the storage layer first,
+    kept while the function lives: TensorFlow's own `gs://` file system cannot be pointed at an
+    emulator to be tested, nor does it follow the storage layer's retry policy
+    (`fracdet_core.train.staging` says more).
+    """
     import tensorflow as tf
 
     location = saved_model_location(model_uri)
-    loaded = tf.saved_model.load(location)
+    staged = None
+    if storage.is_gcs(location):
+        staged = tempfile.TemporaryDirectory(prefix="fracdet-saved-model-")
+        storage.copy_tree(location, staged.name)
+    loaded = tf.saved_model.load(staged.name if staged else location)
     if "serving_default" not in loaded.signatures:
         raise FracdetError(f"{location}: the SavedModel has no serving_default signature; "
                            f"signatures: {sorted(loaded.signatures)}")
     serve = loaded.signatures["serving_default"]
     serve._fracdet_owner = loaded  # the signature does not keep its variables alive on its own
+    serve._fracdet_staged = staged  # nor its asset files, which a staged copy holds
     return serve
 
 

@@ -7,12 +7,13 @@ Storage a single upload is already atomic, and create-only writes add the precon
 `if_generation_match=0`, so of several racing writers exactly one succeeds.
 
 Errors a user can fix (missing bucket or object, denied access, an existing target of a
-create-only write) become `fracdet_core.errors` exceptions naming the URI. Transient GCS errors
-are retried by the client's own retry policies.
+create-only write) become `fracdet_core.errors` exceptions naming the URI. Transient GCS faults
+are retried by one policy, `retries`, which every GCS request goes through; when they outlast it,
+`StorageUnavailableError` names the operation, the URI and the last status.
 
 The modules: `paths` (naming and comparing locations), `files` (single files and objects),
-`listing` (the files under a folder), `folders` (folders published whole), and the two
-backends they call, `local` and `gcs`.
+`listing` (the files under a folder), `folders` (folders published whole), the two backends
+they call, `local` and `gcs`, and `retries` (the retry policy of every GCS request).
 """
 
 from fracdet_core.storage.files import (
@@ -30,13 +31,14 @@ from fracdet_core.storage.files import (
     write_text,
 )
 from fracdet_core.storage.folders import recover_folder, remove_folder, replace_folder, staging_folder
-from fracdet_core.storage.listing import FileVersion, copy_tree, list_file_versions, list_files, tree_sha256
+from fracdet_core.storage.listing import FileVersion, copy_file, copy_tree, list_file_versions, list_files, tree_sha256
 from fracdet_core.storage.paths import GCS_SCHEME, is_gcs, join, normalize, overlap, parent, split_gcs
 
 __all__ = [
     "GCS_SCHEME",
     "MISSING",
     "FileVersion",
+    "copy_file",
     "copy_tree",
     "exists",
     "is_gcs",

@@ -51,8 +51,10 @@ def staging_folder(target: str | os.PathLike[str]) -> Iterator[str]:
         staging = _sibling(str(target), uuid.uuid4().hex)
         try:
             yield staging
-        finally:
-            remove_folder(staging)
+        except BaseException as error:
+            _remove_after_failure(staging, error)
+            raise
+        remove_folder(staging)
         return
     recover_folder(target)
     _remove_dead_staging(target)
@@ -66,6 +68,14 @@ def staging_folder(target: str | os.PathLike[str]) -> Iterator[str]:
     finally:
         os.close(handle)
         remove_folder(staging)
+
+
+def _remove_after_failure(staging: str, error: BaseException) -> None:
+    """Delete a GCS staging prefix after its run failed; should storage fail here too, note that on the run's error."""
+    try:
+        remove_folder(staging)
+    except StorageError as failed:
+        error.add_note(f"the staging prefix {staging} is left behind ({failed}); listings leave it out: delete it by hand")
 
 
 def replace_folder(staging: str, target: str | os.PathLike[str]) -> None:

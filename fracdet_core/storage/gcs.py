@@ -1,18 +1,24 @@
 """The Google Cloud Storage side of storage operations; every call maps API errors to `StorageError`s.
 
-The client library is imported on first use, so local runs never load it.
+Every request goes through `retries.call` with the kind of operation it is, which decides
+whether and how long it is retried (see `fracdet_core.storage.retries`). The client library is
+imported on first use, so local runs never load it.
 """
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import functools
+import hashlib
+import io
 import os
 from collections.abc import Iterator
 from typing import BinaryIO
 
 from fracdet_core.errors import AccessDeniedError, AlreadyExistsError, ConflictError, NotFoundError, StorageError
 from fracdet_core.storage.paths import GCS_SCHEME, TEMP_MARKER, split_gcs
+from fracdet_core.storage.retries import Kind, ShortRead, call
 
 READ_CHUNK = 8 * 1024 * 1024
 
@@ -51,7 +57,8 @@ class Gcs:
             raise AlreadyExistsError(f"{uri} already exists") from error
         except exceptions.NotFound as error:
             bucket, _ = split_gcs(uri)
-            if not _client().bucket(bucket).exists():
+            if not call("check the bucket of", uri, Kind.READ, lambda timeout: _client().bucket(bucket).exists(
+                    retry=None, timeout=timeout)):
                 raise NotFoundError(f"bucket gs://{bucket} does not exist (while accessing {uri})") from error
             raise NotFoundError(f"no object at {uri}") from error
         except (exceptions.Forbidden, exceptions.Unauthorized) as error:
@@ -66,21 +73,36 @@ class Gcs:
             raise StorageError(f"{uri!r} names a prefix, not an object")
         return _client().bucket(bucket).blob(key)
 
-    @staticmethod
-    def upload_options(create_only: bool) -> dict:
-        """Keyword arguments of an upload: a create-only precondition, or a retried overwrite.
+    @classmethod
+    def _upload(cls, uri: str, source: bytes | str, generation_match: int | None) -> None:
+        """Upload `source` (bytes, or the name of a file to upload) as one object, whatever the faults.
 
-        With a generation precondition the client picks a conditional retry itself; a plain
-        overwrite is retried explicitly, which is safe since it always writes the same bytes.
+        With a generation precondition the write is conditional: a 412 that answers a repeat of
+        an attempt whose answer was lost is accepted when the object now holds exactly these bytes.
         """
-        from google.cloud.storage.retry import DEFAULT_RETRY
+        blob = cls.blob(uri)
+        options = {} if generation_match is None else {"if_generation_match": generation_match}
+        upload = blob.upload_from_string if isinstance(source, bytes) else blob.upload_from_filename
+        md5 = _md5(source)
 
-        return {"if_generation_match": 0} if create_only else {"retry": DEFAULT_RETRY}
+        def settle(error: BaseException) -> None:
+            current = call("read back", uri, Kind.READ, lambda timeout: blob.bucket.get_blob(
+                blob.name, retry=None, timeout=timeout))
+            if current is None or current.md5_hash != md5:
+                raise error
+
+        call("upload", uri, Kind.OVERWRITE if generation_match is None else Kind.CONDITIONAL,
+             lambda timeout: upload(source, retry=None, timeout=timeout, **options), settle=settle)
 
     @classmethod
     def write_bytes(cls, uri: str, data: bytes, *, create_only: bool) -> None:
         with cls.errors(uri):
-            cls.blob(uri).upload_from_string(data, **cls.upload_options(create_only))
+            cls._upload(uri, data, 0 if create_only else None)
+
+    @classmethod
+    def upload_file(cls, uri: str, filename: str, *, create_only: bool) -> None:
+        with cls.errors(uri):
+            cls._upload(uri, filename, 0 if create_only else None)
 
     @classmethod
     def read_versioned(cls, uri: str) -> tuple[bytes, str] | None:
@@ -88,13 +110,14 @@ class Gcs:
         bucket, key = split_gcs(uri)
         while True:
             with cls.errors(uri):
-                blob = _client().bucket(bucket).get_blob(key)
+                blob = call("read", uri, Kind.READ, lambda timeout: _client().bucket(bucket).get_blob(
+                    key, retry=None, timeout=timeout))
             if blob is None:
                 return None
             try:
                 with cls.errors(uri):
-                    return blob.download_as_bytes(if_generation_match=blob.generation), str(blob.generation)
-            except (AlreadyExistsError, NotFoundError):  # replaced or deleted between the two calls: read again
+                    return _RangeReader(uri, blob).readall(), str(blob.generation)
+            except NotFoundError:  # replaced or deleted between the two calls: read again
                 continue
 
     @classmethod
@@ -103,26 +126,20 @@ class Gcs:
 
         try:
             with cls.errors(uri):
-                cls.blob(uri).upload_from_string(data, if_generation_match=int(token))
+                cls._upload(uri, data, int(token))
         except AlreadyExistsError as error:  # errors() reads every failed precondition as "exists"
             if isinstance(error.__cause__, exceptions.PreconditionFailed):
                 raise ConflictError(f"{uri} changed since it was read; read it again and retry") from None
             raise
 
     @classmethod
-    def upload_file(cls, uri: str, filename: str, *, create_only: bool) -> None:
-        with cls.errors(uri):
-            cls.blob(uri).upload_from_filename(filename, **cls.upload_options(create_only))
-
-    @classmethod
     @contextlib.contextmanager
     def open_read(cls, uri: str) -> Iterator[BinaryIO]:
         blob = cls.blob(uri)
         with cls.errors(uri):
-            blob.reload()  # fail here, with a clear message, rather than at the first read
-            reader = blob.open("rb", chunk_size=READ_CHUNK)
-        with reader, cls.errors(uri):
-            yield reader
+            call("read", uri, Kind.READ, lambda timeout: blob.reload(retry=None, timeout=timeout))
+        with io.BufferedReader(_RangeReader(uri, blob), buffer_size=READ_CHUNK) as reader, cls.errors(uri):
+            yield reader  # type: ignore[misc]
 
     @classmethod
     def exists(cls, uri: str) -> bool:
@@ -130,36 +147,40 @@ class Gcs:
         if not key or key.endswith("/"):
             return False
         with cls.errors(uri):
-            return _client().bucket(bucket).blob(key).exists()
+            return call("check", uri, Kind.READ, lambda timeout: _client().bucket(bucket).blob(key).exists(
+                retry=None, timeout=timeout))
 
     @classmethod
-    def list_files(cls, prefix: str) -> list[str]:
+    def _list(cls, prefix: str) -> tuple[str, str, list]:
+        """(bucket, folder key, every blob under the folder key), listed whole again if a page fails."""
         bucket, key = split_gcs(prefix)
         folder_key = key.rstrip("/") + "/" if key else ""
         with cls.errors(prefix):
-            names = [blob.name for blob in _client().list_blobs(bucket, prefix=folder_key)]
-        return sorted(
-            f"{GCS_SCHEME}{bucket}/{name}" for name in names
-            if not name.endswith("/") and TEMP_MARKER not in name[len(folder_key):]
-        )
+            blobs = call("list", prefix, Kind.READ, lambda timeout: list(_client().list_blobs(
+                bucket, prefix=folder_key, retry=None, timeout=timeout)))
+        listed = [blob for blob in blobs if not blob.name.endswith("/") and TEMP_MARKER not in blob.name[len(folder_key):]]
+        return bucket, folder_key, listed
+
+    @classmethod
+    def list_files(cls, prefix: str) -> list[str]:
+        bucket, _, blobs = cls._list(prefix)
+        return sorted(f"{GCS_SCHEME}{bucket}/{blob.name}" for blob in blobs)
 
     @classmethod
     def list_file_versions(cls, prefix: str) -> list[tuple[str, int, str]]:
         """(URI, size, version) of each object under `prefix`, by URI; the version is the MD5, else the generation."""
-        bucket, key = split_gcs(prefix)
-        folder_key = key.rstrip("/") + "/" if key else ""
-        with cls.errors(prefix):
-            blobs = list(_client().list_blobs(bucket, prefix=folder_key))
+        bucket, _, blobs = cls._list(prefix)
         return sorted(
             (f"{GCS_SCHEME}{bucket}/{blob.name}", int(blob.size or 0), blob.md5_hash or f"generation-{blob.generation}")
-            for blob in blobs if not blob.name.endswith("/") and TEMP_MARKER not in blob.name[len(folder_key):]
+            for blob in blobs
         )
 
     @classmethod
     def remove(cls, uri: str, *, missing_ok: bool) -> None:
+        blob = cls.blob(uri)
         try:
             with cls.errors(uri):
-                cls.blob(uri).delete()
+                call("delete", uri, Kind.DELETE, lambda timeout: blob.delete(retry=None, timeout=timeout))
         except NotFoundError:
             if not missing_ok:
                 raise
@@ -169,4 +190,73 @@ class Gcs:
         source_blob = cls.blob(source)
         target_bucket, target_key = split_gcs(target)
         with cls.errors(source):
-            source_blob.bucket.copy_blob(source_blob, _client().bucket(target_bucket), target_key)
+            call("copy", f"{source} to {target}", Kind.OVERWRITE, lambda timeout: source_blob.bucket.copy_blob(
+                source_blob, _client().bucket(target_bucket), target_key, retry=None, timeout=timeout))
+
+
+def _md5(source: bytes | str) -> str:
+    """The base64 MD5 that GCS reports for an object holding `source` (bytes, or the content of the file it names)."""
+    digest = hashlib.md5(usedforsecurity=False)
+    if isinstance(source, str):
+        with open(source, "rb") as stream:
+            for chunk in iter(lambda: stream.read(READ_CHUNK), b""):
+                digest.update(chunk)
+    else:
+        digest.update(source)
+    return base64.b64encode(digest.digest()).decode()
+
+
+class _RangeReader(io.RawIOBase):
+    """One generation of an object, fetched a range at a time, each range one request retried by the policy.
+
+    Pinned to the generation it was opened at: an object replaced mid-read fails with 404 rather
+    than mixing two versions. A range shorter than asked (a body cut short) is retried.
+    """
+
+    def __init__(self, uri: str, blob) -> None:  # noqa: ANN001 - a loaded google.cloud.storage Blob
+        super().__init__()
+        self._uri = uri
+        self._size = int(blob.size or 0)
+        self._blob = blob.bucket.blob(blob.name, generation=blob.generation)
+        self._position = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._position, io.SEEK_END: self._size}[whence]
+        self._position = max(0, base + offset)
+        return self._position
+
+    def tell(self) -> int:
+        return self._position
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:
+        data = self._fetch(min(len(buffer), self._size - self._position))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def readall(self) -> bytes:
+        parts = []
+        while self._position < self._size:
+            parts.append(self._fetch(min(READ_CHUNK, self._size - self._position)))
+        return b"".join(parts)
+
+    def _fetch(self, length: int) -> bytes:
+        if length <= 0:
+            return b""
+        start = self._position
+
+        def attempt(timeout: float) -> bytes:
+            data = self._blob.download_as_bytes(start=start, end=start + length - 1, checksum=None, retry=None,
+                                                timeout=timeout)
+            if len(data) != length:
+                raise ShortRead(f"{len(data)} of {length} bytes from offset {start}")
+            return data
+
+        data = call("read", self._uri, Kind.READ, attempt)
+        self._position += length
+        return data

@@ -85,10 +85,14 @@ def copy_tree(source: str | os.PathLike[str], destination: str | os.PathLike[str
         raise NotFoundError(f"nothing to copy: no files under {source_root}")
     for path in files:
         relative = path[len(source_root) + 1 :]  # list_files returns paths under source_root
-        target = join(destination, *relative.split("/"))
-        if is_gcs(path) and is_gcs(target):
-            Gcs.copy(path, target)
-        else:
-            with open_read(path) as reader, open_write(target) as writer:
-                shutil.copyfileobj(reader, writer, length=READ_CHUNK)
+        copy_file(path, join(destination, *relative.split("/")))
     return len(files)
+
+
+def copy_file(source: str | os.PathLike[str], target: str | os.PathLike[str]) -> None:
+    """Publish a copy of one file at `target`, whole or not at all; GCS to GCS on the server."""
+    if is_gcs(source) and is_gcs(target):
+        Gcs.copy(str(source), str(target))
+        return
+    with open_read(source) as reader, open_write(target) as writer:
+        shutil.copyfileobj(reader, writer, length=READ_CHUNK)

@@ -16,6 +16,8 @@ evaluation reports on, takes no part in choosing the model.
 
 Writes `<out>/model.keras`, the serving SavedModel in `<out>/saved_model` (see `serving.signature`),
 `model_config.json` and `train_summary.json` (epochs run, best val loss, images/s, wall time).
+TensorFlow reads and writes local folders only: a `gs://` ingest or `out` goes through the
+storage layer and its retry policy (`staging`).
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ from fracdet_core.train.augment import AugmentConfig
 from fracdet_core.train.config import TrainConfig
 from fracdet_core.train.dataset import cached_bytes, canvas_sizes, training_dataset
 from fracdet_core.train.distribute import BackupAndRestoreFrom, Worker, choose_strategy, wait_for_all_workers, worker_of
+from fracdet_core.train.staging import RemoteSync, local_ingest, local_output
 from fracdet_core.train.validation import calibration_source_ids
 
 
@@ -109,19 +112,22 @@ def train(
     worker = worker_of(strategy)
     replicas = strategy.num_replicas_in_sync
     _check_batch_shares(config.batch_size, replicas)
-    with worker.output_folder(out) as write_to:
+    with (local_ingest(ingest_uri) as ingest, local_output(out, publish=worker.is_chief) as local_out,
+          worker.output_folder(local_out) as write_to):
         keras.utils.set_random_seed(config.seed)
-        manifest = read_manifest(ingest_uri)
+        manifest = read_manifest(ingest)
         weights = json.loads(storage.read_text(class_weights_uri)) if class_weights_uri else {}
         train_images = manifest["splits"]["train"]["images"]
         steps_per_epoch = max(1, math.ceil(train_images / config.batch_size))
         if tf.config.list_logical_devices("GPU"):
             keras.mixed_precision.set_global_policy("mixed_float16")
-        train_data, val_data = _datasets(ingest_uri, train_images, model_config, config, worker.input_context(strategy))
+        train_data, val_data = _datasets(ingest, train_images, model_config, config, worker.input_context(strategy))
         with strategy.scope():
             model, loss = _compiled_detector(model_config, config, weights, steps_per_epoch)
         progress = ProgressLog(config.epochs, train_images)
-        callbacks = _callbacks(out, write_to, worker, config.early_stopping_patience, progress)
+        callbacks = _callbacks(local_out, write_to, worker, config.early_stopping_patience, progress)
+        if worker.is_chief and storage.is_gcs(out):
+            callbacks.append(RemoteSync(local_out, out))
         history = _fit(model, train_data, val_data, steps_per_epoch, config.epochs, callbacks)
         model.save(storage.join(write_to, "model.keras"))
         export_saved_model(model, model_config, storage.join(write_to, "saved_model"), **serving_limits(manifest))
