@@ -16,7 +16,7 @@ README = ROOT / "README.md"
 MAX_LINES = 150
 # [text](target) and ![alt](target); the target up to the first space or closing parenthesis.
 LINK = re.compile(r"!?\[[^\]]*\]\(([^)\s]+)[^)]*\)")
-COMMAND_ROW = re.compile(r"^\| `fracdet ([a-z]+)` \|", re.MULTILINE)
+COMMAND_ROW = re.compile(r"^\| `fracdet ([a-z-]+)` \|", re.MULTILINE)
 
 
 def readme() -> str:
