@@ -101,6 +101,7 @@ bench: $(STAMP) ## print speed and memory figures measured on this machine
 	TF_CPP_MIN_LOG_LEVEL=2 $(BIN)/python bench/evaluate.py
 	TF_CPP_MIN_LOG_LEVEL=2 $(BIN)/python bench/predict.py
 	TF_CPP_MIN_LOG_LEVEL=2 $(BIN)/python bench/onednn.py
+	TF_CPP_MIN_LOG_LEVEL=2 $(BIN)/python bench/workers.py
 
 images: container-engine $(STAMP) ## build the CPU and GPU images: Docker where a daemon answers, else buildah (IMAGE=, BASE_IMAGE=)
 	@test -n "$(GPU_IMAGE)" || { echo "make images: IMAGE=$(IMAGE) must be REPOSITORY:TAG" >&2; exit 2; }

@@ -1,10 +1,15 @@
-"""`fracdet train`: train the detector on an ingest, resuming after a kill."""
+"""`fracdet train`: train the detector on an ingest, resuming after a kill; `fracdet train-worker`: the same, as one
+worker of a TrainJob or TFJob."""
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import sys
 
 from fracdet.arguments import positive_int
+from fracdet_components.worker_cluster import tf_config_from_environment
 from fracdet_core import defaults
 from fracdet_core.model.config import ModelConfig
 from fracdet_core.model.presets import PRESETS
@@ -22,6 +27,25 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
             "train_summary.json, checkpoints/ and TensorBoard logs/ to --out."
         ),
     )
+    add_train_options(parser)
+    parser.set_defaults(run=run)
+    worker = commands.add_parser(
+        "train-worker",
+        help="train as one worker of several (the entrypoint of a TrainJob's or TFJob's pods)",
+        description=(
+            "`fracdet train` as one of several workers, with the same options, given the same --out: the pods of a "
+            "Kubeflow Trainer TrainJob on fracdet's TrainingRuntime, or of a Training Operator TFJob, run it. Takes "
+            "TF_CONFIG when set (a TFJob sets it); otherwise builds it from the pod's JobSet variables (JOBSET_NAME, "
+            "REPLICATED_JOB_NAME, JOB_INDEX, JOB_COMPLETION_INDEX), FRACDET_WORKERS and FRACDET_WORKER_PORT (default "
+            "2222). Worker 0 (or the chief) writes --out; every worker resumes from its backup."
+        ),
+    )
+    add_train_options(worker)
+    worker.set_defaults(run=run_worker)
+
+
+def add_train_options(parser: argparse.ArgumentParser) -> None:
+    """The options of `fracdet train`, which `fracdet train-worker` takes too."""
     parser.add_argument("--data", required=True, help="the ingest output folder or gs:// prefix")
     parser.add_argument("--class-weights", help="class_weights.json from EDA (default: every class weighs 1)")
     parser.add_argument("--out", required=True, help="output folder or gs:// prefix")
@@ -55,3 +79,12 @@ def run(args: argparse.Namespace) -> int:
           f"{summary['train_images_per_second']:.1f} images/s")
     print(f"model: {storage.join(args.out, 'saved_model')} (serving SavedModel); {storage.join(args.out, 'model.keras')}")
     return 0
+
+
+def run_worker(args: argparse.Namespace) -> int:
+    """`run` with this pod's TF_CONFIG in the environment, set before TensorFlow reads it."""
+    tf_config = tf_config_from_environment(os.environ)
+    os.environ["TF_CONFIG"] = tf_config
+    task = json.loads(tf_config)["task"]
+    print(f"train-worker: {task['type']} {task['index']} of {tf_config}", file=sys.stderr, flush=True)
+    return run(args)

@@ -3,10 +3,12 @@ workers training together on CPU, where only the chief writes."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import keras
@@ -28,7 +30,8 @@ from fracdet_core.train.validation import calibration_source_ids
 CHIEF_OUTPUTS = {"checkpoints", "logs", "model.keras", "model_config.json", "saved_model", "train_summary.json"}
 
 
-def _free_ports(count: int) -> list[int]:
+def free_ports(count: int) -> list[int]:
+    """`count` TCP ports free on localhost now, for local workers' addresses."""
     sockets = [socket.socket() for _ in range(count)]
     try:
         for sock in sockets:
@@ -37,6 +40,43 @@ def _free_ports(count: int) -> list[int]:
     finally:
         for sock in sockets:
             sock.close()
+
+
+@contextlib.contextmanager
+def running(commands: list[list[str]], environments: list[dict[str, str]],
+            logs: list[Path]) -> Iterator[list[subprocess.Popen]]:
+    """One process per command, each with its environment, its output into its log; those still
+    running on leaving are killed."""
+    processes = []
+    try:
+        for command, environment, log in zip(commands, environments, logs, strict=True):
+            with log.open("w") as sink:
+                processes.append(subprocess.Popen(command, env=environment, stdout=sink, stderr=subprocess.STDOUT))
+        yield processes
+    finally:
+        for process in processes:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+
+
+def epoch_lines(log: str) -> list[str]:
+    """A worker's progress lines, up to their losses: `epoch 3/6: loss 1.2345, val_loss 1.3456`."""
+    return [line.split(";")[0] for line in log.splitlines() if line.startswith("epoch ")]
+
+
+def assert_trained_together(logs: list[str], out: Path, scratch: Path, *, chief_pids: set[int], epochs: int) -> None:
+    """The workers whose `logs` are given trained in step to `epochs`, and only the chief (its
+    processes `chief_pids`, one per start) wrote to `out`: every other worker's scratch folder under `scratch` is gone."""
+    # In step: all logged the same all-reduced losses.
+    losses = [epoch_lines(log) for log in logs]
+    assert all(mine == losses[0] for mine in losses) and losses[0][-1].startswith(f"epoch {epochs}/{epochs}: loss ")
+    assert {path.name for path in out.iterdir()} == CHIEF_OUTPUTS  # the backup removed too
+    events = list((out / "logs").rglob("events.out.tfevents.*"))
+    assert events and {int(path.name.split(".")[-3]) for path in events} == chief_pids
+    assert list(scratch.iterdir()) == []
+    summary = json.loads((out / "train_summary.json").read_text())
+    assert (summary["workers"], summary["replicas"], summary["epochs_run"]) == (len(logs), len(logs), epochs)
 
 
 def _source_ids(dataset: tf.data.Dataset) -> list[bytes]:
@@ -100,36 +140,18 @@ def one_shard_ingest(tmp_path_factory) -> Path:
 def test_two_workers_train_together_and_only_the_chief_writes(one_shard_ingest, tmp_path):
     base, out, scratch = one_shard_ingest, tmp_path / "out", tmp_path / "tmp"
     scratch.mkdir()
-    cluster = {"worker": [f"localhost:{port}" for port in _free_ports(2)]}
+    cluster = {"worker": [f"localhost:{port}" for port in free_ports(2)]}
     command = [FRACDET, "train", "--data", str(base / "ingest"), "--out", str(out), "--config", str(base / "tiny.yaml"),
                "--epochs", "1"]
-    workers, logs = [], [tmp_path / f"worker{index}.log" for index in (0, 1)]
-    try:
-        for index, log in enumerate(logs):
-            env = {**os.environ, "TF_CONFIG": json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}}),
-                   "CUDA_VISIBLE_DEVICES": "-1", "TMPDIR": str(scratch)}
-            with log.open("w") as sink:  # the same --out for both, as every pod of a TFJob gets
-                workers.append(subprocess.Popen(command, env=env, stdout=sink, stderr=subprocess.STDOUT))
+    logs = [tmp_path / f"worker{index}.log" for index in (0, 1)]
+    environments = [{**os.environ, "TF_CONFIG": json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}}),
+                     "CUDA_VISIBLE_DEVICES": "-1", "TMPDIR": str(scratch)} for index in (0, 1)]
+    with running([command, command], environments, logs) as workers:  # the same --out for both, as every pod gets
         codes = [worker.wait(timeout=600) for worker in workers]
-    finally:
-        for worker in workers:
-            if worker.poll() is None:
-                worker.kill()
-                worker.wait()
     texts = [log.read_text() for log in logs]
     assert codes == [0, 0], "\n\n".join(text[-3000:] for text in texts)
-
-    # In step: both logged the same all-reduced losses.
-    losses = [[line.split(";")[0] for line in text.splitlines() if line.startswith("epoch ")] for text in texts]
-    assert losses[0] == losses[1] and losses[0][0].startswith("epoch 1/1: loss ")
-
-    # Only the chief (worker 0) wrote to --out; the other's scratch folder is gone.
-    assert {path.name for path in out.iterdir()} == CHIEF_OUTPUTS  # the backup removed too
-    events = list((out / "logs").rglob("events.out.tfevents.*"))
-    assert events and {int(path.name.split(".")[-3]) for path in events} == {workers[0].pid}
-    assert list(scratch.iterdir()) == []
+    assert_trained_together(texts, out, scratch, chief_pids={workers[0].pid}, epochs=1)
     summary = json.loads((out / "train_summary.json").read_text())
-    assert summary["workers"] == 2 and summary["replicas"] == 2 and summary["epochs_run"] == 1
 
     # The loss is per image, not summed over replicas: the validation loss of the saved weights,
     # on one process in the replicas' batch of 8 / 2, over the val split's calibration half, is

@@ -7,6 +7,14 @@ sync across workers; but only the chief (task `chief`, or `worker` 0 when the cl
 chief) writes to `--out`. The others write into a local scratch folder that is deleted when
 training ends, so that no worker overwrites the chief's files; all resume from the chief's
 backup, and all leave together. Keras 3 needs a shim to train with this strategy at all.
+
+A worker that dies does not leave the others waiting, so nothing here adds a timeout: its peers'
+collectives find it gone, or the strategy's coordination service (on the chief) misses its
+heartbeats, and every survivor's `fit` fails at the latest soon after TensorFlow's heartbeat
+timeout (ten seconds by default); the engine (JobSet's failurePolicy, a TFJob's restartPolicy)
+then starts them again, and all resume from the chief's backup. Only the first gathering waits longer, up to
+TensorFlow's register timeout (an hour), which lets a pod wait for its node; the launcher's
+timeout bounds the whole job.
 """
 
 from __future__ import annotations
