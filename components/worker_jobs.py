@@ -27,10 +27,10 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 
+from fracdet_components.worker_cluster import DEFAULT_WORKER_PORT
 from fracdet_core.errors import ConfigError
 
 RUNTIME_NAME = "fracdet-tensorflow"
-WORKER_PORT = 2222
 WORKER_COMMAND = ("fracdet", "train-worker")
 APIS = ("trainjob", "tfjob")
 SHM_MOUNT = "/dev/shm"
@@ -173,7 +173,8 @@ def _trainjob_spec(job: WorkerJob) -> dict:
 def _tfjob_spec(job: WorkerJob) -> dict:
     volumes, mounts = _volumes_with_shm(job)
     container = {"name": TFJOB_CONTAINER, "image": job.image, "command": list(WORKER_COMMAND), "args": list(job.train_args),
-                 "env": _env(job), "ports": [{"name": "tfjob-port", "containerPort": WORKER_PORT}], "volumeMounts": mounts}
+                 "env": _env(job), "ports": [{"name": "tfjob-port", "containerPort": DEFAULT_WORKER_PORT}],
+                 "volumeMounts": mounts}
     if job.resources:
         container["resources"] = dict(job.resources)
     pod_spec = {"containers": [container], "volumes": volumes}
