@@ -38,7 +38,6 @@ import http.server
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import threading
@@ -51,6 +50,7 @@ from urllib.parse import parse_qs, urlparse
 import yaml
 from crd_schemas import crd_errors
 from kube_standin_engines import jobs_status, now, rfc3339_nano, tfjob_condition, tfjob_pods, trainjob_pods
+from local_ports import free_ports
 
 SCENARIOS = ("success", "failed-worker", "never-finishes", "unschedulable", "suspended", "deleted", "processes")
 UNSCHEDULABLE = "0/3 nodes are available: 3 Insufficient nvidia.com/gpu. preemption: 0/3 nodes are available."
@@ -339,7 +339,7 @@ def _start_processes(job: _Job) -> None:
     """Each TFJob pod's container command as a local process: the pod's env, TF_CONFIG's cluster on localhost ports."""
     assert job.kind == "TFJob", "the processes scenario plays the Training Operator, which injects TF_CONFIG"
     pods = sorted(job.pods.values(), key=_pod_index)
-    ports = iter(_free_ports(len(pods)))
+    ports = iter(free_ports(len(pods)))
     cluster: dict[str, list[str]] = {}
     for pod in pods:
         labels = pod.obj["metadata"]["labels"]
@@ -390,17 +390,6 @@ def _stop_processes(job: _Job) -> None:
         if pod.process is not None and pod.process.poll() is None:
             pod.process.kill()
             pod.process.wait()
-
-
-def _free_ports(count: int) -> list[int]:
-    sockets = [socket.socket() for _ in range(count)]
-    try:
-        for sock in sockets:
-            sock.bind(("localhost", 0))
-        return [sock.getsockname()[1] for sock in sockets]
-    finally:
-        for sock in sockets:
-            sock.close()
 
 
 def _set_running(job: _Job) -> None:

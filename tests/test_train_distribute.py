@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import socket
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +14,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from local_ports import free_ports
 from test_train import FRACDET, TINY_MODEL
 
 import fracdet_core.model.layers
@@ -28,18 +28,6 @@ from fracdet_core.train.distribute import BackupAndRestoreFrom
 from fracdet_core.train.validation import calibration_source_ids
 
 CHIEF_OUTPUTS = {"checkpoints", "logs", "model.keras", "model_config.json", "saved_model", "train_summary.json"}
-
-
-def free_ports(count: int) -> list[int]:
-    """`count` TCP ports free on localhost now, for local workers' addresses."""
-    sockets = [socket.socket() for _ in range(count)]
-    try:
-        for sock in sockets:
-            sock.bind(("localhost", 0))
-        return [sock.getsockname()[1] for sock in sockets]
-    finally:
-        for sock in sockets:
-            sock.close()
 
 
 @contextlib.contextmanager

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 import test_train_distribute as distribute
+from local_ports import free_ports
 from test_train import FRACDET
 
 from fracdet import build_parser, main
@@ -36,7 +37,7 @@ def _trainjob_pods(workers: int, scratch: Path) -> tuple[list[dict[str, str]], s
     environments = [{**inherited, "JOBSET_NAME": JOBSET, "REPLICATED_JOB_NAME": "node", "JOB_INDEX": "0",
                      "JOB_COMPLETION_INDEX": str(index), "FRACDET_WORKERS": str(workers), "FRACDET_WORKER_PORT": "2222",
                      "CUDA_VISIBLE_DEVICES": "-1", "TMPDIR": str(scratch)} for index in range(workers)]
-    ports = distribute.free_ports(workers)
+    ports = free_ports(workers)
     local = {f"{JOBSET}-node-0-{index}.{JOBSET}:2222": f"localhost:{port}" for index, port in enumerate(ports)}
     return environments, json.dumps(local)
 
@@ -98,7 +99,7 @@ def test_three_trainjob_pods_train_together_and_only_the_chief_writes(one_shard_
 def test_a_tfjobs_chief_and_worker_train_together_on_its_tf_config(one_shard_ingest, tmp_path):
     out, scratch = tmp_path / "out", tmp_path / "tmp"
     scratch.mkdir()
-    chief_port, worker_port = distribute.free_ports(2)
+    chief_port, worker_port = free_ports(2)
     cluster = {"chief": [f"localhost:{chief_port}"], "worker": [f"localhost:{worker_port}"]}
     environments = [{**os.environ, "TF_CONFIG": json.dumps({"cluster": cluster, "task": {"type": task, "index": 0}}),
                      "CUDA_VISIBLE_DEVICES": "-1", "TMPDIR": str(scratch)} for task in ("chief", "worker")]
