@@ -232,8 +232,10 @@ class _Workers:
             raise _api_error(self._job, f"read the log of pod {pod} of", error) from None
 
     def failure_error(self, reason: str) -> WorkerFailedError:
-        """The error for a failed job: the first worker to fail, with its own last log lines."""
-        self.follow()
+        """The error for a failed job: the first worker to fail, with its own last log lines.
+
+        Call it after a `follow` that came after the read of the job's failed state, so every failure is noted.
+        """
         kind, name, namespace = self._job.resource.kind, self._job.name, self._job.namespace
         head = f"{kind} {name} in namespace {namespace} failed ({reason or 'no reason given'})"
         if not self.failures:

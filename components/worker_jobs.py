@@ -32,7 +32,6 @@ from fracdet_core.errors import ConfigError
 
 RUNTIME_NAME = "fracdet-tensorflow"
 WORKER_COMMAND = ("fracdet", "train-worker")
-APIS = ("trainjob", "tfjob")
 SHM_MOUNT = "/dev/shm"
 SHM_VOLUME = "dshm"
 DEFAULT_SHM_SIZE = "4Gi"
@@ -65,6 +64,7 @@ JOB_APIS = {
                        TRAINJOB_NODE),
     "tfjob": JobApi("kubeflow.org", "v1", "tfjobs", "TFJob", "training.kubeflow.org/job-name", TFJOB_CONTAINER),
 }
+APIS = tuple(JOB_APIS)  # the engines a job can run on, as the compile option and `fracdet train-job` name them
 
 
 @dataclasses.dataclass(frozen=True)

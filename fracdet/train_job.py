@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from fracdet.arguments import non_negative_int, positive_int
+from fracdet_components.worker_jobs import APIS
 
 DEFAULT_TIMEOUT_S = 24 * 3600
 
@@ -24,7 +25,7 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--workers", type=_workers, required=True, help="training pods, 2 or more (worker 0 is the chief)")
     parser.add_argument("--image", required=True, help="the workers' container image (the GPU image for GPU nodes)")
-    parser.add_argument("--api", choices=("trainjob", "tfjob"), default="trainjob",
+    parser.add_argument("--api", choices=APIS, default="trainjob",
                         help="Kubeflow Trainer's TrainJob, or Training Operator v1's TFJob (default: %(default)s)")
     parser.add_argument("--namespace", help="default: the kubeconfig context's namespace")
     parser.add_argument("--name", help="the job's name (default: derived from the options, so a rerun adopts a job left running)")
@@ -45,34 +46,25 @@ def run(args: argparse.Namespace) -> int:
     from fracdet_components.job_runner import cluster_api_client, run_worker_job
     from fracdet_components.worker_jobs import WorkerJob, job_name
 
-    train_options = _checked_train_options(args.train_options)
+    train_options = args.train_options
+    out = _parsed_train_options(train_options).out
     api_client, context_namespace = cluster_api_client()
     namespace = args.namespace or context_namespace
     name = args.name or job_name("\0".join([args.api, namespace, args.image, str(args.workers), *train_options]))
     job = WorkerJob(api=args.api, name=name, namespace=namespace, workers=args.workers, image=args.image,
                     train_args=tuple(train_options), **_pod_settings(args))
     run_worker_job(job, api_client, timeout_s=args.timeout, poll_s=args.poll, log=lambda line: print(line, flush=True))
-    print(f"trained on {args.workers} workers; model: {_option(train_options, '--out')}")
+    print(f"trained on {args.workers} workers; model: {out}")
     return 0
 
 
-def _checked_train_options(options: list[str]) -> list[str]:
-    """`options` once `fracdet train`'s own parser accepts them, so a typo fails here rather than in every worker."""
+def _parsed_train_options(options: list[str]) -> argparse.Namespace:
+    """`options` as `fracdet train`'s own parser reads them, so a typo fails here rather than in every worker."""
     from fracdet import train
 
     probe = argparse.ArgumentParser(prog="fracdet train-job ... --", add_help=False)
     train.add_commands(probe.add_subparsers())
-    probe.parse_args(["train", *options])
-    return options
-
-
-def _option(options: list[str], flag: str) -> str:
-    for index, option in enumerate(options):
-        if option == flag and index + 1 < len(options):
-            return options[index + 1]
-        if option.startswith(flag + "="):
-            return option.split("=", 1)[1]
-    return "?"
+    return probe.parse_args(["train", *options])
 
 
 def _pod_settings(args: argparse.Namespace) -> dict[str, object]:

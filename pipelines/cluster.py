@@ -26,6 +26,7 @@ import re
 
 from kfp import dsl, kubernetes
 
+from fracdet_components.worker_jobs import APIS as JOB_APIS
 from fracdet_core import defaults
 from fracdet_core.errors import ConfigError
 
@@ -35,7 +36,6 @@ SHM_MOUNT = "/dev/shm"
 GCS_KEY_FOLDER = "/var/secrets/google"
 GCS_KEY_FILE = "key.json"  # `kubectl create secret generic NAME --from-file=key.json=KEY.json`
 _EFFECTS = ("NoSchedule", "PreferNoSchedule", "NoExecute")
-TRAINING_JOB_APIS = ("trainjob", "tfjob")
 NO_DEADLINE_WORKERS_TIMEOUT_SECONDS = 24 * 3600  # the wait for training workers in a run without a deadline
 _QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|K|M|G|T)?$")
 
@@ -117,8 +117,8 @@ class ClusterConfig:
         self._check_training_workers()
 
     def _check_training_workers(self) -> None:
-        if self.training_job_api not in TRAINING_JOB_APIS:
-            raise ConfigError(f"the training job API must be {' or '.join(TRAINING_JOB_APIS)}, got {self.training_job_api!r}")
+        if self.training_job_api not in JOB_APIS:
+            raise ConfigError(f"the training job API must be {' or '.join(JOB_APIS)}, got {self.training_job_api!r}")
         if self.train_workers_timeout_seconds < 0:
             raise ConfigError(f"the training workers' timeout must be 0 (from the deadline) or more seconds, "
                               f"got {self.train_workers_timeout_seconds}")

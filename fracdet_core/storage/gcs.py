@@ -83,12 +83,11 @@ class Gcs:
         blob = cls.blob(uri)
         options = {} if generation_match is None else {"if_generation_match": generation_match}
         upload = blob.upload_from_string if isinstance(source, bytes) else blob.upload_from_filename
-        md5 = _md5(source)
 
         def settle(error: BaseException) -> None:
             current = call("read back", uri, Kind.READ, lambda timeout: blob.bucket.get_blob(
                 blob.name, retry=None, timeout=timeout))
-            if current is None or current.md5_hash != md5:
+            if current is None or current.md5_hash != _md5(source):
                 raise error
 
         call("upload", uri, Kind.OVERWRITE if generation_match is None else Kind.CONDITIONAL,
