@@ -5,6 +5,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_DIR ?= runs/demo
 DEMO_SEED ?= 0
+# The demo's budget: the default recipe, trained for this many epochs on 750 images.
+DEMO_EPOCHS ?= 28
 PIP_COMPILE := $(BIN)/pip-compile --quiet --strip-extras --no-emit-index-url --no-emit-find-links
 NPM ?= npm
 TOOLS_STAMP := tools/node_modules/.installed
@@ -85,7 +87,7 @@ test-fast: lint $(TOOLS_STAMP) ## lint, then the tests not marked slow (no train
 demo: $(STAMP) ## make synthetic radiographs, run the whole pipeline locally; print the metrics and where results are
 	$(BIN)/fracdet synth --out $(DEMO_DIR)/data --train 750 --val 500 --seed $(DEMO_SEED) --overwrite
 	TF_CPP_MIN_LOG_LEVEL=2 $(BIN)/fracdet pipeline run --root $(DEMO_DIR)/pipeline --data_uri $(DEMO_DIR)/data \
-		--registry_uri $(DEMO_DIR)/registry --epochs 28 --train_config_uri $(abspath configs/demo.yaml) --promote
+		--registry_uri $(DEMO_DIR)/registry --epochs $(DEMO_EPOCHS) --promote
 	@echo "synthetic dataset: $(abspath $(DEMO_DIR))/data (data.yaml, train/, valid/)"
 	@echo "model registry: $(abspath $(DEMO_DIR))/registry (list it: $(BIN)/fracdet registry list --registry $(DEMO_DIR)/registry)"
 

@@ -1,4 +1,5 @@
-"""Every door's defaults equal their one source, `fracdet_core.defaults`, parameter by parameter.
+"""Every door's defaults equal their one source, `fracdet_core.defaults`, parameter by parameter, and every door
+trains the same recipe.
 
 A run parameter reaches the library as a pipeline parameter, a component input or a `fracdet`
 flag. The pipeline and the command name the source; the components cannot (KFP ships their
@@ -10,6 +11,8 @@ from __future__ import annotations
 import importlib
 import inspect
 import pkgutil
+import re
+from pathlib import Path
 
 import pytest
 from kfp.dsl.base_component import BaseComponent
@@ -17,6 +20,7 @@ from kfp.dsl.base_component import BaseComponent
 import fracdet_components
 from fracdet import build_parser, main
 from fracdet.train import load_flag_configs
+from fracdet_components.artifacts import train_component_configs
 from fracdet_components.eda import eda
 from fracdet_components.evaluate import evaluate
 from fracdet_components.fingerprint import fingerprint
@@ -36,7 +40,7 @@ from fracdet_core.model.config import ModelConfig
 from fracdet_core.model.presets import PRESETS, model_preset
 from fracdet_core.registry.run import register_model_version
 from fracdet_core.synth.config import SynthConfig
-from fracdet_core.train.config import TrainConfig
+from fracdet_core.train.config import TrainConfig, load_configs
 from fracdet_pipelines.cluster import GPU_RESOURCE, ClusterConfig
 from fracdet_pipelines.fracdet_pipeline import fracdet_pipeline
 from fracdet_pipelines.ingest_stage import DEFAULT_PARTS, ingest_fanout
@@ -210,3 +214,50 @@ def test_train_help_shows_the_source(capsys):
                         ("--batch-size", defaults.BATCH_SIZE), ("--seed", TrainConfig().seed)):
         help_text = options.split(f"{flag} ", 1)[1].split(" --", 1)[0]
         assert help_text.endswith(f"(default: {value})"), (flag, help_text)
+
+
+# The recipe a user gets without choosing one (docs/experiments.md): the n detector on whole images at 256 px and
+# on 256-px crops of the image at its full 512 px, served on both canvases, with the study term. Stated here apart
+# from the code, so that a default that drifts at one door fails.
+RECIPE_MODEL = {"image_size": 256, "fine_image_size": 512, "stage_widths": (24, 32, 64, 96), "fpn_levels": (3, 4, 5)}
+RECIPE_TRAIN = {"study_weight": 1.0, "fine_crop_share": 0.5, "box_loss": "mse", "focal_gamma": 2.0,
+                "learning_rate": 4e-3, "batch_size": 16, "epochs": 30}
+MAKEFILE = Path(__file__).resolve().parents[1] / "Makefile"
+
+
+def _recipe_of(model_config: ModelConfig, train_config: TrainConfig) -> tuple[dict, dict]:
+    return ({name: getattr(model_config, name) for name in RECIPE_MODEL},
+            {name: getattr(train_config, name) for name in RECIPE_TRAIN})
+
+
+def _component_door(inputs: dict[str, object]) -> tuple[ModelConfig, TrainConfig]:
+    return train_component_configs(config_uri=inputs["config_uri"], model_preset=inputs["model_preset"],
+                                   epochs=inputs["epochs"], image_size=inputs["image_size"], batch_size=inputs["batch_size"])
+
+
+def _pipeline_door(parameters: dict[str, object]) -> tuple[ModelConfig, TrainConfig]:
+    return _component_door({"config_uri": parameters["train_config_uri"], **parameters})
+
+
+DOORS = {
+    "library": lambda: (ModelConfig(), TrainConfig()),
+    "load_configs": lambda: load_configs(None),
+    "fracdet train": lambda: load_flag_configs(build_parser().parse_args(["train", "--data", "d", "--out", "o"])),
+    "train component": lambda: _component_door(_input_defaults(train)),
+    "train_on_workers component": lambda: _component_door(_input_defaults(train_on_workers)),
+    "pipeline parameters": lambda: _pipeline_door(_input_defaults(fracdet_pipeline)),
+    "fracdet pipeline run": lambda: _pipeline_door(vars(build_parser().parse_args(
+        ["pipeline", "run", "--data_uri", "d", "--registry_uri", "r"]))),
+}
+
+
+@pytest.mark.parametrize("door", DOORS)
+def test_every_door_trains_the_recipe(door):
+    assert _recipe_of(*DOORS[door]()) == (RECIPE_MODEL, RECIPE_TRAIN)
+
+
+def test_the_demo_chooses_only_its_budget():
+    """`make demo` passes its epochs and nothing of the recipe: no config file, preset or model option."""
+    pipeline_run = MAKEFILE.read_text().split("fracdet pipeline run", 1)[1].split("\n\t@", 1)[0]
+    options = set(re.findall(r"--(\w+)", pipeline_run))
+    assert options == {"root", "data_uri", "registry_uri", "epochs", "promote"}

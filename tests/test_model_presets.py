@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
+import numpy as np
 import pytest
 
 from fracdet import build_parser
@@ -36,11 +37,33 @@ def test_larger_presets_grow_the_model_and_its_input(name):
 
 
 @pytest.mark.parametrize("name", list(PRESETS))
-def test_each_preset_builds_a_detector_with_one_row_per_cell(name):
+def test_each_preset_builds_a_detector_with_one_row_per_cell_of_each_canvas(name):
     config = PRESETS[name]
     model = build_detector(config)
-    cells = sum(side * side for side in config.grid_sizes())
-    assert tuple(model.output.shape) == (None, cells, 5 + config.num_classes)
+    for size in filter(None, (config.image_size, config.fine_image_size)):
+        cells = sum(side * side for side in config.grid_sizes(size))
+        assert tuple(model(np.zeros((1, size, size, 1), np.float32)).shape) == (1, cells, 5 + config.num_classes)
+
+
+def test_n_sees_512_px_radiographs_at_full_resolution_and_s_and_m_need_no_fine_canvas():
+    """A fine canvas above the images' own 512 px would only upsample them (the presets' docstring)."""
+    assert (PRESETS["n"].image_size, PRESETS["n"].fine_image_size) == (256, 512)
+    assert (S.image_size, S.fine_image_size) == (512, 0) and (M.image_size, M.fine_image_size) == (640, 0)
+
+
+@pytest.mark.parametrize(("image_size", "fine_image_size"), [(320, 512), (512, 0), (640, 0)])
+def test_an_input_as_fine_as_the_presets_fine_canvas_drops_it(image_size, fine_image_size):
+    model_config, _ = load_configs(None, preset="n", image_size=image_size)
+    assert (model_config.image_size, model_config.fine_image_size) == (image_size, fine_image_size)
+
+
+def test_a_fine_canvas_the_file_states_is_kept_or_refused_never_dropped(tmp_path):
+    path = tmp_path / "train.yaml"
+    path.write_text("model:\n  fine_image_size: 1024\n")
+    model_config, _ = load_configs(str(path), preset="s")
+    assert (model_config.image_size, model_config.fine_image_size) == (512, 1024)
+    with pytest.raises(ConfigError, match=r"fine_image_size must be 0 or a multiple of 32 .* above image_size 1024"):
+        load_configs(str(path), preset="s", image_size=1024)
 
 
 @pytest.mark.parametrize("name", ["", "N", "l", "small"])

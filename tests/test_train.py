@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import signal
 import subprocess
@@ -14,7 +13,6 @@ import pytest
 
 from fracdet_core.errors import ConfigError
 from fracdet_core.ingest import IngestConfig, ingest_dataset
-from fracdet_core.model.presets import model_preset
 from fracdet_core.synth import SynthConfig, generate_dataset
 from fracdet_core.train.config import TrainConfig, load_configs
 from fracdet_core.train.run import serving_limits
@@ -139,13 +137,6 @@ def test_train_config_checks_itself(changes, message):
 ])
 def test_the_model_serves_every_image_its_ingest_admitted(options, expected):
     assert serving_limits({"options": options} if options else {}) == expected
-
-
-def test_the_demos_recipe_is_the_n_detector_with_the_full_resolution_pass_and_the_study_term():
-    recipe = Path(__file__).resolve().parents[1] / "configs" / "demo.yaml"
-    model, train = load_configs(str(recipe), epochs=28)
-    assert model == dataclasses.replace(model_preset("n"), fine_image_size=512)
-    assert train == dataclasses.replace(TrainConfig(), epochs=28, study_weight=1.0)
 
 
 @pytest.mark.slow

@@ -74,7 +74,7 @@ def ingest(tmp_path_factory):
 
 
 def test_batches_have_dense_targets_and_repeat_in_deterministic_mode(ingest):
-    config = ModelConfig(image_size=128)
+    config = ModelConfig(image_size=128, fine_image_size=0)
     first = list(training_dataset(ingest, "train", config, 8, deterministic=True, seed=4).as_numpy_iterator())
     again = list(training_dataset(ingest, "train", config, 8, deterministic=True, seed=4).as_numpy_iterator())
     assert [images.shape for images, _ in first] == [(8, 128, 128, 1)] * 3
@@ -102,7 +102,7 @@ def test_fine_crops_teach_small_boxes_and_leave_whole_bone_boxes_to_the_whole_im
 
 
 def test_a_cached_split_gives_the_streamed_batches_and_new_augmentations_every_epoch(ingest):
-    config = ModelConfig(image_size=128)
+    config = ModelConfig(image_size=128, fine_image_size=0)
     streamed = training_dataset(ingest, "train", config, 8, deterministic=True, seed=4)
     cached = training_dataset(ingest, "train", config, 8, deterministic=True, seed=4, cache=True)
     epochs = iter(cached.repeat(2).as_numpy_iterator())
@@ -126,6 +126,6 @@ def test_cached_bytes_count_every_canvas_an_image_is_letterboxed_to():
 
 def test_only_a_streamed_split_is_autotuned(ingest):
     """A cached split runs without tf.data's tuner, whose teardown stalls Keras's epochs; a streamed one keeps it."""
-    config = ModelConfig(image_size=128)
+    config = ModelConfig(image_size=128, fine_image_size=0)
     assert training_dataset(ingest, "train", config, 8).options().autotune.enabled is True
     assert training_dataset(ingest, "train", config, 8, cache=True).options().autotune.enabled is False

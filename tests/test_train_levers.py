@@ -37,7 +37,7 @@ from fracdet_core.model.config import ModelConfig
 from fracdet_core.model.detector import build_detector
 from fracdet_core.model.loss import DetectionLoss
 
-config = ModelConfig(image_size=128)
+config = ModelConfig(image_size=128, fine_image_size=0)
 keras.utils.set_random_seed(0)
 reference = build_detector(config, fused_norm=False)
 weights = reference.get_weights()

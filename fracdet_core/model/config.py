@@ -33,7 +33,11 @@ class ModelConfig:
             and on `image_size` crops of the fine canvas, and serving runs it on both canvases,
             taking the boxes up to `fine_box_limit` pixels of the fine canvas from the fine pass and
             the larger ones from the whole-image pass (`fracdet_core.serving.signature`). Small
-            fractures are thus seen at full resolution at the cost of a crop in training.
+            fractures are thus seen at full resolution at the cost of a crop in training. The
+            default, 512, is the full resolution of radiographs whose longer side is 512 px, as the
+            synthetic ones are; training lowers it to the images' own (`fit_fine_canvas`).
+        test_time_flip: serving also runs the model on each canvas mirrored left to right and
+            averages the two views' cell predictions, for twice the serving compute.
     """
 
     image_size: int = defaults.IMAGE_SIZE
@@ -46,7 +50,8 @@ class ModelConfig:
     # equal training time.
     head_depth: int = 0
     num_classes: int = len(CLASS_NAMES)
-    fine_image_size: int = 0
+    fine_image_size: int = 512
+    test_time_flip: bool = False
 
     def __post_init__(self) -> None:
         if len(self.stage_widths) != len(self.stage_depths) or not self.stage_widths:

@@ -47,6 +47,7 @@ from fracdet_core.train.augment import AugmentConfig
 from fracdet_core.train.config import TrainConfig
 from fracdet_core.train.dataset import cached_bytes, canvas_sizes, training_dataset
 from fracdet_core.train.distribute import BackupAndRestoreFrom, Worker, choose_strategy, wait_for_all_workers, worker_of
+from fracdet_core.train.fine_canvas import fit_fine_canvas, train_image_sides
 from fracdet_core.train.staging import RemoteSync, local_ingest, local_output
 from fracdet_core.train.validation import calibration_source_ids
 
@@ -116,6 +117,7 @@ def train(
           worker.output_folder(local_out) as write_to):
         keras.utils.set_random_seed(config.seed)
         manifest = read_manifest(ingest)
+        model_config = _fine_canvas_for(model_config, ingest)
         weights = json.loads(storage.read_text(class_weights_uri)) if class_weights_uri else {}
         train_images = manifest["splits"]["train"]["images"]
         steps_per_epoch = max(1, math.ceil(train_images / config.batch_size))
@@ -125,7 +127,8 @@ def train(
         with strategy.scope():
             model, loss = _compiled_detector(model_config, config, weights, steps_per_epoch)
         progress = ProgressLog(config.epochs, train_images)
-        callbacks = _callbacks(local_out, write_to, worker, config.early_stopping_patience, progress)
+        callbacks = _callbacks(local_out, write_to, worker, config.early_stopping_patience, progress,
+                               restore_best=not config.weight_averaging)
         if worker.is_chief and storage.is_gcs(out):
             callbacks.append(RemoteSync(local_out, out))
         history = _fit(model, train_data, val_data, steps_per_epoch, config.epochs, callbacks)
@@ -136,6 +139,15 @@ def train(
         _write_records(write_to, model_config, config, summary)
     wait_for_all_workers(strategy)
     return summary
+
+
+def _fine_canvas_for(model_config: ModelConfig, ingest_uri: str) -> ModelConfig:
+    """The model's fine canvas fitted to the train split's images, saying so when that changes it."""
+    fitted = fit_fine_canvas(model_config, train_image_sides(ingest_uri))
+    if fitted.fine_image_size != model_config.fine_image_size:
+        print(f"fine canvas {fitted.fine_image_size or 'none'} instead of {model_config.fine_image_size}: the train "
+              f"images' median longer side is below it", file=sys.stderr, flush=True)
+    return fitted
 
 
 def _check_batch_shares(batch_size: int, replicas: int) -> None:
@@ -179,13 +191,18 @@ def _compiled_detector(model_config: ModelConfig, config: TrainConfig, class_wei
     )
     loss = DetectionLoss(class_weights=class_weights, box_loss=config.box_loss, focal_gamma=config.focal_gamma,
                          study_weight=config.study_weight)
-    model.compile(optimizer=keras.optimizers.Adam(schedule, clipnorm=10.0), loss=loss, jit_compile=config.xla)
+    optimizer = keras.optimizers.Adam(schedule, clipnorm=10.0, use_ema=config.weight_averaging > 0,
+                                      ema_momentum=config.weight_averaging or 0.99)
+    model.compile(optimizer=optimizer, loss=loss, jit_compile=config.xla)
     return model, loss
 
 
 def _callbacks(out: str, write_to: str, worker: Worker, early_stopping_patience: int,
-               progress: ProgressLog) -> list[keras.callbacks.Callback]:
+               progress: ProgressLog, *, restore_best: bool = True) -> list[keras.callbacks.Callback]:
     """Backup for resuming, best checkpoint, TensorBoard, NaN stop, progress and early stopping.
+
+    `restore_best`: early stopping puts the best epoch's weights back at the end; off where the
+    weights' average is kept instead, which validation, run on the raw weights, does not see.
 
     Makes the local checkpoint folder, which the checkpoint callback expects to exist.
     """
@@ -201,7 +218,7 @@ def _callbacks(out: str, write_to: str, worker: Worker, early_stopping_patience:
     ]
     if early_stopping_patience:
         callbacks.append(keras.callbacks.EarlyStopping(monitor="val_loss", patience=early_stopping_patience,
-                                                       restore_best_weights=True))
+                                                       restore_best_weights=restore_best))
     if not storage.is_gcs(write_to):
         os.makedirs(storage.join(write_to, "checkpoints"), exist_ok=True)
     return callbacks
