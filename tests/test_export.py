@@ -21,11 +21,12 @@ from PIL import Image
 from fracdet_core.errors import ConfigError
 from fracdet_core.model.assign import grid
 from fracdet_core.model.config import ModelConfig
-from fracdet_core.serving.decode import decode_boxes
+from fracdet_core.model.detector import build_detector
+from fracdet_core.serving.decode import decode_boxes, mirrored_predictions
 from fracdet_core.serving.letterbox import to_original
 from fracdet_core.serving.signature import export_saved_model
 
-CONFIG = ModelConfig(image_size=128)
+CONFIG = ModelConfig(image_size=128, fine_image_size=0)  # one pass: the two-pass tests below state their own
 CELLS = sum(side * side for side in CONFIG.grid_sizes())
 
 
@@ -211,3 +212,54 @@ def test_a_two_pass_model_takes_small_boxes_from_the_fine_canvas_and_large_ones_
         np.testing.assert_allclose(outputs["detection_boxes"][0][row].numpy(), expected[cell], atol=1e-5)
     description = json.loads((tmp_path / "saved_model" / "fracdet_model.json").read_text())
     assert (description["input_size"], description["fine_input_size"]) == (128, 256)
+
+
+def test_a_box_predicted_on_the_mirrored_canvas_decodes_to_its_mirror_image():
+    config = ModelConfig(image_size=128, fine_image_size=0)
+    cells = sum(side * side for side in config.grid_sizes())
+    predictions = np.random.default_rng(3).normal(size=(2, cells, 15)).astype(np.float32)
+
+    def rows(boxes: np.ndarray, table: np.ndarray) -> np.ndarray:  # (N * cells, 4 + 15), in one order
+        flat = np.concatenate([boxes, table[..., 4:]], axis=-1).reshape(-1, 4 + 11)
+        return flat[np.lexsort(flat.T[::-1])]
+
+    seen_mirrored = decode_boxes(predictions, config, 128).numpy()
+    ymin, xmin, ymax, xmax = np.moveaxis(seen_mirrored, -1, 0)
+    expected = np.stack([ymin, 128 - xmax, ymax, 128 - xmin], axis=-1)
+    back = mirrored_predictions(tf.constant(predictions), config, 128).numpy()
+    np.testing.assert_allclose(rows(decode_boxes(back, config, 128).numpy(), back), rows(expected, predictions), atol=1e-4)
+    np.testing.assert_array_equal(mirrored_predictions(tf.constant(back), config, 128).numpy(), predictions)
+
+
+def test_with_test_time_flip_the_mirrored_image_gets_the_mirrored_detections(tmp_path):
+    """The two views' average is mirror-equivariant, though the detector's own weights are not."""
+    config = ModelConfig(image_size=64, fine_image_size=128, test_time_flip=True, stem_width=8,
+                         stage_widths=(8, 8, 16, 16), fpn_width=8)
+    detector = build_detector(config)
+    rng = np.random.default_rng(5)
+    # Weights far from their initial priors, so that cells differ and many score above the signature's threshold.
+    for weight in detector.weights:
+        weight.assign(np.abs(rng.normal(1.0, 0.1, weight.shape)) if "variance" in weight.path
+                      else rng.normal(0.0, 0.15, weight.shape))
+    export_saved_model(detector, config, str(tmp_path / "saved_model"))
+    serve = tf.saved_model.load(str(tmp_path / "saved_model")).signatures["serving_default"]
+    pixels = np.random.default_rng(4).integers(0, 255, (96, 96), dtype=np.uint8)
+    pixels[20:60, 30:40] = 255  # something for the detector to see, off the mirror axis
+    detections = [serve(images=tf.constant([_png_of(image)])) for image in (pixels, pixels[:, ::-1])]
+    count = int(detections[0]["num_detections"][0])
+    assert count == int(detections[1]["num_detections"][0]) and count > 0
+    ymin, xmin, ymax, xmax = np.moveaxis(detections[1]["detection_boxes"][0, :count].numpy(), -1, 0)
+    mirrored_back = np.stack([ymin, 1 - xmax, ymax, 1 - xmin], -1)
+
+    def rows(boxes: np.ndarray, found: dict) -> np.ndarray:  # (score, class, box) rows, in one order
+        table = np.column_stack([found["detection_scores"][0, :count], found["detection_classes"][0, :count], boxes])
+        return table[np.lexsort(np.round(table, 4).T[::-1])]
+
+    np.testing.assert_allclose(rows(mirrored_back, detections[1]),
+                               rows(detections[0]["detection_boxes"][0, :count].numpy(), detections[0]), atol=1e-4)
+
+
+def _png_of(pixels: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(np.ascontiguousarray(pixels)).save(buffer, format="PNG")
+    return buffer.getvalue()

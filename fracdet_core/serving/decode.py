@@ -32,6 +32,23 @@ def decode_boxes(predictions: tf.Tensor, config: ModelConfig, size: int | None =
     return ops.stack([top_left[..., 1], top_left[..., 0], bottom_right[..., 1], bottom_right[..., 0]], axis=-1)
 
 
+def mirrored_predictions(predictions: tf.Tensor, config: ModelConfig, size: int) -> tf.Tensor:
+    """Predictions (N, cells, 5 + C) made on a canvas mirrored left to right, as made on the canvas itself.
+
+    Each level's grid is mirrored back (cells are level by level, row-major) and the centre's x offset changes sign;
+    the sizes, objectness and classes of a mirrored box are its own.
+    """
+    levels = []
+    start = 0
+    for side in config.grid_sizes(size):
+        level = predictions[:, start:start + side * side]
+        start += side * side
+        level = tf.reverse(tf.reshape(level, [-1, side, side, level.shape[-1]]), axis=[2])
+        levels.append(tf.reshape(level, [-1, side * side, level.shape[-1]]))
+    mirrored = tf.concat(levels, axis=1)
+    return tf.concat([-mirrored[..., :1], mirrored[..., 1:]], axis=-1)
+
+
 def detection_scores(predictions: tf.Tensor) -> tf.Tensor:
     """Per class scores (N, cells, C): objectness times class probability."""
     return tf.sigmoid(predictions[..., 4:5]) * tf.sigmoid(predictions[..., 5:])

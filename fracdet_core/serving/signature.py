@@ -35,6 +35,7 @@ from fracdet_core.serving.decode import (
     SCORE_THRESHOLD,
     decode_boxes,
     detection_scores,
+    mirrored_predictions,
     select_detections,
 )
 from fracdet_core.serving.guard import checked_encoded_image
@@ -103,6 +104,9 @@ def _detect_on_canvases(model: keras.Model, config: ModelConfig, size: int, canv
                         shapes: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
     """(boxes (N, cells, 4) normalised to each original image, scores (N, cells, C)) of the model on `size` canvases."""
     predictions = tf.cast(model(canvases, training=False), tf.float32)  # (N, cells, 5 + C)
+    if config.test_time_flip:
+        mirrored = tf.cast(model(tf.reverse(canvases, axis=[2]), training=False), tf.float32)
+        predictions = (predictions + mirrored_predictions(mirrored, config, size)) / 2.0
     boxes_px = decode_boxes(predictions, config, size)
     boxes = tf.map_fn(lambda item: to_original(item[0], item[1][0], item[1][1], size),
                       (boxes_px, shapes), fn_output_signature=tf.float32)
