@@ -94,6 +94,8 @@ def test_saved_model_file_round_trip(tmp_path):
         ({"stage_widths": (8, 0, 8, 8)}, "at least 1"),
         ({"fine_image_size": 256}, "above image_size 256"),
         ({"fine_image_size": 500}, "fine_image_size must be 0 or a multiple of 32"),
+        ({"fine_box_share": 0.0}, r"fine_box_share must be within \(0, 1\], got 0.0"),
+        ({"fine_box_share": 1.5}, r"fine_box_share must be within \(0, 1\], got 1.5"),
     ],
 )
 def test_config_rejects_bad_values(changes, message):

@@ -93,7 +93,7 @@ def test_configs_from_yaml_with_overrides(tmp_path):
 
 @pytest.mark.parametrize(
     ("content", "message"),
-    [("model: {depth: 3}", r"unknown model settings \['depth'\]; known: \['fine_image_size', "),
+    [("model: {depth: 3}", r"unknown model settings \['depth'\]; known: \['fine_box_share', 'fine_image_size', "),
      ("optimizer: {}", r"unknown sections \['optimizer'\]; expected 'model' and 'train'"),
      ("train: {box_loss: l1}", "box_loss must be one of"), ("train: [1, 2", "not valid YAML"),
      ("[model, train]", "expected a mapping with 'model' and 'train' sections, got list"),
@@ -115,8 +115,8 @@ def test_an_override_that_names_no_setting_is_an_error_naming_it(tmp_path, given
     with pytest.raises(ConfigError) as raised:
         load_configs(str(path), **given)
     message = str(raised.value)
-    assert message.startswith(f"unknown settings {misspelt}; known: model ['fine_image_size', 'fpn_levels', ")
-    assert message.endswith(", 'warmup_epochs', 'xla']")
+    assert message.startswith(f"unknown settings {misspelt}; known: model ['fine_box_share', 'fine_image_size', ")
+    assert message.endswith(", 'warmup_epochs', 'weight_averaging', 'xla']")
     assert "'image_size'" in message.split("train [")[0] and "'epochs'" in message.split("train [")[1]
 
 
@@ -124,6 +124,8 @@ def test_an_override_that_names_no_setting_is_an_error_naming_it(tmp_path, given
     ({"learning_rate": 2.0}, "learning_rate"),
     ({"fine_crop_share": 1.5}, r"fine_crop_share must be within \[0, 1\]"),
     ({"study_weight": -0.5}, "study_weight"),
+    ({"weight_averaging": 1.0}, r"weight_averaging must be within \[0, 1\), got 1.0"),
+    ({"weight_averaging": -0.1}, r"weight_averaging must be within \[0, 1\), got -0.1"),
 ])
 def test_train_config_checks_itself(changes, message):
     with pytest.raises(ConfigError, match=message):

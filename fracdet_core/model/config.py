@@ -36,6 +36,8 @@ class ModelConfig:
             fractures are thus seen at full resolution at the cost of a crop in training. The
             default, 512, is the full resolution of radiographs whose longer side is 512 px, as the
             synthetic ones are; training lowers it to the images' own (`fit_fine_canvas`).
+        fine_box_share: the longest box side the fine pass answers for, as a share of the training
+            crop (`fine_box_limit`).
         test_time_flip: serving also runs the model on each canvas mirrored left to right and
             averages the two views' cell predictions, for twice the serving compute.
     """
@@ -51,6 +53,7 @@ class ModelConfig:
     head_depth: int = 0
     num_classes: int = len(CLASS_NAMES)
     fine_image_size: int = 512
+    fine_box_share: float = 0.5
     test_time_flip: bool = False
 
     def __post_init__(self) -> None:
@@ -74,6 +77,8 @@ class ModelConfig:
         if self.fine_image_size and (self.fine_image_size <= self.image_size or self.fine_image_size % coarsest):
             raise ConfigError(f"fine_image_size must be 0 or a multiple of {coarsest} (the coarsest stride) above "
                               f"image_size {self.image_size}, got {self.fine_image_size}")
+        if not 0 < self.fine_box_share <= 1:
+            raise ConfigError(f"fine_box_share must be within (0, 1], got {self.fine_box_share}")
         if self.head_depth < 0 or self.num_classes < 1:
             raise ConfigError(f"head_depth must be >= 0 and num_classes >= 1, got {self.head_depth}, {self.num_classes}")
 
@@ -87,10 +92,10 @@ class ModelConfig:
 
     @property
     def fine_box_limit(self) -> float:
-        """The longest box side, fine-canvas pixels, that the fine pass answers for: half a training crop.
+        """The longest box side, fine-canvas pixels, that the fine pass answers for: `fine_box_share` of a training crop.
 
         A box up to half the crop fits whole in most crops that hold it, so the fine pass has
         seen such boxes whole; larger ones (whole-bone boxes) are cut by crops and left to the
         whole-image pass.
         """
-        return self.image_size / 2.0
+        return self.image_size * self.fine_box_share
