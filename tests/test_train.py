@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import signal
 import subprocess
 import sys
@@ -15,7 +16,7 @@ from fracdet_core.errors import ConfigError
 from fracdet_core.ingest import IngestConfig, ingest_dataset
 from fracdet_core.synth import SynthConfig, generate_dataset
 from fracdet_core.train.config import TrainConfig, load_configs
-from fracdet_core.train.run import serving_limits
+from fracdet_core.train.run import averaging_momentum, serving_limits
 
 FRACDET = str(Path(sys.executable).with_name("fracdet"))
 TINY_MODEL = """
@@ -164,3 +165,16 @@ def test_training_from_and_to_gs_goes_through_the_storage_layer_at_a_10_percent_
     assert not any(name.startswith("backup/") for name in files)  # removed once training finished
     assert json.loads(storage.read_text(f"{out}/train_summary.json"))["epochs_run"] == 2
     assert sum(faults.values()) >= 3, faults
+
+
+@pytest.mark.parametrize(("weight_averaging", "total_steps", "expected"), [
+    (0.99, 1316, 0.99),  # the demo: 28 epochs of 47 steps
+    (0.99, 100, 0.9),  # short: the initial weights keep e**-10 of the average
+    (0.99, 20, 0.5),
+    (0.99, 19, 0.0),  # too few steps for an average
+    (0.0, 10_000, 0.0),  # off
+])
+def test_the_weight_average_forgets_the_initial_weights(weight_averaging, total_steps, expected):
+    momentum = averaging_momentum(weight_averaging, total_steps)
+    assert momentum == pytest.approx(expected)
+    assert momentum == 0 or momentum**total_steps <= math.exp(-10) * 1.0001

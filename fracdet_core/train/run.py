@@ -128,7 +128,7 @@ def train(
             model, loss = _compiled_detector(model_config, config, weights, steps_per_epoch)
         progress = ProgressLog(config.epochs, train_images)
         callbacks = _callbacks(local_out, write_to, worker, config.early_stopping_patience, progress,
-                               restore_best=not config.weight_averaging)
+                               restore_best=not model.optimizer.use_ema)
         if worker.is_chief and storage.is_gcs(out):
             callbacks.append(RemoteSync(local_out, out))
         history = _fit(model, train_data, val_data, steps_per_epoch, config.epochs, callbacks)
@@ -191,10 +191,18 @@ def _compiled_detector(model_config: ModelConfig, config: TrainConfig, class_wei
     )
     loss = DetectionLoss(class_weights=class_weights, box_loss=config.box_loss, focal_gamma=config.focal_gamma,
                          study_weight=config.study_weight)
-    optimizer = keras.optimizers.Adam(schedule, clipnorm=10.0, use_ema=config.weight_averaging > 0,
-                                      ema_momentum=config.weight_averaging or 0.99)
+    momentum = averaging_momentum(config.weight_averaging, total_steps)
+    optimizer = keras.optimizers.Adam(schedule, clipnorm=10.0, use_ema=momentum > 0, ema_momentum=momentum or 0.99)
     model.compile(optimizer=optimizer, loss=loss, jit_compile=config.xla)
     return model, loss
+
+
+def averaging_momentum(weight_averaging: float, total_steps: int) -> float:
+    """The weight average's momentum for a training of `total_steps`: `weight_averaging`, lowered so that the
+    initial weights keep under e**-10 of the average (Keras starts the average at them), 0 (none) for the few steps
+    where that leaves no average worth the name."""
+    momentum = min(weight_averaging, 1.0 - 10.0 / total_steps)
+    return momentum if momentum >= 0.5 else 0.0
 
 
 def _callbacks(out: str, write_to: str, worker: Worker, early_stopping_patience: int,
