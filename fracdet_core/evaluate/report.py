@@ -2,7 +2,7 @@
 
 Order follows the questions asked of a model: is it blessed and why; how good is it as a
 detector (mAP with its interval, per-class AP); as a clinical tool (per body part, FROC);
-where does it go wrong (confusion, the worst misses and false alarms, with boxes drawn).
+where does it go wrong (confusion, then per body part the worst misses and false alarms, with boxes drawn).
 Every figure is of the test half of the split; the calibration half, on which the operating
 thresholds were chosen, is shown beside it with its own counts and image-level table.
 """
@@ -14,10 +14,10 @@ import html
 import numpy as np
 
 from fracdet_core.annotate import FRACTURE_COLOUR, NORMAL_COLOUR, TRUTH_COLOUR, boxes_to_draw, draw_boxes
-from fracdet_core.classes import CLASS_NAMES
+from fracdet_core.classes import BODY_PARTS, CLASS_NAMES
 from fracdet_core.evaluate import plots
 from fracdet_core.evaluate.blessing import Blessing
-from fracdet_core.evaluate.clinical import fracture_scores, fractured_images
+from fracdet_core.evaluate.clinical import fracture_scores, fractured_images, image_body_parts
 from fracdet_core.evaluate.config import EvaluateConfig
 from fracdet_core.evaluate.confusion import detection_confusion
 from fracdet_core.evaluate.inference import read_split
@@ -26,11 +26,9 @@ from fracdet_core.evaluate.partition import CALIBRATION, TEST
 from fracdet_core.html_page import Markup, gallery, image, page, table
 from fracdet_core.records import ImageDetections
 
-GALLERY_SIZE = 8
+GALLERY_SIZE = 3  # images per body part in each of its two galleries
 GALLERY_SIDE = 256
 CONFUSION_SCORE = 0.3  # the confusion matrix and galleries show detections this confident
-
-Gallery = list[tuple[str, bytes]]  # (caption, PNG)
 
 
 def render_report(evaluation: Evaluation, blessing: Blessing, champion: dict | None, ingest_uri: str,
@@ -155,17 +153,44 @@ def _froc_section(evaluation: Evaluation) -> list[str]:
 
 
 def _errors_section(evaluation: Evaluation, ingest_uri: str, split: str) -> list[str]:
-    """The confusion matrix, then the worst misses and false alarms with their boxes drawn."""
+    """The confusion matrix, then each body part's worst misses and false alarms with their boxes drawn.
+
+    Per body part because a model's failures differ by part (it can miss at the elbow and shoulder,
+    where bones overlap at joints, and not at the finger), which one gallery over all parts hides.
+    """
     confusion = detection_confusion(*evaluation.test_records(), score_threshold=CONFUSION_SCORE)
-    misses, alarms = _galleries(evaluation, ingest_uri, split)
+    parts = image_body_parts(evaluation.truths)
+    tested = evaluation.measures.partition.test
+    scores = fracture_scores(evaluation.detections)
+    worst = _worst_by_part(parts, fractured_images(evaluation.truths), scores, tested)
+    drawn = _drawn_images(evaluation, ingest_uri, split, {i for misses, alarms in worst.values() for i in misses + alarms})
     legend = (f'<p>Truth <span style="color:{_colour(TRUTH_COLOUR)}">green</span>; detections scoring at least {CONFUSION_SCORE} '
               f'drawn <span style="color:{_colour(FRACTURE_COLOUR)}">red</span> (fracture) or '
               f'<span style="color:{_colour(NORMAL_COLOUR)}">blue</span> (normal study).</p>')
-    return ["<h2>Where it goes wrong</h2>",
-            image(plots.confusion(confusion, CONFUSION_SCORE), "detection confusion matrix"),
-            legend,
-            "<h3>Worst misses: fractured test images scored lowest</h3>", gallery(misses) if misses else "<p>None.</p>",
-            "<h3>Worst false alarms: normal test images scored highest</h3>", gallery(alarms) if alarms else "<p>None.</p>"]
+
+    def shown(indices: list[int], absent: str) -> str:
+        captioned = [(f"{evaluation.truths[i].source_id} (fracture score {scores[i]:.2f})", drawn[i]) for i in indices]
+        return gallery(captioned) if captioned else f"<p>{absent}</p>"
+
+    section = ["<h2>Where it goes wrong</h2>",
+               image(plots.confusion(confusion, CONFUSION_SCORE), "detection confusion matrix"),
+               legend, _galleries_note(sum(parts[i] is None for i in tested))]
+    for part, (misses, alarms) in worst.items():
+        section += [f"<h3>{part}</h3>",
+                    "<h4>Worst misses: fractured test images scored lowest</h4>", shown(misses, "No fractured test image."),
+                    "<h4>Worst false alarms: normal test images scored highest</h4>", shown(alarms, "No normal test image.")]
+    return section
+
+
+def _galleries_note(unlabelled: int) -> str:
+    """What the galleries hold, and the test images without labels that none of them can."""
+    note = (f"Per body part (that of the truth boxes, as in the clinical table), the {GALLERY_SIZE} fractured test images "
+            f"with the lowest fracture score and the {GALLERY_SIZE} normal ones with the highest; "
+            "a score is the image's most confident fracture detection of any part.")
+    if unlabelled:
+        note += (f" {unlabelled:,} test image(s) without labels have no body part and are in no gallery; "
+                 "the confusion matrix counts their detections.")
+    return f"<p>{note}</p>"
 
 
 def _colour(rgb: tuple[int, int, int]) -> str:
@@ -173,19 +198,25 @@ def _colour(rgb: tuple[int, int, int]) -> str:
     return f"#{red:02x}{green:02x}{blue:02x}"
 
 
-def _galleries(evaluation: Evaluation, ingest_uri: str, split: str) -> tuple[Gallery, Gallery]:
-    """(worst misses, worst false alarms) of the test half: fractured images scored lowest, normal images scored highest."""
-    scores = fracture_scores(evaluation.detections)
-    fractured = fractured_images(evaluation.truths)
-    tested = evaluation.measures.partition.test
-    misses = [int(i) for i in tested[np.argsort(scores[tested], kind="stable")] if fractured[i]][:GALLERY_SIZE]
-    alarms = [int(i) for i in tested[np.argsort(-scores[tested], kind="stable")] if not fractured[i]][:GALLERY_SIZE]
-    drawn = _drawn_images(evaluation, ingest_uri, split, set(misses) | set(alarms))
+def _worst_by_part(parts: list[str | None], fractured: np.ndarray, scores: np.ndarray,
+                   tested: np.ndarray) -> dict[str, tuple[list[int], list[int]]]:
+    """Body part of `BODY_PARTS` -> (worst misses, worst false alarms), at most GALLERY_SIZE image indices each.
 
-    def caption(index: int) -> str:
-        return f"{evaluation.truths[index].source_id} (fracture score {scores[index]:.2f})"
+    Args:
+        parts: (I,) each image's body part (`image_body_parts`); None, for an image without boxes,
+            is no part's.
+        fractured: bool (I,) truth; scores: float (I,) fracture scores.
+        tested: int (T,) ascending indices of the test half, the only images shown.
 
-    return [(caption(i), drawn[i]) for i in misses], [(caption(i), drawn[i]) for i in alarms]
+    Returns:
+        Misses: fractured images of the part, lowest score first; false alarms: its normal images,
+        highest score first. Equal scores keep the split's order, so the page is the same on every run.
+    """
+    ascending = tested[np.argsort(scores[tested], kind="stable")]
+    descending = tested[np.argsort(-scores[tested], kind="stable")]
+    return {part: ([int(i) for i in ascending if parts[i] == part and fractured[i]][:GALLERY_SIZE],
+                   [int(i) for i in descending if parts[i] == part and not fractured[i]][:GALLERY_SIZE])
+            for part in BODY_PARTS}
 
 
 def _drawn_images(evaluation: Evaluation, ingest_uri: str, split: str, wanted: set[int]) -> dict[int, bytes]:
