@@ -121,8 +121,6 @@ def train(
         weights = json.loads(storage.read_text(class_weights_uri)) if class_weights_uri else {}
         train_images = manifest["splits"]["train"]["images"]
         steps_per_epoch = max(1, math.ceil(train_images / config.batch_size))
-        if tf.config.list_logical_devices("GPU"):
-            keras.mixed_precision.set_global_policy("mixed_float16")
         train_data, val_data = _datasets(ingest, train_images, model_config, config, worker.input_context(strategy))
         with strategy.scope():
             model, loss = _compiled_detector(model_config, config, weights, steps_per_epoch)
@@ -178,7 +176,12 @@ def _datasets(ingest_uri: str, train_images: int, model_config: ModelConfig, con
 
 def _compiled_detector(model_config: ModelConfig, config: TrainConfig, class_weights: dict[str, float],
                        steps_per_epoch: int) -> tuple[keras.Model, DetectionLoss]:
-    """The detector compiled with its loss and Adam on a warm-up then cosine schedule; build it in the strategy's scope."""
+    """The detector compiled with its loss and Adam on a warm-up then cosine schedule; build it in the strategy's scope.
+
+    Mixed precision on GPUs, set before the model is built.
+    """
+    if tf.config.list_logical_devices("GPU"):
+        keras.mixed_precision.set_global_policy("mixed_float16")
     model = build_detector(model_config)
     total_steps = steps_per_epoch * config.epochs
     warmup_steps = min(int(config.warmup_epochs * steps_per_epoch), total_steps - 1)
