@@ -29,7 +29,8 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--format", dest="image_format", choices=IMAGE_FORMATS, default=SynthConfig.image_format,
                         help="png: 8-bit grayscale; dcm: 12-bit CR DICOM (default: %(default)s)")
     parser.add_argument("--renderer", choices=RENDERERS, default=SynthConfig.renderer,
-                        help="tubes: bones as tapered tubes (default: %(default)s)")
+                        help="tubes: bones as tapered tubes; outlines: bones as outlines that overlap at the joints, "
+                             "another look throughout, to judge a detector trained on the other (default: %(default)s)")
     parser.add_argument("--workers", type=positive_int, default=default_workers(),
                         help="parallel processes (default: all cores, here %(default)s)")
     parser.add_argument("--overwrite", action="store_true", help="replace a dataset already in --out")

@@ -15,7 +15,7 @@ from fracdet_core.errors import ConfigError
 SPLIT_FOLDERS: Mapping[str, str] = MappingProxyType({"train": "train", "val": "valid"})
 IMAGE_FORMATS = ("png", "dcm")
 # The renderers, each drawn by code of its own (`radiograph.RENDERER_MODULES`); the first is the default.
-RENDERERS = ("tubes",)
+RENDERERS = ("tubes", "outlines")
 
 # Roughly the body-part mix of the musculoskeletal radiographs the real data comes from.
 DEFAULT_BODY_PART_SHARES: Mapping[str, float] = MappingProxyType(

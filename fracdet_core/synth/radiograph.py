@@ -21,7 +21,9 @@ Box = tuple[float, float, float, float]  # (xmin, ymin, xmax, ymax), pixels
 SIGNAL_MAX = 6.0  # detector signal (-log of the transmitted share) that saturates to white
 
 # Renderer name (`SynthConfig.renderer`) -> the module whose `draw` renders it.
-RENDERER_MODULES: Mapping[str, str] = MappingProxyType({"tubes": "fracdet_core.synth.tubes"})
+RENDERER_MODULES: Mapping[str, str] = MappingProxyType(
+    {"tubes": "fracdet_core.synth.tubes", "outlines": "fracdet_core.synth.outlines"}
+)
 
 
 class Radiograph(Protocol):
