@@ -63,7 +63,8 @@ def test_fractures_change_the_detector_signal_inside_their_boxes_only(part):
         change = np.abs(raw_signal(scene) - raw_signal(scene.without_fractures()))
         boxes = scene.fracture_boxes()
         for box in boxes:
-            assert change[_box_mask(change.shape, [box])].max() > 0.08, (part, seed, box)  # each break shows
+            # Each break shows: the noise fields are the same in both renders, so any change is the break's.
+            assert change[_box_mask(change.shape, [box])].max() > 0.05, (part, seed, box)
         if {fracture.kind for fracture in scene.fractures} <= LOCAL_KINDS:
             assert change[_box_mask(change.shape, boxes)].sum() / change.sum() > 0.99, (part, seed)
             local_checked += 1

@@ -1,12 +1,13 @@
 """From outlines to attenuation: how much bone and soft tissue each ray crosses.
 
 A bone's thickness comes from its outline alone: the distance d of a pixel from the outline, and
-the local half-width R (the largest such distance nearby), give the chord of an elliptic cross
-section, depth x 2 sqrt(d (2R - d)). The cortex is a shell whose thickness is a share of R, thick
-at mid-shaft and thinning towards the ends, where cancellous bone takes over; the cancellous bone
-carries a trabecular grain that runs along the bone in the shaft and turns into a lattice at the
-ends. Bones are drawn one by one and their attenuations add, so bones that overlap at a joint
-show denser where they overlap. Fractures act on their bone's own layer before it is added.
+the local half-width R (the largest such distance in the pixel's slice across the bone), give the
+chord of an elliptic cross section, depth x 2 sqrt(d (2R - d)), whose depth stops growing where
+an end flares. The cortex is a shell whose thickness is a share of R, thick at mid-shaft and
+thinning towards the ends, where cancellous bone takes over; the cancellous bone carries a
+trabecular grain that runs along the bone in the shaft and turns into a lattice at the ends.
+Bones are drawn one by one and their attenuations add, so bones that overlap at a joint show
+denser where they overlap. Fractures act on their bone's own layer before it is added.
 
 Soft tissue is the smoothed union of the limb's outlines, its thickness again a chord of its
 distance map, with a subcutaneous fat shell, fat planes and pads that attenuate less, and air
@@ -34,6 +35,8 @@ _SOFT_SATURATION = 0.5  # soft-tissue chords saturate at this share of the image
 _GRAIN_TILE = 128
 _MARROW_SHARE = 0.4  # cancellous attenuation in the marrow cavity of a shaft, relative to the ends'
 _OVERLAY_DEPTH = 0.5  # an overlay (a condyle seen through the bone) is that much thinner than it is wide
+_FLARE_DEPTH = 1.4
+_SLICES = 96  # slices along a long bone in which its half-width is measured
 
 
 def attenuation_scale(scene: OutlineScene) -> float:
@@ -76,9 +79,9 @@ def _bone_layer(
     shaft = _shaft_weight(positions) if bone.long else np.zeros_like(positions)
     masks = [rasterize(bone.parts, window), *(rasterize((overlay,), window) for overlay in bone.overlays)]
     grain = _grain(bone, index, centres, shaft, grains, texture_scale, np.logical_or.reduce([mask > 0 for mask in masks]))
-    whole = _body(masks[0], bone, shaft, grain)
+    whole = _body(masks[0], bone, positions, shaft, grain)
     for mask in masks[1:]:
-        whole += _OVERLAY_DEPTH * _body(mask, bone, np.zeros_like(shaft), grain)
+        whole += _OVERLAY_DEPTH * _body(mask, bone, positions, np.zeros_like(shaft), grain)
     for outline, kept in bone.hollows:
         whole *= 1.0 - (1.0 - kept) * ndimage.gaussian_filter(rasterize([outline], window), 1.5)
     whole *= bone.density
@@ -88,21 +91,40 @@ def _bone_layer(
     return window, whole, fractured
 
 
-def _body(mask: np.ndarray, bone: Bone, shaft: np.ndarray, grain: np.ndarray) -> np.ndarray:
+def _body(mask: np.ndarray, bone: Bone, positions: np.ndarray, shaft: np.ndarray, grain: np.ndarray) -> np.ndarray:
     """Attenuation of one solid silhouette (a 0/1 mask): cortical shell plus grained cancellous core."""
     if not mask.any():
         return np.zeros(mask.shape, np.float32)
     # Distance from the outline, smoothed across it so that the raster's stairs do not show.
     inside = np.where(mask > 0, ndimage.distance_transform_edt(mask) - 0.5, -0.5).astype(np.float32)
     distance = np.clip(ndimage.gaussian_filter(inside, 0.7), 0.0, None)
-    reach = int(np.ceil(distance.max()))
-    half_width = np.maximum(ndimage.maximum_filter(distance, size=2 * reach + 1), 0.5)
+    half_width, typical = _half_widths(distance, positions, bone.long)
+    # Ends flare in the picture's plane more than in depth: the section's depth stops growing at
+    # `_FLARE_DEPTH` times the bone's typical half-width.
+    flattening = np.minimum(half_width, _FLARE_DEPTH * typical) / half_width
     cortex = half_width * bone.cortex * (0.3 + 0.7 * shaft)
-    outer = _chord(distance, half_width)
-    inner = _chord(distance - cortex, half_width - cortex)
+    outer = flattening * _chord(distance, half_width)
+    inner = flattening * _chord(distance - cortex, half_width - cortex)
     # The marrow cavity of a shaft holds little trabecular bone; the metaphyses and epiphyses much.
     cancellous = inner * (1.0 - (1.0 - _MARROW_SHARE) * shaft) * np.clip(1.0 + _GRAIN_CONTRAST * grain, 0.0, None)
     return (bone.depth * (_MU_CORTEX * (outer - inner) + _MU_CANCELLOUS * cancellous)).astype(np.float32)
+
+
+def _half_widths(distance: np.ndarray, positions: np.ndarray, long: bool) -> tuple[np.ndarray, float]:
+    """The local half-width at each pixel, and the bone's typical (shaft) half-width.
+
+    A long bone's half-width at a position along it is the largest distance from the outline
+    there (its slice's medial point); a compact bone has one half-width, its largest distance.
+    """
+    if not long:
+        widest = max(float(distance.max()), 0.5)
+        return np.full(distance.shape, widest, np.float32), widest
+    count = _SLICES
+    slices = np.minimum((positions * count).astype(int), count - 1)
+    widths = np.asarray(ndimage.maximum(distance, labels=slices + 1, index=np.arange(1, count + 1)), np.float32)
+    widths = np.maximum(ndimage.maximum_filter1d(widths, 3), 0.5)
+    present = widths[np.bincount(slices.ravel(), weights=(distance > 0).ravel(), minlength=count) > 0]
+    return widths[slices], float(np.percentile(present, 25)) if present.size else 0.5
 
 
 def _chord(distance: np.ndarray, half_width: np.ndarray) -> np.ndarray:

@@ -107,8 +107,9 @@ def _anteroposterior(rng: np.random.Generator) -> Skeleton:
     humerus_axis = np.array([towards(centre, up, 0.9), centre])
     humerus_outline = long_bone(
         humerus_axis,
-        [(0, 1.0 * w), (0.55, 1.02 * w), (0.78, 1.3 * w), (0.9, 2.15 * w), (0.95, 2.05 * w), (1, 1.6 * w)],
-        Cap(0.0), Cap(0.35, notch=0.55, tilt=-0.15), asymmetry=((0, 0), (0.8, 0.0), (0.91, -0.12), (1, -0.05)),
+        [(0, 1.0 * w), (0.55, 1.02 * w), (0.75, 1.35 * w), (0.88, 2.45 * w), (0.93, 2.5 * w), (0.97, 2.05 * w), (1, 1.7 * w)],
+        # The medial epicondyle (on the left, going down) juts out further, and the trochlea reaches lower.
+        Cap(0.0), Cap(0.35, notch=0.55, tilt=0.2), asymmetry=((0, 0), (0.8, 0.0), (0.9, 0.15), (1, 0.05)),
     )
     fossa = blob(towards(centre, up, 1.25 * w), (0.55 * w, 0.8 * w), up, rng, irregularity=0.05)
     humerus = Bone("humerus", (humerus_outline,), humerus_axis, cortex=0.3, hollows=((fossa, 0.55),), examined_span=(0.75, 1.0))
@@ -118,7 +119,7 @@ def _anteroposterior(rng: np.random.Generator) -> Skeleton:
     head_top = joint_line + towards((0, 0), lateral, 1.05 * w) + towards((0, 0), down, 0.25 * w)
     radius_axis = np.array([head_top, towards(head_top, forearm, 0.85)])
     radius_outline = long_bone(
-        radius_axis, [(0, 0.62 * w), (0.05, 0.6 * w), (0.09, 0.38 * w), (0.16, 0.5 * w), (0.3, 0.44 * w), (1, 0.5 * w)],
+        radius_axis, [(0, 0.72 * w), (0.05, 0.7 * w), (0.1, 0.4 * w), (0.17, 0.5 * w), (0.3, 0.46 * w), (1, 0.52 * w)],
         Cap(-0.15), Cap(0.0), asymmetry=((0, 0), (0.12, 0.0), (0.16, -0.2), (0.22, 0.0)),
     )
     radius = Bone("radius", (radius_outline,), radius_axis, cortex=0.32, examined_span=(0.0, 0.3))

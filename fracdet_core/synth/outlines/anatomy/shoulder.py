@@ -55,7 +55,7 @@ def shoulder(rng: np.random.Generator) -> Skeleton:
         glenoid_centre + np.array([-0.04, 0.12]), glenoid_centre + np.array([-0.03, 0.06]),
     ])
     scapula = Bone("scapula", (catmull_rom(body_control, samples=6, closed=True),),
-                   np.array([glenoid_centre, (0.25, 1.2)]), depth=0.14, cortex=0.35, long=False, examined_span=None)
+                   np.array([glenoid_centre, (0.25, 1.2)]), depth=0.09, cortex=0.4, long=False, examined_span=None)
     spine_end = glenoid_centre + np.array([0.06, -0.15])
     spine_axis = catmull_rom(np.array([(0.08, 0.4), (0.3, 0.3), (0.5, 0.27), spine_end]), samples=6)
     spine = Bone("scapular spine", (long_bone(spine_axis, [(0, 0.018), (0.8, 0.022), (1, 0.03)], Cap(0.2), Cap(0.2)),),
