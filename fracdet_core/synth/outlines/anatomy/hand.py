@@ -30,17 +30,17 @@ _CARPALS = (  # name, centre, radii, angle (degrees)
     ("hamate", (0.556, 0.846), (0.033, 0.026), -70.0),
 )
 _RAY = ["metacarpal", "proximal", "middle", "distal"]
-_BASE_AND_SHAFT = ("hairline", "crack", "displaced", "avulsion")
+_BASE = ("hairline", "crack", "displaced", "impacted", "avulsion")
 
 SITES = (
     FractureSite("distal radius", "radius", (0.83, 0.93), True, ("hairline", "crack", "displaced", "impacted", "buckle")),
     FractureSite("ulnar styloid", "ulna", (0.97, 1.0), True, ("hairline", "avulsion")),
     FractureSite("scaphoid waist", "scaphoid", (0.42, 0.58), True, ("hairline", "crack")),
-    *(FractureSite(f"base of the {label} metacarpal", f"metacarpal {label}", (0.04, 0.16), True, _BASE_AND_SHAFT, "start")
+    *(FractureSite(f"base of the {label} metacarpal", f"metacarpal {label}", (0.04, 0.16), True, _BASE, "start")
       for label in ("index", "middle", "ring", "little")),
     FractureSite("neck of the little metacarpal", "metacarpal little", (0.84, 0.92), True, ("crack", "displaced", "impacted")),
-    FractureSite("base of the thumb metacarpal", "metacarpal thumb", (0.04, 0.18), True, _BASE_AND_SHAFT, "start"),
-    *(FractureSite(f"base of the {label} proximal phalanx", f"proximal {label}", (0.03, 0.15), True, _BASE_AND_SHAFT, "start")
+    FractureSite("base of the thumb metacarpal", "metacarpal thumb", (0.04, 0.18), True, _BASE, "start"),
+    *(FractureSite(f"base of the {label} proximal phalanx", f"proximal {label}", (0.03, 0.15), True, _BASE, "start")
       for label in ("index", "middle", "ring", "little")),
     *(FractureSite(f"shaft of the {label} metacarpal", f"metacarpal {label}", (0.35, 0.65), False,
                    ("hairline", "crack", "displaced")) for label in ("index", "middle", "ring", "little")),
