@@ -48,7 +48,7 @@ def test_placement_scales_turns_mirrors_and_centres():
     turn = Placement(scale=100.0, angle=np.pi / 2, centre=(50.0, 60.0), mirror=False)
     np.testing.assert_allclose(turn.points(np.array([(0.5, 0.5), (0.6, 0.5)])), [(50.0, 60.0), (50.0, 70.0)], atol=1e-9)
     mirror = Placement(scale=100.0, angle=0.0, centre=(50.0, 60.0), mirror=True)
-    np.testing.assert_allclose(mirror.point((0.6, 0.7)), (40.0, 80.0))
+    np.testing.assert_allclose(mirror.points(np.array([(0.6, 0.7)])), [(40.0, 80.0)])
 
 
 def test_rasterize_fills_the_pixels_the_polygon_covers_edges_included():

@@ -43,10 +43,6 @@ class Placement:
         rotated = local @ np.array([[cos, sin], [-sin, cos]])
         return rotated * self.scale + np.asarray(self.centre)
 
-    def point(self, point: Sequence[float]) -> tuple[float, float]:
-        x, y = self.points(np.asarray([point]))[0]
-        return float(x), float(y)
-
 
 def catmull_rom(control: np.ndarray, samples: int = 10, closed: bool = False) -> np.ndarray:
     """A smooth curve through every control point (uniform Catmull-Rom), (M, 2)."""

@@ -156,8 +156,5 @@ class Skeleton:
             sites=self.sites,
         )
 
-    def bone(self, name: str) -> Bone:
-        return next(bone for bone in self.bones if bone.name == name)
-
     def bone_index(self, name: str) -> int:
         return next(i for i, bone in enumerate(self.bones) if bone.name == name)

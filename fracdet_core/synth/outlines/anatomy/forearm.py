@@ -61,7 +61,7 @@ def forearm(rng: np.random.Generator) -> Skeleton:
         Joint("humeroradial", np.array((0.46, -0.075)), ("humerus", "radius")),
         Joint("humeroulnar", np.array((0.55, -0.09)), ("humerus", "ulna")),
         Joint("radiocarpal", np.array((0.45, 1.06)), ("radius", "scaphoid", "lunate")),
-        Joint("distal radioulnar", np.array((0.53, 0.99)), ("radius", "ulna")),
+        Joint("distal radioulnar", radius_axis[-1] + (ulna_axis[-1] - radius_axis[-1]) * 0.6, ("radius", "ulna")),
     )
     limb = long_bone(
         np.array([(0.5, -0.5), (0.5, 1.5)]),

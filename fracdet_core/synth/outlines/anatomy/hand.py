@@ -74,10 +74,10 @@ def _forearm_ends(rng: np.random.Generator, scale: float) -> tuple[list[Bone], l
 def hand(rng: np.random.Generator) -> Skeleton:
     scale = rng.uniform(0.9, 1.05)
     bones, flesh = _forearm_ends(rng, scale)
-    joints = [Joint("radiocarpal", np.array((0.47, 0.975)), ("radius", "scaphoid", "lunate"))]
+    joints = [Joint("radiocarpal", np.array((0.465, 0.96)), ("radius", "scaphoid", "lunate"))]
     bones += [carpal(rng, name, np.array(centre), (radii[0] * 1.2 * scale, radii[1] * 1.2 * scale), angle)
               for name, centre, radii, angle in _CARPALS]
-    joints.append(Joint("midcarpal", np.array((0.49, 0.875)), ("scaphoid", "lunate", "capitate", "hamate")))
+    joints.append(Joint("midcarpal", np.array((0.495, 0.872)), ("scaphoid", "lunate", "capitate", "hamate")))
     flesh.append(long_bone(np.array([(0.41, 0.88), (0.59, 0.86)]), [(0, 0.09 * scale), (1, 0.08 * scale)], Cap(0.8), Cap(0.8)))
     thumb = ray(
         rng, "thumb", np.array((0.385, 0.83)), np.radians(-128.0 + rng.normal(0.0, 5.0)), ["metacarpal", "proximal", "distal"],
