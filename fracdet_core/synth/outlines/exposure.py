@@ -63,7 +63,7 @@ class Exposure:
         sharpening: unsharp-mask gain (0 = none); `sharpening_sigma` its radius, pixels at 512 px.
         sharpening_sigma: see above.
         lut_centre, lut_width: the sigmoid display curve's place and spread, as shares of the
-            exposed signal's range (2nd to 99.5th percentile).
+            exposed signal's range (1st to 99.8th percentile).
         field: the collimated field.
         marker: the side marker.
         label: text burnt in by the reader (the view), and its (x, y) position, pixels.

@@ -29,6 +29,8 @@ from fracdet_core.synth.outlines.shapes import inside, pixel_scale
 from fracdet_core.synth.outlines.skeleton import Bone, FractureSite, Skeleton
 from fracdet_core.synth.radiograph import Box
 
+# Relative odds of the kinds a site allows; most sites allow only the first three, so the rarer
+# kinds are rarer still (the shares measured are in docs/data-and-ingest.md).
 KIND_WEIGHTS: Mapping[str, float] = MappingProxyType(
     {"hairline": 0.3, "crack": 0.18, "displaced": 0.22, "impacted": 0.12, "buckle": 0.1, "avulsion": 0.08}
 )
