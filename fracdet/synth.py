@@ -6,7 +6,7 @@ import argparse
 
 from fracdet.arguments import non_negative_int, positive_int
 from fracdet_core.parallel import default_workers
-from fracdet_core.synth.config import IMAGE_FORMATS, SynthConfig
+from fracdet_core.synth.config import IMAGE_FORMATS, RENDERERS, SynthConfig
 
 
 def add_commands(commands: argparse._SubParsersAction) -> None:
@@ -28,6 +28,9 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--seed", type=int, default=SynthConfig.seed, help="random seed (default: %(default)s)")
     parser.add_argument("--format", dest="image_format", choices=IMAGE_FORMATS, default=SynthConfig.image_format,
                         help="png: 8-bit grayscale; dcm: 12-bit CR DICOM (default: %(default)s)")
+    parser.add_argument("--renderer", choices=RENDERERS, default=SynthConfig.renderer,
+                        help="tubes: bones as tapered tubes; outlines: bones as outlines that overlap at the joints, "
+                             "another look throughout, to judge a detector trained on the other (default: %(default)s)")
     parser.add_argument("--workers", type=positive_int, default=default_workers(),
                         help="parallel processes (default: all cores, here %(default)s)")
     parser.add_argument("--overwrite", action="store_true", help="replace a dataset already in --out")
@@ -38,7 +41,9 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from fracdet_core.synth.dataset import generate_dataset
 
-    config = SynthConfig(train=args.train, val=args.val, size=args.size, seed=args.seed, image_format=args.image_format)
+    config = SynthConfig(
+        train=args.train, val=args.val, size=args.size, seed=args.seed, image_format=args.image_format, renderer=args.renderer
+    )
     summary = generate_dataset(config, args.out, workers=args.workers, overwrite=args.overwrite, progress=not args.quiet)
     for split, count in summary.images.items():
         boxes = sum(summary.boxes[split].values())

@@ -135,7 +135,7 @@ COMMANDS = {
     ("registry", "list", "--registry", "r"): {"name": defaults.MODEL_NAME},
     ("synth", "--out", "o"): {
         "train": SynthConfig().train, "val": SynthConfig().val, "size": SynthConfig().size, "seed": SynthConfig().seed,
-        "image_format": SynthConfig().image_format,
+        "image_format": SynthConfig().image_format, "renderer": SynthConfig().renderer,
     },
 }
 

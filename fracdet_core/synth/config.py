@@ -14,6 +14,8 @@ from fracdet_core.errors import ConfigError
 
 SPLIT_FOLDERS: Mapping[str, str] = MappingProxyType({"train": "train", "val": "valid"})
 IMAGE_FORMATS = ("png", "dcm")
+# The renderers, each drawn by code of its own (`radiograph.RENDERER_MODULES`); the first is the default.
+RENDERERS = ("tubes", "outlines")
 
 # Roughly the body-part mix of the musculoskeletal radiographs the real data comes from.
 DEFAULT_BODY_PART_SHARES: Mapping[str, float] = MappingProxyType(
@@ -33,6 +35,9 @@ class SynthConfig:
         positive_share: share of labelled studies with a fracture.
         background_share: share of training images written without a label file.
         body_part_shares: relative frequency of each body part.
+        renderer: which renderer draws the images: "tubes" (bones as tapered tubes) or
+            "outlines" (bones as outlines that overlap at the joints). The same seed plans the
+            same studies (body part, fracture, background) with either.
     """
 
     train: int = 200
@@ -43,6 +48,7 @@ class SynthConfig:
     positive_share: float = 0.45
     background_share: float = 0.11
     body_part_shares: Mapping[str, float] = dataclasses.field(default_factory=lambda: dict(DEFAULT_BODY_PART_SHARES))
+    renderer: str = RENDERERS[0]
 
     def __post_init__(self) -> None:
         if self.train < 0 or self.val < 0 or self.train + self.val == 0:
@@ -62,3 +68,5 @@ class SynthConfig:
             )
         if sum(self.body_part_shares.values()) <= 0:
             raise ConfigError("body_part_shares must not all be 0")
+        if self.renderer not in RENDERERS:
+            raise ConfigError(f"renderer must be one of {', '.join(RENDERERS)}, got {self.renderer!r}")

@@ -7,8 +7,9 @@ image with `class cx cy w h` lines normalised to [0, 1]. Positive studies carry 
 examined bones; a share of training images has no label file at all, as in the real data, where
 such images serve as background.
 
-Every image is a pure function of (seed, split, index), so the output is byte-identical
-whatever the number of worker processes.
+Every image is a pure function of (seed, split, index, renderer), so the output is byte-identical
+whatever the number of worker processes. The plan of each image (body part, fracture, background)
+does not depend on the renderer, so two renderers' datasets of one seed hold the same studies.
 """
 
 from __future__ import annotations
@@ -29,10 +30,9 @@ from fracdet_core.classes import BODY_PARTS, CLASS_NAMES, class_id
 from fracdet_core.errors import ConfigError, FracdetError
 from fracdet_core.parallel import worker_pool
 from fracdet_core.progress import progress_bar
-from fracdet_core.synth.config import SPLIT_FOLDERS, SynthConfig
+from fracdet_core.synth.config import RENDERERS, SPLIT_FOLDERS, SynthConfig
 from fracdet_core.synth.dicom import encode_dicom
-from fracdet_core.synth.render import render_signal, to_display
-from fracdet_core.synth.scene import Box, sample_scene
+from fracdet_core.synth.radiograph import Box, draw_radiograph
 
 _SPLIT_CODES = {"train": 0, "val": 1}
 
@@ -83,20 +83,27 @@ def yolo_line(class_index: int, box: Box, width: int, height: int) -> str:
 
 def make_image(config: SynthConfig, plan: ImagePlan) -> tuple[bytes, list[str]]:
     """Encoded image bytes and its label lines (empty for background images)."""
-    scene = sample_scene(np.random.default_rng(plan.seed), plan.body_part, plan.fractured, config.size)
-    signal = render_signal(scene)
+    radiograph = draw_radiograph(config.renderer, np.random.default_rng(plan.seed), plan.body_part, plan.fractured, config.size)
+    signal = radiograph.signal()
     if config.image_format == "dcm":
-        encoded = encode_dicom(signal, scene, identity=f"{config.seed}-{plan.split}-{plan.index}")
+        encoded = encode_dicom(signal, radiograph, identity=_dicom_identity(config, plan))
     else:
         buffer = io.BytesIO()
         # Level 3: noisy radiographs compress little further at the default 6, which takes longer.
-        Image.fromarray(to_display(signal, scene)).save(buffer, format="PNG", compress_level=3)
+        Image.fromarray(radiograph.display(signal)).save(buffer, format="PNG", compress_level=3)
         encoded = buffer.getvalue()
     if plan.background:
         return encoded, []
-    boxes = scene.fracture_boxes() if plan.fractured else [scene.examined_box()]
+    boxes = radiograph.fracture_boxes() if plan.fractured else [radiograph.examined_box()]
     label = class_id(plan.body_part, plan.fractured)
-    return encoded, [yolo_line(label, box, scene.width, scene.height) for box in boxes]
+    height, width = signal.shape
+    return encoded, [yolo_line(label, box, width, height) for box in boxes]
+
+
+def _dicom_identity(config: SynthConfig, plan: ImagePlan) -> str:
+    """The UIDs' entropy: the first renderer's studies keep theirs, another's never share them."""
+    identity = f"{config.seed}-{plan.split}-{plan.index}"
+    return identity if config.renderer == RENDERERS[0] else f"{identity}-{config.renderer}"
 
 
 def generate_dataset(
@@ -175,6 +182,6 @@ def _data_yaml(config: SynthConfig, out: str) -> str:
     header = (
         "# Synthetic radiographs made by `fracdet synth`: "
         f"seed {config.seed}, {config.train} train and {config.val} val images, "
-        f"{config.size} px, {config.image_format}.\n"
+        f"{config.size} px, {config.image_format}, renderer {config.renderer}.\n"
     )
     return header + yaml.safe_dump(content, sort_keys=False)

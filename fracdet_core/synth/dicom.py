@@ -1,9 +1,10 @@
 """Encode a rendered signal as a computed-radiography DICOM file.
 
 The pixel data is the linear detector signal on 12 bits (MONOCHROME2: high values are bright),
-with the display window stored as VOI window centre and width, as a CR modality writes it. The
-PNG path's display gamma has no place in a linear window and is left out. UIDs derive from the
-generator's seed, so the same study always gets the same UIDs.
+with the display window stored as VOI window centre and width, as a CR modality writes it, and the
+VOI LUT function where it is not DICOM's default (linear). A PNG display gamma has no place in a
+linear window and is left out. UIDs derive from the identity the caller gives, so the same study
+always gets the same UIDs. Any renderer's `Radiograph` can be encoded.
 """
 
 from __future__ import annotations
@@ -15,25 +16,26 @@ import pydicom
 from pydicom.dataset import FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 
-from fracdet_core.synth.render import SIGNAL_MAX
-from fracdet_core.synth.scene import Scene
+from fracdet_core.synth.radiograph import SIGNAL_MAX, Radiograph
 
 _CR_IMAGE_STORAGE = "1.2.840.10008.5.1.4.1.1.1"
 _STORED_MAX = 4095
 
 
-def encode_dicom(signal: np.ndarray, scene: Scene, identity: str) -> bytes:
+def encode_dicom(signal: np.ndarray, radiograph: Radiograph, identity: str) -> bytes:
     """DICOM bytes of one radiograph.
 
     Args:
         signal: detector signal, float of shape (height, width), in [0, SIGNAL_MAX].
-        scene: the scene it was rendered from (body part, window, side).
+        radiograph: what it was rendered from (body part, window and its function, side).
         identity: a string unique to this image within the generator's seed (UID entropy).
     """
     dataset = pydicom.Dataset()
     dataset.file_meta = _file_meta(identity)
-    _describe_study(dataset, scene, identity)
-    _add_pixels(dataset, signal, scene.acquisition.window)
+    _describe_study(dataset, radiograph, identity)
+    _add_pixels(dataset, signal, radiograph.window)
+    if radiograph.voi_lut_function != "LINEAR":
+        dataset.VOILUTFunction = radiograph.voi_lut_function
     buffer = io.BytesIO()
     dataset.save_as(buffer, enforce_file_format=True)
     return buffer.getvalue()
@@ -48,7 +50,7 @@ def _file_meta(identity: str) -> FileMetaDataset:
     return meta
 
 
-def _describe_study(dataset: pydicom.Dataset, scene: Scene, identity: str) -> None:
+def _describe_study(dataset: pydicom.Dataset, radiograph: Radiograph, identity: str) -> None:
     """Set the UIDs, the synthetic patient and the study: what a PACS files the image under."""
     dataset.SOPClassUID = _CR_IMAGE_STORAGE
     dataset.SOPInstanceUID = dataset.file_meta.MediaStorageSOPInstanceUID
@@ -58,8 +60,8 @@ def _describe_study(dataset: pydicom.Dataset, scene: Scene, identity: str) -> No
     dataset.PatientID = f"SYNTH-{identity}"
     dataset.PatientName = "Synthetic^Radiograph"
     dataset.StudyDate = dataset.SeriesDate = "20260101"
-    dataset.BodyPartExamined = scene.body_part
-    dataset.Laterality = scene.acquisition.marker_text
+    dataset.BodyPartExamined = radiograph.body_part
+    dataset.Laterality = radiograph.laterality
     dataset.ImageComments = "synthetic radiograph made by fracdet synth"
 
 

@@ -21,9 +21,8 @@ from PIL import Image, ImageDraw, ImageFont
 from scipy import ndimage
 
 from fracdet_core.synth.primitives import Blob, Shaft, Tissue
+from fracdet_core.synth.radiograph import SIGNAL_MAX
 from fracdet_core.synth.scene import Box, Fracture, Scene
-
-SIGNAL_MAX = 6.0  # detector signal (-log of the transmitted share) that saturates to white
 
 # Linear attenuation per pixel of a 512-pixel image; scaled with the image so contrast is
 # independent of resolution.
