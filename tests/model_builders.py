@@ -16,7 +16,7 @@ from fracdet_core.model.config import ModelConfig
 from fracdet_core.serving.letterbox import to_original
 from fracdet_core.serving.signature import export_saved_model
 
-CONFIG = ModelConfig(image_size=128, fine_image_size=0)
+CONFIG = ModelConfig(image_size=128, fine_image_size=0, test_time_flip=False)
 CLASS = 7  # XR_FOREARM_negative
 SIZES = [(200, 100), (200, 100), (150, 300), (150, 300)]  # (width, height) of the val images
 

@@ -26,7 +26,8 @@ from fracdet_core.serving.decode import decode_boxes, mirrored_predictions
 from fracdet_core.serving.letterbox import to_original
 from fracdet_core.serving.signature import export_saved_model
 
-CONFIG = ModelConfig(image_size=128, fine_image_size=0)  # one pass: the two-pass tests below state their own
+# One pass, one view: the two-pass and the mirrored tests below state their own.
+CONFIG = ModelConfig(image_size=128, fine_image_size=0, test_time_flip=False)
 CELLS = sum(side * side for side in CONFIG.grid_sizes())
 
 
@@ -166,7 +167,8 @@ def test_limits_below_one_are_refused(tmp_path, limits):
     assert not (tmp_path / "saved_model").exists()
 
 
-TWO_PASS = ModelConfig(image_size=128, fine_image_size=256)  # the fine pass answers for boxes up to 64 fine px
+# The fine pass answers for boxes up to 64 fine px.
+TWO_PASS = ModelConfig(image_size=128, fine_image_size=256, test_time_flip=False)
 
 
 def _prediction_table(size: int, boxes: list[tuple[int, int, float, float, int]]) -> np.ndarray:
@@ -215,7 +217,7 @@ def test_a_two_pass_model_takes_small_boxes_from_the_fine_canvas_and_large_ones_
 
 
 def test_a_box_predicted_on_the_mirrored_canvas_decodes_to_its_mirror_image():
-    config = ModelConfig(image_size=128, fine_image_size=0)
+    config = ModelConfig(image_size=128, fine_image_size=0, test_time_flip=False)
     cells = sum(side * side for side in config.grid_sizes())
     predictions = np.random.default_rng(3).normal(size=(2, cells, 15)).astype(np.float32)
 

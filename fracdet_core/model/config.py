@@ -39,7 +39,8 @@ class ModelConfig:
         fine_box_share: the longest box side the fine pass answers for, as a share of the training
             crop (`fine_box_limit`).
         test_time_flip: serving also runs the model on each canvas mirrored left to right and
-            averages the two views' cell predictions, for twice the serving compute.
+            averages the two views' cell predictions, for twice the serving compute: on by default,
+            as it raised every fracture class's AP at no cost in training.
     """
 
     image_size: int = defaults.IMAGE_SIZE
@@ -54,7 +55,7 @@ class ModelConfig:
     num_classes: int = len(CLASS_NAMES)
     fine_image_size: int = 512
     fine_box_share: float = 0.5
-    test_time_flip: bool = False
+    test_time_flip: bool = True
 
     def __post_init__(self) -> None:
         if len(self.stage_widths) != len(self.stage_depths) or not self.stage_widths:

@@ -32,7 +32,8 @@ class TrainConfig:
         fine_crop_share: with a model's `fine_image_size`, the share of training samples that are
             crops of the fine canvas rather than whole images (`fracdet_core.train.crop`).
         weight_averaging: momentum of an exponential moving average of the weights, which the model
-            keeps at the end of training (Adam's `use_ema`); 0 keeps the last step's weights.
+            keeps at the end of training (Adam's `use_ema`, lowered for short trainings); 0 keeps the
+            last step's weights. On by default: it raised the fracture classes' AP for nothing.
         seed: seeds Python, NumPy, TensorFlow and the input pipeline.
         xla: compile the training step with XLA.
 
@@ -52,7 +53,7 @@ class TrainConfig:
     augment: bool = True
     augment_acquisition: bool = False
     fine_crop_share: float = 0.5
-    weight_averaging: float = 0.0
+    weight_averaging: float = 0.99
     seed: int = 0
     xla: bool = False
 
