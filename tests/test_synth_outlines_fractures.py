@@ -150,7 +150,7 @@ def test_a_buckle_bulges_the_cortex_out_of_the_bone():
 
 
 def test_an_avulsion_pulls_a_fragment_off_the_bone_leaving_a_gap():
-    scene, fracture = _first("FINGER", "avulsion")
+    scene, fracture = _first("FINGER", "avulsion", size=512)
     broken, intact = bone_attenuation(scene, (fracture,))
     box = _box_mask(broken.shape, scene.fracture_boxes()[scene.fractures.index(fracture)])
     assert (broken - intact)[box].max() > 0.05  # bone where there was none

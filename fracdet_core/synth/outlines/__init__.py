@@ -11,7 +11,8 @@ hard kinds, many at the joints (`fractures`).
 
 Layout: `shapes` (outline geometry), `skeleton` (what a study contains), `anatomy` (the five
 body parts' layouts), `fractures`, `exposure` (film and reader settings), `scene` (one study),
-`attenuation` (outlines to attenuation), `detector` (attenuation to the CR image).
+`attenuation` (outlines to attenuation), `detector` (attenuation to the CR image), `visibility`
+(the floor of conspicuity every labelled break clears).
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ import functools
 import numpy as np
 
 from fracdet_core.synth.outlines.detector import display_window, present, raw_signal, to_display
-from fracdet_core.synth.outlines.scene import OutlineScene, sample_scene
+from fracdet_core.synth.outlines.scene import OutlineScene
+from fracdet_core.synth.outlines.visibility import sample_visible_scene
 from fracdet_core.synth.radiograph import Box
 
 
@@ -65,5 +67,5 @@ class OutlinesRadiograph:
 
 
 def draw(rng: np.random.Generator, body_part: str, fractured: bool, size: int) -> OutlinesRadiograph:
-    """Draw an outlines study (the `Renderer` signature)."""
-    return OutlinesRadiograph(sample_scene(rng, body_part, fractured, size))
+    """Draw an outlines study (the `Renderer` signature), every fracture above the visibility floor (`visibility`)."""
+    return OutlinesRadiograph(sample_visible_scene(rng, body_part, fractured, size))

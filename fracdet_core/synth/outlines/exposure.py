@@ -13,6 +13,7 @@ import dataclasses
 
 import numpy as np
 
+LABEL_REACH = 0.1  # of the image's shorter side: how far the burnt-in text reaches from its centre
 
 @dataclasses.dataclass(frozen=True)
 class Field:
@@ -89,6 +90,23 @@ class Exposure:
     label: str
     label_position: tuple[float, float]
     noise_seed: int
+
+    def clear(self, points: np.ndarray, margin: float, short_side: int) -> np.ndarray:
+        """Whether each of (N, 2) points (x, y, pixels) shows on the film: `margin` inside the field, off the marker and text.
+
+        `short_side` is the image's shorter side in pixels (the burnt-in text's size is a share of it).
+
+        Outside the field the plate is nearly unexposed and the display saturates; the marker's
+        lead and the burnt-in text hide what lies under them.
+        """
+        field = self.field
+        dx, dy = points[:, 0] - field.centre[0], points[:, 1] - field.centre[1]
+        cos, sin = np.cos(field.angle), np.sin(field.angle)
+        u, v = cos * dx + sin * dy, -sin * dx + cos * dy
+        inside = (np.abs(u) <= field.half_size[0] - margin) & (np.abs(v) <= field.half_size[1] - margin)
+        off_marker = np.hypot(*(points - self.marker.centre).T) > self.marker.size + margin
+        off_label = not self.label or np.hypot(*(points - self.label_position).T) > LABEL_REACH * short_side + margin
+        return inside & off_marker & off_label
 
 
 def sample_exposure(rng: np.random.Generator, width: int, height: int, letter: str, view: str) -> Exposure:

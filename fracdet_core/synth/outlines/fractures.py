@@ -20,7 +20,7 @@ next to a joint, where bones overlap in projection. Positions are pixels (x, y).
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from types import MappingProxyType
 
 import numpy as np
@@ -106,8 +106,13 @@ class Fracture:
         return (max(float(xmin), 0.0), max(float(ymin), 0.0), min(float(xmax), float(width)), min(float(ymax), float(height)))
 
 
-def sample_fractures(rng: np.random.Generator, skeleton: Skeleton, width: int, height: int) -> tuple[Fracture, ...]:
-    """One to three fractures on distinct bones, each inside the image; empty if the view leaves no room."""
+def sample_fractures(rng: np.random.Generator, skeleton: Skeleton, width: int, height: int,
+                     shows: Callable[[np.ndarray], np.ndarray] | None = None) -> tuple[Fracture, ...]:
+    """One to three fractures on distinct bones, each inside the image; empty if the view leaves no room.
+
+    `shows` tells whether (N, 2) points (x, y, pixels) show on the film (`Exposure.clear`): a break
+    whose ends it rejects is not drawn there, since nothing under the collimator or the marker shows.
+    """
     wanted = int(rng.choice(np.arange(1, len(_COUNT_ODDS) + 1), p=_COUNT_ODDS))
     scale = pixel_scale(width, height)
     inset = 0.05 * min(width, height)
@@ -122,7 +127,7 @@ def sample_fractures(rng: np.random.Generator, skeleton: Skeleton, width: int, h
                 site = group[int(index)]
                 if site.bone in used:
                     continue
-                fracture = _sample_fracture(rng, skeleton, site, scale, (inset, width - inset, inset, height - inset))
+                fracture = _sample_fracture(rng, skeleton, site, scale, (inset, width - inset, inset, height - inset), shows)
                 if fracture is not None:
                     break
             if fracture is not None:
@@ -152,9 +157,10 @@ class _Crossing:
 
 
 def _sample_fracture(
-    rng: np.random.Generator, skeleton: Skeleton, site: FractureSite, scale: float, limits: tuple[float, float, float, float]
+    rng: np.random.Generator, skeleton: Skeleton, site: FractureSite, scale: float, limits: tuple[float, float, float, float],
+    shows: Callable[[np.ndarray], np.ndarray] | None = None,
 ) -> Fracture | None:
-    """A fracture at `site`, or None if the break would lie outside `limits` (x0, x1, y0, y1) or miss the bone."""
+    """A fracture at `site`, or None if the break would lie outside `limits` (x0, x1, y0, y1), off the film, or miss the bone."""
     bone_index = skeleton.bone_index(site.bone)
     bone = skeleton.bones[bone_index]
     weights = np.array([KIND_WEIGHTS[kind] for kind in site.kinds])
@@ -169,6 +175,8 @@ def _sample_fracture(
     centre = (near + far) / 2
     x0, x1, y0, y1 = limits
     if not (x0 <= centre[0] <= x1 and y0 <= centre[1] <= y1) or np.linalg.norm(far - near) < 3.0:
+        return None
+    if shows is not None and not shows(np.stack([near, far])).all():
         return None
     crossing = _Crossing(near, far, along, across, along if site.fragment_end == "end" else -along,
                          float(np.linalg.norm(bone.axis[1] - bone.axis[0])), scale)
