@@ -7,13 +7,17 @@ a PA film. Thumb on the left before the placement mirrors it.
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
-from fracdet_core.synth.outlines.anatomy.bones import carpal, ray
+from fracdet_core.synth.outlines.anatomy.bones import Ray, carpal, ray
 from fracdet_core.synth.outlines.shapes import Cap, Placement, long_bone, towards
 from fracdet_core.synth.outlines.skeleton import Bone, FractureSite, Joint, Skeleton, SoftTissue
 
-_FINGERS = (  # label, metacarpal base, its angle (degrees), lengths MC/PP/MP/DP, width factor, splay (radians)
+# label, metacarpal base, its angle (degrees), lengths MC/PP/MP/DP, width factor, splay (radians)
+_FingerRow = tuple[str, tuple[float, float], float, tuple[float, float, float, float], float, float]
+_FINGERS: tuple[_FingerRow, ...] = (
     ("index", (0.447, 0.785), -97.0, (0.27, 0.16, 0.095, 0.07), 1.0, -0.1),
     ("middle", (0.5, 0.78), -90.5, (0.26, 0.175, 0.11, 0.075), 1.03, -0.02),
     ("ring", (0.553, 0.79), -84.0, (0.235, 0.165, 0.105, 0.072), 0.97, 0.06),
@@ -72,42 +76,68 @@ def _forearm_ends(rng: np.random.Generator, scale: float) -> tuple[list[Bone], l
 
 
 def hand(rng: np.random.Generator) -> Skeleton:
+    """The ends of radius and ulna, the carpus, the thumb and the four fingers, each with its joints and flesh."""
     scale = rng.uniform(0.9, 1.05)
     bones, flesh = _forearm_ends(rng, scale)
-    joints = [Joint("radiocarpal", np.array((0.465, 0.96)), ("radius", "scaphoid", "lunate"))]
-    bones += [carpal(rng, name, np.array(centre), (radii[0] * 1.2 * scale, radii[1] * 1.2 * scale), angle)
-              for name, centre, radii, angle in _CARPALS]
-    joints.append(Joint("midcarpal", np.array((0.495, 0.872)), ("scaphoid", "lunate", "capitate", "hamate")))
-    flesh.append(long_bone(np.array([(0.41, 0.88), (0.59, 0.86)]), [(0, 0.09 * scale), (1, 0.08 * scale)], Cap(0.8), Cap(0.8)))
+    carpals, joints, carpus_flesh = _carpus(rng, scale)
+    thumb = _thumb(rng, scale)
+    splay = rng.uniform(0.6, 1.3)
+    digits = [thumb, *(_finger(rng, row, splay, scale) for row in _FINGERS)]
+    bones += [*carpals, *(bone for digit in digits for bone in digit.bones)]
+    joints += [joint for digit in digits for joint in digit.joints]
+    flesh += [*carpus_flesh, *(outline for digit in digits for outline in digit.flesh), _thenar_eminence(thumb, scale)]
+    soft = SoftTissue(tuple(flesh), fat_share=rng.uniform(0.2, 0.3))
+    # Drawn at the proportions of the tables above, then enlarged to fill the film as a hand does.
+    return Skeleton("PA", tuple(bones), tuple(joints), soft, SITES).placed(Placement(1.22, 0.0, (0.5, 0.43), False))
+
+
+def _carpus(rng: np.random.Generator, scale: float) -> tuple[list[Bone], list[Joint], list[np.ndarray]]:
+    """The eight carpals, the radiocarpal and midcarpal joints, and the flesh across the wrist."""
+    carpals = [carpal(rng, name, np.array(centre), (radii[0] * 1.2 * scale, radii[1] * 1.2 * scale), angle)
+               for name, centre, radii, angle in _CARPALS]
+    joints = [
+        Joint("radiocarpal", np.array((0.465, 0.96)), ("radius", "scaphoid", "lunate")),
+        Joint("midcarpal", np.array((0.495, 0.872)), ("scaphoid", "lunate", "capitate", "hamate")),
+    ]
+    flesh = [long_bone(np.array([(0.41, 0.88), (0.59, 0.86)]), [(0, 0.09 * scale), (1, 0.08 * scale)], Cap(0.8), Cap(0.8))]
+    return carpals, joints, flesh
+
+
+def _thumb(rng: np.random.Generator, scale: float) -> Ray:
+    """The thumb's ray from the trapezium, its carpometacarpal joint, and the two sesamoids over its metacarpal head."""
     thumb = ray(
         rng, "thumb", np.array((0.385, 0.83)), np.radians(-128.0 + rng.normal(0.0, 5.0)), ["metacarpal", "proximal", "distal"],
         [0.17 * scale, 0.12 * scale, 0.085 * scale], [0.034 * scale, 0.03 * scale, 0.027 * scale],
         spread=rng.uniform(-0.1, 0.15), flesh=0.032 * scale,
     )
-    bones += thumb.bones
-    joints += [*thumb.joints, Joint("carpometacarpal thumb", np.array((0.39, 0.835)), ("trapezium", "metacarpal thumb"))]
-    flesh += thumb.flesh
     head = thumb.joints[0].centre
     direction = thumb.bones[0].direction()
     across = np.array([-direction[1], direction[0]])
-    for side in (-1, 1):  # sesamoids over the thumb's metacarpal head
-        centre = head - direction * 0.012 * scale + side * across * 0.014 * scale
-        bones.append(carpal(rng, f"sesamoid {'radial' if side < 0 else 'ulnar'}", centre, (0.008 * scale, 0.007 * scale), 0.0))
-    splay = rng.uniform(0.6, 1.3)
-    for label, base, degrees, lengths, width, spread in _FINGERS:
-        finger = ray(
-            rng, label, np.array(base), np.radians(degrees + rng.normal(0.0, 2.0)), _RAY,
-            [v * scale for v in lengths], [v * width * scale for v in (0.033, 0.028, 0.024, 0.021)],
-            spread=spread * splay, flesh=0.019 * scale,
-        )
-        bones += finger.bones
-        joints += [*finger.joints, Joint(f"carpometacarpal {label}", np.array(base), (f"metacarpal {label}",))]
-        flesh += finger.flesh
-        # The palm: each metacarpal's flesh reaches its neighbours'.
-        metacarpal = finger.bones[0].axis
-        flesh.append(long_bone(metacarpal, [(0, 0.05 * scale), (1, 0.045 * scale)], Cap(0.5), Cap(0.3)))
-    flesh.append(long_bone(np.array([(0.42, 0.86), towards(head, np.radians(-110.0), 0.0)]),
-                           [(0, 0.07 * scale), (1, 0.04 * scale)], Cap(0.5), Cap(0.5)))  # the thenar eminence
-    soft = SoftTissue(tuple(flesh), fat_share=rng.uniform(0.2, 0.3))
-    # Drawn at the proportions of the tables above, then enlarged to fill the film as a hand does.
-    return Skeleton("PA", tuple(bones), tuple(joints), soft, SITES).placed(Placement(1.22, 0.0, (0.5, 0.43), False))
+    sesamoids = [
+        carpal(rng, f"sesamoid {'radial' if side < 0 else 'ulnar'}",
+               head - direction * 0.012 * scale + side * across * 0.014 * scale, (0.008 * scale, 0.007 * scale), 0.0)
+        for side in (-1, 1)
+    ]
+    carpometacarpal = Joint("carpometacarpal thumb", np.array((0.39, 0.835)), ("trapezium", "metacarpal thumb"))
+    return dataclasses.replace(thumb, bones=[*thumb.bones, *sesamoids], joints=[*thumb.joints, carpometacarpal])
+
+
+def _finger(rng: np.random.Generator, row: _FingerRow, splay: float, scale: float) -> Ray:
+    """One row of `_FINGERS` as a ray from its metacarpal base, with its carpometacarpal joint and its share of the palm."""
+    label, base, degrees, lengths, width, spread = row
+    digit = ray(
+        rng, label, np.array(base), np.radians(degrees + rng.normal(0.0, 2.0)), _RAY,
+        [v * scale for v in lengths], [v * width * scale for v in (0.033, 0.028, 0.024, 0.021)],
+        spread=spread * splay, flesh=0.019 * scale,
+    )
+    carpometacarpal = Joint(f"carpometacarpal {label}", np.array(base), (f"metacarpal {label}",))
+    # The palm: each metacarpal's flesh reaches its neighbours'.
+    palm = long_bone(digit.bones[0].axis, [(0, 0.05 * scale), (1, 0.045 * scale)], Cap(0.5), Cap(0.3))
+    return dataclasses.replace(digit, joints=[*digit.joints, carpometacarpal], flesh=[*digit.flesh, palm])
+
+
+def _thenar_eminence(thumb: Ray, scale: float) -> np.ndarray:
+    """The ball of the thumb: flesh from the carpus to the thumb's metacarpal head."""
+    head = thumb.joints[0].centre
+    return long_bone(np.array([(0.42, 0.86), towards(head, np.radians(-110.0), 0.0)]),
+                     [(0, 0.07 * scale), (1, 0.04 * scale)], Cap(0.5), Cap(0.5))
