@@ -10,6 +10,7 @@ should not make every other image pay for a canvas it cannot fill.
 from __future__ import annotations
 
 import dataclasses
+import io
 
 import numpy as np
 import pyarrow.parquet as pq
@@ -19,9 +20,12 @@ from fracdet_core.model.config import ModelConfig
 
 
 def train_image_sides(ingest_uri: str) -> np.ndarray:
-    """(images,) int: the longer side, pixels, of each image of the ingest's train split, from `labels.parquet`."""
-    with storage.open_read(storage.join(ingest_uri, "labels.parquet")) as file:
-        table = pq.read_table(file, columns=["image_id", "split", "image_width", "image_height"]).to_pandas()
+    """(images,) int: the longer side, pixels, of each image of the ingest's train split, from `labels.parquet`.
+
+    `ingest_uri` is a local folder or a `gs://` prefix (read through the storage layer's retries).
+    """
+    encoded = storage.read_bytes(storage.join(ingest_uri, "labels.parquet"))  # a few MB for the real dataset
+    table = pq.read_table(io.BytesIO(encoded), columns=["image_id", "split", "image_width", "image_height"]).to_pandas()
     images = table[table["split"] == "train"].drop_duplicates("image_id")
     return np.maximum(images["image_width"].to_numpy(), images["image_height"].to_numpy())
 

@@ -117,7 +117,7 @@ def train(
           worker.output_folder(local_out) as write_to):
         keras.utils.set_random_seed(config.seed)
         manifest = read_manifest(ingest)
-        model_config = _fine_canvas_for(model_config, ingest)
+        model_config = _fine_canvas_for(model_config, ingest_uri)  # the staged copy holds only the shards
         weights = json.loads(storage.read_text(class_weights_uri)) if class_weights_uri else {}
         train_images = manifest["splits"]["train"]["images"]
         steps_per_epoch = max(1, math.ceil(train_images / config.batch_size))
