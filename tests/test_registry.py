@@ -19,7 +19,7 @@ from registry_builders import evaluation_of, stand_in_model
 
 from fracdet import main
 from fracdet_core import storage
-from fracdet_core.errors import NotFoundError
+from fracdet_core.errors import ConflictError, NotFoundError
 from fracdet_core.evaluate.config import EvaluateConfig
 from fracdet_core.evaluate.run import run_evaluation
 from fracdet_core.registry.aliases import NotBlessedError, NothingToRollBackError, promote, read_alias, rollback
@@ -293,3 +293,26 @@ def test_an_evaluation_whose_publishing_was_cut_short_is_not_registered(tmp_path
     registry = tmp_path / "registry"
     assert main(["register", "--model", model, "--eval", evaluation, "--registry", str(registry)]) == 2
     assert "cut short while publishing here" in capsys.readouterr().err and not registry.exists()
+
+
+def test_a_move_whose_answer_was_lost_is_not_applied_twice(models, tmp_path, monkeypatch):
+    """Promoting 2 landed, but its answer was lost and promoting 3 overwrote the alias before the storage layer could
+    read it back: the move is told it conflicted, reads the alias again and finds itself there, under 3."""
+    registry = str(tmp_path / "registry")
+    for variant, evaluation in zip(models["variants"][:3], models["evaluations"][:3], strict=True):
+        register_model_version(variant, evaluation, registry, "fracdet")
+    promote(registry, "fracdet", 1)
+    write = storage.write_if_unchanged
+    lost = []
+
+    def landed_but_lost(uri: str, data: bytes, token: str) -> None:
+        write(uri, data, token)
+        if not lost:
+            lost.append(uri)
+            promote(registry, "fracdet", 3)  # another move lands meanwhile
+            raise ConflictError(f"{uri} changed since it was read; read it again and retry")
+
+    monkeypatch.setattr(storage, "write_if_unchanged", landed_but_lost)
+    promote(registry, "fracdet", 2, reason="better")
+    alias = read_alias(registry, "fracdet")
+    assert lost and alias["stack"] == [1, 2, 3] and [event["previous"] for event in alias["history"]] == [None, 1, 2]

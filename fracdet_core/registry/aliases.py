@@ -17,6 +17,7 @@ import datetime
 import json
 import random
 import time
+import uuid
 from collections.abc import Callable
 
 from fracdet_core import storage
@@ -71,12 +72,24 @@ def read_alias(registry: str, name: str, alias: str = CHAMPION) -> dict | None:
 
 
 def _move(registry: str, name: str, alias: str, change: Callable[[dict], dict]) -> dict:
-    """Apply `change` to the alias object with compare-and-swap, retrying when another move wins."""
+    """Apply `change` to the alias object with compare-and-swap, retrying when another move wins.
+
+    The move's history event carries a random id: a write whose answer was lost may have landed
+    before another move overwrote it, and then the storage layer cannot tell it was ours (the
+    object's bytes are the other move's), so the alias read again already holds the move and is
+    not changed twice.
+    """
     uri = alias_uri(registry, name, alias)
+    move_id = uuid.uuid4().hex
     for _ in range(_ATTEMPTS):
         data, token = storage.read_versioned(uri)
         current = _parse_alias(data, uri) if data is not None else {"alias": alias, "version": None, "stack": [], "history": []}
+        if any(event.get("move") == move_id for event in current["history"]):
+            return current
         updated = change(current)
+        if updated is current:
+            return current
+        updated["history"][-1]["move"] = move_id
         try:
             storage.write_if_unchanged(uri, (json.dumps(updated, indent=2) + "\n").encode(), token)
             return updated
