@@ -195,7 +195,7 @@ def _compiled_detector(model_config: ModelConfig, config: TrainConfig, class_wei
     loss = DetectionLoss(class_weights=class_weights, box_loss=config.box_loss, focal_gamma=config.focal_gamma,
                          study_weight=config.study_weight)
     momentum = averaging_momentum(config.weight_averaging, total_steps)
-    optimizer = keras.optimizers.Adam(schedule, clipnorm=10.0, use_ema=momentum > 0, ema_momentum=momentum or 0.99)
+    optimizer = keras.optimizers.Adam(schedule, clipnorm=10.0, use_ema=momentum > 0, ema_momentum=momentum)
     model.compile(optimizer=optimizer, loss=loss, jit_compile=config.xla)
     return model, loss
 
