@@ -53,17 +53,17 @@ def simulate_acquisition(image: tf.Tensor, boxes: tf.Tensor, config: Acquisition
     seeds = tf.random.experimental.stateless_split(tf.cast(seed, tf.int64), num=4)
     sigma = tf.random.stateless_uniform([], seeds[0], 0.0, config.max_blur_sigma)
     blurred = tf.random.stateless_uniform([], seeds[1]) < config.blur_share
-    image = tf.cond(blurred, lambda: _blur(image, sigma), lambda: image)
+    image = tf.cond(blurred, lambda: blur(image, sigma), lambda: image)
     collimated = tf.random.stateless_uniform([], seeds[2]) < config.collimation_share
     return tf.cond(collimated, lambda: _collimate(image, boxes, config, seeds[3], origin, canvas), lambda: image)
 
 
-def _blur(image: tf.Tensor, sigma: tf.Tensor) -> tf.Tensor:
-    """Separable Gaussian blur of standard deviation `sigma` pixels, edges replicated."""
-    taps = tf.range(-_KERNEL_RADIUS, _KERNEL_RADIUS + 1, dtype=tf.float32)
+def blur(image: tf.Tensor, sigma: tf.Tensor, radius: int = _KERNEL_RADIUS) -> tf.Tensor:
+    """Separable Gaussian blur of standard deviation `sigma` pixels, `radius` taps each side, edges mirrored."""
+    taps = tf.range(-radius, radius + 1, dtype=tf.float32)
     kernel = tf.exp(-0.5 * tf.square(taps / tf.maximum(sigma, 0.05)))
     kernel /= tf.reduce_sum(kernel)
-    padded = tf.pad(image[None], [[0, 0], [_KERNEL_RADIUS] * 2, [_KERNEL_RADIUS] * 2, [0, 0]], mode="SYMMETRIC")
+    padded = tf.pad(image[None], [[0, 0], [radius] * 2, [radius] * 2, [0, 0]], mode="SYMMETRIC")
     rows = tf.nn.conv2d(padded, tf.reshape(kernel, [-1, 1, 1, 1]), strides=1, padding="VALID")
     return tf.nn.conv2d(rows, tf.reshape(kernel, [1, -1, 1, 1]), strides=1, padding="VALID")[0]
 

@@ -9,7 +9,8 @@ vertical flip. Boxes follow: their corners are moved with the image and the box 
 corners' bounding box, clipped to the canvas; a box left with under `MIN_VISIBLE` of its area
 is dropped. Photometric changes mimic exposure and processing: brightness, contrast, gamma
 and a little noise; `acquisition`, when given, adds what differs between X-ray units (blur,
-collimation).
+collimation), and `processing` what differs between their software (edge enhancement, display
+window, grain).
 Every random draw comes from a stateless op seeded by `seed`, so a given
 seed always gives the same result.
 
@@ -30,6 +31,7 @@ from typing import NamedTuple
 import tensorflow as tf
 
 from fracdet_core.train.acquisition import AcquisitionConfig, simulate_acquisition
+from fracdet_core.train.processing import ProcessingConfig, simulate_processing
 
 MIN_VISIBLE = 0.4
 
@@ -45,6 +47,7 @@ class AugmentConfig:
     gamma_range: tuple[float, float] = (0.8, 1.25)
     noise_std: float = 0.02
     acquisition: AcquisitionConfig | None = None
+    processing: ProcessingConfig | None = None
 
 
 def augment(
@@ -103,6 +106,10 @@ def render(image: tf.Tensor, moved_boxes: tf.Tensor, drawn: Augmentation, config
     if config.acquisition is not None:
         warped = simulate_acquisition(warped, moved_boxes, config.acquisition, drawn.acquisition_seed,
                                       origin=origin, canvas=drawn.size)
+    if config.processing is not None:
+        # Folded from the acquisition's seed, so adding processing leaves every other draw as it was.
+        warped = simulate_processing(warped, config.processing, tf.random.experimental.stateless_fold_in(
+            drawn.acquisition_seed, 1))
     return _retone(warped, config, drawn.seeds)
 
 

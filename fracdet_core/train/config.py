@@ -29,6 +29,8 @@ class TrainConfig:
         augment: augment training images.
         augment_acquisition: also blur and collimate some of them (`fracdet_core.train.acquisition`),
             as other X-ray units would; off by default, as it lowered the demo's AUC.
+        augment_processing: also give some of them another vendor's processing (edge enhancement,
+            display window, grain: `fracdet_core.train.processing`).
         fine_crop_share: with a model's `fine_image_size`, the share of training samples that are
             crops of the fine canvas rather than whole images (`fracdet_core.train.crop`).
         weight_averaging: momentum of an exponential moving average of the weights, which the model
@@ -52,6 +54,7 @@ class TrainConfig:
     early_stopping_patience: int = 8
     augment: bool = True
     augment_acquisition: bool = False
+    augment_processing: bool = False
     fine_crop_share: float = 0.5
     weight_averaging: float = 0.99
     seed: int = 0

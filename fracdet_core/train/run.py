@@ -48,6 +48,7 @@ from fracdet_core.train.config import TrainConfig
 from fracdet_core.train.dataset import cached_bytes, canvas_sizes, training_dataset
 from fracdet_core.train.distribute import BackupAndRestoreFrom, Worker, choose_strategy, wait_for_all_workers, worker_of
 from fracdet_core.train.fine_canvas import fit_fine_canvas, train_image_sides
+from fracdet_core.train.processing import ProcessingConfig
 from fracdet_core.train.staging import RemoteSync, local_ingest, local_output
 from fracdet_core.train.validation import calibration_source_ids
 
@@ -161,7 +162,8 @@ def _datasets(ingest_uri: str, train_images: int, model_config: ModelConfig, con
     The train split is kept in memory, letterboxed, when it fits in `CACHE_BUDGET_BYTES`.
     """
     acquisition = AcquisitionConfig() if config.augment_acquisition else None
-    augmentation = AugmentConfig(acquisition=acquisition) if config.augment else None
+    processing = ProcessingConfig() if config.augment_processing else None
+    augmentation = AugmentConfig(acquisition=acquisition, processing=processing) if config.augment else None
     sizes = canvas_sizes(model_config, augmentation, config.fine_crop_share)
     cache = cached_bytes(train_images, sizes) <= CACHE_BUDGET_BYTES
     train_data = training_dataset(ingest_uri, "train", model_config, config.batch_size, augmentation=augmentation,
