@@ -25,6 +25,9 @@ from fracdet_pipelines.compile import compile_pipeline
 from fracdet_pipelines.local_run import local_pipeline
 from fracdet_pipelines.parameters import argument_value, defined_parameters, parse_arguments, pipeline_parameters
 
+pytestmark = pytest.mark.usefixtures("no_kfp_credentials")
+
+
 @pytest.fixture(scope="module")
 def pipeline_file(tmp_path_factory) -> str:
     return compile_pipeline(str(tmp_path_factory.mktemp("submit") / "pipeline.yaml"))
