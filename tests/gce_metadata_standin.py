@@ -10,12 +10,11 @@ and checked by IAP against Google's keys; that, IAP itself and IAM are not here.
 
 from __future__ import annotations
 
-import http.server
 import json
-import threading
 from typing import ClassVar
 from urllib.parse import parse_qs, urlsplit
 
+from loopback_server import LoopbackHandler, LoopbackServer
 from token_issuer import GOOGLE_ISSUER, TokenIssuer
 
 ACCOUNT_EMAIL = "fracdet-ci@fracdet-test.iam.gserviceaccount.com"
@@ -24,7 +23,7 @@ CLOUD_PLATFORM_SCOPE = "https://www.googleapis.com/auth/cloud-platform"
 IDENTITY_PATH = "/computeMetadata/v1/instance/service-accounts/default/identity"
 
 
-class MetadataStandin:
+class MetadataStandin(LoopbackServer):
     """The stand-in server (`with MetadataStandin(issuer) as metadata:`); `address` is host:port for the variables.
 
     Attributes:
@@ -34,25 +33,13 @@ class MetadataStandin:
     def __init__(self, issuer: TokenIssuer) -> None:
         self.issuer = issuer
         self.audiences: list[str] = []
-        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), type("Handler", (_Handler,), {"metadata": self}))
-
-    @property
-    def address(self) -> str:
-        return f"127.0.0.1:{self._server.server_address[1]}"
-
-    def __enter__(self) -> MetadataStandin:
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        super().__init__(_Handler, metadata=self)
 
 
-class _Handler(http.server.BaseHTTPRequestHandler):
+class _Handler(LoopbackHandler):
     metadata: ClassVar[MetadataStandin]
 
-    def do_GET(self) -> None:
+    def do_GET(self) -> None:  # noqa: N802 - http.server calls do_<METHOD> by name
         parts = urlsplit(self.path)
         if self.headers.get("Metadata-Flavor") != "Google":
             self._send(403, "Missing Metadata-Flavor:Google header.")
@@ -71,13 +58,4 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self._send(404, "not found")
 
     def _send(self, status: int, text: str, content_type: str = "application/text") -> None:
-        data = text.encode()
-        self.send_response(status)
-        self.send_header("Metadata-Flavor", "Google")
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *args: object) -> None:
-        pass
+        self.send_body(status, content_type, text, {"Metadata-Flavor": "Google"})

@@ -17,13 +17,12 @@ backend/src/apiserver: auth/, resource/resource_manager.go). No run ever runs: a
 
 from __future__ import annotations
 
-import http.server
 import json
-import threading
 from collections.abc import Mapping
 from typing import ClassVar
 from urllib.parse import parse_qs, urlsplit
 
+from loopback_server import LoopbackHandler, LoopbackServer
 from token_issuer import TokenIssuer, TokenRejectedError
 
 RUN_ID = "4f6c1f7e-0000-4000-8000-000000000001"
@@ -32,7 +31,7 @@ TOKEN_REVIEW_AUDIENCE = "pipelines.kubeflow.org"  # ml-pipeline's TOKEN_REVIEW_A
 NO_IDENTITY = "Request header error: there is no user identity header."
 
 
-class KfpApiStandin:
+class KfpApiStandin(LoopbackServer):
     """The stand-in server; `url` is its address once started (`with KfpApiStandin() as api:`).
 
     Attributes:
@@ -48,19 +47,11 @@ class KfpApiStandin:
         self.requests: list[tuple[str, str, dict | None]] = []
         self.users: list[str] = []
         self.experiment_namespaces: dict[str, str] = {}
-        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), type("Handler", (_Handler,), {"api": self}))
+        super().__init__(_Handler, api=self)
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
-
-    def __enter__(self) -> KfpApiStandin:
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        return f"http://{self.address}"
 
     def user_of(self, headers: Mapping[str, str]) -> tuple[str, list[str]]:
         """The request's user, or "" and why none was found: the header first, then a Bearer token's review."""
@@ -76,10 +67,10 @@ class KfpApiStandin:
         return "", errors
 
 
-class _Handler(http.server.BaseHTTPRequestHandler):
+class _Handler(LoopbackHandler):
     api: ClassVar[KfpApiStandin]
 
-    def do_GET(self) -> None:
+    def do_GET(self) -> None:  # noqa: N802 - http.server calls do_<METHOD> by name
         path, query = self._path_and_query()
         self.api.requests.append(("GET", self.path, None))
         if path == "/apis/v2beta1/healthz":
@@ -93,7 +84,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         else:
             self._answer(404, {"error": "Not Found", "code": 5, "message": "Not Found"})
 
-    def do_POST(self) -> None:
+    def do_POST(self) -> None:  # noqa: N802 - http.server calls do_<METHOD> by name
         path, _ = self._path_and_query()
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         self.api.requests.append(("POST", self.path, body))
@@ -132,12 +123,4 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         return parts.path, parse_qs(parts.query)
 
     def _answer(self, status: int, body: dict) -> None:
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *args: object) -> None:
-        pass
+        self.send_body(status, "application/json", json.dumps(body))

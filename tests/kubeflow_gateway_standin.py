@@ -28,15 +28,14 @@ from __future__ import annotations
 
 import html
 import http.cookies
-import http.server
 import secrets
-import threading
 import urllib.error
 import urllib.request
 from collections.abc import Mapping
 from typing import ClassVar
 from urllib.parse import parse_qs, urlencode, urlsplit
 
+from loopback_server import LoopbackHandler, LoopbackServer
 from token_issuer import TokenIssuer, TokenRejectedError
 
 PREFIX = "/pipeline"
@@ -45,7 +44,7 @@ REDIRECT = "redirect"
 OAUTH2_PROXY = "oauth2-proxy"
 
 
-class GatewayStandin:
+class GatewayStandin(LoopbackServer):
     """The stand-in gateway; `url` is the pipelines' address behind it once started (`with GatewayStandin(...) as gateway:`).
 
     Attributes:
@@ -68,28 +67,20 @@ class GatewayStandin:
         self.sessions: dict[str, str] = {}  # cookie value -> user
         self.pending: dict[str, str] = {}  # Dex request id -> where to go back to after the login
         self.codes: dict[str, str] = {}  # authorization code -> user
-        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), type("Handler", (_Handler,), {"gateway": self}))
+        super().__init__(_Handler, gateway=self)
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}{PREFIX}"
-
-    def __enter__(self) -> GatewayStandin:
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        return f"http://{self.address}{PREFIX}"
 
 
-class _Handler(http.server.BaseHTTPRequestHandler):
+class _Handler(LoopbackHandler):
     gateway: ClassVar[GatewayStandin]
 
-    def do_GET(self) -> None:
+    def do_GET(self) -> None:  # noqa: N802 - http.server calls do_<METHOD> by name
         self._route()
 
-    def do_POST(self) -> None:
+    def do_POST(self) -> None:  # noqa: N802 - http.server calls do_<METHOD> by name
         self._route()
 
     def _route(self) -> None:
@@ -113,12 +104,12 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         if user is None:
             return
         if user in self.gateway.denied:
-            self._send(403, "text/plain", "RBAC: access denied")
+            self.send_body(403, "text/plain", "RBAC: access denied")
         elif path == PREFIX or path.startswith(PREFIX + "/"):
             self.gateway.forwarded.append(user)
             self._forward(self.path[len(PREFIX):] or "/", user)
         else:  # the central dashboard's single-page app answers every other path with its page
-            self._send(200, "text/html", "<html><head><title>Kubeflow Central Dashboard</title></head><body></body></html>")
+            self.send_body(200, "text/html", "<html><head><title>Kubeflow Central Dashboard</title></head><body></body></html>")
 
     def _identity(self) -> str | None:
         """The request's user from its token or session; None when the gateway has answered the request itself."""
@@ -127,7 +118,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             try:
                 claims = self.gateway.issuer.verify(token, self.gateway.audiences)
             except TokenRejectedError as rejected:
-                self._send(401, "text/plain", str(rejected))
+                self.send_body(401, "text/plain", str(rejected))
                 return None
             return str(claims.get("email") or claims["sub"])
         cookie = http.cookies.SimpleCookie(self.headers.get("Cookie", "")).get(SESSION_COOKIE)
@@ -140,10 +131,10 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         if self.gateway.unauthenticated == REDIRECT:
             self._redirect(302, "/dex/auth?" + urlencode({"client_id": "kubeflow-oidc-authservice", "state": self.path}))
         elif "application/json" in self.headers.get("Accept", "") or "/apis/" in self.path:
-            self._send(401, "application/json", "{}")
+            self.send_body(401, "application/json", "{}")
         else:
             start = html.escape("/oauth2/start?" + urlencode({"rd": self.path}))
-            self._send(403, "text/html", f'<html><head><title>Sign In</title></head><body><form action="{start}">'
+            self.send_body(403, "text/html", f'<html><head><title>Sign In</title></head><body><form action="{start}">'
                                          '<button type="submit">Sign in with Dex</button></form></body></html>')
 
     def _forward(self, path_and_query: str, user: str) -> None:
@@ -155,10 +146,10 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                                          headers={**headers, "kubeflow-userid": user}, method=self.command)
         try:
             with urllib.request.urlopen(request, timeout=30) as answer:
-                self._send(answer.status, answer.headers.get("Content-Type", ""), answer.read().decode())
+                self.send_body(answer.status, answer.headers.get("Content-Type", ""), answer.read().decode())
         except urllib.error.HTTPError as error:
             with error:
-                self._send(error.code, error.headers.get("Content-Type", ""), error.read().decode())
+                self.send_body(error.code, error.headers.get("Content-Type", ""), error.read().decode())
 
     # Dex and oauth2-proxy's login.
 
@@ -174,17 +165,17 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         elif path == "/dex/approval":
             self._approval(query.get("req", ""))
         else:
-            self._send(404, "text/plain", "Not Found")
+            self.send_body(404, "text/plain", "Not Found")
 
     def _login(self, request_id: str) -> None:
         if self.command == "GET":
-            self._send(200, "text/html", _login_form(request_id, invalid=False))
+            self.send_body(200, "text/html", _login_form(request_id, invalid=False))
             return
         form = {key: values[0] for key, values in parse_qs(self.rfile.read(int(self.headers["Content-Length"])).decode()).items()}
         user = form.get("login", "")
         self.gateway.logins.append(user)
         if user not in self.gateway.users or self.gateway.users[user] != form.get("password"):
-            self._send(200, "text/html", _login_form(request_id, invalid=True))
+            self.send_body(200, "text/html", _login_form(request_id, invalid=True))
             return
         code = secrets.token_hex(8)
         self.gateway.codes[code] = user
@@ -196,7 +187,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     def _approval(self, request: str) -> None:
         request_id, _, code = request.partition(":")
         if self.command == "GET":
-            self._send(200, "text/html", '<form method="post"><button name="approval" value="approve">Grant</button></form>')
+            self.send_body(200, "text/html", '<form method="post"><button name="approval" value="approve">Grant</button></form>')
         else:
             self._redirect(303, "/oauth2/callback?" + urlencode({"code": code, "state": self.gateway.pending[request_id]}))
 
@@ -204,30 +195,14 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         """oauth2-proxy's callback: redeem the code, set the session cookie, go back where the login started."""
         user = self.gateway.codes.pop(query.get("code", ""), None)
         if user is None:
-            self._send(403, "text/plain", "invalid code")
+            self.send_body(403, "text/plain", "invalid code")
             return
         session = secrets.token_urlsafe(16)
         self.gateway.sessions[session] = user
         self._redirect(302, query.get("state") or "/", cookie=f"{SESSION_COOKIE}={session}; Path=/; HttpOnly")
 
     def _redirect(self, status: int, location: str, cookie: str | None = None) -> None:
-        self.send_response(status)
-        self.send_header("Location", location)
-        if cookie:
-            self.send_header("Set-Cookie", cookie)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    def _send(self, status: int, content_type: str, text: str) -> None:
-        data = text.encode()
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *args: object) -> None:
-        pass
+        self.send_body(status, "text/html", "", {"Location": location, **({"Set-Cookie": cookie} if cookie else {})})
 
 
 def _login_form(request_id: str, *, invalid: bool) -> str:
