@@ -57,10 +57,17 @@ def dex_session_cookies(host: str, username: str, password: str, timeout_s: floa
                           f"again): wrong user name or password")
     if urllib.parse.urlsplit(page.url).path.endswith("/approval"):
         _open(opener, page.url, timeout_s, {"approval": "approve"})
-    cookies = "; ".join(f"{cookie.name}={cookie.value}" for cookie in jar)
+    cookies = _cookies_of(jar, host)
     if not cookies:
         raise SubmitError(f"Dex accepted the login of {username}, but the gateway in front of {host} set no session cookie")
     return cookies
+
+
+def _cookies_of(jar: http.cookiejar.CookieJar, host: str) -> str:
+    """The Cookie header the jar's rules give a request to `host`: Dex's own cookies, on another host, stay there."""
+    request = urllib.request.Request(host)
+    jar.add_cookie_header(request)
+    return request.get_header("Cookie") or ""
 
 
 def _login_form(opener: urllib.request.OpenerDirector, host: str, timeout_s: float) -> _Page:

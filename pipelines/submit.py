@@ -68,14 +68,17 @@ class Connection:
 
 
 class _NoRedirectClient(kfp.Client):
-    """kfp.Client whose requests hand a redirect back instead of following it.
+    """kfp.Client that sends only the credential fracdet chose, and hands a redirect back instead of following it.
 
-    kfp.Client takes no option for it; its `_load_config` makes the configuration that every
-    request uses (the Kubeflow documentation's Dex example adjusts the same method).
+    kfp.Client takes no option for either; its `_load_config(host, client_id, ...)` makes the
+    configuration that every request uses (the Kubeflow documentation's Dex example adjusts the same
+    method). kfp.Client passes it $KF_PIPELINES_IAP_OAUTH2_CLIENT_ID as `client_id`, which would
+    start the SDK's own IAP flow ahead of the `credentials` given; fracdet's IAP credential already
+    mints the tokens, from more kinds of Google credentials.
     """
 
-    def _load_config(self, *args: object, **kwargs: object):  # noqa: ANN202 - kfp_server_api.Configuration
-        config = super()._load_config(*args, **kwargs)
+    def _load_config(self, host: str | None, client_id: str | None, *args: object):  # noqa: ANN202 - kfp_server_api.Configuration
+        config = super()._load_config(host, None, *args)
         config.retries = Retry(3, redirect=False)
         return config
 

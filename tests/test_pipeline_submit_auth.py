@@ -115,6 +115,16 @@ def test_a_dex_login_submits_a_run_and_reads_its_outcome(capsys, monkeypatch, pl
     assert PASSWORD not in out + err
 
 
+def test_a_dex_login_through_a_port_forward_to_localhost_keeps_its_cookie(capsys, monkeypatch, platform, pipeline_file,
+                                                                         registry):
+    """`kubectl port-forward svc/istio-ingressgateway 8080:80`, then http://localhost:8080/pipeline: a host without a dot."""
+    monkeypatch.setenv("KFP_DEX_USERNAME", USER)
+    monkeypatch.setenv("KFP_DEX_PASSWORD", PASSWORD)
+    code, out, err = _submit(capsys, platform.gateway.url.replace("127.0.0.1", "localhost"), pipeline_file, registry)
+    assert code == 0, out + err
+    _assert_submitted_as(platform, out, USER)
+
+
 def test_a_token_file_submits_a_run_and_reads_its_outcome(capsys, platform, pipeline_file, registry, tmp_path):
     token = platform.issuer.mint(CI_ACCOUNT, GATEWAY_AUDIENCE)
     (tmp_path / "kfp.jwt").write_text(token + "\n")
@@ -151,23 +161,26 @@ def test_inside_the_cluster_the_token_volume_goes_straight_to_the_api(capsys, mo
 def test_iap_gets_its_id_token_from_the_metadata_server_and_submits(platform, pipeline_file, registry, tmp_path):
     """GKE with Workload Identity: google-auth asks the metadata server for an ID token for the IAP client ID.
 
-    google-auth reads the metadata server's address when it is imported, so the command runs in a
-    process of its own, pointed at the stand-in; no other Google credentials are in its way.
+    The client ID comes in kfp.Client's own variable, as the retrain workflow gives it, which must
+    not start the SDK's IAP flow instead. google-auth reads the metadata server's address when it
+    is imported, so the command runs in a process of its own, pointed at the stand-in; no other
+    Google credentials are in its way.
     """
     with MetadataStandin(platform.issuer) as metadata:
         environment = {**os.environ, "GCE_METADATA_HOST": metadata.address, "GCE_METADATA_IP": metadata.address,
-                       "CLOUDSDK_CONFIG": str(tmp_path / "gcloud"), "HOME": str(tmp_path)}
+                       "CLOUDSDK_CONFIG": str(tmp_path / "gcloud"), "HOME": str(tmp_path),
+                       "KF_PIPELINES_IAP_OAUTH2_CLIENT_ID": IAP_CLIENT_ID}
         for name in ("GOOGLE_APPLICATION_CREDENTIALS", "KFP_EXISTING_TOKEN", "KFP_DEX_USERNAME", "KF_PIPELINES_SA_TOKEN_PATH"):
             environment.pop(name, None)
         result = subprocess.run(
             [sys.executable, "-m", "fracdet", "pipeline", "submit", "--host", platform.gateway.url, "--experiment", "retrain",
-             "--pipeline-file", pipeline_file, "--namespace", NAMESPACE, "--iap-client-id", IAP_CLIENT_ID, "--wait",
+             "--pipeline-file", pipeline_file, "--namespace", NAMESPACE, "--wait",
              "--timeout", "60", "data_uri=gs://bucket/xr", f"registry_uri={registry}"],
             capture_output=True, text=True, timeout=300, env=environment,
         )
     assert result.returncode == 0, result.stdout + result.stderr
-    assert (f"auth: an IAP ID token for the client {IAP_CLIENT_ID} (--iap-client-id, from Google's application default "
-            "credentials)") in result.stdout.splitlines()
+    assert (f"auth: an IAP ID token for the client {IAP_CLIENT_ID} ($KF_PIPELINES_IAP_OAUTH2_CLIENT_ID, from Google's "
+            "application default credentials)") in result.stdout.splitlines()
     assert metadata.audiences == [IAP_CLIENT_ID]  # one token, reused while it lasts
     _assert_submitted_as(platform, result.stdout, ACCOUNT_EMAIL)
 
