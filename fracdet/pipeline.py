@@ -2,7 +2,9 @@
 
 `submit` exit codes, which CI relies on: 0 the run succeeded and its model was blessed and
 registered (or, without --wait, the run was created); 3 the run succeeded but the model was not
-blessed; 1 the run failed, was cancelled, timed out, or could not be submitted; 2 a usage error.
+blessed; 1 the run failed, was cancelled, timed out, or could not be submitted (the platform
+refused the credential or the run, or was out of reach); 2 a usage error, nothing sent (a bad
+argument, or a credential given wrong: two at once, a token file that is missing).
 """
 
 from __future__ import annotations
@@ -93,7 +95,7 @@ def _add_submit(actions: argparse._SubParsersAction) -> None:
         "submit", help="run the pipeline on a Kubeflow Pipelines backend",
         description="Create a run of the pipeline on a Kubeflow Pipelines backend, optionally wait for it, and exit "
         "with its outcome: 0 blessed and registered (or submitted, without --wait), 3 succeeded but not blessed, "
-        "1 failed or timed out, 2 usage error.",
+        "1 failed or timed out, or the platform refused the credential or the run; 2 usage error, nothing sent.",
         epilog="Arguments are checked against the pipeline's parameter types before anything is submitted.",
     )
     submit_parser.add_argument("--host", required=True, help="the KFP API, e.g. http://localhost:8080 (kubectl port-forward)")
@@ -104,12 +106,28 @@ def _add_submit(actions: argparse._SubParsersAction) -> None:
     submit_parser.add_argument("--run-name", help="the run's name in the dashboard (default: file name and time)")
     submit_parser.add_argument("--service-account", help="Kubernetes service account the run's pods use (Workload Identity)")
     submit_parser.add_argument("--namespace", help="the profile namespace, on a multi-user Kubeflow")
+    _add_credentials(submit_parser)
     submit_parser.add_argument("--wait", action="store_true", help="wait for the run to finish and exit with its outcome")
     submit_parser.add_argument("--timeout", type=positive_int, metavar="SECONDS",
                                help="stop waiting after this long and exit 1 (implies --wait; the run goes on)")
     submit_parser.add_argument("--outcome-file", help='write {"run_id", "state", "outcome", "url"} as JSON here')
     submit_parser.add_argument("arguments", nargs="*", metavar="key=value", help="pipeline parameters, e.g. data_uri=gs://b/xr")
     submit_parser.set_defaults(run=_submit)
+
+
+def _add_credentials(submit_parser: argparse.ArgumentParser) -> None:
+    """The platform's credential: flags that name no secret; the secrets come from files and the environment."""
+    group = submit_parser.add_argument_group(
+        "authentication", "A multi-user Kubeflow wants one credential (docs/kubeflow.md#authentication): a Bearer token "
+        "(--token-file, or $KFP_EXISTING_TOKEN), a Dex login ($KFP_DEX_USERNAME and $KFP_DEX_PASSWORD) or an IAP client ID. "
+        "With none given, the ServiceAccount token volume at $KF_PIPELINES_SA_TOKEN_PATH (default "
+        "/var/run/secrets/kubeflow/pipelines/token) is sent where it exists. The line `auth:` says which is used.",
+    )
+    group.add_argument("--token-file", metavar="PATH", help="a file holding a Bearer token, e.g. from `kubectl create token`, "
+                       "read again for every request")
+    group.add_argument("--iap-client-id", metavar="CLIENT_ID", help="Kubeflow on GKE behind Identity-Aware Proxy: the OAuth "
+                       "client ID of the IAP (default: $KF_PIPELINES_IAP_OAUTH2_CLIENT_ID); the ID token comes from Google's "
+                       "application default credentials")
 
 
 class _ActionParser(argparse.ArgumentParser):
@@ -180,25 +198,18 @@ def _compile(args: argparse.Namespace) -> int:
 
 def _submit(args: argparse.Namespace) -> int:
     from fracdet_pipelines.compile import compile_pipeline
+    from fracdet_pipelines.kfp_answers import SubmitError
     from fracdet_pipelines.parameters import parse_arguments, pipeline_parameters
-    from fracdet_pipelines.submit import TIMED_OUT, SubmitError, connect, submit, wait
 
     with tempfile.TemporaryDirectory(prefix="fracdet-submit-") as folder:
         pipeline_file = args.pipeline_file or compile_pipeline(os.path.join(folder, "pipeline.yaml"), args.image)
         parameters = pipeline_parameters(pipeline_file)
         arguments = parse_arguments(args.arguments, parameters)
         try:
-            client = connect(args.host)
-            report = submit(client, args.host, pipeline_file, arguments, experiment=args.experiment, run_name=args.run_name,
-                            service_account=args.service_account, namespace=args.namespace)
+            report = _submit_and_wait(args, pipeline_file, arguments, parameters)
         except SubmitError as error:
             print(f"fracdet pipeline: error: {error}", file=sys.stderr)
             return EXIT_FAILED
-    print(f"run: {report.run_id}\nurl: {report.url}", flush=True)
-    if args.wait or args.timeout:
-        report = wait(client, report, timeout_s=args.timeout or float("inf"))
-        if report.outcome != TIMED_OUT:
-            report = _with_outcome(report, arguments, parameters)
     print(f"state: {report.state}\noutcome: {report.outcome}")
     if args.outcome_file:
         from fracdet_core import storage
@@ -206,6 +217,24 @@ def _submit(args: argparse.Namespace) -> int:
         record = {"run_id": report.run_id, "state": report.state, "outcome": report.outcome, "url": report.url}
         storage.write_text(args.outcome_file, json.dumps(record, indent=2) + "\n")
     return _EXIT_CODES.get(report.outcome, EXIT_FAILED)
+
+
+def _submit_and_wait(args: argparse.Namespace, pipeline_file: str, arguments: dict, parameters: dict):  # noqa: ANN202 - RunReport
+    """Create the run with the platform's credential and, with --wait or --timeout, wait for its outcome."""
+    from fracdet_pipelines.kfp_credentials import choose_credential, obtain
+    from fracdet_pipelines.submit import TIMED_OUT, connect, submit, wait
+
+    credential = choose_credential(args.token_file, args.iap_client_id, os.environ)
+    print(f"auth: {credential.describe()}", flush=True)
+    connection = connect(args.host, obtain(credential, args.host, os.environ), args.namespace)
+    report = submit(connection, pipeline_file, arguments, experiment=args.experiment, run_name=args.run_name,
+                    service_account=args.service_account)
+    print(f"run: {report.run_id}\nurl: {report.url}", flush=True)
+    if args.wait or args.timeout:
+        report = wait(connection, report, timeout_s=args.timeout or float("inf"))
+        if report.outcome != TIMED_OUT:
+            report = _with_outcome(report, arguments, parameters)
+    return report
 
 
 def _with_outcome(report, arguments: dict, parameters: dict):  # noqa: ANN001, ANN202 - pipelines.submit.RunReport

