@@ -184,13 +184,13 @@ def run_evaluate_component(
     """
     from fracdet_core.evaluate.config import EvaluateConfig
     from fracdet_core.evaluate.run import run_evaluation
-    from fracdet_core.registry.layout import evaluation_cache_uri
-    from fracdet_core.registry.refs import version_reference
+    from fracdet_core.registry.backend import open_registry
 
     champion_uri = cache_uri = None
     if registry_uri:
-        champion_uri = version_reference(registry_uri, model_name)
-        cache_uri = evaluation_cache_uri(registry_uri, model_name)
+        registry = open_registry(registry_uri)
+        champion_uri = registry.reference(model_name, "champion")
+        cache_uri = registry.evaluation_cache(model_name)
     location = artifact_location(evaluation)
     result, blessing = run_evaluation(
         artifact_location(model), artifact_location(dataset), location, champion_uri=champion_uri,
@@ -268,16 +268,14 @@ def run_register_component(
     requires the version's own model to be the one its blessing measured, so a blessing never
     promotes a model it did not see.
     """
-    from fracdet_core.registry.aliases import promote as promote_version
-    from fracdet_core.registry.layout import thresholds_uri
-    from fracdet_core.registry.run import register_model_version
+    from fracdet_core.registry.backend import open_registry
 
-    metadata, created = register_model_version(artifact_location(model), artifact_location(evaluation), registry_uri, model_name,
-                                               eda_uri=artifact_location(analysis), run=run,
-                                               operating_thresholds_uri=artifact_location(operating_thresholds))
+    registry = open_registry(registry_uri)
+    metadata, created = registry.register(artifact_location(model), artifact_location(evaluation), model_name,
+                                          eda_uri=artifact_location(analysis), run=run,
+                                          operating_thresholds_uri=artifact_location(operating_thresholds))
     if promote:
-        promote_version(registry_uri, model_name, metadata["version"], require_blessed=True,
-                        reason=f"pipeline run {run.get('run_id')}")
+        registry.promote(model_name, metadata["version"], require_blessed=True, reason=f"pipeline run {run.get('run_id')}")
     registered.uri = metadata["uri"]
     registered.metadata.update({
         "display_name": f"Registered {model_name} version {metadata['version']}",
@@ -285,7 +283,7 @@ def run_register_component(
         "created": created,
         "champion": promote,
         "saved_model": metadata["saved_model_uri"],
-        "operating_thresholds": thresholds_uri(registry_uri, model_name, metadata["version"]),
+        "operating_thresholds": f"{registry.files_uri(metadata)}/{THRESHOLDS_FILE}",
         "model_sha256": metadata["model_sha256"],
         "map50": metadata["metrics"]["map50"],
     })
