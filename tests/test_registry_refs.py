@@ -7,7 +7,7 @@ from registry_builders import evaluation_of, stand_in_model
 
 from fracdet_core.errors import ConfigError, NotFoundError
 from fracdet_core.registry.aliases import promote
-from fracdet_core.registry.backend import RegistryVersion
+from fracdet_core.registry.interface import RegistryVersion
 from fracdet_core.registry.layout import saved_model_uri
 from fracdet_core.registry.refs import is_registry_reference, locate, read_location, resolve, version_reference
 from fracdet_core.registry.run import register_model_version

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from fracdet_core.registry.backend import RegistryVersion
+from fracdet_core.registry.interface import RegistryVersion
 from fracdet_core.registry.refs import is_registry_reference, locate
 from fracdet_core.serving.saved_model import saved_model_location
 

@@ -6,8 +6,8 @@ import dataclasses
 import datetime
 
 from fracdet_core.registry import aliases, claims, versions
-from fracdet_core.registry.backend import RegistryVersion
 from fracdet_core.registry.claims import IncompleteVersion
+from fracdet_core.registry.interface import RegistryVersion
 from fracdet_core.registry.layout import evaluation_cache_uri, model_root
 from fracdet_core.registry.run import register_model_version
 from fracdet_core.registry.thresholds import version_thresholds

@@ -21,9 +21,9 @@ import tempfile
 
 from fracdet_core import defaults, storage
 from fracdet_core.errors import NotFoundError
-from fracdet_core.registry.backend import RegistryVersion
 from fracdet_core.registry.claims import IncompleteVersion
 from fracdet_core.registry.inputs import read_registration_inputs
+from fracdet_core.registry.interface import RegistryVersion
 from fracdet_core.registry.layout import METADATA
 from fracdet_core.registry.mlflow_champion import ChampionAlias
 from fracdet_core.registry.mlflow_publish import SAVED_MODEL_FOLDER, TAG_PREFIX, find_version_of, publish

@@ -19,7 +19,8 @@ import re
 
 from fracdet_core.errors import ConfigError, NotFoundError
 from fracdet_core.registry.aliases import CHAMPION
-from fracdet_core.registry.backend import RegistryVersion, open_registry
+from fracdet_core.registry.backend import open_registry
+from fracdet_core.registry.interface import RegistryVersion
 from fracdet_core.registry.layout import model_root
 from fracdet_core.tracking.connection import is_mlflow_registry
 
