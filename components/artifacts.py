@@ -9,6 +9,7 @@ classes, without running a component.
 from __future__ import annotations
 
 import json
+import os
 from typing import TYPE_CHECKING, Protocol
 
 from fracdet_core import storage
@@ -207,6 +208,26 @@ def run_evaluate_component(
         metrics.log_metric(name, value)
     _log_fracture_call(fracture_call, result.measures.clinical)
     return blessing.blessed
+
+
+def log_to_mlflow(dataset: _Artifact, model: _Artifact, analysis: _Artifact, evaluation: _Artifact, *, tracking_uri: str,
+                  model_name: str, run_id: str, dashboard_url: str) -> str | None:
+    """Log the training and the evaluation to the pipeline run's MLflow run; its ID, or None without a tracking URI.
+
+    The tracking URI is the parameter's, else the pod's MLFLOW_TRACKING_URI; with neither, MLflow is not imported.
+    """
+    tracking_uri = tracking_uri or os.environ.get("MLFLOW_TRACKING_URI")
+    if not tracking_uri:
+        return None
+    from fracdet_core.tracking.log import log_evaluation, log_training
+    from fracdet_core.tracking.run import RunKey
+
+    run_url = f"{dashboard_url.rstrip('/')}/#/runs/details/{run_id}" if dashboard_url and run_id else None
+    key = RunKey(model_name, kfp_run_id=run_id or None, kfp_run_url=run_url)
+    log_training(tracking_uri, key, artifact_location(model), artifact_location(dataset), eda_uri=artifact_location(analysis))
+    mlflow_run = log_evaluation(tracking_uri, key, artifact_location(evaluation))
+    evaluation.metadata["mlflow_run_id"] = mlflow_run
+    return mlflow_run
 
 
 def thresholds_metadata(chosen: OperatingThresholdsFile) -> dict[str, object]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from fracdet.arguments import positive_int
+from fracdet.tracking_options import add_tracking_options, log_if_tracked
 from fracdet_core import defaults
 from fracdet_core.evaluate.config import EvaluateConfig
 
@@ -39,6 +40,7 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--batch-size", type=positive_int, default=EvaluateConfig.batch_size,
                         help="images per serving call (default: %(default)s)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_tracking_options(parser)
     parser.set_defaults(run=run)
 
 
@@ -56,4 +58,5 @@ def run(args: argparse.Namespace) -> int:
     print(blessing_lines(blessing.blessed, blessing.reasons))
     print(f"operating thresholds: {storage.join(args.out, FILE_NAME)}")
     print(f"report: {storage.join(args.out, 'report.html')}")
+    log_if_tracked(args, "evaluate", evaluation_uri=args.out)
     return 0

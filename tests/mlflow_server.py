@@ -64,7 +64,7 @@ class MlflowTestServer:
                    "--port", str(self.port), "--workers", "1"]
         if self.basic_auth:
             config = self.folder / "auth.ini"
-            config.write_text("[mlflow]\ndefault_permission = READ\nadmin_username = admin\nadmin_password = password1234\n"
+            config.write_text("[mlflow]\ndefault_permission = READ\nadmin_username = admin\nadmin_password = fracdet-tests-7d2c\n"
                               f"database_uri = sqlite:///{self.folder / 'auth.db'}\n"
                               "authorization_function = mlflow.server.auth:authenticate_request_basic_auth\n")
             environment["MLFLOW_AUTH_CONFIG_PATH"] = str(config)
