@@ -151,3 +151,33 @@ def test_the_server_going_away_mid_registration_fails_clearly_and_leaves_no_vers
         assert restarted.url == server.url and open_registry(restarted.registry).list_versions("fracdet") == []
     finally:
         restarted.stop()
+
+
+_WITHOUT_TRACKING = """
+import os
+import sys
+
+os.environ.pop("MLFLOW_TRACKING_URI", None)
+from fracdet import build_parser
+from fracdet_components.artifacts import log_to_mlflow
+from fracdet_components.run_records import record_blessing, write_outcome
+from fracdet_core.registry.backend import open_registry
+from fracdet_core.registry.refs import resolve
+import fracdet_pipelines.fracdet_pipeline
+
+build_parser().parse_args(["train", "--data", "d", "--out", "o"])
+open_registry(sys.argv[1]).list_versions("fracdet")
+resolve(sys.argv[1] + "/fracdet@champion", missing_ok=True)
+record_blessing(sys.argv[1], "fracdet", "run-1", True)
+write_outcome(sys.argv[1], "fracdet", "run-1", "SUCCEEDED", None)
+assert log_to_mlflow(None, None, None, None, tracking_uri="", model_name="fracdet", run_id="run-1", dashboard_url="") is None
+print(sorted(name for name in sys.modules if name.split(".")[0] == "mlflow"))
+"""
+
+
+def test_without_a_tracking_uri_or_an_mlflow_registry_mlflow_is_not_imported(tmp_path):
+    environment = {key: value for key, value in os.environ.items() if key != "MLFLOW_TRACKING_URI"}
+    result = subprocess.run([sys.executable, "-c", _WITHOUT_TRACKING, str(tmp_path / "registry")], capture_output=True,
+                            text=True, timeout=300, env=environment)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
