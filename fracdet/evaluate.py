@@ -9,23 +9,25 @@ from fracdet.tracking_options import add_tracking_options, log_if_tracked
 from fracdet_core import defaults
 from fracdet_core.evaluate.config import EvaluateConfig
 
+_DESCRIPTION = (
+    "Run the model's serving signature on the ingest's val split, as a server would, and write "
+    "metrics.json (COCO mAP@0.5 with a bootstrap interval, mAP@[.5:.95], per-class AP, FROC, "
+    "per-body-part sensitivity, specificity, ROC AUC and operating threshold, latency), operating_thresholds.json "
+    "(the thresholds the model is to serve with, which register keeps and predict reads), blessing.json (blessed "
+    "or not, with every check's reason) and report.html to --out, the four together: they are "
+    "built beside --out and replace it whole, so a killed run leaves the previous evaluation. --out must be "
+    "new, empty or an earlier evaluation, and clear of the model, data, champion, thresholds and cache. "
+    "With --champion, the "
+    "champion is evaluated on the same split and the candidate must not regress against it. "
+    "Exits 0 whether or not the model is blessed; read blessing.json."
+)
+
 
 def add_commands(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser(
         "evaluate",
         help="evaluate a model: COCO mAP, per-class AP, FROC, per-body-part clinical metrics, blessing",
-        description=(
-            "Run the model's serving signature on the ingest's val split, as a server would, and write "
-            "metrics.json (COCO mAP@0.5 with a bootstrap interval, mAP@[.5:.95], per-class AP, FROC, "
-            "per-body-part sensitivity, specificity, ROC AUC and operating threshold, latency), operating_thresholds.json "
-            "(the thresholds the model is to serve with, which register keeps and predict reads), blessing.json (blessed "
-            "or not, with every check's reason) and report.html to --out, the four together: they are "
-            "built beside --out and replace it whole, so a killed run leaves the previous evaluation. --out must be "
-            "new, empty or an earlier evaluation, and clear of the model, data, champion, thresholds and cache. "
-            "With --champion, the "
-            "champion is evaluated on the same split and the candidate must not regress against it. "
-            "Exits 0 whether or not the model is blessed; read blessing.json."
-        ),
+        description=_DESCRIPTION,
     )
     parser.add_argument("--model", required=True, help="a SavedModel folder, or a train output holding saved_model/")
     parser.add_argument("--data", required=True, help="the ingest output folder or gs:// prefix")
