@@ -178,3 +178,13 @@ def test_the_registry_commands_work_on_an_mlflow_registry(mlflow_server, tmp_pat
     assert "no earlier version to roll back to" in capsys.readouterr().err
     assert main(["registry", "show", "7", "--registry", mlflow_server.registry, "--name", name]) == 2
     assert f"model {name!r} has no version 7" in capsys.readouterr().err
+
+
+def test_a_model_on_gcs_is_registered_from_there(mlflow_server, mlflow_cache, gcs_bucket, tmp_path, name):
+    local, evaluation = _model(tmp_path, "on-gcs")
+    model = f"gs://{gcs_bucket}/train"
+    storage.copy_tree(f"{local}/saved_model", f"{model}/saved_model")
+    metadata, created = open_registry(mlflow_server.registry).register(model, evaluation, name)
+    assert created and metadata["source_model_uri"] == f"{model}/saved_model"
+    fetched = open_registry(mlflow_server.registry).fetch(name, metadata["version"])
+    assert storage.tree_sha256(fetched.saved_model_uri) == storage.tree_sha256(f"{local}/saved_model")
