@@ -50,15 +50,18 @@ def experiment_id(server: MlflowServer, name: str) -> str:
     """The ID of the experiment `name`, created when missing (a concurrent creator's is taken)."""
     from mlflow.exceptions import MlflowException
 
-    found = server.call(f"find experiment {name!r}", lambda: server.client.get_experiment_by_name(name))
-    if found is not None:
-        return found.experiment_id
-    try:
-        return server.call(f"create experiment {name!r}", lambda: server.client.create_experiment(name))
-    except Exception as error:
-        if isinstance(error.__cause__, MlflowException) and error.__cause__.error_code == "RESOURCE_ALREADY_EXISTS":
-            return server.call(f"find experiment {name!r}", lambda: server.client.get_experiment_by_name(name)).experiment_id
-        raise
+    def find_or_create() -> str:
+        found = server.client.get_experiment_by_name(name)
+        if found is not None:
+            return found.experiment_id
+        try:
+            return server.client.create_experiment(name)
+        except MlflowException as error:
+            if error.error_code != "RESOURCE_ALREADY_EXISTS":
+                raise
+            return server.client.get_experiment_by_name(name).experiment_id
+
+    return server.call(f"find or create experiment {name!r}", find_or_create)
 
 
 def find_run(server: MlflowServer, key: RunKey) -> str | None:
