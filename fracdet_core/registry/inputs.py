@@ -10,10 +10,10 @@ published.
 from __future__ import annotations
 
 import dataclasses
-import json
 
 from fracdet_core import __version__, storage
 from fracdet_core.errors import ConfigError, NotFoundError
+from fracdet_core.json_object import parse_json_object
 from fracdet_core.operating_thresholds import FILE_NAME as THRESHOLDS_FILE
 from fracdet_core.output_folder import EVALUATE, check_complete
 from fracdet_core.registry.lineage import git_commit
@@ -134,12 +134,9 @@ def _input_json(uri: str) -> tuple[bytes, dict] | None:
         return None
     data = storage.read_bytes(uri)
     try:
-        value = json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise ConfigError(f"{uri}: not valid JSON ({error})") from error
-    if not isinstance(value, dict):
-        raise ConfigError(f"{uri}: a JSON object was expected, found {type(value).__name__}")
-    return data, value
+        return data, parse_json_object(data)
+    except ValueError as error:
+        raise ConfigError(f"{uri}: {error}") from error
 
 
 def _input_object(uri: str) -> dict | None:
