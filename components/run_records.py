@@ -13,6 +13,10 @@ its own outcome under the registry, scoped by the run's ID:
 
 The exit task cannot take outputs of the tasks it guards (KFP forbids it), so the evaluate task
 leaves its verdict at this run-scoped place and the exit task reads it back.
+
+With an MLflow registry (`mlflow://...`) there is no folder: the same two records are tags of the
+pipeline run's MLflow run (`fracdet_core.tracking.run`), `fracdet.run_blessing` and
+`fracdet.run_outcome`, each the JSON object the file would hold, where the team sees them too.
 """
 
 from __future__ import annotations
@@ -21,12 +25,16 @@ import json
 
 from fracdet_core import storage
 from fracdet_core.registry import layout
-from fracdet_core.registry.records import read_record
+from fracdet_core.registry.names import check_run_id
+from fracdet_core.registry.records import parse_record, read_record
+from fracdet_core.tracking.connection import is_mlflow_registry
 
 BLESSED = "blessed"
 NOT_BLESSED = "not_blessed"
 FAILED = "failed"
 OUTCOMES = (BLESSED, NOT_BLESSED, FAILED)
+BLESSING_TAG = "fracdet.run_blessing"
+OUTCOME_TAG = "fracdet.run_outcome"
 SUCCEEDED = "SUCCEEDED"  # PipelineTaskFinalStatus.state of a body that finished without a failed task
 
 
@@ -42,8 +50,11 @@ def run_folder(registry_uri: str, model_name: str, run_id: str) -> str:
 
 def record_blessing(registry_uri: str, model_name: str, run_id: str, blessed: bool) -> str:
     """Leave the evaluate task's verdict for the exit task; returns where it went."""
+    record = json.dumps({"run_id": run_id, "blessed": bool(blessed)}) + "\n"
+    if is_mlflow_registry(registry_uri):
+        return _tag_mlflow_run(registry_uri, model_name, run_id, BLESSING_TAG, record)
     uri = storage.join(run_folder(registry_uri, model_name, run_id), "blessing.json")
-    storage.write_text(uri, json.dumps({"run_id": run_id, "blessed": bool(blessed)}) + "\n")
+    storage.write_text(uri, record)
     return uri
 
 
@@ -60,9 +71,7 @@ def decide_outcome(final_state: str, blessing: dict | None) -> str:
 
 def write_outcome(registry_uri: str, model_name: str, run_id: str, final_state: str, error_message: str | None) -> dict:
     """Decide the run's outcome, write `outcome.json` beside its blessing, and return the record."""
-    folder = run_folder(registry_uri, model_name, run_id)
-    blessing_uri = storage.join(folder, "blessing.json")
-    blessing = read_record(blessing_uri, {"blessed": bool}) if storage.exists(blessing_uri) else None
+    blessing = _read(registry_uri, model_name, run_id, "blessing.json", BLESSING_TAG, {"blessed": bool})
     record = {
         "run_id": run_id,
         "outcome": decide_outcome(final_state, blessing),
@@ -71,7 +80,11 @@ def write_outcome(registry_uri: str, model_name: str, run_id: str, final_state: 
         "model_name": model_name,
         "registry_uri": registry_uri,
     }
-    storage.write_text(storage.join(folder, "outcome.json"), json.dumps(record, indent=2) + "\n")
+    text = json.dumps(record, indent=2) + "\n"
+    if is_mlflow_registry(registry_uri):
+        _tag_mlflow_run(registry_uri, model_name, run_id, OUTCOME_TAG, text)
+    else:
+        storage.write_text(storage.join(run_folder(registry_uri, model_name, run_id), "outcome.json"), text)
     return record
 
 
@@ -81,7 +94,28 @@ def read_outcome(registry_uri: str, model_name: str, run_id: str) -> dict | None
     Raises:
         RegistryCorruptError: the outcome file is damaged.
     """
-    uri = storage.join(run_folder(registry_uri, model_name, run_id), "outcome.json")
-    if not storage.exists(uri):
-        return None
-    return read_record(uri, {"run_id": str, "outcome": str})
+    return _read(registry_uri, model_name, run_id, "outcome.json", OUTCOME_TAG, {"run_id": str, "outcome": str})
+
+
+def _read(registry_uri: str, model_name: str, run_id: str, file_name: str, tag: str, fields: dict) -> dict | None:
+    """A run record, from its file under the registry or its tag on the MLflow run; None when not written."""
+    if is_mlflow_registry(registry_uri):
+        from fracdet_core.tracking.connection import connect, tracking_uri_of
+        from fracdet_core.tracking.run import RunKey, run_tags
+
+        tags = run_tags(connect(tracking_uri_of(registry_uri)), RunKey(model_name, kfp_run_id=run_id)) or {}
+        where = f"{registry_uri} run {run_id} tag {tag}"
+        return parse_record(tags[tag].encode(), where, fields) if tag in tags else None
+    uri = storage.join(run_folder(registry_uri, model_name, run_id), file_name)
+    return read_record(uri, fields) if storage.exists(uri) else None
+
+
+def _tag_mlflow_run(registry_uri: str, model_name: str, run_id: str, tag: str, value: str) -> str:
+    """Set a record's tag on the pipeline run's MLflow run; where it went."""
+    from fracdet_core.tracking.connection import connect, tracking_uri_of
+    from fracdet_core.tracking.run import RunKey, set_run_tags
+
+    server = connect(tracking_uri_of(registry_uri))
+    mlflow_run = set_run_tags(server, RunKey(model_name, kfp_run_id=check_run_id(run_id)), {tag: value},
+                              f"pipeline run {run_id}")
+    return f"{server.uri} run {mlflow_run} tag {tag}"

@@ -5,26 +5,29 @@ from __future__ import annotations
 import argparse
 
 from fracdet.arguments import positive_int
+from fracdet.tracking_options import add_tracking_options, log_if_tracked
 from fracdet_core import defaults
 from fracdet_core.evaluate.config import EvaluateConfig
+
+_DESCRIPTION = (
+    "Run the model's serving signature on the ingest's val split, as a server would, and write "
+    "metrics.json (COCO mAP@0.5 with a bootstrap interval, mAP@[.5:.95], per-class AP, FROC, "
+    "per-body-part sensitivity, specificity, ROC AUC and operating threshold, latency), operating_thresholds.json "
+    "(the thresholds the model is to serve with, which register keeps and predict reads), blessing.json (blessed "
+    "or not, with every check's reason) and report.html to --out, the four together: they are "
+    "built beside --out and replace it whole, so a killed run leaves the previous evaluation. --out must be "
+    "new, empty or an earlier evaluation, and clear of the model, data, champion, thresholds and cache. "
+    "With --champion, the "
+    "champion is evaluated on the same split and the candidate must not regress against it. "
+    "Exits 0 whether or not the model is blessed; read blessing.json."
+)
 
 
 def add_commands(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser(
         "evaluate",
         help="evaluate a model: COCO mAP, per-class AP, FROC, per-body-part clinical metrics, blessing",
-        description=(
-            "Run the model's serving signature on the ingest's val split, as a server would, and write "
-            "metrics.json (COCO mAP@0.5 with a bootstrap interval, mAP@[.5:.95], per-class AP, FROC, "
-            "per-body-part sensitivity, specificity, ROC AUC and operating threshold, latency), operating_thresholds.json "
-            "(the thresholds the model is to serve with, which register keeps and predict reads), blessing.json (blessed "
-            "or not, with every check's reason) and report.html to --out, the four together: they are "
-            "built beside --out and replace it whole, so a killed run leaves the previous evaluation. --out must be "
-            "new, empty or an earlier evaluation, and clear of the model, data, champion, thresholds and cache. "
-            "With --champion, the "
-            "champion is evaluated on the same split and the candidate must not regress against it. "
-            "Exits 0 whether or not the model is blessed; read blessing.json."
-        ),
+        description=_DESCRIPTION,
     )
     parser.add_argument("--model", required=True, help="a SavedModel folder, or a train output holding saved_model/")
     parser.add_argument("--data", required=True, help="the ingest output folder or gs:// prefix")
@@ -39,6 +42,7 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--batch-size", type=positive_int, default=EvaluateConfig.batch_size,
                         help="images per serving call (default: %(default)s)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_tracking_options(parser)
     parser.set_defaults(run=run)
 
 
@@ -56,4 +60,5 @@ def run(args: argparse.Namespace) -> int:
     print(blessing_lines(blessing.blessed, blessing.reasons))
     print(f"operating thresholds: {storage.join(args.out, FILE_NAME)}")
     print(f"report: {storage.join(args.out, 'report.html')}")
+    log_if_tracked(args, "evaluate", evaluation_uri=args.out)
     return 0

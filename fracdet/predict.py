@@ -59,8 +59,9 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
 def _add_inputs_model_and_output(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("inputs", nargs="+", metavar="IMAGE_OR_DIR", help="image files or folders, local or gs://")
     parser.add_argument("--model", required=True,
-                        help="a registry reference, [registry://]<root>/<name>@champion or @<N>, or a model URI "
-                             "(a train output or a SavedModel folder)")
+                        help="a registry reference, [registry://]<root>/<name>@champion or @<N> (the root may be "
+                             "mlflow://HOST:PORT), an MLflow one, models:/<name>@champion or models:/<name>/<N> "
+                             "(MLFLOW_TRACKING_URI's server), or a model URI (a train output or a SavedModel folder)")
     parser.add_argument("--out", required=True,
                         help="output folder or gs:// prefix: new, empty, or an earlier predict output (replaced whole)")
 

@@ -68,7 +68,9 @@ def _add_registry_commands(commands: argparse._SubParsersAction) -> None:
 
 def _add_registry_location(parser: argparse.ArgumentParser) -> None:
     """Where the registry is, and which model in it."""
-    parser.add_argument("--registry", required=True, help="registry root folder or gs:// prefix")
+    parser.add_argument("--registry", required=True,
+                        help="registry root folder or gs:// prefix, or an MLflow registry: mlflow://HOST:PORT, "
+                             "mlflow+https://HOST, or mlflow:// for MLFLOW_TRACKING_URI's server")
     parser.add_argument("--name", default=defaults.MODEL_NAME, help="model name (default: %(default)s)")
 
 
@@ -94,36 +96,39 @@ def _duration(text: str) -> datetime.timedelta:
 
 
 def _register(args: argparse.Namespace) -> int:
-    from fracdet_core.registry.aliases import promote
-    from fracdet_core.registry.claims import clean_incomplete
-    from fracdet_core.registry.run import register_model_version
+    from fracdet_core.registry.backend import open_registry
 
-    for item in clean_incomplete(args.registry, args.name):
+    registry = open_registry(args.registry)
+    for item in registry.clean_incomplete(args.name, _default_grace()):
         print(_removed(args.name, item))
-    metadata, created = register_model_version(args.model, args.eval, args.registry, args.name, eda_uri=args.eda,
-                                               abandon_after=None)  # cleaned just above, where the removals are shown
+    metadata, created = registry.register(args.model, args.eval, args.name, eda_uri=args.eda)
     print(f"{'registered' if created else 'already registered as'} {metadata['name']} version {metadata['version']}: "
           f"{metadata['uri']}")
     if args.promote:
         if metadata.get("blessed"):
-            promote(args.registry, args.name, metadata["version"], require_blessed=True, reason="fracdet register --promote")
+            registry.promote(args.name, metadata["version"], require_blessed=True, reason="fracdet register --promote")
             print(f"champion: version {metadata['version']}")
         else:
             print("not promoted: the evaluation did not bless this model")
     return 0
 
 
-def _list(args: argparse.Namespace) -> int:
-    from fracdet_core.registry.aliases import read_alias
-    from fracdet_core.registry.claims import incomplete_versions
-    from fracdet_core.registry.versions import list_versions
+def _default_grace() -> datetime.timedelta:
+    from fracdet_core.registry.claims import DEFAULT_GRACE
 
-    versions = list_versions(args.registry, args.name)
-    incomplete = incomplete_versions(args.registry, args.name)
+    return DEFAULT_GRACE
+
+
+def _list(args: argparse.Namespace) -> int:
+    from fracdet_core.registry.backend import open_registry
+
+    registry = open_registry(args.registry)
+    versions = registry.list_versions(args.name)
+    incomplete = registry.incomplete(args.name)
     if not versions:
         print(f"no versions of {args.name!r} in {args.registry}")
     else:
-        _table(versions, (read_alias(args.registry, args.name) or {}).get("version"))
+        _table(versions, registry.alias_version(args.name, "champion"))
     for item in incomplete:
         print(_incomplete(item))
     return 0
@@ -164,13 +169,14 @@ def _removed(name: str, item: IncompleteVersion) -> str:
 
 
 def _clean(args: argparse.Namespace) -> int:
-    from fracdet_core.registry.claims import DEFAULT_GRACE, clean_incomplete, incomplete_versions
+    from fracdet_core.registry.backend import open_registry
 
-    older_than = DEFAULT_GRACE if args.older_than is None else args.older_than
-    removed = clean_incomplete(args.registry, args.name, older_than=older_than)
+    registry = open_registry(args.registry)
+    older_than = _default_grace() if args.older_than is None else args.older_than
+    removed = registry.clean_incomplete(args.name, older_than)
     for item in removed:
         print(_removed(args.name, item))
-    waiting = [item for item in incomplete_versions(args.registry, args.name) if item.claim.abandoned_at is None]
+    waiting = [item for item in registry.incomplete(args.name) if item.claim.abandoned_at is None]
     for item in waiting:
         print(f"left {args.name} version {item.claim.version} alone: claimed less than {older_than} ago, it may still be in "
               "progress (--older-than overrides)")
@@ -184,24 +190,25 @@ def _cell(value: float | None, width: int) -> str:
 
 
 def _show(args: argparse.Namespace) -> int:
-    from fracdet_core.registry.versions import get_version
+    from fracdet_core.registry.backend import open_registry
 
-    print(json.dumps(get_version(args.registry, args.name, args.version), indent=2))
+    print(json.dumps(open_registry(args.registry).get_version(args.name, args.version), indent=2))
     return 0
 
 
 def _promote(args: argparse.Namespace) -> int:
-    from fracdet_core.registry.aliases import promote
+    from fracdet_core.registry.backend import open_registry
 
-    alias = promote(args.registry, args.name, args.version, require_blessed=args.require_blessed, reason=args.reason)
+    alias = open_registry(args.registry).promote(args.name, args.version, require_blessed=args.require_blessed,
+                                                 reason=args.reason)
     print(f"champion: {args.name} version {alias['version']}")
     return 0
 
 
 def _rollback(args: argparse.Namespace) -> int:
-    from fracdet_core.registry.aliases import rollback
+    from fracdet_core.registry.backend import open_registry
 
-    alias = rollback(args.registry, args.name, reason=args.reason)
+    alias = open_registry(args.registry).rollback(args.name, reason=args.reason)
     print(f"champion: {args.name} version {alias['version']} (rolled back from {alias['history'][-1]['previous']})")
     return 0
 

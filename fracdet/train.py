@@ -9,6 +9,7 @@ import os
 import sys
 
 from fracdet.arguments import positive_int
+from fracdet.tracking_options import add_tracking_options, log_if_tracked
 from fracdet_components.worker_cluster import tf_config_from_environment
 from fracdet_core import defaults
 from fracdet_core.model.config import ModelConfig
@@ -28,6 +29,7 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
         ),
     )
     add_train_options(parser)
+    add_tracking_options(parser)
     parser.set_defaults(run=run)
     worker = commands.add_parser(
         "train-worker",
@@ -78,6 +80,8 @@ def run(args: argparse.Namespace) -> int:
     print(f"trained {summary['epochs_run']} epochs; best val loss {summary['best_val_loss']:.4f}; "
           f"{summary['train_images_per_second']:.1f} images/s")
     print(f"model: {storage.join(args.out, 'saved_model')} (serving SavedModel); {storage.join(args.out, 'model.keras')}")
+    eda_uri = storage.parent(args.class_weights) if args.class_weights else None
+    log_if_tracked(args, "train", model_uri=args.out, dataset_uri=args.data, eda_uri=eda_uri)
     return 0
 
 

@@ -43,6 +43,7 @@ from collections.abc import Callable, Mapping
 from fracdet_core import storage
 from fracdet_core.classes import BODY_PARTS
 from fracdet_core.errors import FracdetError
+from fracdet_core.json_object import parse_json_object
 
 FILE_NAME = "operating_thresholds.json"
 SCHEMA = "fracdet.operating_thresholds"
@@ -163,11 +164,9 @@ def parse_thresholds(data: bytes, uri: str, what_to_do: str) -> OperatingThresho
         return ThresholdsFileError(f"{uri}: not a valid operating thresholds file: {problem}; {what_to_do}")
 
     try:
-        document = json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise refuse(f"not JSON ({error})") from None
-    if not isinstance(document, dict):
-        raise refuse(f"a JSON object was expected, found {type(document).__name__}")
+        document = parse_json_object(data)
+    except ValueError as error:
+        raise refuse(str(error)) from None
     if document.get("schema") != SCHEMA:
         raise refuse(f"its 'schema' is {document.get('schema')!r}, not {SCHEMA!r} (a metrics.json or another file?)")
     version = document.get("schema_version")

@@ -94,6 +94,8 @@ def wire_pipeline(
     train_workers: int = defaults.TRAIN_WORKERS,
     thresholds_uri: str = "",
     target_sensitivity: float = defaults.TARGET_SENSITIVITY,
+    mlflow_tracking_uri: str = "",
+    kfp_dashboard_url: str = "",
 ) -> None:
     """Train a fracture detector from a YOLO dataset.
 
@@ -102,7 +104,8 @@ def wire_pipeline(
 
     Args:
         data_uri: Ultralytics data.yaml, or the folder or gs:// prefix holding one.
-        registry_uri: the model registry root (folder or gs:// prefix); its champion is the model to beat.
+        registry_uri: the model registry: a folder or gs:// prefix (fracdet's own), or an MLflow registry
+            (mlflow://HOST:PORT); its champion is the model to beat.
         model_name: the model's name in the registry.
         promote: make a blessed, registered model the champion.
         shards: TFRecord shards per split; 0 makes one per 1000 images.
@@ -124,6 +127,9 @@ def wire_pipeline(
         thresholds_uri: blessing thresholds YAML (min_map50, min_sensitivity, ...); empty for the defaults. Not the
             operating thresholds, which evaluate chooses and register keeps with the version.
         target_sensitivity: image-level sensitivity the per-body-part operating thresholds are set for.
+        mlflow_tracking_uri: an MLflow tracking server (http://...); the run is logged there as one MLflow run. Empty:
+            the pods' MLFLOW_TRACKING_URI, else no tracking.
+        kfp_dashboard_url: the Kubeflow Pipelines UI's address (https://HOST/pipeline), linked from the MLflow run.
     """
     outcome_task = configured(record_outcome(registry_uri=registry_uri, model_name=model_name, run_id=RUN_ID), OUTCOME, cluster)
     with dsl.ExitHandler(outcome_task, name="Run"):
@@ -139,8 +145,9 @@ def wire_pipeline(
                     "gpu_count": gpu_count, "gpu_type": gpu_type}
         model = _train(cluster, worker_image, train_workers, training)
         evaluate_task = configured(
-            evaluate(dataset=dataset, model=model, registry_uri=registry_uri, model_name=model_name,
-                     thresholds_uri=thresholds_uri, target_sensitivity=target_sensitivity, run_id=RUN_ID),
+            evaluate(dataset=dataset, model=model, analysis=analysis, registry_uri=registry_uri, model_name=model_name,
+                     thresholds_uri=thresholds_uri, target_sensitivity=target_sensitivity, run_id=RUN_ID,
+                     mlflow_tracking_uri=mlflow_tracking_uri, kfp_dashboard_url=kfp_dashboard_url),
             EVALUATE, cluster,
         )
         with dsl.If(evaluate_task.outputs["Output"] == True, name="blessed"):  # noqa: E712 - a KFP condition, not a Python test

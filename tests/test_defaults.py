@@ -67,6 +67,8 @@ PIPELINE = {
     "train_workers": defaults.TRAIN_WORKERS,
     "thresholds_uri": NONE,
     "target_sensitivity": defaults.TARGET_SENSITIVITY,
+    "mlflow_tracking_uri": NONE,
+    "kfp_dashboard_url": NONE,
 }
 INGEST_FANOUT = {"shards": defaults.SHARDS, "max_side": defaults.MAX_SIDE, "workers": DEFAULT_PARTS}
 
@@ -87,7 +89,8 @@ COMPONENTS = {
                        "config_uri": PIPELINE["train_config_uri"], "gpu_count": PIPELINE["gpu_count"], "gpu_type": GPU_RESOURCE,
                        "shm_size": ClusterConfig().shm_size},
     evaluate: {"registry_uri": NONE, "model_name": defaults.MODEL_NAME, "thresholds_uri": PIPELINE["thresholds_uri"],
-               "target_sensitivity": defaults.TARGET_SENSITIVITY, "run_id": NONE},
+               "target_sensitivity": defaults.TARGET_SENSITIVITY, "run_id": NONE,
+               "mlflow_tracking_uri": PIPELINE["mlflow_tracking_uri"], "kfp_dashboard_url": PIPELINE["kfp_dashboard_url"]},
     register: {"model_name": defaults.MODEL_NAME, "promote": PIPELINE["promote"], "run_id": NONE, "task_name": NONE},
     record_outcome: {"model_name": defaults.MODEL_NAME, "run_id": NONE},
 }

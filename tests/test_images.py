@@ -119,6 +119,8 @@ def test_each_image_installs_its_lock_copied_in_so_that_a_changed_lock_rebuilds_
     copy = steps.index(("COPY", f"{lock} {kept}"))
     name, install = steps[copy + 1]
     assert name == "RUN" and install.startswith(f"pip install --no-cache-dir -r {kept} ")
+    mlflow_lock = "/usr/local/share/fracdet/requirements-mlflow.lock"  # the MLflow client, for tracking in the tasks
+    assert ("COPY", f"requirements-mlflow.lock {mlflow_lock}") in steps[:copy] and f" -r {mlflow_lock} " in install
     assert not any("--mount" in args for _, args in steps)
 
 

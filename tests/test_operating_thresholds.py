@@ -87,7 +87,7 @@ def _with(document: dict, path: str, value: object) -> dict:
 
 
 BROKEN = {
-    "not JSON": (lambda: b"{", "not JSON (Expecting property name"),
+    "not JSON": (lambda: b"{", "not valid JSON (Expecting property name"),
     "a list": (lambda: b"[]", "a JSON object was expected, found list"),
     "metrics.json": (lambda: json.dumps({"map50": 0.5, "fracture": {}}).encode(),
                      "its 'schema' is None, not 'fracdet.operating_thresholds' (a metrics.json or another file?)"),

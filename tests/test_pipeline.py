@@ -78,6 +78,7 @@ PARAMETERS = {
     "batch_size": ("NUMBER_INTEGER", 16),
     "train_config_uri": ("STRING", ""), "gpu_count": ("NUMBER_INTEGER", 0), "gpu_type": ("STRING", "nvidia.com/gpu"),
     "train_workers": ("NUMBER_INTEGER", 1), "thresholds_uri": ("STRING", ""), "target_sensitivity": ("NUMBER_DOUBLE", 0.9),
+    "mlflow_tracking_uri": ("STRING", ""), "kfp_dashboard_url": ("STRING", ""),
 }
 
 
@@ -222,7 +223,7 @@ def test_eda_follows_ingest_and_takes_the_baseline(compiled, body):
 
 def test_evaluation_follows_training_and_gates_registration(compiled, body):
     evaluate = body["evaluate"]
-    assert sorted(evaluate["dependentTasks"]) == [TRAIN_STEP, "ingest"]
+    assert sorted(evaluate["dependentTasks"]) == [TRAIN_STEP, "eda", "ingest"]
     model = evaluate["inputs"]["artifacts"]["model"]["taskOutputArtifact"]
     assert model == {"outputArtifactKey": f"pipelinechannel--{TRAIN_STEP}-oneof-1", "producerTask": TRAIN_STEP}
     assert evaluate["inputs"]["parameters"]["registry_uri"]["componentInputParameter"] == "pipelinechannel--registry_uri"
@@ -315,7 +316,7 @@ def test_cluster_options_are_compiled_in_and_the_file_loads_back(cli_compiled):
     assert set(loaded.component_spec.inputs) == {
         "data_uri", "registry_uri", "model_name", "promote", "shards", "max_side", "eda_baseline", "class_weighting",
         "max_quarantine_share", "model_preset", "epochs", "image_size", "batch_size", "train_config_uri", "gpu_count", "gpu_type",
-        "train_workers", "thresholds_uri", "target_sensitivity",
+        "train_workers", "thresholds_uri", "target_sensitivity", "mlflow_tracking_uri", "kfp_dashboard_url",
     }
 
 

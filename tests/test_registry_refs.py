@@ -7,8 +7,9 @@ from registry_builders import evaluation_of, stand_in_model
 
 from fracdet_core.errors import ConfigError, NotFoundError
 from fracdet_core.registry.aliases import promote
+from fracdet_core.registry.interface import RegistryVersion
 from fracdet_core.registry.layout import saved_model_uri
-from fracdet_core.registry.refs import RegistryVersion, is_registry_reference, locate, read_location, resolve, version_reference
+from fracdet_core.registry.refs import is_registry_reference, locate, read_location, resolve, version_reference
 from fracdet_core.registry.run import register_model_version
 
 
@@ -25,19 +26,23 @@ def root(tmp_path) -> str:
     return str(tmp_path / "registry")
 
 
+def _which(found: RegistryVersion) -> tuple[str, str, int]:
+    return found.root, found.name, found.version
+
+
 @pytest.mark.parametrize("prefix", ["", "registry://"])
 def test_both_spellings_name_the_same_versions(root, prefix):
     assert resolve(f"{prefix}{root}/fracdet@champion") == saved_model_uri(root, "fracdet", 2)
     assert resolve(f"{prefix}{root}/fracdet@1") == saved_model_uri(root, "fracdet", 1)
-    assert locate(f"{prefix}{root}/fracdet@champion") == RegistryVersion(root, "fracdet", 2)
+    assert _which(locate(f"{prefix}{root}/fracdet@champion")) == (root, "fracdet", 2)
     assert resolve(f"{prefix}{root}/fracdet@staging", missing_ok=True) is None
     with pytest.raises(NotFoundError, match="no version 7"):
         resolve(f"{prefix}{root}/fracdet@7")
 
 
 def test_a_built_reference_names_the_champion_or_a_version(root):
-    assert locate(version_reference(root, "fracdet")) == RegistryVersion(root, "fracdet", 2)
-    assert locate(version_reference(root, "fracdet", "1")) == RegistryVersion(root, "fracdet", 1)
+    assert _which(locate(version_reference(root, "fracdet"))) == (root, "fracdet", 2)
+    assert _which(locate(version_reference(root, "fracdet", "1"))) == (root, "fracdet", 1)
     with pytest.raises(ConfigError, match="model name"):
         version_reference(root, "../fracdet")
 
@@ -68,3 +73,19 @@ def test_a_reference_to_no_possible_version_or_alias_is_an_error(root, target, m
 ])
 def test_a_reference_reads_from_its_model_folder_in_the_registry(reference, expected):
     assert read_location(reference) == expected
+
+
+@pytest.mark.parametrize(("reference", "message"), [
+    ("models:/fracdet", "an MLflow model reference reads models:/<name>@<alias> or models:/<name>/<version>"),
+    ("models:/fracdet@", "an MLflow model reference reads"),
+    ("models:/Fracdet@champion", "an MLflow model reference reads"),
+])
+def test_a_malformed_mlflow_reference_is_an_error(reference, message):
+    assert is_registry_reference(reference)
+    with pytest.raises(ConfigError, match=message):
+        resolve(reference)
+
+
+@pytest.mark.parametrize("reference", ["models:/fracdet@champion", "mlflow://127.0.0.1:5000/fracdet@3"])
+def test_a_version_on_an_mlflow_server_reads_from_no_folder_of_the_registry(reference):
+    assert is_registry_reference(reference) and read_location(reference) == reference

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 
-from fracdet_core.registry.refs import RegistryVersion, is_registry_reference, locate
+from fracdet_core.registry.interface import RegistryVersion
+from fracdet_core.registry.refs import is_registry_reference, locate
 from fracdet_core.serving.saved_model import saved_model_location
 
 
@@ -22,10 +23,11 @@ class PredictModel:
 
 
 def find_model(reference: str) -> PredictModel:
-    """Resolve `reference` (`[registry://]<root>/<name>@<alias|N>`, a train output, or a SavedModel folder).
+    """Resolve `reference` (`[registry://]<root>/<name>@<alias|N>`, `models:/<name>@<alias>`, a train output, or a
+    SavedModel folder).
 
     Raises:
-        ConfigError: a malformed `registry://` reference.
+        ConfigError: a malformed `registry://` or `models:/` reference.
         NotFoundError: no such version or alias, or no SavedModel at the URI.
     """
     version = locate(reference) if is_registry_reference(reference) else None

@@ -24,8 +24,6 @@ from fracdet_core import storage
 from fracdet_core.errors import ConfigError, FracdetError
 from fracdet_core.operating_thresholds import FILE_NAME, OperatingThresholdsFile, read_thresholds, thresholds_location
 from fracdet_core.predict.model import PredictModel
-from fracdet_core.registry.thresholds import version_thresholds
-from fracdet_core.registry.versions import get_version
 
 _ADVICE = "pass --threshold X"
 
@@ -83,7 +81,7 @@ def referenced_thresholds(model: PredictModel, evaluation_uri: str | None = None
                                    f"not {fingerprint} of {model.location}); name this model's evaluation, or {_ADVICE}")
         return _usable(chosen, uri)
     if model.version is not None:
-        found = version_thresholds(get_version(model.version.root, model.version.name, model.version.version), model.version.root)
+        found = model.version.thresholds
         if found is None:
             raise NoThresholdError(f"{model.reference}: version {model.version.version} was registered before versions kept "
                                    f"their operating thresholds; pass --evaluation with its evaluation, or {_ADVICE}")
@@ -98,7 +96,7 @@ def referenced_thresholds(model: PredictModel, evaluation_uri: str | None = None
 def _fingerprint(model: PredictModel) -> str:
     """The model's SavedModel fingerprint: its registry version's record, else hashed from its files."""
     if model.version is not None:
-        return get_version(model.version.root, model.version.name, model.version.version)["model_sha256"]
+        return model.version.metadata["model_sha256"]
     return storage.tree_sha256(model.location)
 
 

@@ -11,8 +11,11 @@ Layout under a registry root, per model name (docs/registry.md):
         <N>/saved_model.pb, variables/   the SavedModel, in TF Serving's numbered version folder
     <root>/<name>/aliases/champion       JSON naming the champion version, with its history
 
-The stage's entry is `run.register_model_version`, which `fracdet register` and the register
-component call. The other modules: `versions` (list and get the complete versions), `layout`
+The registry is one interface (`interface.Registry`) with two backends, which `backend.open_registry`
+chooses by URI: this layout (`files`, the default) or an MLflow server's model registry
+(`mlflow_registry`, `mlflow_publish`, `mlflow_champion`; `mlflow://HOST:PORT`, docs/mlflow.md).
+Both take the same checked inputs (`inputs`). In this layout, the stage's entry is
+`run.register_model_version`. The other modules: `versions` (list and get the complete versions), `layout`
 (where each file lives, from checked `names`), `verify` (the evaluation and the copy are of the
 model registered), `claims` (numbering, incomplete registrations and their cleaning), `aliases`
 (champion, promote, rollback), `records` (reading the registry's JSON without trusting it),

@@ -5,7 +5,7 @@
     {"alias": "champion", "version": 3, "stack": [1, 3], "history": [{"action": "promote", ...}, ...]}
 
 `stack` holds the versions promoted in turn, the current one last: promote pushes, rollback pops
-back to the one before. `history` logs every move with its time and reason. Each move reads the
+back to the one before. `history` logs every move with its time, who made it and why. Each move reads the
 object with its version token and writes it back only if nobody moved it in between
 (`storage.write_if_unchanged`); a move that loses re-reads and re-applies itself, so two
 promoters never interleave into a state neither wrote.
@@ -14,7 +14,9 @@ promoters never interleave into a state neither wrote.
 from __future__ import annotations
 
 import datetime
+import getpass
 import json
+import os
 import random
 import time
 import uuid
@@ -98,8 +100,16 @@ def _move(registry: str, name: str, alias: str, change: Callable[[dict], dict]) 
     raise ConflictError(f"{uri}: gave up after {_ATTEMPTS} attempts; too many concurrent moves of the alias")
 
 
+def mover() -> str:
+    """Who moves an alias, recorded with the move: the local user (a pod's uid where it has no user name)."""
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):
+        return f"uid {os.getuid()}"
+
+
 def _event(action: str, version: int, previous: int | None, reason: str) -> dict:
-    return {"action": action, "version": version, "previous": previous, "reason": reason,
+    return {"action": action, "version": version, "previous": previous, "reason": reason, "by": mover(),
             "at": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")}
 
 

@@ -61,14 +61,28 @@ def _sections(metadata: dict, eda_stats: dict | None) -> list[tuple[str, list[st
     ]
 
 
+def _title(metadata: dict) -> str:
+    """`<name> version <N>`; the name alone where the registry numbers the version after the card is written (MLflow's,
+    whose version page shows the card under its number)."""
+    return metadata["name"] if metadata["version"] is None else f"{metadata['name']} version {metadata['version']}"
+
+
+def _serving(metadata: dict) -> str:
+    if metadata["uri"] is None:
+        return ("Serving: KServe TensorFlow predictor with storageUri the version's artifact folder (docs/mlflow.md); "
+                "input: encoded PNG or JPEG bytes.")
+    return f"Serving: KServe TensorFlow predictor with storageUri {metadata['uri']}; input: encoded PNG or JPEG bytes."
+
+
 def _model_summary(metadata: dict) -> list[str]:
     """Which version, whether blessed, from which code, its fingerprint, and how it is served."""
+    which = "A version" if metadata["version"] is None else f"Version {metadata['version']}"
     return [
-        f"Version {metadata['version']} of model '{metadata['name']}', registered {metadata['created_at']}.",
+        f"{which} of model '{metadata['name']}', registered {metadata['created_at']}.",
         f"Blessed: {'yes' if metadata.get('blessed') else 'no'}. Code {metadata['code_version']}, "
         f"commit {metadata.get('git_commit') or 'unknown (not recorded at registration)'}.",
         f"SavedModel sha256 {metadata.get('model_sha256') or '-'}, the model its evaluation measured.",
-        f"Serving: KServe TensorFlow predictor with storageUri {metadata['uri']}; input: encoded PNG or JPEG bytes.",
+        _serving(metadata),
     ]
 
 
@@ -128,7 +142,7 @@ def _fracture_call_rows(fracture: dict) -> list[list[str]]:
 
 
 def render_card_markdown(metadata: dict, eda_stats: dict | None) -> str:
-    lines = [f"# Model card: {metadata['name']} version {metadata['version']}", ""]
+    lines = [f"# Model card: {_title(metadata)}", ""]
     for title, paragraphs, rows in _sections(metadata, eda_stats):
         lines += [f"## {title}", ""]
         lines += [f"- {text}" for text in paragraphs] + [""]
@@ -139,10 +153,10 @@ def render_card_markdown(metadata: dict, eda_stats: dict | None) -> str:
 
 
 def render_card_html(metadata: dict, eda_stats: dict | None) -> str:
-    body = [f"<h1>Model card: {html.escape(metadata['name'])} version {metadata['version']}</h1>"]
+    body = [f"<h1>Model card: {html.escape(_title(metadata))}</h1>"]
     for title, paragraphs, rows in _sections(metadata, eda_stats):
         body.append(f"<h2>{html.escape(title)}</h2>")
         body += [f"<p>{html.escape(text)}</p>" for text in paragraphs]
         if rows:
             body.append(table(rows[0], rows[1:]))
-    return page(f"fracdet model card v{metadata['version']}", body)
+    return page(f"fracdet model card: {_title(metadata)}", body)

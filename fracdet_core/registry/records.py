@@ -9,11 +9,11 @@ field the registry always writes, was truncated or edited by something else. Rea
 from __future__ import annotations
 
 import datetime
-import json
 from collections.abc import Mapping
 
 from fracdet_core import storage
 from fracdet_core.errors import FracdetError
+from fracdet_core.json_object import parse_json_object
 
 FieldKinds = Mapping[str, type | tuple[type, ...]]
 
@@ -44,11 +44,9 @@ def parse_record(data: bytes, uri: str, fields: FieldKinds) -> dict:
         RegistryCorruptError: not JSON, not an object, or a field missing or of another kind.
     """
     try:
-        record = json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise corrupt(uri, f"not valid JSON ({error})") from error
-    if not isinstance(record, dict):
-        raise corrupt(uri, f"a JSON object was expected, found {type(record).__name__}")
+        record = parse_json_object(data)
+    except ValueError as error:
+        raise corrupt(uri, str(error)) from error
     for key, kind in fields.items():
         kinds = kind if isinstance(kind, tuple) else (kind,)
         if key not in record:

@@ -20,9 +20,8 @@ from __future__ import annotations
 import datetime
 import json
 
-from fracdet_core import __version__, defaults, storage
-from fracdet_core.errors import ConfigError, FracdetError, NotFoundError
-from fracdet_core.output_folder import EVALUATE, check_complete
+from fracdet_core import defaults, storage
+from fracdet_core.errors import FracdetError
 from fracdet_core.registry.card import render_card_html, render_card_markdown
 from fracdet_core.registry.claims import (
     DEFAULT_GRACE,
@@ -33,63 +32,11 @@ from fracdet_core.registry.claims import (
     clean_incomplete,
     timestamp,
 )
-from fracdet_core.registry.layout import METADATA, THRESHOLDS_FILE, saved_model_uri, thresholds_uri, version_uri
-from fracdet_core.registry.lineage import git_commit
+from fracdet_core.registry.inputs import read_registration_inputs, version_metadata
+from fracdet_core.registry.layout import METADATA, saved_model_uri, version_uri
 from fracdet_core.registry.names import check_name
-from fracdet_core.registry.thresholds import METADATA_FIELD as THRESHOLDS_FIELD
-from fracdet_core.registry.thresholds import read_for_registration
-from fracdet_core.registry.verify import check_copy, check_evaluation_of
+from fracdet_core.registry.verify import check_copy
 from fracdet_core.registry.versions import list_versions
-from fracdet_core.serving.saved_model import saved_model_location
-
-EVALUATION_FILES = {"metrics.json": "metrics.json", "blessing.json": "blessing.json", "report.html": "evaluation_report.html"}
-
-
-def _input_json(uri: str) -> tuple[bytes, dict] | None:
-    """An input file's bytes (published as read, so what was checked is what is published) and its JSON object."""
-    if not storage.exists(uri):
-        return None
-    data = storage.read_bytes(uri)
-    try:
-        value = json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise ConfigError(f"{uri}: not valid JSON ({error})") from error
-    if not isinstance(value, dict):
-        raise ConfigError(f"{uri}: a JSON object was expected, found {type(value).__name__}")
-    return data, value
-
-
-def _input_object(uri: str) -> dict | None:
-    found = _input_json(uri)
-    return found[1] if found else None
-
-
-def _metadata(name: str, version: int, registry: str, location: str, fingerprint: str, inputs: dict[str, dict | None],
-              created: str, run: dict | None) -> dict:
-    metrics, blessing = inputs["metrics"], inputs["blessing"] or {}
-    return {
-        "name": name,
-        "version": version,
-        "created_at": created,
-        "uri": version_uri(registry, name, version),
-        "saved_model_uri": saved_model_uri(registry, name, version),
-        "source_model_uri": location,
-        "model_sha256": fingerprint,
-        "evaluated_model_sha256": metrics["model_sha256"],
-        "data_uri": metrics.get("data"),
-        "data_manifest_sha256": metrics.get("data_manifest_sha256"),
-        "code_version": __version__,
-        "git_commit": git_commit(),
-        "training": inputs["training"],
-        "train_summary": inputs["train_summary"],
-        "metrics": {key: metrics.get(key) for key in ("map50", "map50_ci95", "map50_95", "ar100", "per_class_ap", "fracture",
-                                                      "calibration_fracture", "partition", "froc", "latency_ms", "split",
-                                                      "images")},
-        THRESHOLDS_FIELD: inputs["operating_thresholds"],
-        "blessed": blessing.get("blessed") is True,
-        "blessing_reasons": blessing.get("reasons", []),
-        "run": run or {},
-    }
 
 
 def register_model_version(
@@ -126,57 +73,27 @@ def register_model_version(
         RegistryCorruptError: a registry file it reads is damaged.
     """
     check_name(name)
-    location = saved_model_location(model_uri)
-    fingerprint = storage.tree_sha256(location)
-    evaluation = _read_evaluation(location, fingerprint, evaluation_uri)
-    thresholds, thresholds_record = read_for_registration(
-        operating_thresholds_uri or storage.join(evaluation_uri, THRESHOLDS_FILE), location, fingerprint,
-        storage.join(evaluation_uri, "metrics.json"), evaluation["metrics.json"][0],
-    )
-    for existing in list_versions(registry, name):
-        if existing["model_sha256"] == fingerprint:
-            return existing, False
     # Every input is read (and a bad one refused) before a number is claimed: a refusal costs no number.
-    inputs = _read_inputs(location, evaluation, eda_uri) | {"operating_thresholds": thresholds_record}
-    checked = {file_name: data for file_name, (data, _) in evaluation.items()}
+    inputs = read_registration_inputs(model_uri, evaluation_uri, eda_uri=eda_uri,
+                                      operating_thresholds_uri=operating_thresholds_uri)
+    for existing in list_versions(registry, name):
+        if existing["model_sha256"] == inputs.model_sha256:
+            return existing, False
 
     if abandon_after is not None:
         clean_incomplete(registry, name, older_than=abandon_after)
     created = timestamp()
-    version = claim_version(registry, name, {"source_model_uri": location, "model_sha256": fingerprint, "claimed_at": created})
+    version = claim_version(registry, name, {"source_model_uri": inputs.location, "model_sha256": inputs.model_sha256,
+                                             "claimed_at": created})
     try:
-        metadata = _metadata(name, version, registry, location, fingerprint, inputs, created, run)
-        _publish(registry, metadata, evaluation_uri, checked | {THRESHOLDS_FILE: thresholds}, inputs["eda_stats"])
+        metadata = version_metadata(inputs, name=name, version=version, created=created,
+                                    uri=version_uri(registry, name, version),
+                                    saved_model_uri=saved_model_uri(registry, name, version), run=run)
+        _publish(registry, metadata, inputs.files, inputs.eda_stats)
     except BaseException as error:
         _give_up(registry, name, version, error)
         raise
     return metadata, True
-
-
-def _read_evaluation(location: str, fingerprint: str, evaluation_uri: str) -> dict[str, tuple[bytes, dict]]:
-    """metrics.json and, when present, blessing.json, as read (bytes and JSON), checked to be of the model at `location`.
-
-    Raises:
-        NotFoundError: no metrics.json.
-        ModelMismatchError: the evaluation is of another model.
-    """
-    check_complete(evaluation_uri, EVALUATE)  # a publish on gs:// cut short may mix two evaluations
-    metrics_file = _input_json(storage.join(evaluation_uri, "metrics.json"))
-    if metrics_file is None:
-        raise NotFoundError(f"{evaluation_uri}: no metrics.json; register takes the output of `fracdet evaluate`")
-    blessing_file = _input_json(storage.join(evaluation_uri, "blessing.json"))
-    check_evaluation_of(location, fingerprint, evaluation_uri, metrics_file[1], blessing_file[1] if blessing_file else None)
-    return {"metrics.json": metrics_file} | ({"blessing.json": blessing_file} if blessing_file else {})
-
-
-def _read_inputs(location: str, evaluation: dict[str, tuple[bytes, dict]], eda_uri: str | None) -> dict[str, dict | None]:
-    """What the metadata and the model card record: the evaluation, the training records beside the model, the EDA."""
-    source_root = location[: -len("/saved_model")] if location.rstrip("/").endswith("/saved_model") else location
-    blessing = evaluation.get("blessing.json")
-    return {"metrics": evaluation["metrics.json"][1], "blessing": blessing[1] if blessing else None,
-            "training": _input_object(storage.join(source_root, "model_config.json")),
-            "train_summary": _input_object(storage.join(source_root, "train_summary.json")),
-            "eda_stats": _input_object(storage.join(eda_uri, "stats.json")) if eda_uri else None}
 
 
 def _give_up(registry: str, name: str, version: int, error: BaseException) -> None:
@@ -196,20 +113,16 @@ def _give_up(registry: str, name: str, version: int, error: BaseException) -> No
         error.add_note(f"version {version} is left incomplete: {cleanup_error}; `fracdet registry clean` removes it")
 
 
-def _publish(registry: str, metadata: dict, evaluation_uri: str, checked: dict[str, bytes], eda_stats: dict | None) -> None:
+def _publish(registry: str, metadata: dict, files: dict[str, bytes], eda_stats: dict | None) -> None:
     """Copy and verify the copy, then write metadata.json, which makes the version visible.
 
-    `checked`: the evaluation files and the operating thresholds already read and checked, published as they were read.
+    `files`: the evaluation files and the operating thresholds, by their name in the version, as read and checked.
     """
     name, version, target = metadata["name"], metadata["version"], metadata["uri"]
     storage.copy_tree(metadata["source_model_uri"], metadata["saved_model_uri"])
     check_copy(metadata["source_model_uri"], metadata["model_sha256"], metadata["saved_model_uri"])
-    for source_name, target_name in EVALUATION_FILES.items():
-        source = storage.join(evaluation_uri, source_name)
-        data = checked[source_name] if source_name in checked else storage.read_bytes(source) if storage.exists(source) else None
-        if data is not None:
-            storage.write_bytes(storage.join(target, target_name), data)
-    storage.write_bytes(thresholds_uri(registry, name, version), checked[THRESHOLDS_FILE])
+    for file_name, data in files.items():
+        storage.write_bytes(storage.join(target, file_name), data)
     storage.write_text(storage.join(target, "model_card.md"), render_card_markdown(metadata, eda_stats))
     storage.write_text(storage.join(target, "model_card.html"), render_card_html(metadata, eda_stats))
     check_claim_held(registry, name, version)

@@ -74,11 +74,20 @@ def version_thresholds(metadata: dict, registry: str) -> tuple[str, OperatingThr
             model than the version's.
         ThresholdsFileError: the kept file breaks its schema.
     """
-    record = metadata.get(METADATA_FIELD)
-    if record is None:
+    if metadata.get(METADATA_FIELD) is None:
         return None
     name, version = metadata["name"], metadata["version"]
-    uri, recorded = thresholds_uri(registry, name, version), metadata_uri(registry, name, version)
+    return kept_thresholds(metadata, thresholds_uri(registry, name, version), metadata_uri(registry, name, version))
+
+
+def kept_thresholds(metadata: dict, uri: str, recorded: str) -> tuple[str, OperatingThresholdsFile]:
+    """The operating thresholds file at `uri` that a version's metadata (read from `recorded`) records, checked against it.
+
+    Raises:
+        RegistryCorruptError: the file is missing, differs from the record, or names another model than the version's.
+        ThresholdsFileError: the file breaks its schema.
+    """
+    record = metadata[METADATA_FIELD]
     if not storage.exists(uri):
         raise corrupt(recorded, f"it records operating thresholds, but {uri} is missing")
     data = storage.read_bytes(uri)

@@ -54,13 +54,15 @@ from fracdet_core.train.validation import calibration_source_ids
 
 
 class ProgressLog(keras.callbacks.Callback):
-    """One line per epoch with losses, images/s and the time left, readable in a task's log."""
+    """One line per epoch with losses, images/s and the time left, readable in a task's log; and each epoch's figures
+    (losses, images/s, learning rate) kept for train_summary.json's `history`, which tracking logs with their step."""
 
     def __init__(self, epochs: int, images_per_epoch: int) -> None:
         super().__init__()
         self.epochs = epochs
         self.images_per_epoch = images_per_epoch
         self.rates: list[float] = []
+        self.history: list[dict[str, float]] = []
         self.epochs_done = 0
         self._started = 0.0
 
@@ -73,7 +75,10 @@ class ProgressLog(keras.callbacks.Callback):
         self.rates.append(rate)
         self.epochs_done = epoch + 1
         left = (self.epochs - epoch - 1) * seconds
-        figures = ", ".join(f"{name} {value:.4f}" for name, value in sorted((logs or {}).items()) if "loss" in name)
+        losses = {name: float(value) for name, value in sorted((logs or {}).items()) if "loss" in name}
+        figures = ", ".join(f"{name} {value:.4f}" for name, value in losses.items())
+        self.history.append({"epoch": epoch + 1, **losses, "images_per_second": rate,
+                             "learning_rate": float(self.model.optimizer.learning_rate)})
         print(f"epoch {epoch + 1}/{self.epochs}: {figures}; {rate:.1f} images/s; about {left:.0f} s left",
               file=sys.stderr, flush=True)
 
@@ -265,6 +270,7 @@ def _summary(history: dict[str, list[float]], progress: ProgressLog, epochs_plan
         "replicas": replicas,
         "class_names": list(CLASS_NAMES),
         "class_weights": class_weights,
+        "history": progress.history,
     }
 
 
