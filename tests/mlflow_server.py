@@ -1,6 +1,6 @@
 """A real `mlflow server` on 127.0.0.1 for the tests: SQLite backend store, proxied artifacts in a local folder.
 
-The server runs from its own virtual environment (`.venv-mlflow-server`, made by `make install` from
+The server runs from its own virtual environment (`.venv-mlflow-server`, made by `make install-mlflow` from
 requirements-mlflow-server.lock): mlflow 3.17 needs pyarrow<26, which fracdet's runtime lock does
 not allow; fracdet itself talks to it with the client (mlflow-skinny, requirements-mlflow.lock).
 `FRACDET_MLFLOW_SERVER` names another `mlflow` executable.
@@ -56,7 +56,7 @@ class MlflowTestServer:
         """Start the server (one worker: enough for the tests, and quicker up than four) and wait for /health."""
         executable = server_executable()
         if executable is None:
-            raise RuntimeError("no mlflow server installed: run `make install` (it makes .venv-mlflow-server)")
+            raise RuntimeError("no mlflow server installed: run `make install-mlflow` (it makes .venv-mlflow-server)")
         self.folder.mkdir(parents=True, exist_ok=True)
         environment = {**os.environ, "MLFLOW_FLASK_SERVER_SECRET_KEY": "fracdet-tests"}
         command = [executable, "server", "--backend-store-uri", f"sqlite:///{self.folder / 'mlflow.db'}",
