@@ -43,6 +43,7 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
         ),
     )
     add_train_options(worker)
+    add_tracking_options(worker)
     worker.set_defaults(run=run_worker)
 
 
@@ -73,6 +74,40 @@ def load_flag_configs(args: argparse.Namespace) -> tuple[ModelConfig, TrainConfi
 
 def run(args: argparse.Namespace) -> int:
     from fracdet_core import storage
+
+    _train(args)
+    eda_uri = storage.parent(args.class_weights) if args.class_weights else None
+    log_if_tracked(args, "train", model_uri=args.out, dataset_uri=args.data, eda_uri=eda_uri)
+    return 0
+
+
+def run_worker(args: argparse.Namespace) -> int:
+    """`fracdet train` with this pod's TF_CONFIG in the environment, set before TensorFlow reads it.
+
+    Only the chief, which writes --out, logs to MLflow, so the training is logged once.
+    """
+    tf_config = tf_config_from_environment(os.environ)
+    os.environ["TF_CONFIG"] = tf_config
+    cluster = json.loads(tf_config)
+    task = cluster["task"]
+    print(f"train-worker: {task['type']} {task['index']} of {tf_config}", file=sys.stderr, flush=True)
+    if _is_chief(cluster):
+        return run(args)
+    _train(args)
+    return 0
+
+
+def _is_chief(tf_config: dict) -> bool:
+    """Whether this task is the cluster's chief: its `chief` task, else worker 0 (as `tf.distribute` numbers them)."""
+    task = tf_config["task"]
+    if "chief" in tf_config["cluster"]:
+        return task["type"] == "chief"
+    return task["type"] == "worker" and int(task["index"]) == 0
+
+
+def _train(args: argparse.Namespace) -> None:
+    """Train as the flags say and print where the model is."""
+    from fracdet_core import storage
     from fracdet_core.train.run import train
 
     model_config, train_config = load_flag_configs(args)
@@ -80,15 +115,3 @@ def run(args: argparse.Namespace) -> int:
     print(f"trained {summary['epochs_run']} epochs; best val loss {summary['best_val_loss']:.4f}; "
           f"{summary['train_images_per_second']:.1f} images/s")
     print(f"model: {storage.join(args.out, 'saved_model')} (serving SavedModel); {storage.join(args.out, 'model.keras')}")
-    eda_uri = storage.parent(args.class_weights) if args.class_weights else None
-    log_if_tracked(args, "train", model_uri=args.out, dataset_uri=args.data, eda_uri=eda_uri)
-    return 0
-
-
-def run_worker(args: argparse.Namespace) -> int:
-    """`run` with this pod's TF_CONFIG in the environment, set before TensorFlow reads it."""
-    tf_config = tf_config_from_environment(os.environ)
-    os.environ["TF_CONFIG"] = tf_config
-    task = json.loads(tf_config)["task"]
-    print(f"train-worker: {task['type']} {task['index']} of {tf_config}", file=sys.stderr, flush=True)
-    return run(args)

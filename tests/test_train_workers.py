@@ -24,6 +24,7 @@ from local_ports import free_ports
 from test_train import FRACDET
 
 from fracdet import build_parser, main
+from fracdet.train import _is_chief
 
 one_shard_ingest = distribute.one_shard_ingest
 LAUNCHER = str(Path(__file__).with_name("worker_launcher.py"))
@@ -178,3 +179,14 @@ def test_a_worker_lost_mid_epoch_fails_the_other_and_the_restarted_pair_resumes_
     # Both went on from the chief's last finished epoch, not from epoch 1, and finished together.
     assert [_epochs(text) for text in texts] == [list(range(finished[-1] + 1, epochs + 1))] * 2
     distribute.assert_trained_together(texts, out, second_scratch, chief_pids={first_chief, workers[0].pid}, epochs=epochs)
+
+
+@pytest.mark.parametrize(
+    ("cluster", "task", "chief"),
+    [({"worker": ["a:1", "b:1"]}, {"type": "worker", "index": 0}, True),
+     ({"worker": ["a:1", "b:1"]}, {"type": "worker", "index": 1}, False),
+     ({"chief": ["c:1"], "worker": ["a:1"]}, {"type": "chief", "index": 0}, True),
+     ({"chief": ["c:1"], "worker": ["a:1"]}, {"type": "worker", "index": 0}, False)],
+)
+def test_only_the_chief_of_a_training_cluster_logs_to_mlflow(cluster, task, chief):
+    assert _is_chief({"cluster": cluster, "task": task}) is chief
