@@ -11,6 +11,7 @@ different fix, so they are told apart here; an HTML page is never read as an API
 from __future__ import annotations
 
 import dataclasses
+import functools
 import html
 import json
 import re
@@ -71,6 +72,15 @@ class Answer:
         text = body.decode("utf-8", "replace") if isinstance(body, bytes) else (body or "")
         return cls(status, reason or "", found.get("content-type", ""), found.get("location", ""), text[:MAX_BODY_BYTES])
 
+    @functools.cached_property
+    def json_object(self) -> dict | None:
+        """The body as a JSON object, or None where it is not one; parsed once, as several checks read it."""
+        try:
+            parsed = json.loads(self.text)
+        except ValueError:
+            return None
+        return parsed if isinstance(parsed, dict) else None
+
     @property
     def is_html(self) -> bool:
         return "html" in self.content_type.lower() or self.text.lstrip()[:15].lower().startswith(("<!doctype html", "<html"))
@@ -121,7 +131,7 @@ class _KeepRedirects(urllib.request.HTTPRedirectHandler):
 def refusal(answer: Answer) -> Refusal | None:
     """The refusal `answer` is, or None when it is the API's own successful JSON answer."""
     if 200 <= answer.status < 300:
-        return None if _json_object(answer) is not None else _page_refusal(answer)
+        return None if answer.json_object is not None else _page_refusal(answer)
     if 300 <= answer.status < 400:
         kind = LOGIN_PAGE if _LOGIN_LOCATION.search(answer.location) else NOT_THE_API
         location = urllib.parse.urlsplit(answer.location)._replace(query="", fragment="").geturl()  # its query: state, noise
@@ -132,7 +142,7 @@ def refusal(answer: Answer) -> Refusal | None:
     if answer.is_html and (answer.status in (401, 403) or _LOGIN_PAGE_WORDS.search(answer.text)):
         return _page_refusal(answer)
     kind = {401: GATEWAY_UNAUTHENTICATED, 403: GATEWAY_FORBIDDEN, 404: NOT_THE_API}.get(answer.status, OTHER)
-    words = "" if _json_object(answer) == {} else _first_line(answer.text)  # oauth2-proxy's 401 to an API call is `{}`
+    words = "" if answer.json_object == {} else _first_line(answer.text)  # oauth2-proxy's 401 to an API call is `{}`
     return Refusal(kind, _status_and_words(answer, words))
 
 
@@ -148,7 +158,7 @@ def _page_refusal(answer: Answer) -> Refusal:
 
 def _api_refusal(answer: Answer, message: str) -> Refusal:
     """The API's own error: grpc-gateway's JSON, whose `code` is the gRPC status (16 unauthenticated, 7 denied)."""
-    code = (_json_object(answer) or {}).get("code")
+    code = (answer.json_object or {}).get("code")
     said = _status_and_words(answer, message)
     if answer.status == 401 or code == 16 or "user identity" in message:
         return Refusal(NO_IDENTITY, said)
@@ -168,18 +178,9 @@ def _namespace(message: str) -> str:
     return ""
 
 
-def _json_object(answer: Answer) -> dict | None:
-    """The body as a JSON object, or None where it is not one."""
-    try:
-        parsed = json.loads(answer.text)
-    except ValueError:
-        return None
-    return parsed if isinstance(parsed, dict) else None
-
-
 def _api_message(answer: Answer) -> str | None:
     """The message of the API's JSON error, or None where the body is not one."""
-    parsed = _json_object(answer)
+    parsed = answer.json_object
     if parsed is None:
         return None
     message = parsed.get("message") or parsed.get("error")
