@@ -8,6 +8,12 @@ from typing import Final
 
 BODY_PARTS: Final[tuple[str, ...]] = ("ELBOW", "FINGER", "FOREARM", "HAND", "SHOULDER")
 
+# Everything outside the product's indications: another anatomy, another modality, not a radiograph.
+OTHER: Final[str] = "OTHER"
+
+# The serving signature's `body_part_probabilities` columns, in order: the five parts, then OTHER.
+SCOPE_PARTS: Final[tuple[str, ...]] = (*BODY_PARTS, OTHER)
+
 CLASS_NAMES: Final[tuple[str, ...]] = tuple(
     [f"XR_{part}_positive" for part in BODY_PARTS] + [f"XR_{part}_negative" for part in BODY_PARTS]
 )

@@ -38,11 +38,16 @@ class ImageDetections:
         boxes: float32 (K, 4) yxyx normalised to the original image.
         scores: float32 (K,), in [0, 1].
         classes: int32 (K,) fracdet class ids.
+        body_part_probabilities: float32 (6,), the image's body part over `classes.SCOPE_PARTS`
+            (the five parts, then OTHER); None from a model exported before its signature said.
+        in_scope_score: higher is more like the in-scope radiographs it was trained on; None as above.
     """
 
     boxes: np.ndarray
     scores: np.ndarray
     classes: np.ndarray
+    body_part_probabilities: np.ndarray | None = None
+    in_scope_score: float | None = None
 
     @classmethod
     def empty(cls) -> ImageDetections:

@@ -61,11 +61,16 @@ def load_serving(model_uri: str) -> Serve:
 
 
 def _detections(outputs: dict, row: int) -> ImageDetections:
+    """One image's row of the outputs; the indications outputs only where the model returns them."""
     count = int(outputs["num_detections"][row])
+    probabilities = outputs.get("body_part_probabilities")
+    in_scope = outputs.get("in_scope_score")
     return ImageDetections(
         boxes=np.asarray(outputs["detection_boxes"][row, :count], np.float32),
         scores=np.asarray(outputs["detection_scores"][row, :count], np.float32),
         classes=np.asarray(outputs["detection_classes"][row, :count], np.int32),
+        body_part_probabilities=None if probabilities is None else np.asarray(probabilities[row], np.float32),
+        in_scope_score=None if in_scope is None else float(in_scope[row]),
     )
 
 
