@@ -65,7 +65,7 @@ class ThresholdRule:
 
     Attributes:
         method: `SPLIT_CONFORMAL`: each threshold is the split-conformal rank of the fractured
-            calibration images' scores (`evaluate.clinical._operating_threshold`).
+            calibration images' scores (`evaluate.clinical.split_conformal_threshold`).
         target_sensitivity: the image-level sensitivity they were chosen to reach on new images.
         split: the ingest split whose calibration half chose them.
         calibration_images, calibration_fractured: that half's images, and of them the fractured ones.

@@ -22,6 +22,8 @@ class ImageTruth:
         classes: int32 (N,) fracdet class ids.
         sha256: hex digest of the image file's bytes: who the image is, whatever its path (the
             evaluation's calibration/test partition is keyed on it).
+        in_scope: within the product's indications (one of the five body parts, a radiograph).
+        anatomy: for an out-of-scope image, what it shows (CHEST, CT, ...); "" in scope.
     """
 
     source_id: str
@@ -30,6 +32,8 @@ class ImageTruth:
     boxes: np.ndarray
     classes: np.ndarray
     sha256: str
+    in_scope: bool = True
+    anatomy: str = ""
 
 
 @dataclasses.dataclass(frozen=True)

@@ -27,7 +27,8 @@ def _metrics(map50=0.612, map50_95=0.4, sensitivity=0.912, specificity=0.7, auc=
 
 
 STRICT = BlessingThresholds(min_map50=0.5, min_sensitivity={"overall": 0.9, "HAND": 0.9}, min_specificity={"overall": 0.5},
-                            min_auc={"HAND": 0.75}, max_regression={"map50": 0.02, "auc": 0.01})
+                            min_auc={"HAND": 0.75}, max_regression={"map50": 0.02, "auc": 0.01},
+                            min_in_scope_kept=None, min_out_of_scope_rejected=None)
 
 
 def test_blessed_when_every_check_passes_without_champion():

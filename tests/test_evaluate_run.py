@@ -61,7 +61,7 @@ def test_a_perfect_model_scores_one_and_writes_every_output(setup, tmp_path):
     assert metrics["map50_ci95"] == pytest.approx([1.0, 1.0])
     # Every figure is of the test half: 2 of the 4 val images; the other 2 chose the thresholds.
     assert metrics["images"] == 2 and metrics["boxes"] == 2 and metrics["split"] == "val"
-    assert metrics["schema_version"] == 4
+    assert metrics["schema_version"] == 5
     partition = metrics["partition"]
     assert partition["images"] == 4 and partition["calibration"]["images"] == partition["test"]["images"] == 2
     assert partition["test"]["by_part"]["FOREARM"] == {"images": 2, "fractured": 0}

@@ -36,6 +36,7 @@ IMAGE_BIT_DEPTH = "image/bit_depth"
 IMAGE_SOURCE_ID = "image/source_id"
 IMAGE_FILENAME = "image/filename"
 IMAGE_SHA256 = "image/sha256"
+IMAGE_IN_SCOPE = "image/in_scope"
 BOX_XMIN = "image/object/bbox/xmin"
 BOX_YMIN = "image/object/bbox/ymin"
 BOX_XMAX = "image/object/bbox/xmax"
@@ -137,6 +138,7 @@ def tf_parsing_spec() -> dict[str, tf.io.FixedLenFeature | tf.io.VarLenFeature]:
         IMAGE_SOURCE_ID: tf.io.FixedLenFeature([], tf.string),
         **{key: tf.io.VarLenFeature(tf.float32) for key in BOX_CORNERS_YXYX},
         BOX_CLASS_ID: tf.io.VarLenFeature(tf.int64),
+        IMAGE_IN_SCOPE: tf.io.FixedLenFeature([], tf.int64, default_value=1),  # absent in shards written before it
     }
 
 
@@ -145,7 +147,8 @@ def parse_example_tensors(serialized: tf.Tensor) -> dict[str, tf.Tensor]:
 
     Returns:
         `image`: float32 (H, W, 1) in [0, 1], whatever the stored bit depth; `boxes`: float32
-        (N, 4) `ymin, xmin, ymax, xmax` normalised; `classes`: int32 (N,); `source_id`: string.
+        (N, 4) `ymin, xmin, ymax, xmax` normalised; `classes`: int32 (N,); `source_id`: string;
+        `in_scope`: int32, 1 for an image within the indications, 0 for one outside.
     """
     import tensorflow as tf
 
@@ -157,4 +160,5 @@ def parse_example_tensors(serialized: tf.Tensor) -> dict[str, tf.Tensor]:
         "boxes": tf.reshape(tf.stack(corners, axis=-1), [-1, 4]),  # (N, 4) yxyx, normalised
         "classes": tf.cast(tf.sparse.to_dense(parsed[BOX_CLASS_ID]), tf.int32),  # (N,)
         "source_id": parsed[IMAGE_SOURCE_ID],
+        "in_scope": tf.cast(parsed[IMAGE_IN_SCOPE], tf.int32),
     }

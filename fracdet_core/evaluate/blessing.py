@@ -11,6 +11,8 @@ The thresholds file is small YAML, every key optional:
     min_specificity: 0.3            # at the operating threshold; same forms
     min_auc: 0.6                    # image-level ROC AUC; same forms
     max_regression: {map50: 0.05}   # allowed absolute drop vs the champion, per metric
+    min_in_scope_kept: 0.98         # share of in-scope test images the in-scope threshold keeps; null: no gate
+    min_out_of_scope_rejected: 0.95 # share of out-of-scope test images it turns away; null: no gate
 
 The operating thresholds are chosen on the calibration half of the split to reach the target
 sensitivity; every figure gated here is of the test half, which chose nothing (`partition`), so
@@ -45,6 +47,12 @@ REGRESSION_METRICS: dict[str, tuple[str, ...]] = {
 # Threshold field -> the metric of metrics.json's `fracture` groups it bounds from below.
 _GROUP_MINIMUMS: dict[str, str] = {"min_sensitivity": "sensitivity", "min_specificity": "specificity", "min_auc": "auc"}
 
+# Threshold field -> the share of metrics.json's `indications` it bounds from below, and what the share is of.
+_INDICATIONS_MINIMUMS: dict[str, tuple[str, str]] = {
+    "min_in_scope_kept": ("in_scope_kept", "in-scope images"),
+    "min_out_of_scope_rejected": ("out_of_scope_rejected", "out-of-scope images"),
+}
+
 # Rounding slack for "drop <= allowed": 0.62 - 0.57 is 0.05000000000000004 in floats.
 _TOLERANCE = 1e-9
 
@@ -58,6 +66,11 @@ class BlessingThresholds:
             AUC blessed.
         max_regression: metric name (a key of `REGRESSION_METRICS`) -> the largest absolute
             drop against the champion blessed.
+        min_in_scope_kept, min_out_of_scope_rejected: the lowest shares of the test half's
+            in-scope images kept and out-of-scope images turned away by the in-scope threshold
+            (`evaluate.indications`), None for no gate. Where a share cannot be measured (a model
+            without the indications output, a split without out-of-scope images) the check
+            passes and says why: nothing there could show it.
 
     The defaults suit the demo dataset: a model that learned something, and no real step back.
     """
@@ -67,9 +80,14 @@ class BlessingThresholds:
     min_specificity: Mapping[str, float] = dataclasses.field(default_factory=lambda: {OVERALL: 0.3})
     min_auc: Mapping[str, float] = dataclasses.field(default_factory=lambda: {OVERALL: 0.6})
     max_regression: Mapping[str, float] = dataclasses.field(default_factory=lambda: {"map50": 0.05})
+    min_in_scope_kept: float | None = 0.98
+    min_out_of_scope_rejected: float | None = 0.95
 
     def __post_init__(self) -> None:
         _check_fraction("min_map50", self.min_map50)
+        for name in _INDICATIONS_MINIMUMS:
+            if getattr(self, name) is not None:
+                _check_fraction(name, getattr(self, name))
         for name in _GROUP_MINIMUMS:
             minimums = getattr(self, name)
             if not isinstance(minimums, Mapping):
@@ -147,6 +165,9 @@ def decide(metrics: Mapping, thresholds: BlessingThresholds, champion: Mapping |
             reasons.append(_minimum(f"fracture.{group}.{metric}", _lookup(metrics, ("fracture", group, metric)), minimum))
     for metric, allowed in thresholds.max_regression.items():
         reasons.append(_regression(metric, metrics, champion, allowed))
+    for name, (share, images) in _INDICATIONS_MINIMUMS.items():
+        if getattr(thresholds, name) is not None:
+            reasons.append(_indications_minimum(metrics, share, images, getattr(thresholds, name)))
     return Blessing(blessed=all(reason.startswith("PASS") for reason in reasons), reasons=reasons)
 
 
@@ -156,6 +177,18 @@ def _minimum(name: str, value: float | None, minimum: float) -> str:
     if value >= minimum:
         return f"PASS {name} {value:.3f} >= {minimum:.3f}"
     return f"FAIL {name} {value:.3f} < {minimum:.3f}"
+
+
+def _indications_minimum(metrics: Mapping, share: str, images: str, minimum: float) -> str:
+    """The check of one `indications` share, passing with its reason where nothing could measure it."""
+    indications = metrics.get("indications")
+    name = f"indications.{share}"
+    if not isinstance(indications, Mapping) or indications.get("in_scope_threshold") is None:
+        return f"PASS {name} not measured: the model has no indications output, or no in-scope threshold was chosen"
+    overall = (indications.get(share) or {}).get("overall") or {}
+    if not overall.get("images"):
+        return f"PASS {name} not measured: the test half holds no {images}"
+    return _minimum(name, _lookup(overall, ("share",)), minimum)
 
 
 def _regression(metric: str, metrics: Mapping, champion: Mapping | None, allowed: float) -> str:

@@ -159,7 +159,7 @@ def calibrate_thresholds(
     fractured images among them, scored by that part's most confident fracture detection; the
     overall threshold, for the other parts, on all images scored by their most confident
     fracture detection. Each is chosen so that the target holds, in expectation, on fractured
-    images these were not (`_operating_threshold`), not only on these.
+    images these were not (`split_conformal_threshold`), not only on these.
 
     Raises:
         ConfigError: `target_sensitivity` outside (0, 1].
@@ -172,8 +172,8 @@ def calibrate_thresholds(
     for part_index, part in enumerate(BODY_PARTS):
         chosen = (parts == part) & fractured
         if chosen.any():
-            by_part[part] = _operating_threshold(scores[chosen, part_index], target_sensitivity)
-    overall = _operating_threshold(scores.max(axis=1)[fractured], target_sensitivity) if fractured.any() else None
+            by_part[part] = split_conformal_threshold(scores[chosen, part_index], target_sensitivity)
+    overall = split_conformal_threshold(scores.max(axis=1)[fractured], target_sensitivity) if fractured.any() else None
     return CalibratedThresholds(by_part, overall, target_sensitivity)
 
 
@@ -237,9 +237,11 @@ def fracture_scores(detections: Sequence[ImageDetections]) -> np.ndarray:
     return np.array([part_scores(found).max() for found in detections], np.float64)
 
 
-def _operating_threshold(fractured_scores: np.ndarray, target: float) -> float:
-    """The j-th lowest of the n `fractured_scores`, j = floor((n + 1) * (1 - target)), at least 1.
+def split_conformal_threshold(scores: np.ndarray, target: float) -> float:
+    """The j-th lowest of the n `scores`, j = floor((n + 1) * (1 - target)), at least 1.
 
+    `scores` are those of the images that should reach the threshold: the fractured ones for a
+    fracture threshold, the in-scope ones for the in-scope threshold (`evaluate.indications`).
     A new fractured image, exchangeable with these n, scores at least the j-th lowest of them
     with probability (n + 1 - j) / (n + 1) >= target (the split-conformal quantile: Vovk et
     al., "Algorithmic Learning in a Random World", 2005; Angelopoulos and Bates, 2021). The
@@ -248,6 +250,6 @@ def _operating_threshold(fractured_scores: np.ndarray, target: float) -> float:
     the 2nd lowest score, which a new fractured forearm reaches with probability 10/12 = 0.83.
     Below 1 / (1 - target) - 1 images (9 for 0.9) no rank keeps the promise; the lowest is taken.
     """
-    ascending = np.sort(fractured_scores)
+    ascending = np.sort(scores)
     rank = min(max(1, math.floor((len(ascending) + 1) * (1.0 - target) + 1e-9)), len(ascending))
     return float(ascending[rank - 1])

@@ -17,8 +17,10 @@ from fracdet_core.errors import ConfigError
 # 3: the overall ROC and AUC rank images by their calls' normalised scores (`fracture_call`), so a
 # champion measured under 2 is measured again before its AUC is compared with a candidate's.
 # 4: each threshold is the split-conformal rank of the calibration half's fractured scores
-# (`clinical._operating_threshold`), one rank lower than the highest reaching the target there.
-SCHEMA_VERSION = 4
+# (`clinical.split_conformal_threshold`), one rank lower than the highest reaching the target there.
+# 5: out-of-scope images (`ImageTruth.in_scope`) are left out of the detection and fracture figures, and
+# `indications` says what the in-scope threshold keeps and turns away (`evaluate.indications`).
+SCHEMA_VERSION = 5
 
 
 @dataclasses.dataclass(frozen=True)
@@ -27,6 +29,8 @@ class EvaluateConfig:
         split: the ingest split to evaluate on.
         target_sensitivity: image-level sensitivity the per-body-part thresholds are chosen for,
             on the calibration half of the split.
+        target_in_scope_kept: the share of in-scope images the in-scope threshold is chosen to keep,
+            on the same half (`evaluate.indications`).
         froc_iou: overlap at which a fracture box counts as found (FROC).
         bootstrap_resamples: resamples for the mAP@0.5 confidence interval.
         batch_size: images per call of the serving signature.
@@ -36,6 +40,7 @@ class EvaluateConfig:
 
     split: str = "val"
     target_sensitivity: float = defaults.TARGET_SENSITIVITY
+    target_in_scope_kept: float = defaults.TARGET_IN_SCOPE_KEPT
     froc_iou: float = 0.3
     bootstrap_resamples: int = 1000
     batch_size: int = 8
@@ -45,6 +50,8 @@ class EvaluateConfig:
     def __post_init__(self) -> None:
         if not 0 < self.target_sensitivity <= 1:
             raise ConfigError(f"target_sensitivity must be within (0, 1], got {self.target_sensitivity}")
+        if not 0 < self.target_in_scope_kept < 1:
+            raise ConfigError(f"target_in_scope_kept must be within (0, 1), got {self.target_in_scope_kept}")
         if not 0 < self.froc_iou <= 1:
             raise ConfigError(f"froc_iou must be within (0, 1], got {self.froc_iou}")
         if self.bootstrap_resamples < 1 or self.batch_size < 1 or self.latency_repeats < 1:
@@ -52,5 +59,6 @@ class EvaluateConfig:
 
     def fingerprint(self) -> str:
         """What the metrics depend on besides model and data (not the batch size or the bar)."""
-        settings = (self.split, self.target_sensitivity, self.froc_iou, self.bootstrap_resamples, SCHEMA_VERSION)
+        settings = (self.split, self.target_sensitivity, self.target_in_scope_kept, self.froc_iou, self.bootstrap_resamples,
+                    SCHEMA_VERSION)
         return hashlib.sha256(repr(settings).encode()).hexdigest()[:12]

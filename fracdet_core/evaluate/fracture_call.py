@@ -1,9 +1,10 @@
 """The image-level fracture call, one rule for `fracdet predict`, serving and the evaluation that reports on it.
 
-An image's body part is that of its most confident detection, of either finding; its fracture
-score is its most confident fracture-class detection of that body part (0 without); it is
-called fractured when it has such a detection scoring at least the body part's operating
-threshold. The evaluation's sensitivities and specificities are of exactly these calls, so
+An image's body part is the model's answer to which part it shows (the most probable of the five
+in `body_part_probabilities`), or for a model without that answer the part of its most confident
+detection, of either finding; its fracture score is its most confident fracture-class detection
+of that body part (0 without); it is called fractured when it has such a detection scoring at
+least the body part's operating threshold. The evaluation's sensitivities and specificities are of exactly these calls, so
 what it reports is what a user of `predict` gets.
 
 Scores of different body parts are not on one scale (a part's threshold may be 0.2, another's
@@ -32,7 +33,7 @@ FRACTURE_CLASSES = np.array(IS_FRACTURE)  # (C,) bool
 @dataclasses.dataclass(frozen=True)
 class FractureCall:
     """Attributes:
-        body_part: that of the most confident detection; None without detections.
+        body_part: the model's answer, else that of the most confident detection; None without either.
         score: the most confident fracture detection of `body_part`, 0 without.
         threshold: the operating threshold of `body_part`.
         fractured: there is such a detection and `score >= threshold`.
@@ -55,7 +56,10 @@ def call_fracture(found: ImageDetections, by_part: Mapping[str, float], fallback
     """The call on one image; `by_part`: body part -> threshold, `fallback` for a part not in it (or no part)."""
     classes = np.asarray(found.classes, np.int64)
     scores = np.asarray(found.scores, np.float64)
-    body_part = CLASS_PARTS[classes[np.argmax(scores)]] if len(classes) else None
+    if found.body_part_probabilities is not None:
+        body_part = BODY_PARTS[int(np.argmax(found.body_part_probabilities[:len(BODY_PARTS)]))]
+    else:
+        body_part = CLASS_PARTS[classes[np.argmax(scores)]] if len(classes) else None
     threshold = by_part.get(body_part, fallback) if body_part else fallback
     of_part = np.array([FRACTURE_CLASSES[c] and CLASS_PARTS[c] == body_part for c in classes], bool)
     score = float(scores[of_part].max()) if of_part.any() else 0.0

@@ -14,6 +14,8 @@ import datetime
 import hashlib
 import itertools
 
+import numpy as np
+
 from fracdet_core import storage
 from fracdet_core.errors import FracdetError
 from fracdet_core.evaluate.bootstrap import bootstrap_map50
@@ -21,6 +23,7 @@ from fracdet_core.evaluate.clinical import CalibratedThresholds, ClinicalMetrics
 from fracdet_core.evaluate.coco import CocoMetrics, coco_metrics
 from fracdet_core.evaluate.config import SCHEMA_VERSION, EvaluateConfig
 from fracdet_core.evaluate.froc import Froc, froc_curve
+from fracdet_core.evaluate.indications import InScopeThreshold, choose_in_scope_threshold, indications_summary
 from fracdet_core.evaluate.inference import evaluate_split, read_split
 from fracdet_core.evaluate.partition import Partition, partition_images, partition_summary, take
 from fracdet_core.records import ImageDetections, ImageTruth
@@ -38,6 +41,11 @@ class SplitMeasures:
         thresholds: the operating thresholds, chosen on the calibration half alone.
         coco, froc, clinical: the test half's metrics, with the curves and matches the report draws.
         calibration: the calibration half's image-level metrics at `thresholds`.
+        in_scope: the in-scope threshold, chosen on the calibration half (`indications`).
+        indications: metrics.json's `indications`, of the test half.
+
+    Detection and fracture figures are of the in-scope images: an out-of-scope image (a chest
+    film) has no fracture to find, and what the model does with it is `indications`' question.
     """
 
     partition: Partition
@@ -46,6 +54,8 @@ class SplitMeasures:
     froc: Froc
     clinical: ClinicalMetrics
     calibration: ClinicalMetrics
+    in_scope: InScopeThreshold
+    indications: dict
 
 
 @dataclasses.dataclass(frozen=True)
@@ -66,9 +76,9 @@ class Evaluation:
     metrics: dict
 
     def test_records(self) -> tuple[list[ImageTruth], list[ImageDetections]]:
-        """The truths and detections of the test half, aligned by index."""
-        test = self.measures.partition.test
-        return take(self.truths, test), take(self.detections, test)
+        """The truths and detections of the test half's in-scope images, aligned by index: what the figures are of."""
+        return in_scope_records(take(self.truths, self.measures.partition.test),
+                                take(self.detections, self.measures.partition.test))
 
 
 def fingerprints(location: str, ingest_uri: str) -> tuple[str, str]:
@@ -99,6 +109,7 @@ def evaluate_model(
         "target_sensitivity": config.target_sensitivity,
         "fracture": measures.clinical.summary(),
         "calibration_fracture": measures.calibration.summary(),
+        "indications": measures.indications,
         "latency_ms": _latency_ms(serve, ingest_uri, config),
         "evaluated_at": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
     }
@@ -115,19 +126,30 @@ def measure_records(truths: list[ImageTruth], detections: list[ImageDetections],
         raise FracdetError(f"the {config.split} split holds {len(truths)} image; evaluation needs at least 2, "
                            "one to choose the operating thresholds on and one to test them on")
     partition = partition_images(truths)
-    calibration = take(truths, partition.calibration), take(detections, partition.calibration)
-    test = take(truths, partition.test), take(detections, partition.test)
+    calibration_half = take(truths, partition.calibration), take(detections, partition.calibration)
+    test_half = take(truths, partition.test), take(detections, partition.test)
+    calibration, test = in_scope_records(*calibration_half), in_scope_records(*test_half)
     thresholds = calibrate_thresholds(*calibration, target_sensitivity=config.target_sensitivity)
+    in_scope = choose_in_scope_threshold(*calibration_half, config.target_in_scope_kept)
     return SplitMeasures(
         partition=partition, thresholds=thresholds, coco=coco_metrics(*test),
         froc=froc_curve(*test, iou_threshold=config.froc_iou),
         clinical=clinical_metrics(*test, thresholds), calibration=clinical_metrics(*calibration, thresholds),
+        in_scope=in_scope, indications=indications_summary(*test_half, in_scope),
     )
+
+
+def in_scope_records(
+    truths: list[ImageTruth], detections: list[ImageDetections]
+) -> tuple[list[ImageTruth], list[ImageDetections]]:
+    """The in-scope images' truths and detections, aligned by index."""
+    kept = np.flatnonzero([truth.in_scope for truth in truths])
+    return take(truths, kept), take(detections, kept)
 
 
 def _measured_on(truths: list[ImageTruth], partition: Partition) -> dict:
     """`images` and `boxes`: of the test half, which every figure is of; `partition`: both halves and the rule."""
-    tested = take(truths, partition.test)
+    tested = [truth for truth in take(truths, partition.test) if truth.in_scope]
     return {"images": len(tested), "boxes": int(sum(len(truth.classes) for truth in tested)),
             "partition": partition_summary(truths, partition)}
 

@@ -7,7 +7,8 @@ thresholds on one half of the split and reports every figure on the other.
 The rule needs nothing but the images themselves, so it holds for any dataset (the real one
 has only train and val) and gives the same halves to every model evaluated on the same data:
 images are grouped by stratum, (body part of their truth boxes, fractured or not), the strata
-taken in `BODY_PARTS` order (normal before fractured, images without boxes last), each ordered
+taken in `BODY_PARTS` order (normal before fractured, in-scope images without boxes next, then
+out-of-scope images by anatomy, so that they never shift an in-scope image's half), each ordered
 by the sha256 of its image bytes (then its source id), and the images so ordered are dealt
 alternately, calibration first. Each stratum is so split within one image, and the two halves
 within one image overall: both hold fractured images of every body part that has two or more.
@@ -27,7 +28,8 @@ from fracdet_core.records import ImageTruth
 
 CALIBRATION = "calibration"
 TEST = "test"
-RULE = ("strata (body part of the truth boxes, fractured or not) in BODY_PARTS order, images without boxes last; "
+RULE = ("strata (body part of the truth boxes, fractured or not) in BODY_PARTS order, in-scope images without boxes "
+        "next, out-of-scope images by anatomy last; "
         "within each stratum images ordered by sha256 of their bytes, then source id; "
         "dealt alternately to calibration and test, calibration first")
 UNLABELLED = "none"  # the stratum name of images without boxes
@@ -52,7 +54,7 @@ def partition_images(truths: Sequence[ImageTruth]) -> Partition:
     """The calibration and test halves of `truths` by the rule of the module docstring."""
     parts = image_body_parts(truths)
     fractured = fractured_images(truths)
-    strata = [_stratum_rank(part, bool(broken)) for part, broken in zip(parts, fractured, strict=True)]
+    strata = [_stratum_rank(part, bool(broken), truth) for part, broken, truth in zip(parts, fractured, truths, strict=True)]
     order = sorted(range(len(truths)), key=lambda i: (strata[i], truths[i].sha256, truths[i].source_id))
     dealt = np.array(order, np.int64)
     return Partition(calibration=np.sort(dealt[0::2]), test=np.sort(dealt[1::2]))
@@ -79,5 +81,7 @@ def partition_summary(truths: Sequence[ImageTruth], partition: Partition) -> dic
     return summary
 
 
-def _stratum_rank(part: str | None, fractured: bool) -> tuple[int, bool]:
-    return (BODY_PARTS.index(part) if part else len(BODY_PARTS), fractured)
+def _stratum_rank(part: str | None, fractured: bool, truth: ImageTruth) -> tuple[int, bool, str]:
+    if not truth.in_scope:
+        return (len(BODY_PARTS) + 1, False, truth.anatomy)
+    return (BODY_PARTS.index(part) if part else len(BODY_PARTS), fractured, "")

@@ -40,6 +40,7 @@ def render_report(evaluation: Evaluation, blessing: Blessing, champion: dict | N
         *(_champion_section(evaluation.metrics, champion) if champion is not None else []),
         *_per_class_section(evaluation),
         *_clinical_section(evaluation, config.target_sensitivity),
+        *_indications_section(evaluation.metrics.get("indications")),
         *_froc_section(evaluation),
         *_errors_section(evaluation, ingest_uri, config.split),
     ]
@@ -122,6 +123,26 @@ def _clinical_section(evaluation: Evaluation, target_sensitivity: float) -> list
         "<h3>The two halves</h3>",
         f"<p>{html.escape(metrics['partition']['rule'])}.</p>",
         _partition_table(metrics["partition"]),
+    ]
+
+
+def _indications_section(indications: dict | None) -> list[str]:
+    """What the in-scope threshold keeps per body part and turns away per anatomy, on the test half."""
+    if not indications or indications["in_scope_threshold"] is None:
+        return ["<h2>Indications: is the image one the model is for?</h2>",
+                "<p>Not measured: the model has no indications output (a model trained before it had one), so every "
+                "image is answered as one of the five body parts.</p>"]
+    rows = [("in scope, kept", group, share["images"], share["share"])
+            for group, share in indications["in_scope_kept"].items()]
+    rows += [("out of scope, turned away", group, share["images"], share["share"])
+             for group, share in indications["out_of_scope_rejected"].items()]
+    return [
+        "<h2>Indications: is the image one the model is for?</h2>",
+        f"<p>An image whose in-scope score is under {indications['in_scope_threshold']:.4f} gets no fracture call: "
+        f"the threshold was chosen on the calibration half's {indications['calibration_in_scope_images']:,} in-scope "
+        f"images to keep {indications['target_in_scope_kept']:.0%} of new in-scope images. Test half, in-scope images "
+        "by the body part of their boxes, out-of-scope images by what they show:</p>",
+        table(["images", "group", "count", "share"], rows),
     ]
 
 

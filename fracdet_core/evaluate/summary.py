@@ -26,7 +26,22 @@ def metrics_table(metrics: dict) -> str:
     lines += ["test half:", *_fracture_rows(metrics["fracture"])]
     if metrics.get("calibration_fracture"):
         lines += ["calibration half (thresholds chosen here):", *_fracture_rows(metrics["calibration_fracture"])]
+    lines += _indications_rows(metrics.get("indications"))
     return "\n".join(lines)
+
+
+def _indications_rows(indications: dict | None) -> list[str]:
+    """The in-scope threshold's kept and turned-away shares, overall and per group, on one line each."""
+    if not indications or indications["in_scope_threshold"] is None:
+        return ["indications: not measured (the model has no indications output)"]
+
+    def shares(groups: dict) -> str:
+        return ", ".join(f"{name} {_number(group['share'])} of {group['images']}" for name, group in groups.items())
+
+    return [f"indications: in-scope threshold {indications['in_scope_threshold']:.4f} "
+            f"(chosen to keep {indications['target_in_scope_kept']:.0%} of in-scope images)",
+            f"  in scope, kept: {shares(indications['in_scope_kept'])}",
+            f"  out of scope, turned away: {shares(indications['out_of_scope_rejected'])}"]
 
 
 def _fracture_rows(fracture: dict) -> list[str]:

@@ -41,6 +41,9 @@ class ModelConfig:
         test_time_flip: serving also runs the model on each canvas mirrored left to right and
             averages the two views' cell predictions, for twice the serving compute: on by default,
             as it raised every fracture class's AP at no cost in training.
+        indications: the model also says which of the five body parts, or something else, the
+            image shows (`fracdet_core.model.indications`), and the signature returns it
+            (`body_part_probabilities`, `in_scope_score`): what keeps a chest film from a fracture call.
     """
 
     image_size: int = defaults.IMAGE_SIZE
@@ -56,6 +59,7 @@ class ModelConfig:
     fine_image_size: int = 512
     fine_box_share: float = 0.5
     test_time_flip: bool = True
+    indications: bool = True
 
     def __post_init__(self) -> None:
         if len(self.stage_widths) != len(self.stage_depths) or not self.stage_widths:

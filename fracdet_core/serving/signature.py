@@ -6,7 +6,10 @@ non-maximum suppression (`decode`):
 - `detection_boxes` float32 (N, K, 4): `ymin, xmin, ymax, xmax` normalised to the original image;
 - `detection_scores` float32 (N, K), descending: objectness times class probability;
 - `detection_classes` int32 (N, K): class ids;
-- `num_detections` int32 (N,): valid rows.
+- `num_detections` int32 (N,): valid rows;
+- for a model with the indications output (`ModelConfig.indications`): `body_part_probabilities`
+  float32 (N, 6) over the five body parts and OTHER, from the whole image (a fine crop shows only
+  part of the body), and `in_scope_score` float32 (N,), their five parts' sum.
 
 Inside: check each image's bytes, format and pixel count from its header (`guard`: an image over
 `max_pixels` or `max_bytes`, or neither PNG nor JPEG, is refused with an `InvalidArgumentError`
@@ -29,6 +32,8 @@ from fracdet_core import storage
 from fracdet_core.classes import CLASS_NAMES
 from fracdet_core.limits import MAX_BYTES, MAX_PIXELS, check_positive
 from fracdet_core.model.config import ModelConfig
+from fracdet_core.model.indications import DETECTIONS, in_scope_score
+from fracdet_core.model.indications import OUTPUT as INDICATIONS
 from fracdet_core.serving.decode import (
     IOU_THRESHOLD,
     MAX_DETECTIONS,
@@ -71,7 +76,7 @@ def export_saved_model(
 def serving_function(
     model: keras.Model, config: ModelConfig, max_pixels: int, max_bytes: int
 ) -> Callable[[tf.Tensor], dict[str, tf.Tensor]]:
-    """The signature's body: encoded images (N,) -> the four detection outputs.
+    """The signature's body: encoded images (N,) -> the detection outputs, and the indications outputs where the model has them.
 
     With a `fine_image_size` the model runs on both canvases; the fine pass answers for boxes up
     to `config.fine_box_limit` fine-canvas pixels, the whole-image pass for larger ones (each
@@ -94,26 +99,41 @@ def serving_function(
         )
         passes = [_detect_on_canvases(model, config, size, canvas, shapes) for size, canvas in zip(sizes, canvases, strict=True)]
         # Cells of the whole-image pass first, then the fine pass's.
-        return select_detections(tf.concat([boxes for boxes, _ in passes], axis=1),
-                                 tf.concat([scores for _, scores in passes], axis=1))
+        outputs = select_detections(tf.concat([boxes for boxes, _, _ in passes], axis=1),
+                                    tf.concat([scores for _, scores, _ in passes], axis=1))
+        probabilities = passes[0][2]  # the whole image's answer: a fine crop shows only part of the body
+        if probabilities is not None:
+            outputs.update(body_part_probabilities=probabilities, in_scope_score=in_scope_score(probabilities))
+        return outputs
 
     return serve
 
 
 def _detect_on_canvases(model: keras.Model, config: ModelConfig, size: int, canvases: tf.Tensor,
-                        shapes: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
-    """(boxes (N, cells, 4) normalised to each original image, scores (N, cells, C)) of the model on `size` canvases."""
-    predictions = tf.cast(model(canvases, training=False), tf.float32)  # (N, cells, 5 + C)
+                        shapes: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor | None]:
+    """(boxes (N, cells, 4) normalised to each original image, scores (N, cells, C), body part probabilities (N, 6) or
+    None for a model without the indications output) of the model on `size` canvases."""
+    predictions, probabilities = _run(model, canvases)
     if config.test_time_flip:
-        mirrored = tf.cast(model(tf.reverse(canvases, axis=[2]), training=False), tf.float32)
+        mirrored, mirrored_probabilities = _run(model, tf.reverse(canvases, axis=[2]))
         predictions = (predictions + mirrored_predictions(mirrored, config, size)) / 2.0
+        if probabilities is not None:
+            probabilities = (probabilities + mirrored_probabilities) / 2.0
     boxes_px = decode_boxes(predictions, config, size)
     boxes = tf.map_fn(lambda item: to_original(item[0], item[1][0], item[1][1], size),
                       (boxes_px, shapes), fn_output_signature=tf.float32)
     scores = detection_scores(predictions)
-    if not config.fine_image_size:
-        return boxes, scores
-    return boxes, scores * _kept_sizes(boxes_px, size, config)[..., None]
+    if config.fine_image_size:
+        scores = scores * _kept_sizes(boxes_px, size, config)[..., None]
+    return boxes, scores, probabilities
+
+
+def _run(model: keras.Model, canvases: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor | None]:
+    """The cell predictions (N, cells, 5 + C), and the body part probabilities (N, 6) where the model has that output."""
+    outputs = model(canvases, training=False)
+    if not isinstance(outputs, dict):
+        return tf.cast(outputs, tf.float32), None
+    return tf.cast(outputs[DETECTIONS], tf.float32), tf.nn.softmax(tf.cast(outputs[INDICATIONS], tf.float32), axis=-1)
 
 
 def _kept_sizes(boxes_px: tf.Tensor, size: int, config: ModelConfig) -> tf.Tensor:

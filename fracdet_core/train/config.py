@@ -25,6 +25,8 @@ class TrainConfig:
             all cells, where the few positive cells barely count).
         study_weight: weight of the image-level fracture term (`fracdet_core.model.loss.study_term`);
             0 leaves it out. On by default: with the fine pass it raised the hand's AUC most.
+        indications_weight: weight of the indications term (`fracdet_core.model.indications`),
+            for a model that has the indications output.
         early_stopping_patience: epochs without a better val loss before stopping (0: never).
         augment: augment training images.
         augment_acquisition: also blur and collimate some of them (`fracdet_core.train.acquisition`),
@@ -51,6 +53,7 @@ class TrainConfig:
     box_loss: str = defaults.BOX_LOSS
     focal_gamma: float = defaults.FOCAL_GAMMA
     study_weight: float = 1.0
+    indications_weight: float = 1.0
     early_stopping_patience: int = 8
     augment: bool = True
     augment_acquisition: bool = False
@@ -65,8 +68,10 @@ class TrainConfig:
             raise ConfigError(f"epochs and batch_size must be at least 1, got {self.epochs} and {self.batch_size}")
         if not 0 < self.learning_rate < 1:
             raise ConfigError(f"learning_rate must be within (0, 1), got {self.learning_rate}")
-        if min(self.warmup_epochs, self.focal_gamma, self.study_weight, self.early_stopping_patience) < 0:
-            raise ConfigError("warmup_epochs, focal_gamma, study_weight and early_stopping_patience must be 0 or more")
+        if min(self.warmup_epochs, self.focal_gamma, self.study_weight, self.indications_weight,
+               self.early_stopping_patience) < 0:
+            raise ConfigError("warmup_epochs, focal_gamma, study_weight, indications_weight and early_stopping_patience "
+                              "must be 0 or more")
         if not 0 <= self.fine_crop_share <= 1:
             raise ConfigError(f"fine_crop_share must be within [0, 1], got {self.fine_crop_share}")
         if not 0 <= self.weight_averaging < 1:

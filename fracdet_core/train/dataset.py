@@ -12,7 +12,8 @@ Under a multi-worker strategy each worker reads only its share (`input_context`,
 batch size stays global: `tf.distribute` splits each batch among the replicas.
 
 Elements: images float32 (B, S, S, 1) in [0, 1]; targets float32 (B, cells, 5 + classes), see
-`fracdet_core.model.assign`.
+`fracdet_core.model.assign`; for a model with the indications output, targets are a dict of
+those and each image's indications target (B,) (`fracdet_core.model.indications`).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import tensorflow as tf
 from fracdet_core.data.reader import load_examples
 from fracdet_core.model.assign import assign_targets
 from fracdet_core.model.config import ModelConfig
+from fracdet_core.model.indications import DETECTIONS, OUTPUT, indications_target
 from fracdet_core.serving.letterbox import letterbox
 from fracdet_core.train.augment import AugmentConfig, augment
 from fracdet_core.train.crop import fine_crop
@@ -84,8 +86,11 @@ def training_dataset(
 
 
 def _prepared(letterboxed: dict, pair: tf.Tensor, model: ModelConfig, augmentation: AugmentConfig | None,
-              fine_crop_share: float) -> tuple[tf.Tensor, tf.Tensor]:
-    """(image, targets) of one letterboxed example: as stored, augmented, or a crop of its fine canvas, drawn from `pair`."""
+              fine_crop_share: float) -> tuple[tf.Tensor, tf.Tensor | dict[str, tf.Tensor]]:
+    """(image, targets) of one letterboxed example: as stored, augmented, or a crop of its fine canvas, drawn from `pair`.
+
+    The indications target is the whole image's, taken before a crop may cut its boxes away.
+    """
     (whole, whole_boxes), *fine = letterboxed["canvases"]
     classes = letterboxed["classes"]
     if augmentation is None:
@@ -99,7 +104,10 @@ def _prepared(letterboxed: dict, pair: tf.Tensor, model: ModelConfig, augmentati
             lambda: fine_crop(*fine[0], classes, augmentation, model.image_size, model.fine_box_limit, seeds[2]),
             lambda: augment(whole, whole_boxes, classes, augmentation, seeds[1]),
         )
-    return image, assign_targets(boxes, classes, model)
+    targets = assign_targets(boxes, classes, model)
+    if not model.indications:
+        return image, targets
+    return image, {DETECTIONS: targets, OUTPUT: indications_target(letterboxed["classes"], letterboxed["in_scope"])}
 
 
 def canvas_sizes(model: ModelConfig, augmentation: AugmentConfig | None, fine_crop_share: float) -> tuple[int, ...]:
@@ -117,4 +125,4 @@ def cached_bytes(images: int, sizes: tuple[int, ...]) -> int:
 def _letterboxed(example: dict, sizes: tuple[int, ...]) -> dict:
     """The example's image and boxes letterboxed to each of `sizes`, as `canvases`, with its `classes`."""
     return {"canvases": tuple(letterbox(example["image"], example["boxes"], size) for size in sizes),
-            "classes": example["classes"]}
+            "classes": example["classes"], "in_scope": example["in_scope"]}

@@ -40,6 +40,8 @@ from fracdet_core.errors import ConfigError
 from fracdet_core.limits import MAX_BYTES, MAX_PIXELS
 from fracdet_core.model.config import ModelConfig
 from fracdet_core.model.detector import build_detector
+from fracdet_core.model.indications import DETECTIONS, IndicationsLoss, with_indications_head
+from fracdet_core.model.indications import OUTPUT as INDICATIONS
 from fracdet_core.model.loss import DetectionLoss
 from fracdet_core.serving.signature import export_saved_model
 from fracdet_core.train.acquisition import AcquisitionConfig
@@ -190,6 +192,8 @@ def _compiled_detector(model_config: ModelConfig, config: TrainConfig, class_wei
     if tf.config.list_logical_devices("GPU"):
         keras.mixed_precision.set_global_policy("mixed_float16")
     model = build_detector(model_config)
+    if model_config.indications:
+        model = with_indications_head(model, model_config)
     total_steps = steps_per_epoch * config.epochs
     warmup_steps = min(int(config.warmup_epochs * steps_per_epoch), total_steps - 1)
     schedule = keras.optimizers.schedules.CosineDecay(
@@ -203,7 +207,11 @@ def _compiled_detector(model_config: ModelConfig, config: TrainConfig, class_wei
                          study_weight=config.study_weight)
     momentum = averaging_momentum(config.weight_averaging, total_steps)
     optimizer = keras.optimizers.Adam(schedule, clipnorm=10.0, use_ema=momentum > 0, ema_momentum=momentum)
-    model.compile(optimizer=optimizer, loss=loss, jit_compile=config.xla)
+    if model_config.indications:
+        model.compile(optimizer=optimizer, loss={DETECTIONS: loss, INDICATIONS: IndicationsLoss()},
+                      loss_weights={DETECTIONS: 1.0, INDICATIONS: config.indications_weight}, jit_compile=config.xla)
+    else:
+        model.compile(optimizer=optimizer, loss=loss, jit_compile=config.xla)
     return model, loss
 
 
