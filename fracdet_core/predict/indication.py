@@ -72,9 +72,12 @@ def with_indication_columns(row: dict, indication: Indication) -> dict:
 
 
 def not_supported_caption(indication: Indication) -> str:
-    """The band under the picture of an image out of scope."""
-    part = f"  likely {indication.likely_body_part}" if indication.likely_body_part else ""
-    return f"NOT SUPPORTED  {indication.reason}: {indication.detail}{part}"
+    """The band under the picture of an image out of scope: the reason code and the likely part (the JSON has the detail).
+
+    Short on purpose: the band is one line at the picture's width, and a detail can run long.
+    """
+    part = f"  (likely {indication.likely_body_part})" if indication.likely_body_part else ""
+    return f"NOT SUPPORTED  {indication.reason}{part}"
 
 
 def not_supported_picture(image: InputImage, indication: Indication) -> bytes:
