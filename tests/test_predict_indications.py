@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from indication_builders import REAL_DICOMS, pixels_as_png, real_dicom, skimage_file
+from indication_builders import REAL_DICOMS, pixels_as_png, radiograph_dicom, real_dicom, skimage_file
 from model_builders import CONFIG, constant_model
 from PIL import Image
 
@@ -145,4 +145,21 @@ def test_the_json_indication_of_a_model_with_an_in_scope_answer():
         "likely_body_part": "OTHER", "in_scope_score": 0.12, "in_scope_threshold": 0.4,
         "body_part_probabilities": {"ELBOW": 0.05, "FINGER": 0.05, "FOREARM": 0.1, "HAND": 0.1, "SHOULDER": 0.1, "OTHER": 0.6},
         "notes": [],
+    }
+
+
+def test_bad_tags_are_notes_in_the_json_and_never_stop_the_run(model, tmp_path):
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "wrong_vr.dcm").write_bytes(radiograph_dicom(Modality=("US", 7), BodyPartExamined="HAND"))
+    (tmp_path / "in" / "multi_absurd.dcm").write_bytes(radiograph_dicom(Modality=["CR", "CT"], BodyPartExamined="\x01" * 9))
+    assert main(["predict", "--model", model, "--out", str(tmp_path / "out"), "--threshold", "0.5", "--quiet",
+                 str(tmp_path / "in")]) == 0
+    answers = {}
+    for name in ("wrong_vr", "multi_absurd"):
+        document = json.loads((tmp_path / "out" / f"{name}.json").read_text())
+        answers[name] = (document["in_scope"], document["indication"]["reason"],
+                         [note["reason"] for note in document["indication"]["notes"]])
+    assert answers == {
+        "wrong_vr": (True, "body_part_indicated", ["dicom_tag_invalid"]),
+        "multi_absurd": (True, "not_decided", ["dicom_tag_invalid", "dicom_tag_invalid", "model_undecided"]),
     }
