@@ -33,7 +33,9 @@ _DESCRIPTION = (
     "Run the model's serving signature on every image named (files or folders, local or gs://; PNG, JPEG, "
     "BMP, TIFF, DICOM) and write, per image, <name>.json (boxes in pixels of the original, class names, "
     "scores, body part, the image-level fracture call) and <name>.png (boxes drawn: fracture red, normal "
-    "blue, the call underneath), then summary.csv and errors.csv to --out. Unreadable inputs are listed "
+    "blue, the call underneath), then summary.csv and errors.csv to --out. An image outside the indications (a "
+    "radiograph of another body part, CT, MR, ultrasound, a photograph: by its DICOM tags, its pixels or the "
+    "model's in-scope score) is answered not supported, with the reason, and gets no fracture call. Unreadable inputs are listed "
     "with the reason and skipped. --out then holds exactly this run's results (listed in "
     ".fracdet-predict.json): they are built beside it and replace it whole, so a killed run leaves the "
     "previous results. --out must be new, empty or an earlier predict output, and neither an input nor "
@@ -97,9 +99,20 @@ def _add_run_options(group: argparse._ArgumentGroup) -> None:
     group.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
+def closing_line(rows: list[dict], skipped: int, out: str) -> str:
+    """The last line: images predicted, called fractured, not supported (outside the indications), skipped."""
+    not_supported = sum(not row["in_scope"] for row in rows)
+    fractured = sum(bool(row["fractured"]) for row in rows if row["in_scope"])
+    return (f"predicted {len(rows)} image(s): {fractured} called fractured, {not_supported} not supported (outside the "
+            f"indications: no fracture call); skipped {skipped}; outputs in {out} (summary.csv, errors.csv)")
+
+
 def run(args: argparse.Namespace) -> int:
     from fracdet_core.predict.config import DisplayConfig, PredictConfig
     from fracdet_core.predict.run import predict
+    from fracdet_core.tensorflow_start import import_tensorflow_quietly
+
+    import_tensorflow_quietly()  # before anything imports it: the command prints its own lines only
 
     config = PredictConfig(threshold=args.threshold, evaluation_uri=args.evaluation, batch_size=args.batch_size,
                            display=DisplayConfig(max_boxes=args.max_boxes, min_score=args.draw_threshold),
@@ -115,7 +128,5 @@ def run(args: argparse.Namespace) -> int:
     if summary.ignored:
         ignored = ", ".join(f"{count} {suffix}" for suffix, count in summary.ignored.items())
         print(f"fracdet predict: ignored files that are not images: {ignored}", file=sys.stderr)
-    fractured = sum(row["fractured"] for row in summary.rows)
-    print(f"predicted {len(summary.rows)} image(s): {fractured} called fractured; skipped {len(summary.unreadable)}; "
-          f"outputs in {args.out} (summary.csv, errors.csv)")
+    print(closing_line(summary.rows, len(summary.unreadable), args.out))
     return 0 if summary.rows else NOTHING_PREDICTED

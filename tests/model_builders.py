@@ -21,14 +21,14 @@ CLASS = 7  # XR_FOREARM_negative
 SIZES = [(200, 100), (200, 100), (150, 300), (150, 300)]  # (width, height) of the val images
 
 
-def constant_model() -> tuple[keras.Model, np.ndarray]:
-    """A model that always predicts one class-7 box; returns it and the box in letterboxed pixels (yxyx)."""
+def constant_model(class_id: int = CLASS) -> tuple[keras.Model, np.ndarray]:
+    """A model that always predicts one box of `class_id` (7 unless told); returns it and the box in letterboxed pixels (yxyx)."""
     centres, strides, _ = grid(CONFIG)
     cell = int(np.flatnonzero(strides == 16)[37])
     predictions = np.full((len(strides), 15), -12.0, np.float32)
     predictions[cell, :4] = [0.25, -0.5, math.log(3.0), math.log(2.0)]
     predictions[cell, 4] = 12.0
-    predictions[cell, 5 + CLASS] = 12.0
+    predictions[cell, 5 + class_id] = 12.0
     inputs = keras.Input((CONFIG.image_size, CONFIG.image_size, 1))
     constant = keras.layers.Lambda(lambda x: tf.zeros_like(x[:, :1, 0, 0])[:, :, None] + predictions[None])(inputs)
     centre = centres[cell] + np.array([0.25, -0.5]) * 16

@@ -28,6 +28,8 @@ from fracdet_core.evaluate.config import EvaluateConfig
 from fracdet_core.evaluate.inference import read_split
 from fracdet_core.evaluate.run import run_evaluation
 from fracdet_core.ingest import IngestConfig, ingest_dataset
+from fracdet_core.ingest.decode import decode_image
+from fracdet_core.limits import DecodeLimits
 from fracdet_core.operating_thresholds import FILE_NAME
 from fracdet_core.predict.config import DisplayConfig, PredictConfig
 from fracdet_core.predict.inputs import InputFile, InputImage
@@ -209,9 +211,10 @@ def test_bad_inputs_are_listed_with_their_reason_and_the_rest_predicted(case, tm
 def test_an_image_the_signature_refuses_costs_only_itself(case):
     serve = load_serving(str(case.train_out))
     height, width = case.pixels.shape
-    good = InputImage(InputFile("good.png", "good"), case.image, width, height)
+    facts = decode_image(case.image, ".png", DecodeLimits()).facts
+    good = InputImage(InputFile("good.png", "good"), case.image, width, height, facts)
     # Bytes Pillow never saw: the PNG signature and garbage, which TensorFlow's decoder refuses.
-    refused = InputImage(InputFile("refused.png", "refused"), b"\x89PNG\r\n\x1a\n" + b"\x01" * 40, width, height)
+    refused = InputImage(InputFile("refused.png", "refused"), b"\x89PNG\r\n\x1a\n" + b"\x01" * 40, width, height, facts)
     unreadable = []
     done = detect_batch(serve, [refused, good], unreadable)
     assert [image.file.name for image, _ in done] == ["good"] and len(done[0][1].scores) > 0

@@ -13,6 +13,12 @@ What is stored, and why:
   resizing is stored as its original bytes: nothing is lost or recompressed. Everything else
   is stored as a lossless PNG.
 
+What the image says about itself (`indications.facts.ImageFacts`): the share of coloured pixels is
+measured before the conversion to gray, the gray levels on the pixels as decoded, and a DICOM's
+Modality, body part and descriptions are read from its dataset, so that the indications need no
+second decode. A PALETTE COLOR DICOM goes through its palette to RGB first (its stored values are
+indices, not gray levels).
+
 Size: the pixel count is checked from the header, before anything is decoded, against
 `DecodeLimits.max_pixels` (defaults and reasons in `fracdet_core/limits.py`); Pillow's own guard is set to the
 same limit while Pillow reads, so ours is the one that applies, above Pillow's default or below.
@@ -35,6 +41,10 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from fracdet_core import storage
 from fracdet_core.errors import first_line
+from fracdet_core.indications.colour import chroma_share
+from fracdet_core.indications.content import gray_histogram
+from fracdet_core.indications.dicom_tags import DicomTags, read_dicom_tags
+from fracdet_core.indications.facts import ImageFacts
 from fracdet_core.ingest.rejection import RejectionError
 from fracdet_core.limits import DecodeLimits
 
@@ -76,6 +86,7 @@ class DecodedImage:
         image_format: "png" or "jpeg".
         height, width: pixels of the stored image.
         bit_depth: 8 or 16.
+        facts: what the source says about itself, for the indications (module docstring).
     """
 
     encoded: bytes
@@ -83,6 +94,7 @@ class DecodedImage:
     height: int
     width: int
     bit_depth: int
+    facts: ImageFacts
 
 
 def decode_image(data: bytes, suffix: str, limits: DecodeLimits) -> DecodedImage:
@@ -100,8 +112,8 @@ def decode_image(data: bytes, suffix: str, limits: DecodeLimits) -> DecodedImage
     if not data:
         raise ImageRejectionError("empty_file", "the file is empty (0 bytes)")
     if suffix in DICOM_SUFFIXES or data[128:132] == b"DICM":
-        pixels = _decode_dicom(data, limits)
-        return _finish(pixels, limits, original=None)
+        pixels, chroma, tags = _decode_dicom(data, limits)
+        return _finish(pixels, limits, original=None, facts=ImageFacts(chroma, gray_histogram(pixels), tags))
     return _decode_raster(data, limits)
 
 
@@ -123,7 +135,7 @@ def _decode_raster(data: bytes, limits: DecodeLimits) -> DecodedImage:
 
     source_format = image.format
     rotated = _orientation(image) not in (None, 1)
-    pixels = _to_gray(ImageOps.exif_transpose(image) if rotated else image)
+    pixels, chroma = _to_gray(ImageOps.exif_transpose(image) if rotated else image)
     keep_original = (
         source_format in _PASS_THROUGH_FORMATS
         and not rotated
@@ -131,7 +143,7 @@ def _decode_raster(data: bytes, limits: DecodeLimits) -> DecodedImage:
         and (source_format == "PNG" or image.mode == "L")
     )
     original = (data, _PASS_THROUGH_FORMATS[source_format]) if keep_original else None
-    return _finish(pixels, limits, original)
+    return _finish(pixels, limits, original, ImageFacts(chroma, gray_histogram(pixels)))
 
 
 def check_pixels(width: int, height: int, max_pixels: int) -> None:
@@ -170,23 +182,24 @@ def _orientation(image: Image.Image) -> int | None:
         return None
 
 
-def _to_gray(image: Image.Image) -> np.ndarray:
-    """(H, W) uint8 or uint16 pixels of any Pillow mode."""
+def _to_gray(image: Image.Image) -> tuple[np.ndarray, float]:
+    """(H, W) uint8 or uint16 pixels of any Pillow mode, and the share of coloured pixels before the conversion."""
     mode = image.mode
     if mode in ("I;16", "I;16L", "I;16B", "I;16N"):
-        return np.asarray(image, dtype=np.uint16)
+        return np.asarray(image, dtype=np.uint16), 0.0
     if mode in ("I", "F"):
         values = np.asarray(image, dtype=np.float64)
         if mode == "I" and values.min() >= 0 and values.max() <= 65535:
-            return values.astype(np.uint16)
-        return _stretch_to_uint16(values)
+            return values.astype(np.uint16), 0.0
+        return _stretch_to_uint16(values), 0.0
     if mode in ("P", "PA"):  # palettes may carry transparency: resolve it through RGBA
         image = image.convert("RGBA")
     if image.mode == "LA":
         image = image.convert("L")
     if image.mode not in ("L", "RGB"):  # RGBA drops alpha; CMYK, YCbCr and the rest convert
         image = image.convert("RGB")
-    return np.asarray(image.convert("L"), dtype=np.uint8)
+    chroma = chroma_share(np.asarray(image)) if image.mode == "RGB" else 0.0
+    return np.asarray(image.convert("L"), dtype=np.uint8), chroma
 
 
 def _stretch_to_uint16(values: np.ndarray) -> np.ndarray:
@@ -196,15 +209,40 @@ def _stretch_to_uint16(values: np.ndarray) -> np.ndarray:
     return np.round((values - low) / (high - low) * 65535.0).astype(np.uint16)
 
 
-def _decode_dicom(data: bytes, limits: DecodeLimits) -> np.ndarray:
+def _decode_dicom(data: bytes, limits: DecodeLimits) -> tuple[np.ndarray, float, DicomTags]:
+    """(gray pixels, share of coloured pixels, the indication tags) of a DICOM file."""
     dataset = _read_dicom(data)
+    tags = read_dicom_tags(dataset)
     check_pixels(int(dataset.get("Columns", 0)), int(dataset.get("Rows", 0)), limits.max_pixels)
     pixels = _dicom_pixel_array(dataset, limits.max_pixels)
     if int(dataset.get("NumberOfFrames", 1) or 1) > 1:
         pixels = pixels[0]  # radiographs are single frames; a stack keeps its first
-    if pixels.ndim == 3:  # colour DICOM (secondary captures)
-        return np.asarray(Image.fromarray(pixels.astype(np.uint8)).convert("L"), dtype=np.uint8)
-    return _dicom_display_values(pixels, dataset)
+    if dataset.get("PhotometricInterpretation") == "PALETTE COLOR" and pixels.ndim == 2:
+        pixels = _through_palette(pixels, dataset)
+    if pixels.ndim == 3:  # colour DICOM (secondary captures, ultrasound)
+        rgb = _to_uint8(pixels)
+        return np.asarray(Image.fromarray(rgb).convert("L"), dtype=np.uint8), chroma_share(rgb), tags
+    return _dicom_display_values(pixels, dataset), 0.0, tags
+
+
+def _through_palette(indices: np.ndarray, dataset: pydicom.Dataset) -> np.ndarray:
+    """(H, W, 3) RGB of a PALETTE COLOR image's stored indices."""
+    from pydicom.pixels import apply_color_lut
+
+    try:
+        return apply_color_lut(indices, dataset)
+    except (ValueError, AttributeError, KeyError, TypeError, IndexError) as error:
+        raise ImageRejectionError("corrupt_image", f"cannot apply the DICOM palette: {first_line(error)}") from error
+
+
+def _to_uint8(rgb: np.ndarray) -> np.ndarray:
+    """Colour pixels on 8 bits: wider integers (16- and 32-bit RGB, 16-bit palettes) scaled from their type's range."""
+    if rgb.dtype == np.uint8:
+        return rgb
+    if np.issubdtype(rgb.dtype, np.integer):
+        top = float(np.iinfo(rgb.dtype).max)
+        return np.round(np.clip(rgb.astype(np.float64), 0, top) * (255.0 / top)).astype(np.uint8)
+    return np.round(_stretch_to_uint16(rgb.astype(np.float64)) / 257.0).astype(np.uint8)
 
 
 def _read_dicom(data: bytes) -> pydicom.Dataset:
@@ -251,7 +289,7 @@ def _dicom_display_values(pixels: np.ndarray, dataset: pydicom.Dataset) -> np.nd
     return _stretch_to_uint16(values)
 
 
-def _finish(pixels: np.ndarray, limits: DecodeLimits, original: tuple[bytes, str] | None) -> DecodedImage:
+def _finish(pixels: np.ndarray, limits: DecodeLimits, original: tuple[bytes, str] | None, facts: ImageFacts) -> DecodedImage:
     height, width = pixels.shape
     if min(height, width) < limits.min_side:
         raise ImageRejectionError("image_too_small", f"{width}x{height} pixels, below the minimum side of {limits.min_side}")
@@ -270,4 +308,4 @@ def _finish(pixels: np.ndarray, limits: DecodeLimits, original: tuple[bytes, str
         buffer = io.BytesIO()
         Image.fromarray(pixels).save(buffer, format="PNG", compress_level=3)
         encoded, image_format = buffer.getvalue(), "png"
-    return DecodedImage(encoded, image_format, height, width, bit_depth)
+    return DecodedImage(encoded, image_format, height, width, bit_depth, facts)

@@ -13,6 +13,8 @@ and `file_too_large` for a file over the byte limit); one bad file never stops t
   DICOM through its modality LUT and VOI window with MONOCHROME1 inverted and stretched over
   16 bits, so the model sees what training saw. An 8-bit gray PNG or JPEG goes to the model as
   its own bytes; anything else as a lossless PNG of the decoded pixels.
+- The same decode measures what the indications read (colour before the conversion to gray, the
+  gray levels, a DICOM's tags): each file is read and decoded once.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from collections.abc import Iterable, Sequence
 
 from fracdet_core import storage
 from fracdet_core.errors import NotFoundError, StorageError, StorageUnavailableError
+from fracdet_core.indications.facts import ImageFacts
 from fracdet_core.ingest.decode import DICOM_SUFFIXES, ImageRejectionError, decode_image, read_within
 from fracdet_core.ingest.discovery import IMAGE_SUFFIXES
 from fracdet_core.limits import DecodeLimits
@@ -53,12 +56,15 @@ class InputImage:
         file: the input.
         encoded: PNG or JPEG bytes of the grayscale image, at the source's size.
         width, height: pixels.
+        facts: what the file says about itself (colour, gray levels, DICOM tags), measured while it was
+            decoded, for its indication (`predict.indication`).
     """
 
     file: InputFile
     encoded: bytes
     width: int
     height: int
+    facts: ImageFacts
 
 
 @dataclasses.dataclass(frozen=True)
@@ -148,7 +154,7 @@ def read_image(file: InputFile, limits: DecodeLimits = _DEFAULT_LIMITS) -> Input
         raise ImageRejectionError("unsupported_format", f"not an image type fracdet reads ({', '.join(IMAGE_SUFFIXES)}, "
                                                   "or DICOM without an extension)")
     decoded = decode_image(data, suffix, limits)
-    return InputImage(file, decoded.encoded, decoded.width, decoded.height)
+    return InputImage(file, decoded.encoded, decoded.width, decoded.height, decoded.facts)
 
 
 def read_or_reject(file: InputFile, limits: DecodeLimits = _DEFAULT_LIMITS) -> InputImage | Unreadable:

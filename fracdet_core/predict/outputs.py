@@ -5,8 +5,11 @@
   finding, score, box in pixels of the original image and normalised, drawn or not).
 - `<name>.png` per image: the image with the drawn boxes (fracture red, normal blue) and a band
   underneath stating the call; the image part keeps the original's pixel coordinates.
-- `summary.csv`: one row per image predicted; `errors.csv`: one row per input skipped, with its
-  reason. Both are written last, after every image's files.
+- An image outside the indications gets no fracture call and no box drawn (`predict.indication`
+  says what it gets instead); every image's JSON says `in_scope` and its `indication`.
+- `summary.csv`: one row per image predicted, with `in_scope` and `indication_reason`;
+  `errors.csv`: one row per input skipped, with its reason. Both are written last, after every
+  image's files.
 
 They are written to the run's staging folder, which `output_folder.publishing` then publishes as
 `--out` whole, with `.fracdet-predict.json` listing them.
@@ -22,6 +25,13 @@ from collections.abc import Sequence
 from fracdet_core import storage
 from fracdet_core.annotate import FRACTURE_COLOUR, NORMAL_COLOUR, draw_boxes, label
 from fracdet_core.classes import CLASS_NAMES, IS_FRACTURE, describe_class
+from fracdet_core.indications.verdict import Indication
+from fracdet_core.predict.indication import (
+    INDICATION_COLUMNS,
+    not_supported_picture,
+    with_indication,
+    with_indication_columns,
+)
 from fracdet_core.predict.inputs import InputImage, Unreadable
 from fracdet_core.predict.model import PredictModel
 from fracdet_core.predict.results import ImagePrediction, detection_records
@@ -29,7 +39,7 @@ from fracdet_core.predict.thresholds import OperatingThresholds
 from fracdet_core.records import ImageDetections
 
 SUMMARY_COLUMNS = ("name", "input", "width", "height", "body_part", "fractured", "fracture_score", "threshold",
-                   "normalised_score", "detections", "drawn")
+                   "normalised_score", "detections", "drawn", *INDICATION_COLUMNS)
 ERROR_COLUMNS = ("input", "reason", "detail")
 NO_FINDING_COLOUR = (90, 90, 90)
 
@@ -74,11 +84,16 @@ def picture(image: InputImage, prediction: ImagePrediction) -> bytes:
 
 
 def write_image_outputs(out: str, image: InputImage, prediction: ImagePrediction, model: PredictModel,
-                        thresholds: OperatingThresholds) -> dict:
+                        thresholds: OperatingThresholds, indication: Indication) -> dict:
     """Write `<name>.json` and `<name>.png`; returns the image's `summary.csv` row."""
-    document = image_document(image, prediction, model, thresholds)
+    document = with_indication(image_document(image, prediction, model, thresholds), indication)
     storage.write_text(storage.join(out, f"{image.file.name}.json"), json.dumps(document, indent=2) + "\n")
-    storage.write_bytes(storage.join(out, f"{image.file.name}.png"), picture(image, prediction))
+    drawn = picture(image, prediction) if indication.in_scope else not_supported_picture(image, indication)
+    storage.write_bytes(storage.join(out, f"{image.file.name}.png"), drawn)
+    return with_indication_columns(_summary_row(image, prediction), indication)
+
+
+def _summary_row(image: InputImage, prediction: ImagePrediction) -> dict:
     return {
         "name": image.file.name,
         "input": image.file.uri,

@@ -1,5 +1,5 @@
 """`fracdet predict`'s work: resolve the model and its thresholds, read the inputs, run the serving
-signature in batches, write the outputs.
+signature in batches, answer each image's indication, write the outputs.
 
 The model runs through its `serving_default` signature, as TF Serving and `fracdet evaluate` run
 it, so what a user sees here is what a server returns. The output folder, then the model and its
@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from fracdet_core.errors import FracdetError, first_line
 from fracdet_core.output_folder import PREDICT, claim, publishing, refuse_overlap
 from fracdet_core.predict.config import PredictConfig
+from fracdet_core.predict.indication import indicate
 from fracdet_core.predict.inputs import InputImage, Unreadable, discover, read_or_reject
 from fracdet_core.predict.model import PredictModel, find_model
 from fracdet_core.predict.outputs import write_image_outputs, write_tables
@@ -74,7 +75,8 @@ def predict(model_reference: str, inputs: Sequence[str], out: str, config: Predi
                 unreadable += [item for item in batch if isinstance(item, Unreadable)]
                 for image, detections in detect_batch(serve, images, unreadable):
                     prediction = interpret(detections, thresholds, config.display)
-                    rows.append(write_image_outputs(staging, image, prediction, model, thresholds))
+                    indication = indicate(image, detections, thresholds)
+                    rows.append(write_image_outputs(staging, image, prediction, model, thresholds, indication))
                 bar.update(len(batch))
         write_tables(staging, rows, unreadable)
     return PredictSummary(model, thresholds, rows, unreadable, found.ignored)

@@ -38,11 +38,15 @@ class OperatingThresholds:
         by_part: body part -> threshold; a part missing here takes `overall`.
         overall: the threshold for any other image (no detection, or a part without its own).
         source: where they came from: an operating thresholds file's URI, or "--threshold".
+        in_scope_threshold: the model's in-scope score at or above which an image is within the
+            indications; None: the model decides nothing about indications (a fixed --threshold, a file
+            without one, a model without an in-scope score).
     """
 
     by_part: Mapping[str, float]
     overall: float
     source: str
+    in_scope_threshold: float | None = None
 
     def for_part(self, body_part: str | None) -> float:
         return self.by_part.get(body_part, self.overall) if body_part else self.overall
