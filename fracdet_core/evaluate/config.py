@@ -18,7 +18,8 @@ from fracdet_core.errors import ConfigError
 # champion measured under 2 is measured again before its AUC is compared with a candidate's.
 # 4: each threshold is the split-conformal rank of the calibration half's fractured scores
 # (`clinical._operating_threshold`), one rank lower than the highest reaching the target there.
-SCHEMA_VERSION = 4
+# 5: each `fracture` group holds the definite operating point too (`definite`), at `target_specificity`.
+SCHEMA_VERSION = 5
 
 
 @dataclasses.dataclass(frozen=True)
@@ -26,7 +27,9 @@ class EvaluateConfig:
     """Attributes:
         split: the ingest split to evaluate on.
         target_sensitivity: image-level sensitivity the per-body-part thresholds are chosen for,
-            on the calibration half of the split.
+            on the calibration half of the split (the "suspicious" operating point).
+        target_specificity: image-level specificity the per-body-part "definite" thresholds are
+            chosen for, on the same half (`evaluate.definite`).
         froc_iou: overlap at which a fracture box counts as found (FROC).
         bootstrap_resamples: resamples for the mAP@0.5 confidence interval.
         batch_size: images per call of the serving signature.
@@ -36,6 +39,7 @@ class EvaluateConfig:
 
     split: str = "val"
     target_sensitivity: float = defaults.TARGET_SENSITIVITY
+    target_specificity: float = defaults.TARGET_SPECIFICITY
     froc_iou: float = 0.3
     bootstrap_resamples: int = 1000
     batch_size: int = 8
@@ -45,6 +49,8 @@ class EvaluateConfig:
     def __post_init__(self) -> None:
         if not 0 < self.target_sensitivity <= 1:
             raise ConfigError(f"target_sensitivity must be within (0, 1], got {self.target_sensitivity}")
+        if not 0 < self.target_specificity <= 1:
+            raise ConfigError(f"target_specificity must be within (0, 1], got {self.target_specificity}")
         if not 0 < self.froc_iou <= 1:
             raise ConfigError(f"froc_iou must be within (0, 1], got {self.froc_iou}")
         if self.bootstrap_resamples < 1 or self.batch_size < 1 or self.latency_repeats < 1:
@@ -52,5 +58,6 @@ class EvaluateConfig:
 
     def fingerprint(self) -> str:
         """What the metrics depend on besides model and data (not the batch size or the bar)."""
-        settings = (self.split, self.target_sensitivity, self.froc_iou, self.bootstrap_resamples, SCHEMA_VERSION)
+        settings = (self.split, self.target_sensitivity, self.target_specificity, self.froc_iou, self.bootstrap_resamples,
+                    SCHEMA_VERSION)
         return hashlib.sha256(repr(settings).encode()).hexdigest()[:12]

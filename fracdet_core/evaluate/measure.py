@@ -97,6 +97,7 @@ def evaluate_model(
         **_detection_metrics(measures.coco, config.bootstrap_resamples),
         "froc": _froc_summary(measures.froc),
         "target_sensitivity": config.target_sensitivity,
+        "target_specificity": config.target_specificity,
         "fracture": measures.clinical.summary(),
         "calibration_fracture": measures.calibration.summary(),
         "latency_ms": _latency_ms(serve, ingest_uri, config),
@@ -117,7 +118,8 @@ def measure_records(truths: list[ImageTruth], detections: list[ImageDetections],
     partition = partition_images(truths)
     calibration = take(truths, partition.calibration), take(detections, partition.calibration)
     test = take(truths, partition.test), take(detections, partition.test)
-    thresholds = calibrate_thresholds(*calibration, target_sensitivity=config.target_sensitivity)
+    thresholds = calibrate_thresholds(*calibration, target_sensitivity=config.target_sensitivity,
+                                      target_specificity=config.target_specificity)
     return SplitMeasures(
         partition=partition, thresholds=thresholds, coco=coco_metrics(*test),
         froc=froc_curve(*test, iou_threshold=config.froc_iou),

@@ -24,12 +24,21 @@ import dataclasses
 import hashlib
 import json
 
-from fracdet_core import storage
+from fracdet_core import defaults, storage
 from fracdet_core.evaluate.blessing import Blessing, BlessingThresholds, decide, load_thresholds
 from fracdet_core.evaluate.config import EvaluateConfig
+from fracdet_core.evaluate.definite import min_normal_images
 from fracdet_core.evaluate.measure import Evaluation, evaluate_model, fingerprints
 from fracdet_core.evaluate.report import render_report
-from fracdet_core.operating_thresholds import FILE_NAME, SPLIT_CONFORMAL, EvaluationSource, OperatingThresholdsFile, ThresholdRule
+from fracdet_core.operating_thresholds import (
+    FILE_NAME,
+    SPLIT_CONFORMAL,
+    DefiniteRule,
+    EvaluationSource,
+    Indications,
+    OperatingThresholdsFile,
+    ThresholdRule,
+)
 from fracdet_core.output_folder import EVALUATE, claim, publishing
 from fracdet_core.registry.refs import read_location, resolve
 from fracdet_core.serving.saved_model import saved_model_location
@@ -98,7 +107,10 @@ def run_evaluation(
 
 
 def _operating_thresholds(evaluation: Evaluation, metrics_json: bytes) -> OperatingThresholdsFile:
-    """The operating thresholds file of `evaluation`, whose metrics.json holds `metrics_json`."""
+    """The operating thresholds file of `evaluation`, whose metrics.json holds `metrics_json`.
+
+    Both operating points; the in-scope threshold is null until evaluation chooses one.
+    """
     metrics, chosen = evaluation.metrics, evaluation.measures.thresholds
     calibration = metrics["partition"]["calibration"]
     return OperatingThresholdsFile(
@@ -107,6 +119,10 @@ def _operating_thresholds(evaluation: Evaluation, metrics_json: bytes) -> Operat
                            calibration["fractured"]),
         evaluation=EvaluationSource(hashlib.sha256(metrics_json).hexdigest(), metrics["data"], metrics["data_manifest_sha256"],
                                     metrics["evaluated_at"]),
+        definite_by_body_part=dict(chosen.definite.by_part), definite_overall=chosen.definite.overall,
+        definite_rule=DefiniteRule(SPLIT_CONFORMAL, chosen.target_specificity, calibration["images"] - calibration["fractured"],
+                                   min_normal_images(chosen.target_specificity)),
+        indications=Indications(None, defaults.TARGET_IN_SCOPE_KEPT, calibration["images"]),
     )
 
 
