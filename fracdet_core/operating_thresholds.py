@@ -180,23 +180,32 @@ class OperatingThresholdsFile:
         return self.definite_by_body_part.get(part, self.definite_overall)
 
     @property
+    def schema_version(self) -> int:
+        """The version `encode` writes: 1 for content without `definite_rule` and `indications`, as a version 1 file reads."""
+        return 1 if self.definite_rule is None and self.indications is None else SCHEMA_VERSION
+
+    @property
     def in_scope_threshold(self) -> float | None:
         return self.indications.in_scope_threshold if self.indications else None
 
     def encode(self) -> bytes:
-        """The file's bytes, schema version 2."""
-        assert self.definite_rule is not None and self.indications is not None, "version 2 needs both"
+        """The file's bytes: schema version 2; version 1 for content without `definite_rule` and `indications`
+        (what a version 1 file reads as), so that every content read encodes back to its own version."""
+        version_1 = self.schema_version == 1
+        assert version_1 or (self.definite_rule is not None and self.indications is not None), "version 2 needs both"
         document = {
             "schema": SCHEMA,
-            "schema_version": SCHEMA_VERSION,
+            "schema_version": self.schema_version,
             "model_sha256": self.model_sha256,
             "thresholds": {"by_body_part": dict(self.by_body_part), "overall": self.overall},
             "rule": dataclasses.asdict(self.rule),
-            "definite": {"thresholds": {"by_body_part": dict(self.definite_by_body_part), "overall": self.definite_overall},
-                         "rule": dataclasses.asdict(self.definite_rule)},
-            "indications": dataclasses.asdict(self.indications),
-            "evaluation": dataclasses.asdict(self.evaluation),
         }
+        if not version_1:
+            document["definite"] = {"thresholds": {"by_body_part": dict(self.definite_by_body_part),
+                                                   "overall": self.definite_overall},
+                                    "rule": dataclasses.asdict(self.definite_rule)}
+            document["indications"] = dataclasses.asdict(self.indications)
+        document["evaluation"] = dataclasses.asdict(self.evaluation)
         return (json.dumps(document, indent=2) + "\n").encode("utf-8")
 
 

@@ -76,7 +76,7 @@ def test_the_summary_row_of_a_model_whose_one_detection_is_known(model, tmp_path
     # One FOREARM normal box scoring about 1: no fracture box of the part (score 0), drawn at threshold 0.5.
     assert rows == [{"name": "knee", "input": str(tmp_path / "in" / "knee.png"), "width": "200", "height": "100",
                      "body_part": "FOREARM", "fractured": "False", "fracture_score": "0.0", "threshold": "0.5",
-                     "normalised_score": "0.0", "detections": "1", "drawn": "1"}]
+                     "normalised_score": "0.0", "detections": "1", "drawn": "1", "operating_point": ""}]
 
 
 @pytest.mark.parametrize(("out", "inputs", "says"), [
