@@ -505,10 +505,10 @@ def _assert_one_line_per_task_then_the_summary(printed: str, blessing: dict) -> 
     assert lines[1].endswith("found 72, ingested 72, quarantined 0") and " s  1 epochs, best val loss " in lines[3]
     assert lines[4].endswith("blessed yes") and lines[5].endswith("version 1 (champion)") and lines[6].endswith("outcome blessed")
     assert lines[len(tasks)] == "ingested 72 of 72 files (0 quarantined)" and lines[-1].startswith("all task outputs: ")
-    # The summary: counts, weights, training; the metrics table (mAP, the split's two halves, then the test half's
-    # and the calibration half's tables: a title, a header and 6 groups each); the blessing and its reasons; the
-    # version, the outcome, 2 reports and 3 folders.
-    metrics_table = 2 + 2 * (1 + 1 + 6)
+    # The summary: counts, weights, training; the metrics table (mAP, the split's two halves, the two operating
+    # points, then the test half's and the calibration half's tables: a title, a two-line header and 6 groups each);
+    # the blessing and its reasons; the version, the outcome, 2 reports and 3 folders.
+    metrics_table = 3 + 2 * (1 + 2 + 6)
     assert len(lines) == len(tasks) + 3 + metrics_table + 1 + len(blessing["reasons"]) + 2 + 2 + 3
 
 
