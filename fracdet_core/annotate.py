@@ -150,10 +150,9 @@ def draw_boxes(
         placed.append(tag)
         draw.rectangle(tag, fill=colour, outline=RIM_COLOUR)
         draw.text((tag[0] + line, tag[1] + line), text, fill=TEXT_COLOUR, font=font, anchor="lt")
-    if caption:
-        canvas = _with_caption(canvas, caption, caption_colour, font_size(width, height), line)
-    if legend:
-        canvas = _with_caption(canvas, legend, LEGEND_COLOUR, font_size(width, height), line)
+    for band, band_colour in ((caption, caption_colour), (legend, LEGEND_COLOUR)):  # the legend goes under the caption
+        if band:
+            canvas = _with_caption(canvas, band, band_colour, font_size(width, height), line)
     buffer = io.BytesIO()
     # Level 3: the default 6 makes these pictures no smaller and takes longer to encode them.
     canvas.save(buffer, format="PNG", compress_level=3)

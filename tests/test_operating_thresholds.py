@@ -90,8 +90,10 @@ def test_no_definite_threshold_chosen_is_a_valid_file():
 
 def test_no_threshold_chosen_is_a_valid_file():
     document = _document() | {"thresholds": {"by_body_part": {}, "overall": None}}
+    document["definite"]["thresholds"] = {"by_body_part": {}, "overall": None}  # no call, so no definite call
     read = parse_thresholds(json.dumps(document).encode(), "t.json", ADVICE)
     assert (dict(read.by_body_part), read.overall, read.for_part("HAND")) == ({}, None, None)
+    assert (read.definite_overall, read.definite_for_part("HAND")) == (None, None)
 
 
 def test_a_reference_names_the_file_or_the_folder_holding_it():
