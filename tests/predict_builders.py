@@ -111,7 +111,8 @@ def write_evaluation(folder: Path, saved_model: Path, thresholds: dict[str, floa
     (folder / "metrics.json").write_text(json.dumps(metrics))
     (folder / "blessing.json").write_text(json.dumps({"blessed": True, "reasons": ["PASS made by the tests"]}))
     by_body_part = {part: value for part, value in thresholds.items() if part != "overall"}
-    definite = {part: value for part, value in DEFINITE.items() if part != "overall"}, DEFINITE["overall"]
+    definite = ({part: value for part, value in DEFINITE.items() if part != "overall"}, DEFINITE["overall"]) if (
+        thresholds["overall"] is not None) else ({}, None)  # no call chosen: no definite call either
     write_operating_thresholds(folder, by_body_part, thresholds["overall"], definite)
     return folder
 

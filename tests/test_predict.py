@@ -21,7 +21,7 @@ from yolo_builders import REAL_EXTREMITY_CR, dicom_without_pixels
 
 from fracdet import main
 from fracdet_core import storage
-from fracdet_core.annotate import FRACTURE_COLOUR, box_rect, class_colour, line_width
+from fracdet_core.annotate import FRACTURE_COLOUR, LEGEND_COLOUR, box_rect, class_colour, line_width
 from fracdet_core.classes import BODY_PARTS
 from fracdet_core.errors import ConfigError
 from fracdet_core.evaluate.config import EvaluateConfig
@@ -123,7 +123,8 @@ def test_the_picture_shows_exactly_the_boxes_the_json_marks_drawn(case, predicte
     picture = np.asarray(Image.open(predicted / "fractured.png").convert("RGB"))
     width, height = document["width"], document["height"]
     assert picture.shape[1] == width and picture.shape[0] > height  # the caption band is added underneath
-    assert tuple(picture[-3, 2]) == FRACTURE_COLOUR  # the band says "FRACTURE" in the fracture colour
+    assert tuple(picture[height + 2, 2]) == FRACTURE_COLOUR  # the band says "FRACTURE" in the fracture colour
+    assert tuple(picture[-3, 2]) == LEGEND_COLOUR  # and under it the legend of solid and dashed boxes
     line = line_width(width, height)
     drawn = [item for item in document["detections"] if item["drawn"]]
     assert 1 <= len(drawn) <= DisplayConfig().max_boxes
@@ -138,7 +139,10 @@ def test_the_picture_shows_exactly_the_boxes_the_json_marks_drawn(case, predicte
             picture[top + middle, left + line:right - line], picture[bottom - middle, left + line:right - line],
         ])
         share = np.mean(np.all(edges == class_colour(item["class_id"]), axis=1))
-        if item["drawn"]:
+        dashed = item["finding"] == "fracture" and item["operating_point"] != "definite"
+        if item["drawn"] and dashed:
+            assert 0.3 < share < 0.85, item  # dashes of four line widths, gaps of three
+        elif item["drawn"]:
             assert share >= 0.9, item
         elif item["score"] < 0.05:
             assert share < 0.5, item  # a faint detection leaves no box behind
