@@ -6,9 +6,9 @@ by `output_folder`: a kill leaves the previous evaluation or the new one, never 
   contracts": `map50`, `map50_95`, `per_class_ap`, `fracture`, `latency_ms`) plus the bootstrap
   interval of mAP@0.5, AR@100, FROC sensitivities, and what was measured (model and data
   fingerprints, split, image count);
-- `operating_thresholds.json`: the thresholds the model is to serve with, chosen on the
-  calibration half, with the rule that chose them and this metrics.json's sha256
-  (`fracdet_core.operating_thresholds`);
+- `operating_thresholds.json`: the thresholds the model is to serve with, both operating points
+  (suspicious, definite), chosen on the calibration half, with the rules that chose them and this
+  metrics.json's sha256 (`fracdet_core.operating_thresholds`);
 - `blessing.json`: `blessed` and every check's reason; the champion's metrics when one was given;
 - `report.html`: the self-contained report;
 - `.fracdet-evaluate.json`: the record naming the writer and those files.
