@@ -174,6 +174,7 @@ def run_evaluate_component(
     model_name: str,
     thresholds_uri: str | None,
     target_sensitivity: float,
+    target_specificity: float,
 ) -> bool:
     """The evaluate component's work: evaluate into `evaluation`, fill the dashboard artifacts; whether blessed.
 
@@ -193,9 +194,10 @@ def run_evaluate_component(
         champion_uri = registry.reference(model_name, "champion")
         cache_uri = registry.evaluation_cache(model_name)
     location = artifact_location(evaluation)
+    config = EvaluateConfig(target_sensitivity=target_sensitivity, target_specificity=target_specificity)
     result, blessing = run_evaluation(
         artifact_location(model), artifact_location(dataset), location, champion_uri=champion_uri,
-        thresholds_uri=thresholds_uri, cache_uri=cache_uri, config=EvaluateConfig(target_sensitivity=target_sensitivity),
+        thresholds_uri=thresholds_uri, cache_uri=cache_uri, config=config,
     )
     storage.write_bytes(artifact_location(report), storage.read_bytes(storage.join(location, "report.html")))
     report.metadata["display_name"] = "Evaluation report"
@@ -237,6 +239,11 @@ def thresholds_metadata(chosen: OperatingThresholdsFile) -> dict[str, object]:
     if chosen.overall is not None:  # else none was chosen (no fractured calibration image): none to show
         figures |= {f"threshold_{part}": value for part, value in chosen.by_body_part.items()}
         figures["threshold_other_parts"] = chosen.overall
+    if chosen.definite_rule is not None:
+        figures["target_specificity"] = chosen.definite_rule.target_specificity
+    if chosen.definite_overall is not None:  # else every call is suspicious
+        figures |= {f"definite_threshold_{part}": value for part, value in chosen.definite_by_body_part.items()}
+        figures["definite_threshold_other_parts"] = chosen.definite_overall
     return figures
 
 
@@ -260,6 +267,8 @@ def evaluation_metrics(metrics: dict, blessed: bool) -> dict[str, float]:
     for group, values in metrics["fracture"].items():
         for name in ("sensitivity", "specificity", "auc"):
             figures[f"{group.lower()}_{name}"] = values[name]
+        for name in ("sensitivity", "specificity"):  # the definite operating point
+            figures[f"{group.lower()}_definite_{name}"] = (values.get("definite") or {}).get(name)
     return {name: round(float(value), 4) for name, value in figures.items() if value is not None}
 
 

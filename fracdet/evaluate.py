@@ -39,6 +39,9 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--split", default=EvaluateConfig.split, help="the ingest split to evaluate on (default: %(default)s)")
     parser.add_argument("--target-sensitivity", type=float, default=defaults.TARGET_SENSITIVITY,
                         help="image-level sensitivity the per-body-part thresholds are set for (default: %(default)s)")
+    parser.add_argument("--target-specificity", type=float, default=defaults.TARGET_SPECIFICITY,
+                        help="image-level specificity the per-body-part 'definite' thresholds are set for "
+                             "(default: %(default)s)")
     parser.add_argument("--target-in-scope-kept", type=float, default=defaults.TARGET_IN_SCOPE_KEPT,
                         help="share of in-scope images the in-scope threshold keeps (default: %(default)s)")
     parser.add_argument("--batch-size", type=positive_int, default=EvaluateConfig.batch_size,
@@ -55,8 +58,8 @@ def run(args: argparse.Namespace) -> int:
     from fracdet_core.operating_thresholds import FILE_NAME
 
     config = EvaluateConfig(split=args.split, target_sensitivity=args.target_sensitivity,
-                            target_in_scope_kept=args.target_in_scope_kept, batch_size=args.batch_size,
-                            show_progress=not args.quiet)
+                            target_specificity=args.target_specificity, target_in_scope_kept=args.target_in_scope_kept,
+                            batch_size=args.batch_size, show_progress=not args.quiet)
     evaluation, blessing = run_evaluation(args.model, args.data, args.out, champion_uri=args.champion,
                                        thresholds_uri=args.thresholds, cache_uri=args.cache, config=config)
     print(metrics_table(evaluation.metrics))

@@ -123,6 +123,7 @@ def run(args: argparse.Namespace) -> int:
     shown = ", ".join(f"{part} {value:.3f}" for part, value in thresholds.by_part.items())
     print(f"model: {summary.model.location}" + (f" (version {summary.model.version.version})" if summary.model.version else ""))
     print(f"thresholds: {shown + ', ' if shown else ''}other {thresholds.overall:.3f} (from {thresholds.source})")
+    print(_definite_line(thresholds))
     for item in summary.unreadable:
         print(f"fracdet predict: skipped {item.uri}: {item.reason}: {item.detail}", file=sys.stderr)
     if summary.ignored:
@@ -130,3 +131,11 @@ def run(args: argparse.Namespace) -> int:
         print(f"fracdet predict: ignored files that are not images: {ignored}", file=sys.stderr)
     print(closing_line(summary.rows, len(summary.unreadable), args.out))
     return 0 if summary.rows else NOTHING_PREDICTED
+
+
+def _definite_line(thresholds) -> str:  # noqa: ANN001 - OperatingThresholds, imported late
+    """The definite operating point's thresholds, or why there are none."""
+    if thresholds.definite_overall is None:
+        return "definite: none (every fracture call is suspicious; boxes dashed)"
+    shown = ", ".join(f"{part} {value:.3f}" for part, value in thresholds.definite_by_part.items())
+    return f"definite: {shown + ', ' if shown else ''}other {thresholds.definite_overall:.3f} (solid boxes; suspicious dashed)"

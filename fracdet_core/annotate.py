@@ -9,7 +9,9 @@ the image; every line has a dark rim, so red and blue stand out on white bone an
 alike; labels sit in filled boxes above the box (below, or inside, where that collides with a
 label already placed: the most confident box places first), and a label that would cover another
 is left out, its box still drawn in its colour; an optional caption goes in a
-band under the image, so the image's pixel coordinates are those of the original.
+band under the image, so the image's pixel coordinates are those of the original, and an
+optional legend in a second band under it. A box may be drawn dashed: `fracdet predict` draws
+fracture boxes that are suspicious, not definite, so (`predict.operating_point`).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ NORMAL_COLOUR = (40, 150, 240)
 TRUTH_COLOUR = (40, 200, 80)
 RIM_COLOUR = (0, 0, 0)
 TEXT_COLOUR = (255, 255, 255)
+LEGEND_COLOUR = (45, 45, 45)
 
 Rect = tuple[int, int, int, int]  # left, top, right, bottom, pixels
 
@@ -108,6 +111,8 @@ def draw_boxes(
     labels: Sequence[str] | None = None,
     caption: str | None = None,
     caption_colour: tuple[int, int, int] = (60, 60, 60),
+    dashed: Sequence[bool] | None = None,
+    legend: str | None = None,
 ) -> bytes:
     """PNG bytes of the image with `detections` (and `truth_boxes`, yxyx normalised) drawn.
 
@@ -119,6 +124,8 @@ def draw_boxes(
         labels: one text per detection; default `label(class, score)`.
         caption: a line of text in a band added under the image.
         caption_colour: the band's colour.
+        dashed: one flag per detection: draw its box dashed; default every box solid.
+        legend: a line of text in a second band, under the caption's.
     """
     canvas = decode_gray(encoded).convert("RGB")
     if max_side:
@@ -134,8 +141,7 @@ def draw_boxes(
         _rectangle(draw, box_rect(box, width, height), TRUTH_COLOUR, line)
     rects = [box_rect(box, width, height) for box in detections.boxes]
     colours = [class_colour(int(class_id)) for class_id in detections.classes]
-    for rect, colour in reversed(list(zip(rects, colours, strict=True))):  # the most confident box ends on top
-        _rectangle(draw, rect, colour, line)
+    _draw_rectangles(draw, rects, colours, dashed or [False] * len(rects), line)
     placed: list[Rect] = []
     for rect, colour, text in zip(rects, colours, texts, strict=True):
         tag = _place_label(draw, rect, text, font, line, (width, height), placed)
@@ -144,8 +150,9 @@ def draw_boxes(
         placed.append(tag)
         draw.rectangle(tag, fill=colour, outline=RIM_COLOUR)
         draw.text((tag[0] + line, tag[1] + line), text, fill=TEXT_COLOUR, font=font, anchor="lt")
-    if caption:
-        canvas = _with_caption(canvas, caption, caption_colour, font_size(width, height), line)
+    for band, band_colour in ((caption, caption_colour), (legend, LEGEND_COLOUR)):  # the legend goes under the caption
+        if band:
+            canvas = _with_caption(canvas, band, band_colour, font_size(width, height), line)
     buffer = io.BytesIO()
     # Level 3: the default 6 makes these pictures no smaller and takes longer to encode them.
     canvas.save(buffer, format="PNG", compress_level=3)
@@ -157,6 +164,27 @@ def _rectangle(draw: ImageDraw.ImageDraw, rect: Rect, colour: tuple[int, int, in
     left, top, right, bottom = rect
     draw.rectangle((left - 1, top - 1, right + 1, bottom + 1), outline=RIM_COLOUR, width=line + 2)
     draw.rectangle((left, top, right, bottom), outline=colour, width=line)
+
+
+def _draw_rectangles(draw: ImageDraw.ImageDraw, rects: Sequence[Rect], colours: Sequence[tuple[int, int, int]],
+                     dashed: Sequence[bool], line: int) -> None:
+    """The boxes in reverse order, so the most confident (first) ends on top; each solid or dashed."""
+    for rect, colour, is_dashed in reversed(list(zip(rects, colours, dashed, strict=True))):
+        (_dashed_rectangle if is_dashed else _rectangle)(draw, rect, colour, line)
+
+
+def _dashed_rectangle(draw: ImageDraw.ImageDraw, rect: Rect, colour: tuple[int, int, int], line: int) -> None:
+    """`_rectangle`'s box in dashes about four line widths long, with gaps of three, each dash rimmed."""
+    left, top, right, bottom = rect
+    dash, period = 4 * line + 2, 7 * line + 4
+    dashes = [(x, y, min(x + dash, right), y + line - 1) for x in range(left, right + 1, period)
+              for y in (top, bottom - line + 1)]
+    dashes += [(x, y, x + line - 1, min(y + dash, bottom)) for y in range(top, bottom + 1, period)
+               for x in (left, right - line + 1)]
+    for x0, y0, x1, y1 in dashes:
+        draw.rectangle((x0 - 1, y0 - 1, x1 + 1, y1 + 1), fill=RIM_COLOUR)
+    for x0, y0, x1, y1 in dashes:
+        draw.rectangle((x0, y0, x1, y1), fill=colour)
 
 
 def _place_label(

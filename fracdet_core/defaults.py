@@ -41,4 +41,5 @@ TRAINING_JOB_API = "trainjob"  # what a train step on several machines creates: 
 
 # Evaluation
 TARGET_SENSITIVITY = 0.90  # image-level sensitivity the per-body-part operating thresholds are set for
-TARGET_IN_SCOPE_KEPT = 0.99  # share of in-scope images the in-scope threshold is set to keep (issue 34)
+TARGET_SPECIFICITY = 0.95  # image-level specificity the per-body-part "definite" thresholds are set for
+TARGET_IN_SCOPE_KEPT = 0.99  # share of in-scope calibration images the in-scope threshold keeps

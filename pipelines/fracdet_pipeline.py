@@ -94,6 +94,7 @@ def wire_pipeline(
     train_workers: int = defaults.TRAIN_WORKERS,
     thresholds_uri: str = "",
     target_sensitivity: float = defaults.TARGET_SENSITIVITY,
+    target_specificity: float = defaults.TARGET_SPECIFICITY,
     mlflow_tracking_uri: str = "",
     kfp_dashboard_url: str = "",
 ) -> None:
@@ -127,6 +128,7 @@ def wire_pipeline(
         thresholds_uri: blessing thresholds YAML (min_map50, min_sensitivity, ...); empty for the defaults. Not the
             operating thresholds, which evaluate chooses and register keeps with the version.
         target_sensitivity: image-level sensitivity the per-body-part operating thresholds are set for.
+        target_specificity: image-level specificity the per-body-part "definite" operating thresholds are set for.
         mlflow_tracking_uri: an MLflow tracking server (http://...); the run is logged there as one MLflow run. Empty:
             the pods' MLFLOW_TRACKING_URI, else no tracking.
         kfp_dashboard_url: the Kubeflow Pipelines UI's address (https://HOST/pipeline), linked from the MLflow run.
@@ -146,7 +148,8 @@ def wire_pipeline(
         model = _train(cluster, worker_image, train_workers, training)
         evaluate_task = configured(
             evaluate(dataset=dataset, model=model, analysis=analysis, registry_uri=registry_uri, model_name=model_name,
-                     thresholds_uri=thresholds_uri, target_sensitivity=target_sensitivity, run_id=RUN_ID,
+                     thresholds_uri=thresholds_uri, target_sensitivity=target_sensitivity,
+                     target_specificity=target_specificity, run_id=RUN_ID,
                      mlflow_tracking_uri=mlflow_tracking_uri, kfp_dashboard_url=kfp_dashboard_url),
             EVALUATE, cluster,
         )

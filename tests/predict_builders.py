@@ -37,6 +37,8 @@ TINY = ModelConfig(image_size=128, stem_width=8, stage_widths=(8, 8, 16, 16, 16)
 STEPS = 100
 # Operating thresholds written into the hand-made evaluation: FINGER's differs from the rest.
 THRESHOLDS = {"ELBOW": 0.6, "FINGER": 0.35, "FOREARM": 0.6, "HAND": 0.6, "SHOULDER": 0.6, "overall": 0.7}
+# And the definite operating point's: FINGER's own, every other part the overall one.
+DEFINITE = {"FINGER": 0.5, "overall": 0.8}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -109,7 +111,9 @@ def write_evaluation(folder: Path, saved_model: Path, thresholds: dict[str, floa
     (folder / "metrics.json").write_text(json.dumps(metrics))
     (folder / "blessing.json").write_text(json.dumps({"blessed": True, "reasons": ["PASS made by the tests"]}))
     by_body_part = {part: value for part, value in thresholds.items() if part != "overall"}
-    write_operating_thresholds(folder, by_body_part, thresholds["overall"])
+    definite = ({part: value for part, value in DEFINITE.items() if part != "overall"}, DEFINITE["overall"]) if (
+        thresholds["overall"] is not None) else ({}, None)  # no call chosen: no definite call either
+    write_operating_thresholds(folder, by_body_part, thresholds["overall"], definite)
     return folder
 
 

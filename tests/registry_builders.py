@@ -17,7 +17,9 @@ from fracdet_core import storage
 from fracdet_core.operating_thresholds import (
     FILE_NAME,
     SPLIT_CONFORMAL,
+    DefiniteRule,
     EvaluationSource,
+    Indications,
     OperatingThresholdsFile,
     ThresholdRule,
     parse_thresholds,
@@ -52,7 +54,8 @@ def evaluation_of(model: str, out: Path, *, blessed: bool | None = None, base: s
     (out / "metrics.json").write_text(json.dumps(metrics))
     if base:  # the base evaluation's thresholds, now of this model and this metrics.json
         chosen = parse_thresholds((out / FILE_NAME).read_bytes(), str(out / FILE_NAME), "")
-        write_operating_thresholds(out, chosen.by_body_part, chosen.overall)
+        definite = (chosen.definite_by_body_part, chosen.definite_overall) if chosen.definite_rule else None
+        write_operating_thresholds(out, chosen.by_body_part, chosen.overall, definite)
     else:
         write_operating_thresholds(out, {"HAND": 0.4}, 0.5)
     if blessed is not None or not base:
@@ -61,15 +64,26 @@ def evaluation_of(model: str, out: Path, *, blessed: bool | None = None, base: s
     return str(out)
 
 
-def write_operating_thresholds(evaluation: Path, by_body_part: dict[str, float], overall: float | None) -> bytes:
-    """The operating_thresholds.json `fracdet evaluate` writes beside the evaluation's metrics.json, of the model it names."""
+def write_operating_thresholds(evaluation: Path, by_body_part: dict[str, float], overall: float | None,
+                               definite: tuple[dict[str, float], float | None] | None = None) -> bytes:
+    """The operating_thresholds.json `fracdet evaluate` writes beside the evaluation's metrics.json, of the model it names.
+
+    `definite`: the definite point's (by_body_part, overall), in a version 2 file; None: a version 1 file, as a
+    fracdet before the definite point wrote.
+    """
     metrics_json = (evaluation / "metrics.json").read_bytes()
     metrics = json.loads(metrics_json)
+    version_2 = {} if definite is None else {
+        "definite_by_body_part": definite[0], "definite_overall": definite[1],
+        "definite_rule": DefiniteRule(SPLIT_CONFORMAL, 0.95, calibration_normal=4, min_normal_images=19),
+        "indications": Indications(None, 0.99, calibration_in_scope_images=8),
+    }
     chosen = OperatingThresholdsFile(
         model_sha256=metrics["model_sha256"], by_body_part=by_body_part, overall=overall,
         rule=ThresholdRule(SPLIT_CONFORMAL, 0.9, "val", calibration_images=8, calibration_fractured=4),
         evaluation=EvaluationSource(hashlib.sha256(metrics_json).hexdigest(), "stand-in ingest", "0" * 64,
                                     "2026-01-01T00:00:00+00:00"),
+        **version_2,
     )
     (evaluation / FILE_NAME).write_bytes(chosen.encode())
     return chosen.encode()

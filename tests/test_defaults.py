@@ -67,6 +67,7 @@ PIPELINE = {
     "train_workers": defaults.TRAIN_WORKERS,
     "thresholds_uri": NONE,
     "target_sensitivity": defaults.TARGET_SENSITIVITY,
+    "target_specificity": defaults.TARGET_SPECIFICITY,
     "mlflow_tracking_uri": NONE,
     "kfp_dashboard_url": NONE,
 }
@@ -89,7 +90,8 @@ COMPONENTS = {
                        "config_uri": PIPELINE["train_config_uri"], "gpu_count": PIPELINE["gpu_count"], "gpu_type": GPU_RESOURCE,
                        "shm_size": ClusterConfig().shm_size},
     evaluate: {"registry_uri": NONE, "model_name": defaults.MODEL_NAME, "thresholds_uri": PIPELINE["thresholds_uri"],
-               "target_sensitivity": defaults.TARGET_SENSITIVITY, "run_id": NONE,
+               "target_sensitivity": defaults.TARGET_SENSITIVITY, "target_specificity": defaults.TARGET_SPECIFICITY,
+               "run_id": NONE,
                "mlflow_tracking_uri": PIPELINE["mlflow_tracking_uri"], "kfp_dashboard_url": PIPELINE["kfp_dashboard_url"]},
     register: {"model_name": defaults.MODEL_NAME, "promote": PIPELINE["promote"], "run_id": NONE, "task_name": NONE},
     record_outcome: {"model_name": defaults.MODEL_NAME, "run_id": NONE},
@@ -108,10 +110,12 @@ LIBRARY = [
     (EdaConfig(), "weighting", defaults.CLASS_WEIGHTING),
     (EdaConfig(), "max_quarantine_share", defaults.MAX_QUARANTINE_SHARE),
     (EvaluateConfig(), "target_sensitivity", defaults.TARGET_SENSITIVITY),
+    (EvaluateConfig(), "target_specificity", defaults.TARGET_SPECIFICITY),
 ]
 LIBRARY_FUNCTIONS = [
     (register_model_version, "name", defaults.MODEL_NAME),
     (calibrate_thresholds, "target_sensitivity", defaults.TARGET_SENSITIVITY),
+    (calibrate_thresholds, "target_specificity", defaults.TARGET_SPECIFICITY),
 ]
 
 # `fracdet` sub-command (with its required arguments) -> flag destination -> its default.
@@ -126,7 +130,8 @@ COMMANDS = {
         "beta": EdaConfig().beta, "max_weight": EdaConfig().max_weight, "min_class_boxes": EdaConfig().min_class_boxes,
     },
     ("evaluate", "--model", "m", "--data", "d", "--out", "o"): {
-        "target_sensitivity": defaults.TARGET_SENSITIVITY, "split": EvaluateConfig().split,
+        "target_sensitivity": defaults.TARGET_SENSITIVITY, "target_specificity": defaults.TARGET_SPECIFICITY,
+        "split": EvaluateConfig().split,
         "batch_size": EvaluateConfig().batch_size,
     },
     ("pipeline", "compile", "--out", "o"): {

@@ -198,7 +198,8 @@ def test_summary_is_the_metrics_json_block():
     summary = _hand_metrics().summary()
     assert list(summary) == [*BODY_PARTS, OVERALL]
     assert summary["ELBOW"]["threshold"] == pytest.approx(0.6)
-    assert set(summary["HAND"]) == {"sensitivity", "specificity", "auc", "threshold", "n_images", "n_fractured"}
+    assert set(summary["HAND"]) == {"sensitivity", "specificity", "auc", "threshold", "n_images", "n_fractured", "definite"}
+    assert set(summary["HAND"]["definite"]) == {"threshold", "sensitivity", "specificity", "basis"}
 
 
 def test_target_one_takes_the_weakest_fractured_image():

@@ -19,7 +19,9 @@ from fracdet_core.evaluate.inference import read_split
 from fracdet_core.evaluate.run import run_evaluation
 from fracdet_core.operating_thresholds import (
     SPLIT_CONFORMAL,
+    DefiniteRule,
     EvaluationSource,
+    Indications,
     OperatingThresholdsFile,
     ThresholdRule,
     parse_thresholds,
@@ -61,7 +63,7 @@ def test_a_perfect_model_scores_one_and_writes_every_output(setup, tmp_path):
     assert metrics["map50_ci95"] == pytest.approx([1.0, 1.0])
     # Every figure is of the test half: 2 of the 4 val images; the other 2 chose the thresholds.
     assert metrics["images"] == 2 and metrics["boxes"] == 2 and metrics["split"] == "val"
-    assert metrics["schema_version"] == 5
+    assert metrics["schema_version"] == 5 and metrics["target_specificity"] == 0.95
     partition = metrics["partition"]
     assert partition["images"] == 4 and partition["calibration"]["images"] == partition["test"]["images"] == 2
     assert partition["test"]["by_part"]["FOREARM"] == {"images": 2, "fractured": 0}
@@ -102,6 +104,10 @@ def test_the_operating_thresholds_file_says_no_threshold_was_chosen_when_no_cali
         rule=ThresholdRule(SPLIT_CONFORMAL, 0.8, "val", calibration_images=2, calibration_fractured=0),
         evaluation=EvaluationSource(hashlib.sha256(metrics_json).hexdigest(), setup["ingest"],
                                     hashlib.sha256(manifest).hexdigest(), json.loads(metrics_json)["evaluated_at"]),
+        # No call, so no definite call either; no in-scope threshold chosen by this evaluation.
+        definite_by_body_part={}, definite_overall=None,
+        definite_rule=DefiniteRule(SPLIT_CONFORMAL, 0.95, calibration_normal=2, min_normal_images=19),
+        indications=Indications(None, 0.99, calibration_in_scope_images=2),
     )
     assert json.loads((tmp_path / "operating_thresholds.json").read_text())["thresholds"] == {"by_body_part": {}, "overall": None}
 

@@ -11,7 +11,9 @@ import pytest
 from fracdet_core.operating_thresholds import (
     FILE_NAME,
     SPLIT_CONFORMAL,
+    DefiniteRule,
     EvaluationSource,
+    Indications,
     OperatingThresholdsFile,
     ThresholdRule,
     ThresholdsFileError,
@@ -25,6 +27,9 @@ CHOSEN = OperatingThresholdsFile(
     model_sha256=SHA, by_body_part={"ELBOW": 0.41, "HAND": 0.375}, overall=0.35,
     rule=ThresholdRule(SPLIT_CONFORMAL, 0.9, "val", calibration_images=250, calibration_fractured=118),
     evaluation=EvaluationSource("cd" * 32, "gs://bucket/ingest", "ef" * 32, "2026-01-02T03:04:05+00:00"),
+    definite_by_body_part={"ELBOW": 0.74, "FINGER": 0.6}, definite_overall=0.69,
+    definite_rule=DefiniteRule(SPLIT_CONFORMAL, 0.95, calibration_normal=132, min_normal_images=19),
+    indications=Indications(None, 0.99, 250),
 )
 ADVICE = "pass --threshold X"
 REPO = Path(__file__).resolve().parents[1]
@@ -33,10 +38,14 @@ REPO = Path(__file__).resolve().parents[1]
 def _document() -> dict:
     """What `CHOSEN` writes, spelt out by hand: the schema of the module docstring."""
     return {
-        "schema": "fracdet.operating_thresholds", "schema_version": 1, "model_sha256": SHA,
+        "schema": "fracdet.operating_thresholds", "schema_version": 2, "model_sha256": SHA,
         "thresholds": {"by_body_part": {"ELBOW": 0.41, "HAND": 0.375}, "overall": 0.35},
         "rule": {"method": "split_conformal", "target_sensitivity": 0.9, "split": "val", "calibration_images": 250,
                  "calibration_fractured": 118},
+        "definite": {"thresholds": {"by_body_part": {"ELBOW": 0.74, "FINGER": 0.6}, "overall": 0.69},
+                     "rule": {"method": "split_conformal", "target_specificity": 0.95, "calibration_normal": 132,
+                              "min_normal_images": 19}},
+        "indications": {"in_scope_threshold": None, "target_in_scope_kept": 0.99, "calibration_in_scope_images": 250},
         "evaluation": {"metrics_sha256": "cd" * 32, "data": "gs://bucket/ingest", "data_manifest_sha256": "ef" * 32,
                        "evaluated_at": "2026-01-02T03:04:05+00:00"},
     }
@@ -48,12 +57,43 @@ def test_the_file_holds_the_schema_and_reads_back_as_written(tmp_path):
     data, read = read_thresholds(str(tmp_path / FILE_NAME), ADVICE)
     assert data == CHOSEN.encode() and read == CHOSEN
     assert [read.for_part(part) for part in ("ELBOW", "HAND", "FINGER")] == [0.41, 0.375, 0.35]
+    assert [read.definite_for_part(part) for part in ("ELBOW", "HAND", "FINGER")] == [0.74, 0.69, 0.6]
+    assert read.in_scope_threshold is None
+
+
+def test_an_in_scope_threshold_reads_back():
+    document = _with(_document(), "indications.in_scope_threshold", 0.42)
+    assert parse_thresholds(json.dumps(document).encode(), "t.json", ADVICE).in_scope_threshold == 0.42
+
+
+def _version_1() -> dict:
+    """A file a fracdet before the definite point wrote: version 2 without `definite` and `indications`."""
+    document = _document() | {"schema_version": 1}
+    del document["definite"], document["indications"]
+    return document
+
+
+def test_a_version_1_file_reads_as_the_suspicious_point_alone_without_an_in_scope_threshold():
+    data = json.dumps(_version_1(), indent=2).encode() + b"\n"
+    read = parse_thresholds(data, "t.json", ADVICE)
+    assert read.encode() == data  # content read encodes back to its own version
+    assert (dict(read.by_body_part), read.overall, read.rule) == (dict(CHOSEN.by_body_part), CHOSEN.overall, CHOSEN.rule)
+    assert (dict(read.definite_by_body_part), read.definite_overall, read.definite_for_part("ELBOW")) == ({}, None, None)
+    assert (read.definite_rule, read.indications, read.in_scope_threshold) == (None, None, None)
+
+
+def test_no_definite_threshold_chosen_is_a_valid_file():
+    document = _with(_document(), "definite.thresholds", {"by_body_part": {}, "overall": None})
+    read = parse_thresholds(json.dumps(document).encode(), "t.json", ADVICE)
+    assert (dict(read.definite_by_body_part), read.definite_overall, read.definite_for_part("HAND")) == ({}, None, None)
 
 
 def test_no_threshold_chosen_is_a_valid_file():
     document = _document() | {"thresholds": {"by_body_part": {}, "overall": None}}
+    document["definite"]["thresholds"] = {"by_body_part": {}, "overall": None}  # no call, so no definite call
     read = parse_thresholds(json.dumps(document).encode(), "t.json", ADVICE)
     assert (dict(read.by_body_part), read.overall, read.for_part("HAND")) == ({}, None, None)
+    assert (read.definite_overall, read.definite_for_part("HAND")) == (None, None)
 
 
 def test_a_reference_names_the_file_or_the_folder_holding_it():
@@ -91,10 +131,43 @@ BROKEN = {
     "a list": (lambda: b"[]", "a JSON object was expected, found list"),
     "metrics.json": (lambda: json.dumps({"map50": 0.5, "fracture": {}}).encode(),
                      "its 'schema' is None, not 'fracdet.operating_thresholds' (a metrics.json or another file?)"),
-    "newer schema": (lambda: json.dumps(_with(_document(), "schema_version", 2)).encode(),
-                     "schema_version 2: this fracdet reads schema version 1 (a newer fracdet wrote it)"),
+    "newer schema": (lambda: json.dumps(_with(_document(), "schema_version", 3)).encode(),
+                     "schema_version 3: this fracdet reads schema versions 1 to 2 (a newer fracdet wrote it)"),
     "schema version as text": (lambda: json.dumps(_with(_document(), "schema_version", "1")).encode(),
-                               "schema_version '1': this fracdet reads schema version 1"),
+                               "schema_version '1': this fracdet reads schema versions 1 to 2"),
+    "version 2 without definite": (lambda: json.dumps(_without(_document(), "definite")).encode(),
+                                   "the 'definite' field is missing"),
+    "version 2 without indications": (lambda: json.dumps(_without(_document(), "indications")).encode(),
+                                      "the 'indications' field is missing"),
+    "definite below suspicious": (lambda: json.dumps(_with(_document(), "definite.thresholds.by_body_part.ELBOW", 0.4)).encode(),
+                                  "the definite threshold of ELBOW (0.4) is below its suspicious threshold (0.41): "
+                                  "a definite call must also be a call"),
+    "definite overall below a part's suspicious": (
+        lambda: json.dumps(_with(_document(), "definite.thresholds.overall", 0.36)).encode(),
+        "the definite threshold of HAND (0.36) is below its suspicious threshold (0.375)"),
+    "definite without a call": (
+        lambda: json.dumps(_with(_with(_document(), "thresholds", {"by_body_part": {}, "overall": None}),
+                                 "definite.thresholds", {"by_body_part": {}, "overall": 0.7})).encode(),
+        "definite.thresholds.overall is set while thresholds.overall is null: a definite call needs a call"),
+    "definite unknown part": (lambda: json.dumps(_with(_document(), "definite.thresholds.by_body_part.CHEST", 0.8)).encode(),
+                              "definite.thresholds.by_body_part names CHEST, not a body part of"),
+    "definite above 1": (lambda: json.dumps(_with(_document(), "definite.thresholds.overall", 1.01)).encode(),
+                         "definite.thresholds.overall is 1.01, expected a score within [0, 1]"),
+    "definite parts without overall": (lambda: json.dumps(_with(_document(), "definite.thresholds.overall", None)).encode(),
+                                       "definite.thresholds.overall is null (no threshold chosen) while "
+                                       "definite.thresholds.by_body_part holds some"),
+    "definite target of 1.5": (lambda: json.dumps(_with(_document(), "definite.rule.target_specificity", 1.5)).encode(),
+                               "definite.rule.target_specificity is 1.5, expected a value within (0, 1]"),
+    "definite another rule": (lambda: json.dumps(_with(_document(), "definite.rule.method", "youden")).encode(),
+                              "definite.rule.method is 'youden'; this fracdet knows 'split_conformal'"),
+    "definite count missing": (lambda: json.dumps(_without(_document(), "definite.rule.calibration_normal")).encode(),
+                               "the 'definite.rule.calibration_normal' field is missing"),
+    "in-scope threshold missing": (lambda: json.dumps(_without(_document(), "indications.in_scope_threshold")).encode(),
+                                   "the 'indications.in_scope_threshold' field is missing"),
+    "in-scope threshold as text": (lambda: json.dumps(_with(_document(), "indications.in_scope_threshold", "0.5")).encode(),
+                                   "indications.in_scope_threshold is '0.5', expected null or a score within [0, 1]"),
+    "in-scope share of 0": (lambda: json.dumps(_with(_document(), "indications.target_in_scope_kept", 0)).encode(),
+                            "indications.target_in_scope_kept is 0, expected a value within (0, 1]"),
     "no model": (lambda: json.dumps(_without(_document(), "model_sha256")).encode(), "the 'model_sha256' field is missing"),
     "model not a sha256": (lambda: json.dumps(_with(_document(), "model_sha256", "abc")).encode(),
                            "model_sha256 'abc' is not a sha256"),

@@ -15,13 +15,13 @@ import numpy as np
 import pytest
 import tensorflow as tf
 from PIL import Image
-from predict_builders import THRESHOLDS, TrainedCase, dicom_of, train_on_one_image, write_evaluation
+from predict_builders import DEFINITE, THRESHOLDS, TrainedCase, dicom_of, train_on_one_image, write_evaluation
 from tf_serving_json import decode_predict_request, encode_row_response
 from yolo_builders import REAL_EXTREMITY_CR, dicom_without_pixels
 
 from fracdet import main
 from fracdet_core import storage
-from fracdet_core.annotate import FRACTURE_COLOUR, box_rect, class_colour, line_width
+from fracdet_core.annotate import FRACTURE_COLOUR, LEGEND_COLOUR, box_rect, class_colour, line_width
 from fracdet_core.classes import BODY_PARTS
 from fracdet_core.errors import ConfigError
 from fracdet_core.evaluate.config import EvaluateConfig
@@ -101,9 +101,12 @@ def test_the_trained_model_finds_the_generators_fracture(case, predicted):
     # FINGER (the image's part) has its own threshold in the evaluation named.
     assert document["body_part"] == "FINGER"
     odds = best["score"] / (1 - best["score"]) / (THRESHOLDS["FINGER"] / (1 - THRESHOLDS["FINGER"]))
+    point = "definite" if best["score"] >= DEFINITE["FINGER"] else "suspicious"
     assert document["fracture"] == {"called": True, "score": best["score"], "threshold": THRESHOLDS["FINGER"],
                                     "normalised_score": pytest.approx(odds / (1 + odds)),
-                                    "threshold_source": str(case.train_out.parent / "evaluate" / FILE_NAME)}
+                                    "threshold_source": str(case.train_out.parent / "evaluate" / FILE_NAME),
+                                    "operating_point": point, "definite_threshold": DEFINITE["FINGER"]}
+    assert best["operating_point"] == point
     (row,) = _rows(predicted / "summary.csv")
     # What the fixture makes certain: the one image, its name, path and size, the part and call found
     # above; the score's exact value is the model's (the full row of a model whose output is known:
@@ -111,6 +114,7 @@ def test_the_trained_model_finds_the_generators_fracture(case, predicted):
     assert {key: row[key] for key in ("name", "input", "width", "height", "body_part", "fractured", "threshold")} == {
         "name": "fractured", "input": str(predicted.parent / "in" / "fractured.png"), "width": str(width), "height": str(height),
         "body_part": "FINGER", "fractured": "True", "threshold": "0.35"}
+    assert row["operating_point"] == point
     assert 0.35 <= float(row["fracture_score"]) <= 1
     assert 1 <= int(row["drawn"]) <= min(DisplayConfig().max_boxes, int(row["detections"]))
     assert _rows(predicted / "errors.csv") == []
@@ -121,7 +125,8 @@ def test_the_picture_shows_exactly_the_boxes_the_json_marks_drawn(case, predicte
     picture = np.asarray(Image.open(predicted / "fractured.png").convert("RGB"))
     width, height = document["width"], document["height"]
     assert picture.shape[1] == width and picture.shape[0] > height  # the caption band is added underneath
-    assert tuple(picture[-3, 2]) == FRACTURE_COLOUR  # the band says "FRACTURE" in the fracture colour
+    assert tuple(picture[height + 2, 2]) == FRACTURE_COLOUR  # the band says "FRACTURE" in the fracture colour
+    assert tuple(picture[-3, 2]) == LEGEND_COLOUR  # and under it the legend of solid and dashed boxes
     line = line_width(width, height)
     drawn = [item for item in document["detections"] if item["drawn"]]
     assert 1 <= len(drawn) <= DisplayConfig().max_boxes
@@ -136,7 +141,10 @@ def test_the_picture_shows_exactly_the_boxes_the_json_marks_drawn(case, predicte
             picture[top + middle, left + line:right - line], picture[bottom - middle, left + line:right - line],
         ])
         share = np.mean(np.all(edges == class_colour(item["class_id"]), axis=1))
-        if item["drawn"]:
+        dashed = item["finding"] == "fracture" and item["operating_point"] != "definite"
+        if item["drawn"] and dashed:
+            assert 0.3 < share < 0.85, item  # dashes of four line widths, gaps of three
+        elif item["drawn"]:
             assert share >= 0.9, item
         elif item["score"] < 0.05:
             assert share < 0.5, item  # a faint detection leaves no box behind
@@ -385,7 +393,8 @@ def test_predicts_calls_on_the_test_half_give_the_evaluations_figures(case, tmp_
     generate_dataset(SynthConfig(train=1, val=24, size=128, seed=7), str(tmp_path / "data"), progress=False)
     ingest_dataset(str(tmp_path / "data"), str(tmp_path / "ingest"), IngestConfig(), progress=False)
     evaluation, _ = run_evaluation(str(case.train_out), str(tmp_path / "ingest"), str(tmp_path / "evaluate"),
-                                   config=EvaluateConfig(bootstrap_resamples=10, latency_repeats=1, show_progress=False))
+                                   config=EvaluateConfig(target_specificity=0.8, bootstrap_resamples=10, latency_repeats=1,
+                                                         show_progress=False))
     tested = set(evaluation.measures.partition.test.tolist())
     (tmp_path / "test-half").mkdir()
     fractured = {}
@@ -417,3 +426,25 @@ def test_predicts_calls_on_the_test_half_give_the_evaluations_figures(case, tmp_
     calls_on_normal = [called[name] for name, broken in fractured.items() if not broken]
     assert overall["sensitivity"] == pytest.approx(np.mean(calls_on_fractured))
     assert overall["specificity"] == pytest.approx(1 - np.mean(calls_on_normal))
+    _assert_the_definite_point_is_the_one_predict_calls_with(written, evaluation.metrics, summary, fractured)
+
+
+def _assert_the_definite_point_is_the_one_predict_calls_with(written: dict, metrics: dict, summary, fractured: dict) -> None:
+    """The definite thresholds evaluate wrote are those its figures are of, and the definite calls predict made give them."""
+    calibration, fracture = metrics["partition"]["calibration"], metrics["fracture"]
+    definite = written["definite"]
+    assert definite["rule"] == {"method": "split_conformal", "target_specificity": 0.8,
+                                "calibration_normal": calibration["images"] - calibration["fractured"], "min_normal_images": 4}
+    assert written["indications"] == {"in_scope_threshold": None, "target_in_scope_kept": 0.99,
+                                      "calibration_in_scope_images": calibration["images"]}
+    chosen = definite["thresholds"]
+    assert chosen["overall"] is not None and chosen["overall"] == fracture["overall"]["definite"]["threshold"]
+    assert {part: chosen["by_body_part"].get(part, chosen["overall"]) for part in BODY_PARTS} == {
+        part: fracture[part]["definite"]["threshold"] for part in BODY_PARTS}
+    points = {row["name"]: row["operating_point"] for row in summary.rows}
+    assert all((point != "") == row["fractured"] for row in summary.rows for point in [points[row["name"]]])
+    assert set(points.values()) <= {"definite", "suspicious", ""}
+    definite_on_fractured = [points[name] == "definite" for name, broken in fractured.items() if broken]
+    definite_on_normal = [points[name] == "definite" for name, broken in fractured.items() if not broken]
+    assert fracture["overall"]["definite"]["sensitivity"] == pytest.approx(np.mean(definite_on_fractured))
+    assert fracture["overall"]["definite"]["specificity"] == pytest.approx(1 - np.mean(definite_on_normal))

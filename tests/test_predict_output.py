@@ -77,7 +77,7 @@ def test_the_summary_row_of_a_model_whose_one_detection_is_known(model, tmp_path
     assert rows == [{"name": "knee", "input": str(tmp_path / "in" / "knee.png"), "width": "200", "height": "100",
                      "body_part": "FOREARM", "fractured": "False", "fracture_score": "0.0", "threshold": "0.5",
                      "normalised_score": "0.0", "detections": "1", "drawn": "1", "in_scope": "True",
-                     "indication_reason": "not_decided"}]
+                     "indication_reason": "not_decided", "operating_point": ""}]
 
 
 @pytest.mark.parametrize(("out", "inputs", "says"), [

@@ -9,7 +9,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from registry_builders import evaluation_of, stand_in_model
+from registry_builders import evaluation_of, stand_in_model, write_operating_thresholds
 
 from fracdet import main
 from fracdet_core import storage
@@ -45,6 +45,21 @@ def test_the_version_keeps_the_file_byte_for_byte_and_records_it(evaluated, stor
     assert (dict(chosen.by_body_part), chosen.overall) == ({"HAND": 0.4}, 0.5)
     card = storage.read_text(storage.join(version_uri(storage_root, "fracdet", 1), "model_card.md"))
     assert f"the thresholds in operating_thresholds.json beside this card (sha256 {hashlib.sha256(written).hexdigest()}" in card
+
+
+def test_a_version_2_file_with_the_definite_point_is_kept_byte_for_byte_and_its_rule_recorded(evaluated, storage_root):
+    model, evaluation = evaluated
+    written = write_operating_thresholds(evaluation, {"HAND": 0.4}, 0.5, ({"HAND": 0.7}, 0.8))
+    metadata, _ = register_model_version(model, str(evaluation), storage_root, "fracdet")
+    kept = storage.join(version_uri(storage_root, "fracdet", 1), FILE_NAME)
+    assert storage.read_bytes(kept) == written and json.loads(written)["schema_version"] == 2
+    record = metadata["operating_thresholds"]
+    assert (record["schema_version"], record["definite_rule"]) == (2, {
+        "method": "split_conformal", "target_specificity": 0.95, "calibration_normal": 4, "min_normal_images": 19})
+    _, chosen = version_thresholds(metadata, storage_root)
+    assert (chosen.definite_for_part("HAND"), chosen.definite_for_part("ELBOW"), chosen.in_scope_threshold) == (0.7, 0.8, None)
+    card = storage.read_text(storage.join(version_uri(storage_root, "fracdet", 1), "model_card.md"))
+    assert "for a target specificity of 0.95 over 4 normal calibration images" in card
 
 
 def test_thresholds_named_apart_from_the_evaluation_are_the_ones_kept(evaluated, tmp_path):

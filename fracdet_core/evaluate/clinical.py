@@ -14,6 +14,10 @@ its call's `normalised_score` (each part's threshold at 0.5), so its curve is of
 calls apply, with its operating point on it; pooling raw scores would rank one part's images
 against another's on scales that differ by part. Without thresholds (no fractured calibration
 image) it falls back to each image's most confident fracture detection of any part.
+
+These are the "suspicious" operating point. Each group also reports the "definite" one
+(`evaluate.definite`): the calls whose score reaches the part's threshold at the target
+specificity, chosen on the same calibration half.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from sklearn.metrics import roc_auc_score, roc_curve
 from fracdet_core import defaults
 from fracdet_core.classes import BODY_PARTS
 from fracdet_core.errors import ConfigError
+from fracdet_core.evaluate.definite import NO_DEFINITE, DefiniteThresholds, definite_thresholds
 from fracdet_core.evaluate.fracture_call import CLASS_PARTS, FRACTURE_CLASSES, call_fracture, part_scores
 from fracdet_core.evaluate.inputs import check_records
 from fracdet_core.records import ImageDetections, ImageTruth
@@ -45,11 +50,15 @@ class CalibratedThresholds:
         overall: the threshold of every other part; None when no calibration image is fractured,
             and then no image is called.
         target_sensitivity: the sensitivity they were chosen to reach.
+        definite: the second operating point's thresholds, at `target_specificity` (`evaluate.definite`).
+        target_specificity: the specificity those were chosen to reach.
     """
 
     by_part: Mapping[str, float]
     overall: float | None
     target_sensitivity: float
+    definite: DefiniteThresholds = NO_DEFINITE
+    target_specificity: float = defaults.TARGET_SPECIFICITY
 
     def for_part(self, part: str) -> float | None:
         return self.by_part.get(part, self.overall)
@@ -83,6 +92,8 @@ class GroupMetrics:
             images or threshold.
         specificity: share of the normal images not called fractured; None without normal
             images or threshold.
+        definite_threshold, definite_sensitivity, definite_specificity: the same three at the
+            definite operating point (`evaluate.definite`); None where it has no threshold.
     """
 
     n_images: int
@@ -92,6 +103,9 @@ class GroupMetrics:
     threshold: float | None
     sensitivity: float | None
     specificity: float | None
+    definite_threshold: float | None = None
+    definite_sensitivity: float | None = None
+    definite_specificity: float | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -110,14 +124,19 @@ class ClinicalMetrics:
         groups: every body part of `BODY_PARTS`, then "overall" -> its metrics.
         confusion: of the calls; None when no threshold was chosen.
         target_sensitivity: the sensitivity the thresholds were chosen to reach.
+        target_specificity: the specificity the definite thresholds were chosen to reach.
+        definite_basis: group -> how its definite threshold came about (`DefiniteThresholds.basis`).
     """
 
     groups: dict[str, GroupMetrics]
     confusion: ConfusionMatrix | None
     target_sensitivity: float
+    target_specificity: float = defaults.TARGET_SPECIFICITY
+    definite_basis: Mapping[str, str] = dataclasses.field(default_factory=dict)
 
-    def summary(self) -> dict[str, dict[str, float | int | None]]:
-        """The `fracture` block of metrics.json: group -> sensitivity, specificity, auc, threshold."""
+    def summary(self) -> dict[str, dict]:
+        """The `fracture` block of metrics.json: group -> sensitivity, specificity, auc, threshold (the
+        suspicious point), and `definite`: threshold, sensitivity, specificity and basis at the definite point."""
         return {
             name: {
                 "sensitivity": group.sensitivity,
@@ -126,6 +145,8 @@ class ClinicalMetrics:
                 "threshold": group.threshold,
                 "n_images": group.n_images,
                 "n_fractured": group.n_fractured,
+                "definite": {"threshold": group.definite_threshold, "sensitivity": group.definite_sensitivity,
+                             "specificity": group.definite_specificity, "basis": self.definite_basis.get(name)},
             }
             for name, group in self.groups.items()
         }
@@ -152,21 +173,25 @@ def image_body_parts(truths: Sequence[ImageTruth]) -> list[str | None]:
 def calibrate_thresholds(
     truths: Sequence[ImageTruth], detections: Sequence[ImageDetections], *,
     target_sensitivity: float = defaults.TARGET_SENSITIVITY,
+    target_specificity: float = defaults.TARGET_SPECIFICITY,
 ) -> CalibratedThresholds:
-    """The operating thresholds that reach `target_sensitivity` on these (calibration) images.
+    """The operating thresholds that reach `target_sensitivity` on these (calibration) images, and the definite ones.
 
     A body part's threshold is chosen on the images of that part (`image_body_parts`) with
     fractured images among them, scored by that part's most confident fracture detection; the
     overall threshold, for the other parts, on all images scored by their most confident
     fracture detection. Each is chosen so that the target holds, in expectation, on fractured
-    images these were not (`split_conformal_threshold`), not only on these.
+    images these were not (`split_conformal_threshold`), not only on these. The definite thresholds,
+    at `target_specificity`, are chosen on the same images (`definite.definite_thresholds`).
 
     Raises:
-        ConfigError: `target_sensitivity` outside (0, 1].
+        ConfigError: `target_sensitivity` or `target_specificity` outside (0, 1].
         FracdetError, ValueError: see `inputs.check_records`.
     """
     if not 0 < target_sensitivity <= 1:
         raise ConfigError(f"target_sensitivity must be within (0, 1], got {target_sensitivity}")
+    if not 0 < target_specificity <= 1:
+        raise ConfigError(f"target_specificity must be within (0, 1], got {target_specificity}")
     parts, fractured, scores = _image_table(truths, detections)
     by_part = {}
     for part_index, part in enumerate(BODY_PARTS):
@@ -174,7 +199,8 @@ def calibrate_thresholds(
         if chosen.any():
             by_part[part] = split_conformal_threshold(scores[chosen, part_index], target_sensitivity)
     overall = split_conformal_threshold(scores.max(axis=1)[fractured], target_sensitivity) if fractured.any() else None
-    return CalibratedThresholds(by_part, overall, target_sensitivity)
+    definite = definite_thresholds(parts, fractured, scores, by_part, overall, target_specificity)
+    return CalibratedThresholds(by_part, overall, target_sensitivity, definite, target_specificity)
 
 
 def clinical_metrics(
@@ -194,17 +220,24 @@ def clinical_metrics(
         made = [call_fracture(found, thresholds.by_part, thresholds.overall) for found in detections]
         calls = np.array([call.fractured for call in made], bool)
         overall_scores = np.array([call.normalised_score for call in made], np.float64)
+    definite = thresholds.definite
+    definite_calls = None if definite.overall is None else np.array(
+        [call_fracture(found, definite.by_part, definite.overall).fractured for found in detections], bool)
     groups = {}
     for part_index, part in enumerate(BODY_PARTS):
         in_part = parts == part
-        groups[part] = _group(fractured[in_part], scores[in_part, part_index],
-                              None if calls is None else calls[in_part], thresholds.for_part(part))
-    groups[OVERALL] = _group(fractured, overall_scores, calls, thresholds.overall)
+        groups[part] = _with_definite(
+            _group(fractured[in_part], scores[in_part, part_index], None if calls is None else calls[in_part],
+                   thresholds.for_part(part)),
+            fractured[in_part], None if definite_calls is None else definite_calls[in_part], definite.for_part(part))
+    groups[OVERALL] = _with_definite(_group(fractured, overall_scores, calls, thresholds.overall),
+                                     fractured, definite_calls, definite.overall)
     confusion = None if calls is None else ConfusionMatrix(
         true_positive=int(np.sum(calls & fractured)), false_positive=int(np.sum(calls & ~fractured)),
         true_negative=int(np.sum(~calls & ~fractured)), false_negative=int(np.sum(~calls & fractured)),
     )
-    return ClinicalMetrics(groups=groups, confusion=confusion, target_sensitivity=thresholds.target_sensitivity)
+    return ClinicalMetrics(groups=groups, confusion=confusion, target_sensitivity=thresholds.target_sensitivity,
+                           target_specificity=thresholds.target_specificity, definite_basis=dict(definite.basis))
 
 
 def _image_table(truths: Sequence[ImageTruth], detections: Sequence[ImageDetections]) -> tuple[np.ndarray, ...]:
@@ -226,6 +259,17 @@ def _group(fractured: np.ndarray, scores: np.ndarray, calls: np.ndarray | None, 
     sensitivity = float(np.mean(calls[fractured])) if n_fractured and calls is not None else None
     specificity = float(np.mean(~calls[~fractured])) if n_normal and calls is not None else None
     return GroupMetrics(len(fractured), n_fractured, auc, roc, threshold, sensitivity, specificity)
+
+
+def _with_definite(group: GroupMetrics, fractured: np.ndarray, calls: np.ndarray | None, threshold: float | None) -> GroupMetrics:
+    """`group` with its definite point: `calls` bool (n,) made at the definite thresholds, None without them."""
+    if calls is None:
+        return group
+    sensitivity = float(np.mean(calls[fractured])) if fractured.any() else None
+    specificity = float(np.mean(~calls[~fractured])) if (~fractured).any() else None
+    return dataclasses.replace(group, definite_threshold=threshold, definite_sensitivity=sensitivity,
+                               definite_specificity=specificity)
+
 
 def fractured_images(truths: Sequence[ImageTruth]) -> np.ndarray:
     """bool (I,): whether each image has a fracture (positive-class) truth box."""

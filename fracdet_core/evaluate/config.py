@@ -18,7 +18,8 @@ from fracdet_core.errors import ConfigError
 # champion measured under 2 is measured again before its AUC is compared with a candidate's.
 # 4: each threshold is the split-conformal rank of the calibration half's fractured scores
 # (`clinical.split_conformal_threshold`), one rank lower than the highest reaching the target there.
-# 5: out-of-scope images (`ImageTruth.in_scope`) are left out of the detection and fracture figures, and
+# 5: each `fracture` group holds the definite operating point too (`definite`), at `target_specificity`;
+# out-of-scope images (`ImageTruth.in_scope`) are left out of the detection and fracture figures, and
 # `indications` says what the in-scope threshold keeps and turns away (`evaluate.indications`).
 SCHEMA_VERSION = 5
 
@@ -28,7 +29,9 @@ class EvaluateConfig:
     """Attributes:
         split: the ingest split to evaluate on.
         target_sensitivity: image-level sensitivity the per-body-part thresholds are chosen for,
-            on the calibration half of the split.
+            on the calibration half of the split (the "suspicious" operating point).
+        target_specificity: image-level specificity the per-body-part "definite" thresholds are
+            chosen for, on the same half (`evaluate.definite`).
         target_in_scope_kept: the share of in-scope images the in-scope threshold is chosen to keep,
             on the same half (`evaluate.indications`).
         froc_iou: overlap at which a fracture box counts as found (FROC).
@@ -40,6 +43,7 @@ class EvaluateConfig:
 
     split: str = "val"
     target_sensitivity: float = defaults.TARGET_SENSITIVITY
+    target_specificity: float = defaults.TARGET_SPECIFICITY
     target_in_scope_kept: float = defaults.TARGET_IN_SCOPE_KEPT
     froc_iou: float = 0.3
     bootstrap_resamples: int = 1000
@@ -50,6 +54,8 @@ class EvaluateConfig:
     def __post_init__(self) -> None:
         if not 0 < self.target_sensitivity <= 1:
             raise ConfigError(f"target_sensitivity must be within (0, 1], got {self.target_sensitivity}")
+        if not 0 < self.target_specificity <= 1:
+            raise ConfigError(f"target_specificity must be within (0, 1], got {self.target_specificity}")
         if not 0 < self.target_in_scope_kept < 1:
             raise ConfigError(f"target_in_scope_kept must be within (0, 1), got {self.target_in_scope_kept}")
         if not 0 < self.froc_iou <= 1:
@@ -59,6 +65,7 @@ class EvaluateConfig:
 
     def fingerprint(self) -> str:
         """What the metrics depend on besides model and data (not the batch size or the bar)."""
-        settings = (self.split, self.target_sensitivity, self.target_in_scope_kept, self.froc_iou, self.bootstrap_resamples,
+        settings = (self.split, self.target_sensitivity, self.target_specificity, self.target_in_scope_kept, self.froc_iou,
+                    self.bootstrap_resamples,
                     SCHEMA_VERSION)
         return hashlib.sha256(repr(settings).encode()).hexdigest()[:12]

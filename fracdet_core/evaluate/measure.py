@@ -107,6 +107,7 @@ def evaluate_model(
         **_detection_metrics(measures.coco, config.bootstrap_resamples),
         "froc": _froc_summary(measures.froc),
         "target_sensitivity": config.target_sensitivity,
+        "target_specificity": config.target_specificity,
         "fracture": measures.clinical.summary(),
         "calibration_fracture": measures.calibration.summary(),
         "indications": measures.indications,
@@ -129,7 +130,8 @@ def measure_records(truths: list[ImageTruth], detections: list[ImageDetections],
     calibration_half = take(truths, partition.calibration), take(detections, partition.calibration)
     test_half = take(truths, partition.test), take(detections, partition.test)
     calibration, test = in_scope_records(*calibration_half), in_scope_records(*test_half)
-    thresholds = calibrate_thresholds(*calibration, target_sensitivity=config.target_sensitivity)
+    thresholds = calibrate_thresholds(*calibration, target_sensitivity=config.target_sensitivity,
+                                      target_specificity=config.target_specificity)
     in_scope = choose_in_scope_threshold(*calibration_half, config.target_in_scope_kept)
     return SplitMeasures(
         partition=partition, thresholds=thresholds, coco=coco_metrics(*test),

@@ -66,14 +66,18 @@ def take(items: Sequence[Item], indices: np.ndarray) -> list[Item]:
 
 
 def partition_summary(truths: Sequence[ImageTruth], partition: Partition) -> dict:
-    """metrics.json's `partition` block: the rule, then per half its images and fractured images, in all and per part."""
+    """metrics.json's `partition` block: the rule, then per half its in-scope images and fractured images, in all and
+    per part, and its out-of-scope images (which the fracture figures leave out)."""
     parts = np.array([part or UNLABELLED for part in image_body_parts(truths)], dtype=object)
     fractured = fractured_images(truths)
-    summary: dict = {"rule": RULE, "images": len(truths)}
+    in_scope = np.array([truth.in_scope for truth in truths], bool)
+    summary: dict = {"rule": RULE, "images": int(in_scope.sum()), "out_of_scope": int((~in_scope).sum())}
     for name, indices in partition.halves().items():
-        in_half, broken = parts[indices], fractured[indices]
+        kept = indices[in_scope[indices]]
+        in_half, broken = parts[kept], fractured[kept]
         summary[name] = {
-            "images": len(indices),
+            "images": len(kept),
+            "out_of_scope": len(indices) - len(kept),
             "fractured": int(broken.sum()),
             "by_part": {part: {"images": int(np.sum(in_half == part)), "fractured": int(np.sum(broken[in_half == part]))}
                         for part in (*BODY_PARTS, UNLABELLED)},

@@ -54,9 +54,12 @@ def roc(clinical: ClinicalMetrics) -> bytes:
         )
         if group.sensitivity is not None and group.specificity is not None:
             axes.plot(1 - group.specificity, group.sensitivity, "o", color=line.get_color())
+        if group.definite_sensitivity is not None and group.definite_specificity is not None:
+            axes.plot(1 - group.definite_specificity, group.definite_sensitivity, "s", color=line.get_color())
     axes.plot([0, 1], [0, 1], ":", color="grey")
     axes.set(xlabel="1 - specificity", ylabel="sensitivity", xlim=(0, 1), ylim=(0, 1.02),
-             title=f"Fracture call per image (dots: threshold for sensitivity {clinical.target_sensitivity:.2f})")
+             title=f"Fracture call per image\n(dots: suspicious, for sensitivity {clinical.target_sensitivity:.2f}; "
+                   f"squares: definite, for specificity {clinical.target_specificity:.2f})")
     _legend_or_note(axes, "lower right", "no group has both fractured and normal images")
     axes.grid(alpha=0.3)
     return figure_png(figure)

@@ -39,7 +39,7 @@ def render_report(evaluation: Evaluation, blessing: Blessing, champion: dict | N
         *_detection_section(evaluation.metrics),
         *(_champion_section(evaluation.metrics, champion) if champion is not None else []),
         *_per_class_section(evaluation),
-        *_clinical_section(evaluation, config.target_sensitivity),
+        *_clinical_section(evaluation, config),
         *_indications_section(evaluation.metrics.get("indications")),
         *_froc_section(evaluation),
         *_errors_section(evaluation, ingest_uri, config.split),
@@ -106,17 +106,24 @@ def _per_class_section(evaluation: Evaluation) -> list[str]:
     ]
 
 
-def _clinical_section(evaluation: Evaluation, target_sensitivity: float) -> list[str]:
+def _clinical_section(evaluation: Evaluation, config: EvaluateConfig) -> list[str]:
     metrics = evaluation.metrics
     return [
         "<h2>Clinical: is the image fractured?</h2>",
         "<p>An image is called fractured as <code>fracdet predict</code> and serving call it: its body part is that of "
         "its most confident detection, and it is fractured when a fracture box of that part scores at least the part's "
-        f"threshold. Each threshold is the highest that reaches sensitivity {target_sensitivity:.2f} on the calibration "
-        "half; the test half, which chose nothing, says how the thresholds fare on images they have not seen. "
-        "The overall row counts these same calls over every image; ROC AUCs need no threshold.</p>",
+        "threshold. Two operating points per body part, both chosen on the calibration half by split-conformal ranks: "
+        f"<b>suspicious</b>, the threshold a new fractured image reaches with probability at least "
+        f"{config.target_sensitivity:.2f} (the target sensitivity), and <b>definite</b>, the threshold a new normal image "
+        f"stays under with probability at least {config.target_specificity:.2f} (the target specificity); a call is "
+        "definite when its score reaches the definite threshold too. A part with too few normal calibration images takes "
+        "the overall definite threshold; one whose definite threshold would fall below its suspicious one takes the "
+        "suspicious one (the <i>basis</i> column). The test half, which chose nothing, says how the thresholds fare on "
+        "images they have not seen. The overall row counts these same calls over every image; ROC AUCs need no "
+        "threshold.</p>",
         "<h3>Test half (the figures the blessing reads)</h3>",
         _fracture_table(metrics["fracture"]),
+        _definite_against_target(metrics["fracture"], config.target_specificity),
         image(plots.roc(evaluation.measures.clinical), "ROC per body part, test half"),
         "<h3>Calibration half (where the thresholds were chosen)</h3>",
         _fracture_table(metrics["calibration_fracture"]),
@@ -147,9 +154,23 @@ def _indications_section(indications: dict | None) -> list[str]:
 
 
 def _fracture_table(fracture: dict) -> str:
-    columns = ("n_images", "n_fractured", "threshold", "sensitivity", "specificity", "auc")
-    return table(["body part", "images", "fractured", "threshold", "sensitivity", "specificity", "ROC AUC"],
-                 [(name, *(group[column] for column in columns)) for name, group in fracture.items()])
+    """Per body part: counts, ROC AUC, and each operating point's threshold, sensitivity and specificity."""
+    columns = ("n_images", "n_fractured", "auc", "threshold", "sensitivity", "specificity")
+    definite_columns = ("threshold", "sensitivity", "specificity", "basis")
+    return table(["body part", "images", "fractured", "ROC AUC", "suspicious threshold", "sensitivity", "specificity",
+                  "definite threshold", "sensitivity", "specificity", "basis"],
+                 [(name, *(group[column] for column in columns),
+                   *((group.get("definite") or {}).get(column) for column in definite_columns))
+                  for name, group in fracture.items()])
+
+
+def _definite_against_target(fracture: dict, target: float) -> str:
+    """One line: each group's specificity at the definite point on the test half, less its target."""
+    measured = [(name, (group.get("definite") or {}).get("specificity")) for name, group in fracture.items()]
+    shown = [f"{html.escape(name)} {value:.3f} ({value - target:+.3f})" for name, value in measured if value is not None]
+    if not shown:
+        return "<p>No definite operating point was measured on the test half (no threshold, or no normal image).</p>"
+    return f"<p>Specificity at the definite point against its target {target:.2f}: {'; '.join(shown)}.</p>"
 
 
 def _partition_table(partition: dict) -> str:

@@ -6,9 +6,9 @@ by `output_folder`: a kill leaves the previous evaluation or the new one, never 
   contracts": `map50`, `map50_95`, `per_class_ap`, `fracture`, `latency_ms`) plus the bootstrap
   interval of mAP@0.5, AR@100, FROC sensitivities, and what was measured (model and data
   fingerprints, split, image count);
-- `operating_thresholds.json`: the thresholds the model is to serve with, chosen on the
-  calibration half, with the rule that chose them and this metrics.json's sha256
-  (`fracdet_core.operating_thresholds`);
+- `operating_thresholds.json`: the thresholds the model is to serve with, both operating points
+  (suspicious, definite), chosen on the calibration half, with the rules that chose them and this
+  metrics.json's sha256 (`fracdet_core.operating_thresholds`);
 - `blessing.json`: `blessed` and every check's reason; the champion's metrics when one was given;
 - `report.html`: the self-contained report;
 - `.fracdet-evaluate.json`: the record naming the writer and those files.
@@ -27,9 +27,18 @@ import json
 from fracdet_core import storage
 from fracdet_core.evaluate.blessing import Blessing, BlessingThresholds, decide, load_thresholds
 from fracdet_core.evaluate.config import EvaluateConfig
+from fracdet_core.evaluate.definite import min_normal_images
 from fracdet_core.evaluate.measure import Evaluation, evaluate_model, fingerprints
 from fracdet_core.evaluate.report import render_report
-from fracdet_core.operating_thresholds import FILE_NAME, SPLIT_CONFORMAL, EvaluationSource, OperatingThresholdsFile, ThresholdRule
+from fracdet_core.operating_thresholds import (
+    FILE_NAME,
+    SPLIT_CONFORMAL,
+    DefiniteRule,
+    EvaluationSource,
+    Indications,
+    OperatingThresholdsFile,
+    ThresholdRule,
+)
 from fracdet_core.output_folder import EVALUATE, claim, publishing
 from fracdet_core.registry.refs import read_location, resolve
 from fracdet_core.serving.saved_model import saved_model_location
@@ -98,8 +107,11 @@ def run_evaluation(
 
 
 def _operating_thresholds(evaluation: Evaluation, metrics_json: bytes) -> OperatingThresholdsFile:
-    """The operating thresholds file of `evaluation`, whose metrics.json holds `metrics_json`."""
-    metrics, chosen = evaluation.metrics, evaluation.measures.thresholds
+    """The operating thresholds file of `evaluation`, whose metrics.json holds `metrics_json`.
+
+    Both operating points, and the in-scope threshold (null for a model without the indications output).
+    """
+    metrics, chosen, in_scope = evaluation.metrics, evaluation.measures.thresholds, evaluation.measures.in_scope
     calibration = metrics["partition"]["calibration"]
     return OperatingThresholdsFile(
         model_sha256=metrics["model_sha256"], by_body_part=dict(chosen.by_part), overall=chosen.overall,
@@ -107,6 +119,10 @@ def _operating_thresholds(evaluation: Evaluation, metrics_json: bytes) -> Operat
                            calibration["fractured"]),
         evaluation=EvaluationSource(hashlib.sha256(metrics_json).hexdigest(), metrics["data"], metrics["data_manifest_sha256"],
                                     metrics["evaluated_at"]),
+        definite_by_body_part=dict(chosen.definite.by_part), definite_overall=chosen.definite.overall,
+        definite_rule=DefiniteRule(SPLIT_CONFORMAL, chosen.target_specificity, calibration["images"] - calibration["fractured"],
+                                   min_normal_images(chosen.target_specificity)),
+        indications=Indications(in_scope.threshold, in_scope.target_kept, in_scope.calibration_in_scope_images),
     )
 
 

@@ -23,6 +23,9 @@ def metrics_table(metrics: dict) -> str:
         lines.append(f"{metrics['split']} split: {partition['images']} images; calibration half {calibration['images']} "
                      f"({calibration['fractured']} fractured) chose the thresholds, test half {test['images']} "
                      f"({test['fractured']} fractured) gave every figure")
+    if metrics.get("target_specificity") is not None:
+        lines.append(f"operating points, chosen on the calibration half: suspicious for sensitivity "
+                     f"{metrics['target_sensitivity']:.2f}, definite for specificity {metrics['target_specificity']:.2f}")
     lines += ["test half:", *_fracture_rows(metrics["fracture"])]
     if metrics.get("calibration_fracture"):
         lines += ["calibration half (thresholds chosen here):", *_fracture_rows(metrics["calibration_fracture"])]
@@ -45,12 +48,17 @@ def _indications_rows(indications: dict | None) -> list[str]:
 
 
 def _fracture_rows(fracture: dict) -> list[str]:
-    """Sensitivity, specificity, AUC and threshold per body part, under a header."""
-    lines = [f"{'body part':<10} {'images':>6} {'fractured':>9} {'sensitivity':>11} {'specificity':>11} "
-             f"{'AUC':>6} {'threshold':>9}"]
+    """Per body part, under a header: sensitivity, specificity, AUC and threshold at the suspicious
+    operating point, then sensitivity, specificity and threshold at the definite one."""
+    lines = [f"{'':<10} {'':>6} {'':>9} {'suspicious':-^33} {'':>6} {'definite':-^33}",
+             f"{'body part':<10} {'images':>6} {'fractured':>9} {'sensitivity':>11} {'specificity':>11} "
+             f"{'threshold':>9} {'AUC':>6} {'sensitivity':>11} {'specificity':>11} {'threshold':>9}"]
     for part, group in fracture.items():
+        definite = group.get("definite") or {}  # absent from a metrics.json written before the definite point
         lines.append(f"{part:<10} {group['n_images']:>6} {group['n_fractured']:>9} {_number(group['sensitivity']):>11} "
-                     f"{_number(group['specificity']):>11} {_number(group['auc']):>6} {_number(group['threshold']):>9}")
+                     f"{_number(group['specificity']):>11} {_number(group['threshold']):>9} {_number(group['auc']):>6} "
+                     f"{_number(definite.get('sensitivity')):>11} {_number(definite.get('specificity')):>11} "
+                     f"{_number(definite.get('threshold')):>9}")
     return lines
 
 

@@ -13,6 +13,8 @@
   area (the model often returns one fracture as a stack of shifted boxes: the picture shows the
   most confident; a fracture box inside a normal box is a different claim and stays). The JSON keeps every detection the
   model returned, each with `drawn`.
+- Operating point (`operating_point`): a call, and each fracture box of its body part, is
+  "definite" or "suspicious".
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from fracdet_core.annotate import boxes_to_draw
 from fracdet_core.classes import CLASS_NAMES, describe_class
 from fracdet_core.evaluate.fracture_call import call_fracture
 from fracdet_core.predict.config import DisplayConfig
+from fracdet_core.predict.operating_point import box_points, call_point
 from fracdet_core.predict.thresholds import OperatingThresholds
 from fracdet_core.records import ImageDetections
 
@@ -44,6 +47,8 @@ class ImagePrediction:
         normalised_score: `fracture_score` on the scale where every part's threshold is 0.5
             (`FractureCall.normalised_score`), comparable across body parts.
         drawn: bool (K,), which detections the picture shows.
+        operating_point: the call's, "definite" or "suspicious"; None when not called fractured.
+        detection_points: (K,) each detection's operating point (`operating_point.box_points`).
     """
 
     detections: ImageDetections
@@ -53,6 +58,8 @@ class ImagePrediction:
     fractured: bool
     normalised_score: float
     drawn: np.ndarray
+    operating_point: str | None = None
+    detection_points: tuple[str | None, ...] = ()
 
 
 def interpret(
@@ -63,14 +70,17 @@ def interpret(
     drawn = boxes_to_draw(detections, call.threshold if display.min_score is None else display.min_score,
                           max_boxes=display.max_boxes, max_overlap=display.max_overlap)
     return ImagePrediction(detections, call.body_part, call.score, call.threshold, call.fractured, call.normalised_score,
-                           drawn)
+                           drawn, call_point(call.fractured, call.body_part, call.score, thresholds),
+                           box_points(detections, call.body_part, thresholds))
 
 
 def detection_records(prediction: ImagePrediction, width: int, height: int) -> list[dict]:
     """The JSON `detections`: class, finding, score, box in pixels of the original and normalised, drawn or not."""
     records = []
     found = prediction.detections
-    for box, score, class_id, drawn in zip(found.boxes, found.scores, found.classes, prediction.drawn, strict=True):
+    points = prediction.detection_points or (None,) * len(found.scores)
+    rows = zip(found.boxes, found.scores, found.classes, prediction.drawn, points, strict=True)
+    for box, score, class_id, drawn, point in rows:
         part, fractured = describe_class(CLASS_NAMES[int(class_id)])
         ymin, xmin, ymax, xmax = (float(value) for value in box)
         records.append({
@@ -83,5 +93,6 @@ def detection_records(prediction: ImagePrediction, width: int, height: int) -> l
                     "xmax": round(xmax * width, 2), "ymax": round(ymax * height, 2)},
             "box_normalized": [ymin, xmin, ymax, xmax],
             "drawn": bool(drawn),
+            "operating_point": point,
         })
     return records

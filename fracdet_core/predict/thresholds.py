@@ -1,7 +1,9 @@
 """The score at which an image is called fractured: given, or the operating thresholds the model serves with, by reference.
 
 `fracdet evaluate` chooses, per body part, a threshold that new fractured images reach with the
-target sensitivity in expectation, and writes them as operating_thresholds.json
+target sensitivity in expectation (the "suspicious" operating point: an image reaching it is
+called fractured), and one that new normal images stay under with the target specificity (the
+"definite" point: a call reaching it is definite), and writes them as operating_thresholds.json
 (`fracdet_core.operating_thresholds`); registration keeps that file with the version.
 `--threshold auto` reads the file a reference names, and no other:
 
@@ -38,18 +40,26 @@ class OperatingThresholds:
         by_part: body part -> threshold; a part missing here takes `overall`.
         overall: the threshold for any other image (no detection, or a part without its own).
         source: where they came from: an operating thresholds file's URI, or "--threshold".
-        in_scope_threshold: the model's in-scope score at or above which an image is within the
-            indications; None: the model decides nothing about indications (a fixed --threshold, a file
-            without one, a model without an in-scope score).
+        definite_by_part, definite_overall: the definite operating point's thresholds, likewise;
+            `definite_overall` None: no call is definite (`--threshold`, a version 1 file, or an
+            evaluation that chose none).
+        in_scope_threshold: an image whose model in-scope score is below it is outside the
+            indications; None: the model's in-scope score decides nothing.
     """
 
     by_part: Mapping[str, float]
     overall: float
     source: str
+    definite_by_part: Mapping[str, float] = dataclasses.field(default_factory=dict)
+    definite_overall: float | None = None
     in_scope_threshold: float | None = None
 
     def for_part(self, body_part: str | None) -> float:
         return self.by_part.get(body_part, self.overall) if body_part else self.overall
+
+    def definite_for_part(self, body_part: str | None) -> float | None:
+        """The score at which a call on an image of `body_part` is definite; None: no call is."""
+        return self.definite_by_part.get(body_part, self.definite_overall) if body_part else self.definite_overall
 
 
 def fixed_thresholds(value: float) -> OperatingThresholds:
@@ -113,4 +123,5 @@ def _usable(chosen: OperatingThresholdsFile, uri: str) -> OperatingThresholds:
     if chosen.overall is None:
         raise NoThresholdError(f"{uri}: the evaluation chose no operating threshold (its calibration half held no fractured "
                                f"image); {_ADVICE}")
-    return OperatingThresholds(dict(chosen.by_body_part), chosen.overall, uri)
+    return OperatingThresholds(dict(chosen.by_body_part), chosen.overall, uri, dict(chosen.definite_by_body_part),
+                               chosen.definite_overall, chosen.in_scope_threshold)

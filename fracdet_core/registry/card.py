@@ -127,7 +127,17 @@ def _thresholds_summary(record: dict) -> list[str]:
         f"Chosen by the {rule['method'].replace('_', '-')} rule for a target sensitivity of {rule['target_sensitivity']:.2f}, "
         f"on the calibration half of the {rule['split']} split ({rule['calibration_images']} images, "
         f"{rule['calibration_fractured']} fractured); the figures above are of the other half.",
+        *_definite_summary(record.get("definite_rule")),
     ]
+
+
+def _definite_summary(rule: dict | None) -> list[str]:
+    """The definite operating point's rule; nothing for a file without one (schema version 1)."""
+    if rule is None:
+        return []
+    return [f"A call is definite where its score also reaches the part's definite threshold in the same file, chosen by the "
+            f"{rule['method'].replace('_', '-')} rule for a target specificity of {rule['target_specificity']:.2f} over "
+            f"{rule['calibration_normal']} normal calibration images; other calls are suspicious."]
 
 
 def _fracture_call_rows(fracture: dict) -> list[list[str]]:

@@ -15,7 +15,6 @@ import hashlib
 from fracdet_core import storage
 from fracdet_core.operating_thresholds import (
     FILE_NAME,
-    SCHEMA_VERSION,
     OperatingThresholdsFile,
     parse_thresholds,
     read_thresholds,
@@ -57,8 +56,10 @@ def read_for_registration(
             "evaluation's metrics.json with the operating_thresholds.json it wrote beside it. Nothing was registered."
         )
     # What metadata.json records of the kept file; the values are the file's alone.
-    record = {"file": FILE_NAME, "sha256": hashlib.sha256(data).hexdigest(), "schema_version": SCHEMA_VERSION,
+    record = {"file": FILE_NAME, "sha256": hashlib.sha256(data).hexdigest(), "schema_version": chosen.schema_version,
               "rule": dataclasses.asdict(chosen.rule)}
+    if chosen.definite_rule is not None:
+        record["definite_rule"] = dataclasses.asdict(chosen.definite_rule)
     return data, record
 
 

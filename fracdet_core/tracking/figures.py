@@ -70,6 +70,8 @@ def evaluation_metrics(metrics: dict, thresholds: dict | None, blessed: bool | N
     figures |= {f"eval/ap/{name}": value for name, value in (metrics.get("per_class_ap") or {}).items()}
     for part, values in (metrics.get("fracture") or {}).items():
         figures |= {f"eval/{part.lower()}/{key}": values.get(key) for key in ("sensitivity", "specificity", "auc")}
+        definite = values.get("definite") or {}  # the definite operating point, absent from metrics before it
+        figures |= {f"eval/{part.lower()}/definite_{key}": definite.get(key) for key in ("sensitivity", "specificity")}
     if thresholds:
         figures |= {f"eval/threshold/{part.lower()}": value for part, value in (thresholds.get("by_body_part") or {}).items()}
         figures["eval/threshold/other_parts"] = thresholds.get("overall")
