@@ -14,9 +14,10 @@ import dataclasses
 import numpy as np
 
 from fracdet_core import storage
+from fracdet_core.ingest.spec import OUT_OF_SCOPE_KEY as DATA_YAML_KEY
 from fracdet_core.synth.out_of_scope.kinds import OUT_OF_SCOPE_FOLDER, kind_of
 
-DATA_YAML_KEY = "fracdet_out_of_scope"
+__all__ = ["DATA_YAML_KEY", "OutOfScopePlan", "plan_out_of_scope", "split_folder_uri"]
 _STREAM = 0x00F5C0  # keeps these seeds apart from the in-scope images' (seed, split, index)
 
 
