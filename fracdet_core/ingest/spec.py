@@ -178,7 +178,7 @@ def _read_split(yaml_uri: str, root: str, content: dict, split: str) -> SplitSou
 
 def _read_out_of_scope(yaml_uri: str, root: str, entry: object) -> dict[str, tuple[str, ...]]:
     """Split -> its out-of-scope folders, from the `fracdet_out_of_scope` mapping (absent: none)."""
-    found: dict[str, tuple[str, ...]] = {split: () for split in SPLITS}
+    found: dict[str, tuple[str, ...]] = dict.fromkeys(SPLITS, ())
     if entry is None:
         return found
     if not isinstance(entry, dict) or not set(entry) <= set(SPLITS):
