@@ -31,17 +31,21 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--renderer", choices=RENDERERS, default=SynthConfig.renderer,
                         help="tubes: bones as tapered tubes; outlines: bones as outlines that overlap at the joints, "
                              "another look throughout, to judge a detector trained on the other (default: %(default)s)")
+    _add_out_of_scope_arguments(parser)
+    parser.add_argument("--workers", type=positive_int, default=default_workers(),
+                        help="parallel processes (default: all cores, here %(default)s)")
+    parser.add_argument("--overwrite", action="store_true", help="replace a dataset already in --out")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.set_defaults(run=run)
+
+
+def _add_out_of_scope_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out-of-scope-train", type=non_negative_int, default=SynthConfig.out_of_scope_train,
                         help="out-of-scope training images: radiographs of other anatomy (chest, knee, ankle and foot, "
                              "pelvis, skull, spine, tibia and fibula) and CT, MR, ultrasound, photograph and document "
                              "images, spread evenly, written to out_of_scope/train/<KIND>/ (default: %(default)s)")
     parser.add_argument("--out-of-scope-val", type=non_negative_int, default=SynthConfig.out_of_scope_val,
                         help="out-of-scope validation images, written to out_of_scope/valid/<KIND>/ (default: %(default)s)")
-    parser.add_argument("--workers", type=positive_int, default=default_workers(),
-                        help="parallel processes (default: all cores, here %(default)s)")
-    parser.add_argument("--overwrite", action="store_true", help="replace a dataset already in --out")
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
-    parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -111,7 +111,8 @@ def test_in_scope_images_are_byte_for_byte_those_made_before_out_of_scope_images
 def test_without_out_of_scope_images_the_data_yaml_is_as_before(tmp_path):
     generate_dataset(SynthConfig(train=2, val=1, size=96, seed=1), str(tmp_path), progress=False)
     lines = (tmp_path / "data.yaml").read_text().splitlines()
-    assert lines[0] == "# Synthetic radiographs made by `fracdet synth`: seed 1, 2 train and 1 val images, 96 px, png, renderer tubes."
+    assert lines[0] == ("# Synthetic radiographs made by `fracdet synth`: "
+                        "seed 1, 2 train and 1 val images, 96 px, png, renderer tubes.")
     assert lines[1].startswith("path: ")
     assert list(yaml.safe_load("\n".join(lines))) == ["path", "train", "val", "nc", "names"]
     assert not (tmp_path / "out_of_scope").exists()

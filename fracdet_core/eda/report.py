@@ -51,7 +51,6 @@ def render_html(
         "<h2>Sample training images</h2>",
         "<p>Fracture boxes in red, normal-study boxes in blue; out-of-scope images, one per anatomy, have none.</p>",
         *_sample_galleries(samples),
-        "<h2>Out of scope</h2>",
         _out_of_scope_html(splits),
         "<h2>Quarantine</h2>",
         _quarantine_html(stats["quarantine"]["reasons"]),
@@ -115,12 +114,12 @@ def out_of_scope_rows(splits: dict) -> list[tuple[object, ...]]:
 
 
 def _out_of_scope_html(splits: dict) -> str:
-    """Out-of-scope images per anatomy and split: left out of the class tables and weights above."""
+    """The section on out-of-scope images per anatomy and split: left out of the class tables and weights above."""
     rows = out_of_scope_rows(splits)
     if not rows:
-        return "<p>No out-of-scope images: every image is a radiograph of one of the five body parts.</p>"
-    note = ("<p>Images outside the indications (other anatomy, other modalities), stored without boxes; "
-            "they are not in the class tables, the background counts or the class weights.</p>")
+        return "<h2>Out of scope</h2><p>No out-of-scope images: every image is a radiograph of one of the five body parts.</p>"
+    note = ("<h2>Out of scope</h2><p>Images outside the indications (other anatomy, other modalities), stored without "
+            "boxes; they are not in the class tables, the background counts or the class weights.</p>")
     return note + table(["anatomy", *(f"{split} images" for split in splits)], rows)
 
 
