@@ -202,3 +202,12 @@ def test_an_unusable_out_of_scope_entry_stops_the_run_naming_the_yaml(tmp_path, 
     with pytest.raises(DatasetError, match=message) as raised:
         ingest_dataset(str(root), str(tmp_path / "out"), progress=False)
     assert str(root / "data.yaml") in str(raised.value)
+
+
+def test_the_ingest_command_reports_out_of_scope_images(synthetic, tmp_path, capsys):
+    from fracdet import main
+
+    data, _, _ = synthetic
+    assert main(["ingest", "--data", str(data), "--out", str(tmp_path / "out"), "--workers", "1", "--quiet"]) == 0
+    printed = capsys.readouterr().out
+    assert "train: 20 images (14 out of scope)" in printed and "val: 15 images (12 out of scope)" in printed
