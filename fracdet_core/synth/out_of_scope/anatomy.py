@@ -174,9 +174,9 @@ def skull(rng: np.random.Generator) -> Anatomy:
     s = rng.uniform(0.9, 1.05)
     lateral = rng.random() < 0.6
     radii = (0.4 * s, 0.34 * s) if lateral else (0.36 * s, 0.38 * s)
-    vault = Shell((0.5, 0.42), radii, thickness=rng.uniform(0.04, 0.07), density=0.55)
-    bones: list = [vault, _blob((0.5, 0.42), radii, depth=0.03, cortex=0.5, density=0.5)]  # vault and skull base
-    tissues = [Tissue((0.5, 0.35), (0.5, 0.6), 0.4 * s, density=0.28)]
+    vault = Shell((0.5, 0.42), radii, thickness=rng.uniform(0.035, 0.06), density=0.45)
+    bones: list = [vault, _blob((0.5, 0.42), radii, depth=0.02, cortex=0.5, density=0.3)]  # vault and skull base
+    tissues = [Tissue((0.5, 0.35), (0.5, 0.6), 0.4 * s, density=0.18)]
     if lateral:
         bones += [Shell((0.77, 0.55), (0.06 * s, 0.055 * s), thickness=0.2), _blob((0.74, 0.72), (0.08 * s, 0.05 * s))]
         bones += _arc((0.62, 0.72), (0.16 * s, 0.13 * s), (0.2, 1.7), 0.022 * s, density=1.0, segments=6)  # mandible
