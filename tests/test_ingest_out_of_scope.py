@@ -211,3 +211,13 @@ def test_the_ingest_command_reports_out_of_scope_images(synthetic, tmp_path, cap
     assert main(["ingest", "--data", str(data), "--out", str(tmp_path / "out"), "--workers", "1", "--quiet"]) == 0
     printed = capsys.readouterr().out
     assert "train: 20 images (14 out of scope)" in printed and "val: 15 images (12 out of scope)" in printed
+
+
+def test_the_ingest_artifact_shows_each_splits_out_of_scope_count(synthetic):
+    from fracdet_components.artifacts import ingest_metadata
+
+    metadata = ingest_metadata(synthetic[2])
+    assert (metadata["train_out_of_scope_images"], metadata["val_out_of_scope_images"]) == (14, 12)
+    older = {**synthetic[2], "splits": {split: {key: value for key, value in summary.items() if "out_of_scope" not in key}
+                                        for split, summary in synthetic[2]["splits"].items()}}
+    assert ingest_metadata(older)["val_out_of_scope_images"] == 0
