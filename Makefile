@@ -13,6 +13,10 @@ DEMO_DIR ?= runs/demo
 DEMO_SEED ?= 0
 # The demo's budget: the default recipe, trained for this many epochs on 750 images.
 DEMO_EPOCHS ?= 28
+# Out-of-scope images (other anatomy, CT, MR, ultrasound, photographs, documents) beside the demo's
+# radiographs, for the model's in-scope answer and evaluation's rejection figures.
+DEMO_OUT_OF_SCOPE_TRAIN ?= 150
+DEMO_OUT_OF_SCOPE_VAL ?= 100
 PIP_COMPILE := $(BIN)/pip-compile --quiet --strip-extras --no-emit-index-url --no-emit-find-links
 NPM ?= npm
 TOOLS_STAMP := tools/node_modules/.installed
@@ -101,10 +105,11 @@ test-fast: lint $(TOOLS_STAMP) $(MLFLOW_STAMP) ## lint, then the tests not marke
 	$(BIN)/python -m pytest -m "not slow and not container" $(PYTEST_ARGS)
 
 demo: $(STAMP) ## make synthetic radiographs, run the whole pipeline locally; print the metrics and where results are
-	$(BIN)/fracdet synth --out $(DEMO_DIR)/data --train 750 --val 500 --seed $(DEMO_SEED) --overwrite
+	$(BIN)/fracdet synth --out $(DEMO_DIR)/data --train 750 --val 500 --out-of-scope-train $(DEMO_OUT_OF_SCOPE_TRAIN) \
+		--out-of-scope-val $(DEMO_OUT_OF_SCOPE_VAL) --seed $(DEMO_SEED) --overwrite
 	TF_CPP_MIN_LOG_LEVEL=2 $(BIN)/fracdet pipeline run --root $(DEMO_DIR)/pipeline --data_uri $(DEMO_DIR)/data \
 		--registry_uri $(DEMO_DIR)/registry --epochs $(DEMO_EPOCHS) --promote
-	@echo "synthetic dataset: $(abspath $(DEMO_DIR))/data (data.yaml, train/, valid/)"
+	@echo "synthetic dataset: $(abspath $(DEMO_DIR))/data (data.yaml, train/, valid/, out_of_scope/)"
 	@echo "model registry: $(abspath $(DEMO_DIR))/registry (list it: $(BIN)/fracdet registry list --registry $(DEMO_DIR)/registry)"
 
 bench: $(STAMP) ## print speed and memory figures measured on this machine

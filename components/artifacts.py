@@ -60,6 +60,7 @@ def ingest_metadata(manifest: dict) -> dict:
         metadata[f"{split}_images"] = summary["images"]
         metadata[f"{split}_boxes"] = summary["boxes"]
         metadata[f"{split}_shards"] = len(summary["shards"])
+        metadata[f"{split}_out_of_scope_images"] = summary.get("out_of_scope_images", 0)  # absent from older manifests
     for reason, count in manifest["quarantine_reasons"].items():
         metadata[f"quarantined_{reason}"] = count
     return metadata

@@ -56,6 +56,7 @@ def run(args: argparse.Namespace) -> int:
     for reason, count in manifest["quarantine_reasons"].items():
         print(f"  {reason}: {count}")
     for split, summary in manifest["splits"].items():
-        print(f"{split}: {summary['images']} images, {summary['boxes']} boxes, {len(summary['shards'])} shards")
+        outside = f" ({summary['out_of_scope_images']} out of scope)" if summary.get("out_of_scope_images") else ""
+        print(f"{split}: {summary['images']} images{outside}, {summary['boxes']} boxes, {len(summary['shards'])} shards")
     print(f"ingest: {args.out} (manifest.json, quarantine.jsonl, labels.parquet)")
     return 0

@@ -22,8 +22,9 @@ class ImageTruth:
         classes: int32 (N,) fracdet class ids.
         sha256: hex digest of the image file's bytes: who the image is, whatever its path (the
             evaluation's calibration/test partition is keyed on it).
-        in_scope: within the product's indications (one of the five body parts, a radiograph).
-        anatomy: for an out-of-scope image, what it shows (CHEST, CT, ...); "" in scope.
+        in_scope: whether the image is within the indications (a radiograph of one of the five
+            body parts); an out-of-scope image has no boxes.
+        anatomy: "" in scope; else the out-of-scope kind in upper case (CHEST, CT, PHOTO, ...).
     """
 
     source_id: str

@@ -11,6 +11,7 @@ import tensorflow as tf
 from PIL import Image
 
 from fracdet_core.data.schema import ImageExample, decode_image_example, encode_image_example, parse_example_tensors
+from fracdet_core.data.tfrecord import BytesFeature, FloatFeature, Int64Feature, deserialize_example, serialize_example
 
 
 def _png(pixels: np.ndarray) -> bytes:
@@ -91,3 +92,42 @@ def test_decoding_names_a_missing_feature():
 def test_decoding_refuses_two_values_where_one_belongs():
     with pytest.raises(ValueError, match="'image/width' feature holds 2 values"):
         decode_image_example(_edited(TWO_BOXES, lambda features: features["image/width"].int64_list.value.append(7)))
+
+
+OUT_OF_SCOPE = dataclasses.replace(BACKGROUND, source_id="out_of_scope/train/CHEST/c.png", in_scope=False, anatomy="CHEST")
+
+
+def _without_scope_features(example: ImageExample) -> bytes:
+    """The example as a shard written before `image/in_scope` and `image/anatomy` existed holds it."""
+    features = deserialize_example(encode_image_example(example))
+    del features["image/in_scope"], features["image/anatomy"]
+    kinds = {bytes: BytesFeature, float: FloatFeature, int: Int64Feature}
+    return serialize_example({
+        key: (kinds[type(values[0])] if values else (FloatFeature if "bbox" in key else
+              BytesFeature if key.endswith("text") else Int64Feature))(values)
+        for key, values in features.items()
+    })
+
+
+@pytest.mark.parametrize(("example", "in_scope", "anatomy"), [(TWO_BOXES, 1, b""), (OUT_OF_SCOPE, 0, b"CHEST")],
+                         ids=["in scope", "out of scope"])
+def test_the_example_says_whether_it_is_in_scope_and_its_anatomy(example, in_scope, anatomy):
+    features = tf.train.Example.FromString(encode_image_example(example)).features.feature
+    assert list(features["image/in_scope"].int64_list.value) == [in_scope]
+    assert list(features["image/anatomy"].bytes_list.value) == [anatomy]
+    decoded = decode_image_example(encode_image_example(example))
+    assert (decoded.in_scope, decoded.anatomy) == (bool(in_scope), anatomy.decode())
+    parsed = parse_example_tensors(tf.constant(encode_image_example(example)))
+    assert parsed["in_scope"].dtype == tf.int32 and parsed["in_scope"].shape == () and int(parsed["in_scope"]) == in_scope
+
+
+@pytest.mark.parametrize("example", [TWO_BOXES, BACKGROUND], ids=["two boxes", "background"])
+def test_a_shard_written_before_the_scope_features_reads_as_in_scope(example):
+    old = _without_scope_features(example)
+    assert "image/in_scope" not in tf.train.Example.FromString(old).features.feature
+    decoded = decode_image_example(old)
+    assert decoded.in_scope is True and decoded.anatomy == ""
+    np.testing.assert_array_equal(decoded.boxes, example.boxes)
+    parsed = parse_example_tensors(tf.constant(old))
+    assert int(parsed["in_scope"]) == 1
+    np.testing.assert_array_equal(parsed["classes"], example.classes)

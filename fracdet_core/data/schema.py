@@ -1,7 +1,10 @@
 """The TFRecord schema: which features one image's `tf.train.Example` holds, written and read here only.
 
 The keys follow the TF Object Detection API (`image/encoded`, `image/object/bbox/xmin`, ...),
-plus `image/sha256` and `image/bit_depth`; docs/architecture.md's "Data contracts" is the promise to users.
+plus `image/sha256`, `image/bit_depth`, and the indications: `image/in_scope` (1 for a radiograph of
+one of the five body parts, 0 for anything else) and `image/anatomy` ("" in scope, else the
+out-of-scope kind: CHEST, CT, PHOTO, ...). Shards written before those two existed read as in
+scope. docs/architecture.md's "Data contracts" is the promise to users.
 Three doors, one per kind of reader:
 
 - `encode_image_example`: an `ImageExample` to serialised bytes (ingest's workers);
@@ -37,6 +40,7 @@ IMAGE_SOURCE_ID = "image/source_id"
 IMAGE_FILENAME = "image/filename"
 IMAGE_SHA256 = "image/sha256"
 IMAGE_IN_SCOPE = "image/in_scope"
+IMAGE_ANATOMY = "image/anatomy"
 BOX_XMIN = "image/object/bbox/xmin"
 BOX_YMIN = "image/object/bbox/ymin"
 BOX_XMAX = "image/object/bbox/xmax"
@@ -61,6 +65,9 @@ class ImageExample:
         boxes: float32 (N, 4) `ymin, xmin, ymax, xmax` normalised to the image; N is 0 for a
             background image.
         classes: int32 (N,) fracdet class ids.
+        in_scope: whether the image is within the indications (a radiograph of one of the five
+            body parts); an out-of-scope image has no boxes.
+        anatomy: "" in scope; else the out-of-scope kind in upper case (CHEST, CT, PHOTO, ...).
     """
 
     source_id: str
@@ -73,6 +80,8 @@ class ImageExample:
     sha256: str
     boxes: np.ndarray
     classes: np.ndarray
+    in_scope: bool = True
+    anatomy: str = ""
 
 
 def encode_image_example(example: ImageExample) -> bytes:
@@ -87,6 +96,8 @@ def encode_image_example(example: ImageExample) -> bytes:
             IMAGE_SOURCE_ID: BytesFeature([example.source_id.encode()]),
             IMAGE_FILENAME: BytesFeature([example.filename.encode()]),
             IMAGE_SHA256: BytesFeature([example.sha256.encode()]),
+            IMAGE_IN_SCOPE: Int64Feature([int(example.in_scope)]),
+            IMAGE_ANATOMY: BytesFeature([example.anatomy.encode()]),
             **{key: FloatFeature(example.boxes[:, column].tolist()) for column, key in enumerate(BOX_CORNERS_YXYX)},
             BOX_CLASS_ID: Int64Feature(example.classes.tolist()),
             BOX_CLASS_NAME: BytesFeature([CLASS_NAMES[class_id].encode() for class_id in example.classes]),
@@ -96,6 +107,8 @@ def encode_image_example(example: ImageExample) -> bytes:
 
 def decode_image_example(serialized: bytes) -> ImageExample:
     """The `ImageExample` stored in a serialised `tf.train.Example`, without TensorFlow.
+
+    An example without `image/in_scope` or `image/anatomy` (a shard written before them) is in scope.
 
     Raises:
         ValueError: a feature of the schema is missing, or a single-valued one holds several values.
@@ -113,6 +126,8 @@ def decode_image_example(serialized: bytes) -> ImageExample:
         sha256=_single(features, IMAGE_SHA256).decode(),
         boxes=np.asarray(corners, np.float32).T.reshape(-1, 4),
         classes=np.asarray(_values(features, BOX_CLASS_ID), np.int32),
+        in_scope=bool(_single(features, IMAGE_IN_SCOPE)) if IMAGE_IN_SCOPE in features else True,
+        anatomy=_single(features, IMAGE_ANATOMY).decode() if IMAGE_ANATOMY in features else "",
     )
 
 
@@ -130,15 +145,15 @@ def _single(features: Mapping[str, list], key: str) -> bytes | int:
 
 
 def tf_parsing_spec() -> dict[str, tf.io.FixedLenFeature | tf.io.VarLenFeature]:
-    """What `tf.io.parse_single_example` reads for training: the image, its id and its boxes."""
+    """What `tf.io.parse_single_example` reads for training: the image, its id, its boxes, whether it is in scope."""
     import tensorflow as tf
 
     return {
         IMAGE_ENCODED: tf.io.FixedLenFeature([], tf.string),
         IMAGE_SOURCE_ID: tf.io.FixedLenFeature([], tf.string),
+        IMAGE_IN_SCOPE: tf.io.FixedLenFeature([], tf.int64, default_value=1),  # absent in older shards: in scope
         **{key: tf.io.VarLenFeature(tf.float32) for key in BOX_CORNERS_YXYX},
         BOX_CLASS_ID: tf.io.VarLenFeature(tf.int64),
-        IMAGE_IN_SCOPE: tf.io.FixedLenFeature([], tf.int64, default_value=1),  # absent in shards written before it
     }
 
 
@@ -148,7 +163,7 @@ def parse_example_tensors(serialized: tf.Tensor) -> dict[str, tf.Tensor]:
     Returns:
         `image`: float32 (H, W, 1) in [0, 1], whatever the stored bit depth; `boxes`: float32
         (N, 4) `ymin, xmin, ymax, xmax` normalised; `classes`: int32 (N,); `source_id`: string;
-        `in_scope`: int32, 1 for an image within the indications, 0 for one outside.
+        `in_scope`: int32 scalar, 1 in scope (also when the shard predates the feature), 0 not.
     """
     import tensorflow as tf
 
@@ -160,5 +175,5 @@ def parse_example_tensors(serialized: tf.Tensor) -> dict[str, tf.Tensor]:
         "boxes": tf.reshape(tf.stack(corners, axis=-1), [-1, 4]),  # (N, 4) yxyx, normalised
         "classes": tf.cast(tf.sparse.to_dense(parsed[BOX_CLASS_ID]), tf.int32),  # (N,)
         "source_id": parsed[IMAGE_SOURCE_ID],
-        "in_scope": tf.cast(parsed[IMAGE_IN_SCOPE], tf.int32),
+        "in_scope": tf.cast(parsed[IMAGE_IN_SCOPE], tf.int32),  # ()
     }

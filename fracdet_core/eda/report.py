@@ -49,8 +49,9 @@ def render_html(
         image(figures["box_sizes"], "box width against height"),
         image(figures["box_positions"], "box centre positions"),
         "<h2>Sample training images</h2>",
-        "<p>Fracture boxes in red, normal-study boxes in blue.</p>",
+        "<p>Fracture boxes in red, normal-study boxes in blue; out-of-scope images, one per anatomy, have none.</p>",
         *_sample_galleries(samples),
+        _out_of_scope_html(splits),
         "<h2>Quarantine</h2>",
         _quarantine_html(stats["quarantine"]["reasons"]),
         "<h2>Class weights</h2>",
@@ -62,6 +63,7 @@ def render_html(
 def _overview_html(ingest_uri: str, stats: dict) -> str:
     """One sentence: the ingest, each split's images, boxes and background images, and the quarantine."""
     splits = ", ".join(f"{split}: {s['images']:,} images, {s['boxes']:,} boxes, {s['background_images']:,} background"
+                       + (f", {s['out_of_scope']['images']:,} out of scope" if s.get("out_of_scope", {}).get("images") else "")
                        for split, s in stats["splits"].items())
     quarantine = stats["quarantine"]
     return (f"<p>Ingest: <code>{html.escape(ingest_uri)}</code>. {splits}. "
@@ -102,6 +104,23 @@ def _sample_galleries(samples: dict[str, list[tuple[str, bytes]]]) -> list[str]:
         f"<h3>{html.escape(name)}</h3>{gallery(items)}" if items else f"<h3>{html.escape(name)}</h3><p>No sample available.</p>"
         for name, items in samples.items()
     ]
+
+
+def out_of_scope_rows(splits: dict) -> list[tuple[object, ...]]:
+    """(anatomy, images per split) for every anatomy of any split, sorted; empty when none holds out-of-scope images."""
+    counts = {split: values.get("out_of_scope", {"anatomies": {}})["anatomies"] for split, values in splits.items()}
+    anatomies = sorted({anatomy for per_split in counts.values() for anatomy in per_split})
+    return [(anatomy, *(counts[split].get(anatomy, 0) for split in splits)) for anatomy in anatomies]
+
+
+def _out_of_scope_html(splits: dict) -> str:
+    """The section on out-of-scope images per anatomy and split: left out of the class tables and weights above."""
+    rows = out_of_scope_rows(splits)
+    if not rows:
+        return "<h2>Out of scope</h2><p>No out-of-scope images: every image is a radiograph of one of the five body parts.</p>"
+    note = ("<h2>Out of scope</h2><p>Images outside the indications (other anatomy, other modalities), stored without "
+            "boxes; they are not in the class tables, the background counts or the class weights.</p>")
+    return note + table(["anatomy", *(f"{split} images" for split in splits)], rows)
 
 
 def _quarantine_html(reasons: dict[str, int]) -> str:
@@ -151,6 +170,11 @@ def render_markdown(
         + ("" if not stats["quarantine"]["reasons"]
            else ": " + ", ".join(f"{r} {n}" for r, n in stats["quarantine"]["reasons"].items())),
     ]
+    outside = out_of_scope_rows(splits)
+    if outside:
+        lines += ["", "| out of scope | " + " | ".join(f"{split} images" for split in splits) + " |",
+                  "| --- | " + " | ".join("---:" for _ in splits) + " |",
+                  *("| " + " | ".join(str(value) for value in row) + " |" for row in outside)]
     if drift is not None:
         moved = "; ".join(drift["flagged"]) if drift["flagged"] else "nothing moved beyond the thresholds."
         lines += ["", f"Drift against `{drift['baseline']}`: " + moved]

@@ -17,20 +17,26 @@ from fracdet_core import storage
 from fracdet_core.classes import CLASS_NAMES
 from fracdet_core.data.schema import ImageExample, decode_image_example
 from fracdet_core.data.tfrecord import read_records
+from fracdet_core.eda.scope import out_of_scope_mask
 
 THUMBNAIL_SIDE = 192
 BACKGROUND = "background"
+OUT_OF_SCOPE = "out of scope"
 _POSITIVE_COLOUR = (230, 60, 50)
 _NEGATIVE_COLOUR = (60, 170, 230)
 
 
 def choose_samples(labels: pd.DataFrame, per_class: int) -> dict[str, list[str]]:
-    """Class name (or "background") -> image ids of training images to show."""
+    """Class name (or "background") -> image ids of training images to show; "out of scope" -> one per anatomy, if any."""
     train = labels[labels["split"] == "train"].sort_values(["shard", "image_id"], kind="stable")
+    outside = out_of_scope_mask(train)
+    inside = train[~outside]
     chosen: dict[str, list[str]] = {}
     for name in (*CLASS_NAMES, BACKGROUND):
-        rows = train[train["class_id"].isna()] if name == BACKGROUND else train[train["class_name"] == name]
+        rows = inside[inside["class_id"].isna()] if name == BACKGROUND else inside[inside["class_name"] == name]
         chosen[name] = list(dict.fromkeys(rows["image_id"]))[:per_class]
+    if outside.any():
+        chosen[OUT_OF_SCOPE] = list(train[outside].sort_values("anatomy", kind="stable").drop_duplicates("anatomy")["image_id"])
     return chosen
 
 

@@ -2,6 +2,8 @@
 
 Reading only the label table, never an image, keeps EDA quick whatever the images weigh.
 Coordinates in the table are normalised; pixel sizes use each image's stored width and height.
+A split's counts and distributions are of its in-scope images; its out-of-scope images are
+counted apart, per anatomy, under `out_of_scope` (`scope`).
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from fracdet_core.classes import BODY_PARTS, CLASS_NAMES
+from fracdet_core.eda.scope import in_scope_rows, out_of_scope_stats
 
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 # Fixed log-spaced bins, so distributions of two runs compare bin for bin (drift).
@@ -41,8 +44,8 @@ def box_table(labels: pd.DataFrame) -> pd.DataFrame:
 
 
 def split_stats(labels: pd.DataFrame, split: str) -> dict:
-    """Counts and distributions of one split."""
-    rows = labels[labels["split"] == split]
+    """Counts and distributions of one split's in-scope images, and its out-of-scope images per anatomy."""
+    rows = in_scope_rows(labels[labels["split"] == split])
     boxes = box_table(rows)
     images = rows.drop_duplicates("image_id")
     per_image = rows.groupby("image_id")["class_id"].count()  # 0 for background images
@@ -57,6 +60,7 @@ def split_stats(labels: pd.DataFrame, split: str) -> dict:
         "body_parts": _body_part_balance(boxes),
         "boxes_by_class": _box_shapes_by_class(boxes),
         "size_histograms": _size_histograms(boxes),
+        "out_of_scope": out_of_scope_stats(labels, split),
     }
 
 

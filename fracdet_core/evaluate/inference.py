@@ -27,7 +27,7 @@ def read_split(ingest_uri: str, split: str = "val") -> Iterator[tuple[ImageTruth
                 for record in read_records(stream):
                     example = decode_image_example(record)
                     truth = ImageTruth(example.source_id, example.width, example.height, example.boxes, example.classes,
-                                       example.sha256)
+                                       example.sha256, in_scope=example.in_scope, anatomy=example.anatomy)
                     yield truth, example.encoded
             except ValueError as error:
                 raise FracdetError(f"{uri}: unreadable shard: {error}") from None

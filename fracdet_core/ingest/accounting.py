@@ -40,27 +40,37 @@ class DuplicateFinder:
 
 
 class SplitTally:
-    """Images, background images and boxes per class of one split, as images are accepted."""
+    """Images, background images, boxes per class and out-of-scope images per anatomy of one split, as images are accepted."""
 
     def __init__(self) -> None:
         self._images: Counter[str] = Counter()
         self._boxes: Counter[str] = Counter()
+        self._out_of_scope: Counter[str] = Counter()
         self._background = 0
         self._ingested = 0
 
-    def add(self, class_ids: Sequence[int]) -> None:
-        """Count one accepted image by the class ids of its boxes (none: a background image)."""
+    def add(self, class_ids: Sequence[int], anatomy: str = "") -> None:
+        """Count one accepted image by the class ids of its boxes (none: a background image) or its out-of-scope anatomy."""
         names = [CLASS_NAMES[class_id] for class_id in class_ids]
         self._ingested += 1
+        if anatomy:
+            self._out_of_scope[anatomy] += 1
+            return
         self._background += not names
         self._boxes.update(names)
         self._images.update(set(names))
 
     def summary(self, shards: list[dict[str, object]]) -> dict:
-        """The split's entry in `manifest.json`, with its shards as written."""
+        """The split's entry in `manifest.json`, with its shards as written.
+
+        `images` counts every image in the split's shards; `background_images` the in-scope ones
+        without boxes; `out_of_scope_images` the others, by anatomy in `out_of_scope`.
+        """
         return {
             "images": self._ingested,
             "background_images": self._background,
+            "out_of_scope_images": sum(self._out_of_scope.values()),
+            "out_of_scope": dict(sorted(self._out_of_scope.items())),
             "boxes": sum(self._boxes.values()),
             "classes": {name: {"images": self._images[name], "boxes": self._boxes[name]} for name in CLASS_NAMES},
             "shards": shards,

@@ -3,6 +3,11 @@
 Every file under a split's image folders and label folders is accounted for: an image (to be
 ingested), or a `Problem` (a label with no image, a file of an unsupported type, a path that
 leaves the dataset root through a symbolic link or `..`). Nothing found is dropped silently.
+
+Out-of-scope folders (`spec.OUT_OF_SCOPE_KEY`) hold one subfolder per kind, named in upper case
+(CHEST, KNEE, CT, PHOTO, ...); the subfolder's name is the image's anatomy. A file not inside
+such a subfolder, or inside one whose name is not a kind (lower case, or one of the five in-scope
+body parts), is a `Problem` naming the file.
 """
 
 from __future__ import annotations
@@ -10,13 +15,16 @@ from __future__ import annotations
 import dataclasses
 import os
 import posixpath
+import re
 from collections.abc import Iterator
 
 from fracdet_core import storage
+from fracdet_core.classes import BODY_PARTS
 from fracdet_core.errors import StorageError
 from fracdet_core.ingest.spec import DatasetSpec
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".dcm", ".dicom")
+ANATOMY_NAME = re.compile(r"[A-Z][A-Z0-9_]*")  # an out-of-scope kind: CHEST, ANKLE_FOOT, CT, ...
 
 
 @dataclasses.dataclass(frozen=True)
@@ -26,14 +34,16 @@ class ImageTask:
     Attributes:
         split: "train" or "val".
         image_uri: where the image is.
-        label_uri: its label file, or None when it has none (a background image).
+        label_uri: its label file, or None when it has none (a background or out-of-scope image).
         source_id: the image's path relative to the dataset root (stable across machines).
+        anatomy: "" for an in-scope image; for an out-of-scope one, its kind (its folder's name).
     """
 
     split: str
     image_uri: str
     label_uri: str | None
     source_id: str
+    anatomy: str = ""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -68,7 +78,56 @@ def discover(spec: DatasetSpec) -> tuple[dict[str, list[ImageTask]], list[Proble
             for source_id, uri in sorted(images.items())
         ]
         problems.extend(_unused_files(split, others, labels, wanted))
+        tasks[split] += _out_of_scope_tasks(spec, split, source.out_of_scope_folders, set(images), problems)
     return tasks, problems
+
+
+def _out_of_scope_tasks(
+    spec: DatasetSpec, split: str, folders: tuple[str, ...], in_scope_ids: set[str], problems: list[Problem]
+) -> list[ImageTask]:
+    """The out-of-scope images of a split (sorted by source id); unusable files go to `problems`."""
+    root_resolved = spec.root if storage.is_gcs(spec.root) else os.path.realpath(spec.root)
+    tasks: dict[str, ImageTask] = {}
+    for folder in folders:
+        for uri in _walk(folder, spec.root, split, problems):
+            problem = _check_path(uri, spec.root, root_resolved, split) or _anatomy_problem(uri, folder, split)
+            source_id = _source_id(uri, spec.root)
+            if problem is None and not uri.lower().endswith(IMAGE_SUFFIXES):
+                problem = Problem(uri, split, "unsupported_format",
+                                  f"not an image type fracdet reads ({', '.join(IMAGE_SUFFIXES)}), in an out-of-scope folder")
+            elif problem is None and (source_id in in_scope_ids or source_id in tasks):
+                problem = Problem(uri, split, "listed_twice", "listed as an in-scope image and again as an out-of-scope one"
+                                  if source_id in in_scope_ids else "found twice among the out-of-scope folders")
+            if problem is not None:
+                problems.append(problem)
+            else:
+                tasks[source_id] = ImageTask(split, uri, None, source_id, anatomy_folder(uri, folder))
+    return [tasks[source_id] for source_id in sorted(tasks)]
+
+
+def anatomy_folder(uri: str, folder: str) -> str:
+    """The first folder of `uri` below the out-of-scope `folder` ("" when the file lies in `folder` itself)."""
+    relative = uri[len(folder.rstrip("/")) + 1 :] if storage.is_gcs(uri) else os.path.relpath(uri, folder)
+    parts = relative.replace(os.sep, "/").split("/")
+    return parts[0] if len(parts) > 1 else ""
+
+
+def _anatomy_problem(uri: str, folder: str, split: str) -> Problem | None:
+    """Why a file of an out-of-scope folder has no usable anatomy, or None when its folder names one."""
+    anatomy = anatomy_folder(uri, folder)
+    if not anatomy:
+        return Problem(uri, split, "no_anatomy_folder",
+                       f"out-of-scope images sit in one subfolder per kind under {folder} (CHEST/, KNEE/, CT/, ...), "
+                       "and this file lies in none")
+    if anatomy in BODY_PARTS:
+        return Problem(uri, split, "bad_anatomy_folder",
+                       f"its folder {anatomy!r} is one of the five in-scope body parts ({', '.join(BODY_PARTS)}); "
+                       "in-scope images belong in the YOLO images folders, with labels")
+    if not ANATOMY_NAME.fullmatch(anatomy):
+        return Problem(uri, split, "bad_anatomy_folder",
+                       f"its folder {anatomy!r} is not a kind's name: upper case letters, digits and _, "
+                       "starting with a letter (CHEST, ANKLE_FOOT, CT, ...)")
+    return None
 
 
 def _sort_files(

@@ -91,7 +91,8 @@ def _merge_shards(plan: IngestPlan, parts: Sequence[_Part], out: str, *, progres
             for rows, duplicate in zip(images, found, strict=True):
                 if duplicate is None:
                     table.add(rows)
-                    tallies[shard.split].add([row["class_id"] for row in rows if row["class_id"] is not None])
+                    tallies[shard.split].add([row["class_id"] for row in rows if row["class_id"] is not None],
+                                             rows[0]["anatomy"])
             duplicates.extend(duplicate for duplicate in found if duplicate is not None)
             keep = [duplicate is None for duplicate in found]
             written[shard.split].append(_publish_shard(owners[shard.name], shard.name, keep, out))

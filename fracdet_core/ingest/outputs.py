@@ -39,6 +39,8 @@ LABEL_SCHEMA = pa.schema(
         ("image_height", pa.int32()),
         ("shard", pa.string()),
         ("sha256", pa.string()),
+        ("in_scope", pa.bool_()),
+        ("anatomy", pa.string()),
     ]
 )
 _ROW_GROUP = 8192
@@ -131,7 +133,11 @@ class ShardWriter:
 
 
 def label_rows(image: IngestedImage, shard: str) -> list[dict[str, object]]:
-    """Rows of `labels.parquet` for one image: one per box, or one null-class row if it has none."""
+    """Rows of `labels.parquet` for one image: one per box, or one null-class row if it has none.
+
+    `in_scope` and `anatomy` say whether the image is within the indications and, if not, its kind
+    (an out-of-scope image has no boxes, so one null-class row).
+    """
     common = {
         "image_id": image.task.source_id,
         "split": image.task.split,
@@ -139,6 +145,8 @@ def label_rows(image: IngestedImage, shard: str) -> list[dict[str, object]]:
         "image_height": image.height,
         "shard": shard,
         "sha256": image.sha256,
+        "in_scope": not image.task.anatomy,
+        "anatomy": image.task.anatomy,
     }
     if not image.boxes:
         return [{**common, "class_id": None, "class_name": None, "body_part": None, "positive": None,

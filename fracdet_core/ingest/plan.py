@@ -27,7 +27,7 @@ from fracdet_core.ingest.spec import SPLITS, DatasetSpec, SplitSource, read_spec
 from fracdet_core.limits import DecodeLimits
 
 PLAN_FILE = "plan.json"
-PLAN_SCHEMA_VERSION = 1
+PLAN_SCHEMA_VERSION = 2  # 2: tasks carry their anatomy, splits their out-of-scope folders
 _DEFAULT_CONFIG = IngestConfig()
 
 
@@ -181,7 +181,8 @@ def read_plan(folder: str) -> IngestPlan:
             spec=DatasetSpec(
                 yaml_uri=spec["yaml_uri"],
                 root=spec["root"],
-                splits={name: SplitSource(tuple(source["folders"]), tuple(source["listed_files"]))
+                splits={name: SplitSource(tuple(source["folders"]), tuple(source["listed_files"]),
+                                          tuple(source["out_of_scope_folders"]))
                         for name, source in spec["splits"].items()},
                 source_names={int(key): value for key, value in spec["source_names"].items()},
                 class_remap={int(key): value for key, value in spec["class_remap"].items()},
@@ -200,11 +201,12 @@ def _shard_json(shard: PlannedShard) -> dict[str, object]:
         "split": shard.split,
         "index": shard.index,
         "count": shard.count,
-        "tasks": [[task.image_uri, task.label_uri, task.source_id] for task in shard.tasks],
+        "tasks": [[task.image_uri, task.label_uri, task.source_id, task.anatomy] for task in shard.tasks],
     }
 
 
 def _shard_from_json(content: dict) -> PlannedShard:
     split = content["split"]
-    tasks = tuple(ImageTask(split, image_uri, label_uri, source_id) for image_uri, label_uri, source_id in content["tasks"])
+    tasks = tuple(ImageTask(split, image_uri, label_uri, source_id, anatomy)
+                  for image_uri, label_uri, source_id, anatomy in content["tasks"])
     return PlannedShard(split, content["index"], content["count"], tasks)

@@ -95,6 +95,8 @@ def _image_example(task: ImageTask, image: DecodedImage, sha256: str, boxes: tup
         sha256=sha256,
         boxes=np.array([(box.ymin, box.xmin, box.ymax, box.xmax) for box in boxes], np.float32).reshape(-1, 4),
         classes=np.array([box.class_id for box in boxes], np.int32),
+        in_scope=not task.anatomy,
+        anatomy=task.anatomy,
     )
 
 

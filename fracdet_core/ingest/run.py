@@ -148,4 +148,4 @@ def accept_results(
         table.add(label_rows(result, shards.current_name))
         quarantine.extend((Problem(task.image_uri, task.split, reason, detail), "kept") for reason, detail in result.warnings)
         if tally is not None:
-            tally.add([box.class_id for box in result.boxes])
+            tally.add([box.class_id for box in result.boxes], task.anatomy)

@@ -10,6 +10,11 @@ Conventions users know from Ultralytics:
 One deviation, on purpose: a relative `path` is taken relative to the YAML's folder (Ultralytics
 takes it relative to its own datasets folder), and an absolute local `path` that does not exist
 falls back to the YAML's folder, so a dataset copied elsewhere, or into a bucket, still ingests.
+
+One addition: `fracdet_out_of_scope` may name, per split, folders of out-of-scope images (other
+anatomy, other modalities, no radiograph at all), each holding one subfolder per kind
+(`out_of_scope/train/CHEST/0001.png`). Ultralytics ignores the key; ingest stores those images
+unlabelled with `image/in_scope` 0 and the kind as `image/anatomy` (docs/data-and-ingest.md).
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from fracdet_core.classes import CLASS_NAMES
 from fracdet_core.errors import FracdetError, first_line
 
 SPLITS = ("train", "val")
+OUT_OF_SCOPE_KEY = "fracdet_out_of_scope"
 
 
 class DatasetError(FracdetError):
@@ -33,10 +39,12 @@ class DatasetError(FracdetError):
 
 @dataclasses.dataclass(frozen=True)
 class SplitSource:
-    """Where one split's images are: folders to walk and single files listed by a `.txt`."""
+    """Where one split's images are: folders to walk, single files listed by a `.txt`, and
+    folders of out-of-scope images, one subfolder per kind."""
 
     folders: tuple[str, ...]
     listed_files: tuple[str, ...]
+    out_of_scope_folders: tuple[str, ...] = ()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -90,7 +98,11 @@ def read_spec(data: str) -> DatasetSpec:
         raise DatasetError(f"{yaml_uri}: expected a mapping with path, train, val and names, got {type(content).__name__}")
     source_names = _read_names(yaml_uri, content)
     root = _resolve_root(yaml_uri, content.get("path"))
-    splits = {split: _read_split(yaml_uri, root, content, split) for split in SPLITS}
+    out_of_scope = _read_out_of_scope(yaml_uri, root, content.get(OUT_OF_SCOPE_KEY))
+    splits = {
+        split: dataclasses.replace(_read_split(yaml_uri, root, content, split), out_of_scope_folders=out_of_scope[split])
+        for split in SPLITS
+    }
     remap = {source_id: CLASS_NAMES.index(name) for source_id, name in source_names.items()}
     return DatasetSpec(yaml_uri, root, splits, source_names, remap)
 
@@ -162,6 +174,27 @@ def _read_split(yaml_uri: str, root: str, content: dict, split: str) -> SplitSou
         else:
             folders.append(location)
     return SplitSource(tuple(folders), tuple(listed))
+
+
+def _read_out_of_scope(yaml_uri: str, root: str, entry: object) -> dict[str, tuple[str, ...]]:
+    """Split -> its out-of-scope folders, from the `fracdet_out_of_scope` mapping (absent: none)."""
+    found: dict[str, tuple[str, ...]] = dict.fromkeys(SPLITS, ())
+    if entry is None:
+        return found
+    if not isinstance(entry, dict) or not set(entry) <= set(SPLITS):
+        raise DatasetError(
+            f"{yaml_uri}: '{OUT_OF_SCOPE_KEY}' must map train and/or val to folders of out-of-scope images, got {entry!r}"
+        )
+    for split, folders in entry.items():
+        folders = [folders] if isinstance(folders, str) else folders
+        if not isinstance(folders, list) or not all(isinstance(folder, str) and folder for folder in folders):
+            raise DatasetError(f"{yaml_uri}: '{OUT_OF_SCOPE_KEY}.{split}' must be a folder or a list of folders, got {folders!r}")
+        locations = tuple(_under_root(root, folder) for folder in folders)
+        for location in locations:
+            if not storage.list_files(location):
+                raise DatasetError(f"{yaml_uri}: out-of-scope {split} folder {location} does not exist or holds no files")
+        found[split] = locations
+    return found
 
 
 def _under_root(root: str, entry: str) -> str:

@@ -38,6 +38,10 @@ class SynthConfig:
         renderer: which renderer draws the images: "tubes" (bones as tapered tubes) or
             "outlines" (bones as outlines that overlap at the joints). The same seed plans the
             same studies (body part, fracture, background) with either.
+        out_of_scope_train, out_of_scope_val: out-of-scope images per split (radiographs of other
+            anatomy, CT, MR, ultrasound, photographs, documents; `out_of_scope.kinds`), spread
+            evenly over the kinds, written beside the YOLO folders without labels. They are drawn
+            on the tubes renderer's film whatever `renderer` says, and change no in-scope image.
     """
 
     train: int = 200
@@ -49,10 +53,16 @@ class SynthConfig:
     background_share: float = 0.11
     body_part_shares: Mapping[str, float] = dataclasses.field(default_factory=lambda: dict(DEFAULT_BODY_PART_SHARES))
     renderer: str = RENDERERS[0]
+    out_of_scope_train: int = 0
+    out_of_scope_val: int = 0
 
     def __post_init__(self) -> None:
         if self.train < 0 or self.val < 0 or self.train + self.val == 0:
             raise ConfigError(f"image counts must be >= 0 and not both 0, got train={self.train} val={self.val}")
+        if self.out_of_scope_train < 0 or self.out_of_scope_val < 0:
+            raise ConfigError(
+                f"out-of-scope image counts must be >= 0, got train={self.out_of_scope_train} val={self.out_of_scope_val}"
+            )
         if not 64 <= self.size <= 4096:
             raise ConfigError(f"size must be within [64, 4096] pixels, got {self.size}")
         if self.image_format not in IMAGE_FORMATS:

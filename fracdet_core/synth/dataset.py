@@ -10,6 +10,9 @@ such images serve as background.
 Every image is a pure function of (seed, split, index, renderer), so the output is byte-identical
 whatever the number of worker processes. The plan of each image (body part, fracture, background)
 does not depend on the renderer, so two renderers' datasets of one seed hold the same studies.
+
+Out-of-scope images, when asked for, go beside the YOLO folders (`out_of_scope.plan`), each from
+a seed of its own, so the in-scope images of a seed are the same bytes with them or without.
 """
 
 from __future__ import annotations
@@ -32,6 +35,9 @@ from fracdet_core.parallel import worker_pool
 from fracdet_core.progress import progress_bar
 from fracdet_core.synth.config import RENDERERS, SPLIT_FOLDERS, SynthConfig
 from fracdet_core.synth.dicom import encode_dicom
+from fracdet_core.synth.out_of_scope.encode import encode_out_of_scope
+from fracdet_core.synth.out_of_scope.kinds import OUT_OF_SCOPE_FOLDER
+from fracdet_core.synth.out_of_scope.plan import DATA_YAML_KEY, OutOfScopePlan, plan_out_of_scope, split_folder_uri
 from fracdet_core.synth.radiograph import Box, draw_radiograph
 
 _SPLIT_CODES = {"train": 0, "val": 1}
@@ -55,12 +61,13 @@ class ImagePlan:
 
 @dataclasses.dataclass(frozen=True)
 class SynthSummary:
-    """What was written: per split, images, background images and boxes per class name."""
+    """What was written: per split, images, background images, boxes per class name and out-of-scope images per kind."""
 
     out: str
     images: Mapping[str, int]
     background: Mapping[str, int]
     boxes: Mapping[str, Mapping[str, int]]
+    out_of_scope: Mapping[str, Mapping[str, int]] = dataclasses.field(default_factory=dict)
 
 
 def plan_image(config: SynthConfig, split: str, index: int) -> ImagePlan:
@@ -121,11 +128,12 @@ def generate_dataset(
         raise ConfigError(f"workers must be >= 1, got {workers}")
     _prepare_output(out, overwrite)
     plans = [plan_image(config, split, i) for split in ("train", "val") for i in range(getattr(config, split))]
-    tasks = [(config, out, plan) for plan in plans]
+    others = out_of_scope_plans(config)
+    tasks = [(config, out, plan) for plan in [*plans, *others]]
     boxes: dict[str, Counter[str]] = {split: Counter() for split in SPLIT_FOLDERS}
     bar = progress_bar(len(tasks), "synth", enabled=progress)
     with bar, worker_pool(workers) as pool:
-        for plan, lines in zip(plans, pool.imap(_write_image, tasks, chunksize=4), strict=True):
+        for plan, lines in zip([*plans, *others], pool.imap(_write_image, tasks, chunksize=4), strict=True):
             _count(boxes[plan.split], lines)
             bar.update()
     storage.write_text(storage.join(out, "data.yaml"), _data_yaml(config, out))
@@ -134,11 +142,25 @@ def generate_dataset(
         images={split: getattr(config, split) for split in SPLIT_FOLDERS},
         background={split: sum(p.background for p in plans if p.split == split) for split in SPLIT_FOLDERS},
         boxes={split: dict(sorted(counter.items())) for split, counter in boxes.items()},
+        out_of_scope={split: dict(sorted(Counter(p.kind for p in others if p.split == split).items()))
+                      for split in SPLIT_FOLDERS},
     )
 
 
-def _write_image(task: tuple[SynthConfig, str, ImagePlan]) -> list[str]:
+def out_of_scope_plans(config: SynthConfig) -> list[OutOfScopePlan]:
+    """The out-of-scope images the config asks for, train then val."""
+    counts = {"train": config.out_of_scope_train, "val": config.out_of_scope_val}
+    return [plan_out_of_scope(config.seed, _SPLIT_CODES[split], split, index)
+            for split in SPLIT_FOLDERS for index in range(counts[split])]
+
+
+def _write_image(task: tuple[SynthConfig, str, ImagePlan | OutOfScopePlan]) -> list[str]:
     config, out, plan = task
+    if isinstance(plan, OutOfScopePlan):
+        identity = f"{config.seed}-{plan.stem}"
+        encoded = encode_out_of_scope(plan.kind, plan.seed, config.size, config.image_format, identity)
+        storage.write_bytes(plan.uri(out, SPLIT_FOLDERS[plan.split], config.image_format), encoded)
+        return []
     encoded, lines = make_image(config, plan)
     folder = SPLIT_FOLDERS[plan.split]
     storage.write_bytes(storage.join(out, folder, "images", f"{plan.stem}.{config.image_format}"), encoded)
@@ -158,7 +180,7 @@ def _prepare_output(out: str, overwrite: bool) -> None:
     """
     existing = [
         uri
-        for folder in SPLIT_FOLDERS.values()
+        for folder in (*SPLIT_FOLDERS.values(), OUT_OF_SCOPE_FOLDER)
         for uri in storage.list_files(storage.join(out, folder))
     ]
     data_yaml = storage.join(out, "data.yaml")
@@ -184,4 +206,10 @@ def _data_yaml(config: SynthConfig, out: str) -> str:
         f"seed {config.seed}, {config.train} train and {config.val} val images, "
         f"{config.size} px, {config.image_format}, renderer {config.renderer}.\n"
     )
+    counts = {"train": config.out_of_scope_train, "val": config.out_of_scope_val}
+    if any(counts.values()):
+        content[DATA_YAML_KEY] = {split: split_folder_uri(SPLIT_FOLDERS[split]) for split, count in counts.items() if count}
+        header += (
+            f"# Out of scope (no labels, one folder per kind): {counts['train']} train and {counts['val']} val images.\n"
+        )
     return header + yaml.safe_dump(content, sort_keys=False)

@@ -130,7 +130,7 @@ def sample_scene(rng: np.random.Generator, body_part: str, fractured: bool, size
         fractures = _sample_fractures(rng, anatomy, width, height) if fractured else ()
         if fractures is not None:
             break
-    acquisition = _sample_acquisition(rng, width, height, "R" if mirror else "L")
+    acquisition = sample_acquisition(rng, width, height, "R" if mirror else "L")
     return Scene(body_part, width, height, anatomy, fractures, acquisition)
 
 
@@ -184,7 +184,8 @@ def _sample_fracture(rng: np.random.Generator, bone_index: int, bone: Shaft, t: 
     )
 
 
-def _sample_acquisition(rng: np.random.Generator, width: int, height: int, marker_text: str) -> Acquisition:
+def sample_acquisition(rng: np.random.Generator, width: int, height: int, marker_text: str) -> Acquisition:
+    """Draw the exposure, the collimation and the side marker of a `width` x `height` film (the out-of-scope films share it)."""
     short_side = min(width, height)
     collimation = [0.0, 0.0, float(width), float(height)]
     if rng.random() < 0.65:
