@@ -176,6 +176,7 @@ def run_evaluate_component(
     thresholds_uri: str | None,
     target_sensitivity: float,
     target_specificity: float,
+    target_in_scope_kept: float,
 ) -> bool:
     """The evaluate component's work: evaluate into `evaluation`, fill the dashboard artifacts; whether blessed.
 
@@ -195,7 +196,8 @@ def run_evaluate_component(
         champion_uri = registry.reference(model_name, "champion")
         cache_uri = registry.evaluation_cache(model_name)
     location = artifact_location(evaluation)
-    config = EvaluateConfig(target_sensitivity=target_sensitivity, target_specificity=target_specificity)
+    config = EvaluateConfig(target_sensitivity=target_sensitivity, target_specificity=target_specificity,
+                            target_in_scope_kept=target_in_scope_kept)
     result, blessing = run_evaluation(
         artifact_location(model), artifact_location(dataset), location, champion_uri=champion_uri,
         thresholds_uri=thresholds_uri, cache_uri=cache_uri, config=config,

@@ -21,6 +21,7 @@ def evaluate(
     thresholds_uri: str = "",
     target_sensitivity: float = 0.9,
     target_specificity: float = 0.95,
+    target_in_scope_kept: float = 0.99,
     run_id: str = "",
     mlflow_tracking_uri: str = "",
     kfp_dashboard_url: str = "",
@@ -44,6 +45,7 @@ def evaluate(
         thresholds_uri: blessing thresholds YAML (the gates, not the operating thresholds); empty for the defaults.
         target_sensitivity: image-level sensitivity the per-body-part thresholds are set for.
         target_specificity: image-level specificity the per-body-part "definite" thresholds are set for.
+        target_in_scope_kept: the share of in-scope images the in-scope threshold is set to keep.
         run_id: the pipeline run's ID; with a registry, the blessing is also left at
             `<registry_uri>/<model_name>/runs/<run_id>/blessing.json` for the exit handler's task.
         mlflow_tracking_uri: an MLflow tracking server (else the pod's MLFLOW_TRACKING_URI; neither: no tracking): the
@@ -62,7 +64,7 @@ def evaluate(
         dataset, model, evaluation, metrics, fracture_call, report, operating_thresholds, registry_uri=registry_uri or None,
         model_name=model_name,
         thresholds_uri=thresholds_uri or None, target_sensitivity=target_sensitivity,
-        target_specificity=target_specificity,
+        target_specificity=target_specificity, target_in_scope_kept=target_in_scope_kept,
     )
     if registry_uri and run_id:
         record_blessing(registry_uri, model_name, run_id, blessed)

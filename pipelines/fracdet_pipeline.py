@@ -95,6 +95,7 @@ def wire_pipeline(
     thresholds_uri: str = "",
     target_sensitivity: float = defaults.TARGET_SENSITIVITY,
     target_specificity: float = defaults.TARGET_SPECIFICITY,
+    target_in_scope_kept: float = defaults.TARGET_IN_SCOPE_KEPT,
     mlflow_tracking_uri: str = "",
     kfp_dashboard_url: str = "",
 ) -> None:
@@ -129,6 +130,8 @@ def wire_pipeline(
             operating thresholds, which evaluate chooses and register keeps with the version.
         target_sensitivity: image-level sensitivity the per-body-part operating thresholds are set for.
         target_specificity: image-level specificity the per-body-part "definite" operating thresholds are set for.
+        target_in_scope_kept: the share of in-scope images the in-scope threshold is set to keep; an image under it
+            is outside the indications and gets no fracture call.
         mlflow_tracking_uri: an MLflow tracking server (http://...); the run is logged there as one MLflow run. Empty:
             the pods' MLFLOW_TRACKING_URI, else no tracking.
         kfp_dashboard_url: the Kubeflow Pipelines UI's address (https://HOST/pipeline), linked from the MLflow run.
@@ -149,7 +152,7 @@ def wire_pipeline(
         evaluate_task = configured(
             evaluate(dataset=dataset, model=model, analysis=analysis, registry_uri=registry_uri, model_name=model_name,
                      thresholds_uri=thresholds_uri, target_sensitivity=target_sensitivity,
-                     target_specificity=target_specificity, run_id=RUN_ID,
+                     target_specificity=target_specificity, target_in_scope_kept=target_in_scope_kept, run_id=RUN_ID,
                      mlflow_tracking_uri=mlflow_tracking_uri, kfp_dashboard_url=kfp_dashboard_url),
             EVALUATE, cluster,
         )

@@ -68,6 +68,7 @@ PIPELINE = {
     "thresholds_uri": NONE,
     "target_sensitivity": defaults.TARGET_SENSITIVITY,
     "target_specificity": defaults.TARGET_SPECIFICITY,
+    "target_in_scope_kept": defaults.TARGET_IN_SCOPE_KEPT,
     "mlflow_tracking_uri": NONE,
     "kfp_dashboard_url": NONE,
 }
@@ -91,7 +92,7 @@ COMPONENTS = {
                        "shm_size": ClusterConfig().shm_size},
     evaluate: {"registry_uri": NONE, "model_name": defaults.MODEL_NAME, "thresholds_uri": PIPELINE["thresholds_uri"],
                "target_sensitivity": defaults.TARGET_SENSITIVITY, "target_specificity": defaults.TARGET_SPECIFICITY,
-               "run_id": NONE,
+               "target_in_scope_kept": defaults.TARGET_IN_SCOPE_KEPT, "run_id": NONE,
                "mlflow_tracking_uri": PIPELINE["mlflow_tracking_uri"], "kfp_dashboard_url": PIPELINE["kfp_dashboard_url"]},
     register: {"model_name": defaults.MODEL_NAME, "promote": PIPELINE["promote"], "run_id": NONE, "task_name": NONE},
     record_outcome: {"model_name": defaults.MODEL_NAME, "run_id": NONE},
@@ -111,6 +112,7 @@ LIBRARY = [
     (EdaConfig(), "max_quarantine_share", defaults.MAX_QUARANTINE_SHARE),
     (EvaluateConfig(), "target_sensitivity", defaults.TARGET_SENSITIVITY),
     (EvaluateConfig(), "target_specificity", defaults.TARGET_SPECIFICITY),
+    (EvaluateConfig(), "target_in_scope_kept", defaults.TARGET_IN_SCOPE_KEPT),
 ]
 LIBRARY_FUNCTIONS = [
     (register_model_version, "name", defaults.MODEL_NAME),
@@ -131,7 +133,7 @@ COMMANDS = {
     },
     ("evaluate", "--model", "m", "--data", "d", "--out", "o"): {
         "target_sensitivity": defaults.TARGET_SENSITIVITY, "target_specificity": defaults.TARGET_SPECIFICITY,
-        "split": EvaluateConfig().split,
+        "target_in_scope_kept": defaults.TARGET_IN_SCOPE_KEPT, "split": EvaluateConfig().split,
         "batch_size": EvaluateConfig().batch_size,
     },
     ("pipeline", "compile", "--out", "o"): {

@@ -16,6 +16,9 @@ from PIL import Image
 
 from fracdet_core.annotate import FRACTURE_COLOUR, LEGEND_COLOUR, box_rect, line_width
 from fracdet_core.classes import class_id
+from fracdet_core.ingest.decode import decode_image
+from fracdet_core.limits import DecodeLimits
+from fracdet_core.predict.indication import indicate
 from fracdet_core.predict.inputs import InputFile, InputImage
 from fracdet_core.predict.model import PredictModel
 from fracdet_core.predict.operating_point import DEFINITE, SUSPICIOUS
@@ -69,7 +72,8 @@ def _image(size: tuple[int, int] = (300, 240)) -> InputImage:
     """A mid-grey radiograph stand-in: any box colour differs from it."""
     buffer = io.BytesIO()
     Image.new("L", size, 128).save(buffer, format="PNG")
-    return InputImage(InputFile("in/hand.png", "hand"), buffer.getvalue(), *size)
+    encoded = buffer.getvalue()
+    return InputImage(InputFile("in/hand.png", "hand"), encoded, *size, decode_image(encoded, ".png", DecodeLimits()).facts)
 
 
 def _edge_share(pixels: np.ndarray, rect: tuple[int, int, int, int], line: int, colour: tuple[int, int, int]) -> float:
@@ -107,7 +111,8 @@ def test_a_picture_without_a_fracture_box_has_no_legend():
 def test_the_json_and_the_summary_row_say_the_operating_points(tmp_path):
     found = _detections((HAND_NORMAL, 0.95, WHOLE), (HAND_FRACTURE, 0.6, LEFT))
     prediction = interpret(found, THRESHOLDS)
-    row = write_image_outputs(str(tmp_path), _image(), prediction, MODEL, THRESHOLDS)
+    image = _image()
+    row = write_image_outputs(str(tmp_path), image, prediction, MODEL, THRESHOLDS, indicate(image, found, THRESHOLDS))
     document = json.loads((tmp_path / "hand.json").read_text())
     assert (document["fracture"]["called"], document["fracture"]["operating_point"]) == (True, SUSPICIOUS)
     assert document["fracture"]["definite_threshold"] == 0.8
@@ -120,8 +125,10 @@ def test_the_json_and_the_summary_row_say_the_operating_points(tmp_path):
 
 def test_an_image_not_called_has_an_empty_operating_point_and_a_null_in_the_json(tmp_path):
     thresholds = fixed_thresholds(0.5)
-    prediction = interpret(_detections((HAND_NORMAL, 0.95, WHOLE)), thresholds)
-    row = write_image_outputs(str(tmp_path), _image(), prediction, MODEL, thresholds)
+    found = _detections((HAND_NORMAL, 0.95, WHOLE))
+    prediction = interpret(found, thresholds)
+    image = _image()
+    row = write_image_outputs(str(tmp_path), image, prediction, MODEL, thresholds, indicate(image, found, thresholds))
     document = json.loads((tmp_path / "hand.json").read_text())
     assert (document["fracture"]["operating_point"], document["fracture"]["definite_threshold"]) == (None, None)
     assert row["operating_point"] == ""

@@ -6,8 +6,11 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from fracdet_core.classes import BODY_PARTS
 from fracdet_core.ingest import IngestConfig, ingest_dataset
 from fracdet_core.model.config import ModelConfig
+from fracdet_core.model.indications import DETECTIONS, IN_SCOPE_UNKNOWN_PART
+from fracdet_core.model.indications import OUTPUT as INDICATIONS
 from fracdet_core.serving.letterbox import letterbox
 from fracdet_core.synth import SynthConfig, generate_dataset
 from fracdet_core.train.augment import AugmentConfig, augment
@@ -78,16 +81,21 @@ def test_batches_have_dense_targets_and_repeat_in_deterministic_mode(ingest):
     first = list(training_dataset(ingest, "train", config, 8, deterministic=True, seed=4).as_numpy_iterator())
     again = list(training_dataset(ingest, "train", config, 8, deterministic=True, seed=4).as_numpy_iterator())
     assert [images.shape for images, _ in first] == [(8, 128, 128, 1)] * 3
-    assert all(targets.shape == (8, 336, 15) for _, targets in first)
-    assert sum(targets[..., 4].sum() for _, targets in first) > 0
+    assert all(targets[DETECTIONS].shape == (8, 336, 15) for _, targets in first)
+    assert sum(targets[DETECTIONS][..., 4].sum() for _, targets in first) > 0
+    # Each image's indications target: the part of its boxes, or "in scope, part unknown" without boxes.
+    parts = np.concatenate([targets[INDICATIONS] for _, targets in first])
+    assert parts.shape == (24,) and set(parts) <= {*range(len(BODY_PARTS)), IN_SCOPE_UNKNOWN_PART} and len(set(parts)) > 1
     for (images_a, targets_a), (images_b, targets_b) in zip(first, again, strict=True):
         # Same images, same augmentations; multithreaded kernels may differ in the last float bit.
         np.testing.assert_allclose(images_a, images_b, rtol=0, atol=1e-6)
-        np.testing.assert_allclose(targets_a, targets_b, rtol=0, atol=1e-6)
+        for name in (DETECTIONS, INDICATIONS):
+            np.testing.assert_allclose(targets_a[name], targets_b[name], rtol=0, atol=1e-6)
 
 
 def _classes_with_targets(batches: list) -> set[int]:
-    return {int(np.argmax(cell[5:])) for _, targets in batches for image in targets for cell in image if cell[4] > 0}
+    return {int(np.argmax(cell[5:])) for _, targets in batches for image in targets[DETECTIONS] for cell in image
+            if cell[4] > 0}
 
 
 @pytest.mark.slow
@@ -110,7 +118,8 @@ def test_a_cached_split_gives_the_streamed_batches_and_new_augmentations_every_e
     second = [next(epochs) for _ in range(3)]
     for (images, targets), (images_streamed, targets_streamed) in zip(first, streamed.as_numpy_iterator(), strict=True):
         np.testing.assert_allclose(images, images_streamed, rtol=0, atol=1e-6)
-        np.testing.assert_allclose(targets, targets_streamed, rtol=0, atol=1e-6)
+        for name in (DETECTIONS, INDICATIONS):
+            np.testing.assert_allclose(targets[name], targets_streamed[name], rtol=0, atol=1e-6)
     # The cache holds letterboxed images, not augmented ones: the second epoch is drawn anew.
     assert not any(np.allclose(images_a, images_b, atol=1e-3) for (images_a, _), (images_b, _) in zip(first, second, strict=True))
 
