@@ -69,9 +69,11 @@ def test_each_box_of_the_calls_part_says_which_point_it_reaches_and_no_other_box
 
 
 def _image(size: tuple[int, int] = (300, 240)) -> InputImage:
-    """A mid-grey radiograph stand-in: any box colour differs from it."""
+    """A grey radiograph stand-in, its pixels spread over 60 levels as a radiograph's are (a flat image is not a
+    radiograph, `indications.content`): any box colour differs from them."""
     buffer = io.BytesIO()
-    Image.new("L", size, 128).save(buffer, format="PNG")
+    pixels = np.random.default_rng(0).integers(100, 160, size=(size[1], size[0]), dtype=np.uint8)
+    Image.fromarray(pixels, "L").save(buffer, format="PNG")
     encoded = buffer.getvalue()
     return InputImage(InputFile("in/hand.png", "hand"), encoded, *size, decode_image(encoded, ".png", DecodeLimits()).facts)
 
