@@ -118,3 +118,16 @@ def test_a_model_without_the_head_serves_as_before(tmp_path):
     export_saved_model(build_detector(config), config, str(tmp_path / "saved_model"))
     served = detect(load_serving(str(tmp_path / "saved_model")), [_png(0)])[0]
     assert served.body_part_probabilities is None and served.in_scope_score is None
+
+
+def test_a_detached_head_learns_alone_and_leaves_the_detector_as_it_would_be():
+    config = dataclasses.replace(SMALL, indications_detached=True)
+    model = with_indications_head(build_detector(config), config)
+    images = tf.random.stateless_uniform((2, 128, 128, 1), seed=(3, 4))
+    with tf.GradientTape() as tape:
+        loss = IndicationsLoss()(tf.constant([3.0, 5.0]), model(images, training=True)[OUTPUT])
+    gradients = dict(zip([weight.path for weight in model.trainable_weights],
+                         tape.gradient(loss, model.trainable_weights), strict=True))
+    head = {path for path in gradients if path.startswith("indications_logits")}
+    assert len(head) == 2 and all(np.any(gradients[path].numpy() != 0) for path in head)
+    assert all(gradients[path] is None for path in gradients if path not in head)

@@ -44,6 +44,8 @@ class ModelConfig:
         indications: the model also says which of the five body parts, or something else, the
             image shows (`fracdet_core.model.indications`), and the signature returns it
             (`body_part_probabilities`, `in_scope_score`): what keeps a chest film from a fracture call.
+        indications_detached: the indications head reads the backbone without training it: its loss
+            teaches the head alone, so the detector learns exactly what it would without the head.
     """
 
     image_size: int = defaults.IMAGE_SIZE
@@ -60,6 +62,7 @@ class ModelConfig:
     fine_box_share: float = 0.5
     test_time_flip: bool = True
     indications: bool = True
+    indications_detached: bool = False
 
     def __post_init__(self) -> None:
         if len(self.stage_widths) != len(self.stage_depths) or not self.stage_widths:

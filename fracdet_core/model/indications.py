@@ -34,6 +34,8 @@ def with_indications_head(detector: keras.Model, config: ModelConfig) -> keras.M
     """
     stage = config.fpn_levels[-1] - 1  # stage k ends at level k + 1 (`detector`); deeper stages are not built
     deepest = detector.get_layer(f"stage{stage}_block{config.stage_depths[stage - 1]}").output
+    if config.indications_detached:
+        deepest = StopGradient(name="indications_detached")(deepest)
     pooled = layers.Concatenate(name="indications_pooled")([
         layers.GlobalAveragePooling2D(name="indications_average")(deepest),
         layers.GlobalMaxPooling2D(name="indications_max")(deepest),
@@ -41,6 +43,14 @@ def with_indications_head(detector: keras.Model, config: ModelConfig) -> keras.M
     logits = layers.Dense(len(SCOPE_PARTS), name="indications_logits")(pooled)
     logits = layers.Activation("linear", dtype="float32", name="indications_float32")(logits)
     return keras.Model(detector.input, {DETECTIONS: detector.output, OUTPUT: logits}, name=detector.name)
+
+
+@keras.saving.register_keras_serializable(package="fracdet")
+class StopGradient(layers.Layer):
+    """Its input, through which no gradient flows back (`ModelConfig.indications_detached`)."""
+
+    def call(self, inputs):  # noqa: ANN001, ANN201 - a Keras tensor in, the same out
+        return ops.stop_gradient(inputs)
 
 
 def indications_target(classes, in_scope):  # noqa: ANN001, ANN201 - tensors (N,) int32 and a scalar -> a scalar
