@@ -46,6 +46,8 @@ class ModelConfig:
             (`body_part_probabilities`, `in_scope_score`): what keeps a chest film from a fracture call.
         indications_detached: the indications head reads the backbone without training it: its loss
             teaches the head alone, so the detector learns exactly what it would without the head.
+        indications_tower: 3x3 convolutions of the head's own before it pools, so that a detached
+            head can still learn anatomy the detector's features do not separate.
     """
 
     image_size: int = defaults.IMAGE_SIZE
@@ -63,6 +65,7 @@ class ModelConfig:
     test_time_flip: bool = True
     indications: bool = True
     indications_detached: bool = False
+    indications_tower: int = 0
 
     def __post_init__(self) -> None:
         if len(self.stage_widths) != len(self.stage_depths) or not self.stage_widths:

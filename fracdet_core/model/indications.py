@@ -19,6 +19,7 @@ from keras import layers, ops
 
 from fracdet_core.classes import BODY_PARTS, OTHER, SCOPE_PARTS
 from fracdet_core.model.config import ModelConfig
+from fracdet_core.model.layers import ConvBNAct
 
 OUTPUT = "indications"  # the name of the model's indications output, and of its loss
 DETECTIONS = "predictions"  # the name of the detection output beside it
@@ -36,6 +37,8 @@ def with_indications_head(detector: keras.Model, config: ModelConfig) -> keras.M
     deepest = detector.get_layer(f"stage{stage}_block{config.stage_depths[stage - 1]}").output
     if config.indications_detached:
         deepest = StopGradient(name="indications_detached")(deepest)
+    for index in range(config.indications_tower):
+        deepest = ConvBNAct(config.fpn_width, 3, name=f"indications_tower_{index}")(deepest)
     pooled = layers.Concatenate(name="indications_pooled")([
         layers.GlobalAveragePooling2D(name="indications_average")(deepest),
         layers.GlobalMaxPooling2D(name="indications_max")(deepest),
