@@ -131,3 +131,15 @@ def test_a_detached_head_learns_alone_and_leaves_the_detector_as_it_would_be():
     head = {path for path in gradients if path.startswith("indications_logits")}
     assert len(head) == 2 and all(np.any(gradients[path].numpy() != 0) for path in head)
     assert all(gradients[path] is None for path in gradients if path not in head)
+
+
+def test_a_tower_gives_a_detached_head_convolutions_of_its_own_that_learn():
+    config = dataclasses.replace(SMALL, indications_detached=True, indications_tower=2)
+    model = with_indications_head(build_detector(config), config)
+    images = tf.random.stateless_uniform((2, 128, 128, 1), seed=(5, 6))
+    with tf.GradientTape() as tape:
+        loss = IndicationsLoss()(tf.constant([1.0, 5.0]), model(images, training=True)[OUTPUT])
+    learning = [weight.path for weight, gradient in zip(model.trainable_weights,
+                                                        tape.gradient(loss, model.trainable_weights), strict=True)
+                if gradient is not None and np.any(gradient.numpy() != 0)]
+    assert {path.split("/")[0] for path in learning} == {"indications_tower_0", "indications_tower_1", "indications_logits"}
