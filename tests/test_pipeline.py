@@ -78,7 +78,8 @@ PARAMETERS = {
     "batch_size": ("NUMBER_INTEGER", 16),
     "train_config_uri": ("STRING", ""), "gpu_count": ("NUMBER_INTEGER", 0), "gpu_type": ("STRING", "nvidia.com/gpu"),
     "train_workers": ("NUMBER_INTEGER", 1), "thresholds_uri": ("STRING", ""), "target_sensitivity": ("NUMBER_DOUBLE", 0.9),
-    "target_specificity": ("NUMBER_DOUBLE", 0.95), "mlflow_tracking_uri": ("STRING", ""), "kfp_dashboard_url": ("STRING", ""),
+    "target_specificity": ("NUMBER_DOUBLE", 0.95), "target_in_scope_kept": ("NUMBER_DOUBLE", 0.99),
+    "mlflow_tracking_uri": ("STRING", ""), "kfp_dashboard_url": ("STRING", ""),
 }
 
 
@@ -316,8 +317,8 @@ def test_cluster_options_are_compiled_in_and_the_file_loads_back(cli_compiled):
     assert set(loaded.component_spec.inputs) == {
         "data_uri", "registry_uri", "model_name", "promote", "shards", "max_side", "eda_baseline", "class_weighting",
         "max_quarantine_share", "model_preset", "epochs", "image_size", "batch_size", "train_config_uri", "gpu_count", "gpu_type",
-        "train_workers", "thresholds_uri", "target_sensitivity", "target_specificity", "mlflow_tracking_uri",
-        "kfp_dashboard_url",
+        "train_workers", "thresholds_uri", "target_sensitivity", "target_specificity", "target_in_scope_kept",
+        "mlflow_tracking_uri", "kfp_dashboard_url",
     }
 
 
@@ -506,9 +507,10 @@ def _assert_one_line_per_task_then_the_summary(printed: str, blessing: dict) -> 
     assert lines[4].endswith("blessed yes") and lines[5].endswith("version 1 (champion)") and lines[6].endswith("outcome blessed")
     assert lines[len(tasks)] == "ingested 72 of 72 files (0 quarantined)" and lines[-1].startswith("all task outputs: ")
     # The summary: counts, weights, training; the metrics table (mAP, the split's two halves, the two operating
-    # points, then the test half's and the calibration half's tables: a title, a two-line header and 6 groups each);
-    # the blessing and its reasons; the version, the outcome, 2 reports and 3 folders.
-    metrics_table = 3 + 2 * (1 + 2 + 6)
+    # points, then the test half's and the calibration half's tables: a title, a two-line header and 6 groups each;
+    # the in-scope threshold, what it kept and what it turned away); the blessing and its reasons; the version, the
+    # outcome, 2 reports and 3 folders.
+    metrics_table = 3 + 2 * (1 + 2 + 6) + 3
     assert len(lines) == len(tasks) + 3 + metrics_table + 1 + len(blessing["reasons"]) + 2 + 2 + 3
 
 
