@@ -61,7 +61,7 @@ def test_the_real_cli_prints_its_own_lines_only(model_and_image, tmp_path, level
     assert finished.returncode == 0, finished.stderr
     assert finished.stderr == ""
     lines = finished.stdout.splitlines()
-    assert [line.split(" ", 1)[0] for line in lines] == ["model:", "thresholds:", "predicted"]
+    assert [line.split(" ", 1)[0] for line in lines] == ["model:", "thresholds:", "definite:", "predicted"]
 
 
 @pytest.mark.slow
