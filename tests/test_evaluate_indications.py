@@ -42,7 +42,8 @@ def test_the_threshold_keeps_the_target_share_of_new_in_scope_images():
     kept = []
     for _ in range(400):
         calibration = rng.beta(8, 2, 250)
-        chosen = choose_in_scope_threshold([_truth(i, None) for i in range(250)], [_found(s) for s in calibration], 0.95)
+        truths = [_truth(i, None) for i in range(250)] + [_truth(250, None, anatomy="CHEST")]
+        chosen = choose_in_scope_threshold(truths, [_found(s) for s in calibration] + [_found(0.0)], 0.95)
         kept.append(np.mean(rng.beta(8, 2, 2000) >= chosen.threshold))
     assert 0.95 <= np.mean(kept) <= 0.965
     assert chosen.calibration_in_scope_images == 250
@@ -53,6 +54,12 @@ def test_out_of_scope_images_take_no_part_in_choosing_it():
     scores = list(np.linspace(0.5, 1.0, 99)) + [0.01] * 50
     chosen = choose_in_scope_threshold(truths, [_found(s) for s in scores], 0.99)
     assert chosen.threshold == pytest.approx(0.5) and chosen.calibration_in_scope_images == 99
+
+
+def test_a_split_without_out_of_scope_images_chooses_nothing():
+    """Its model was shown nothing out of scope (its scores all near 1): a threshold from them would be a rounding."""
+    truths = [_truth(index, "XR_HAND_negative") for index in range(50)]
+    assert choose_in_scope_threshold(truths, [_found(1.0) for _ in truths]).threshold is None
 
 
 def test_a_model_without_the_answer_chooses_nothing_and_measures_nothing():
@@ -68,7 +75,7 @@ def test_the_summary_counts_kept_per_part_and_rejected_per_anatomy():
               _truth(3, None), _truth(4, None, anatomy="CHEST"), _truth(5, None, anatomy="CHEST"),
               _truth(6, None, anatomy="CT")]
     scores = [0.9, 0.3, 0.8, 0.7, 0.2, 0.6, 0.1]
-    chosen = choose_in_scope_threshold(truths[:4], [_found(s) for s in scores[:4]], 0.75)
+    chosen = choose_in_scope_threshold(truths[:5], [_found(s) for s in scores[:5]], 0.75)
     assert chosen.threshold == pytest.approx(0.3)
     summary = indications_summary(truths, [_found(s) for s in scores], chosen)
     assert summary["in_scope_kept"]["HAND"] == {"share": 1.0, "images": 2}
@@ -117,7 +124,7 @@ def test_what_nothing_could_measure_passes_and_says_why():
     assert blessing.blessed
     assert any("no out-of-scope images" in reason for reason in blessing.reasons)
     older = decide(_metrics(None, None, threshold=None), BlessingThresholds(), None)
-    assert older.blessed and any("no indications output" in reason for reason in older.reasons)
+    assert older.blessed and any("no in-scope threshold" in reason for reason in older.reasons)
 
 
 def test_the_study_is_read_as_the_part_the_model_names_not_the_most_confident_box():

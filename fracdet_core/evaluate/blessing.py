@@ -184,7 +184,8 @@ def _indications_minimum(metrics: Mapping, share: str, images: str, minimum: flo
     indications = metrics.get("indications")
     name = f"indications.{share}"
     if not isinstance(indications, Mapping) or indications.get("in_scope_threshold") is None:
-        return f"PASS {name} not measured: the model has no indications output, or no in-scope threshold was chosen"
+        return (f"PASS {name} not measured: no in-scope threshold (the model has no indications output, or the split "
+                "no out-of-scope images)")
     overall = (indications.get(share) or {}).get("overall") or {}
     if not overall.get("images"):
         return f"PASS {name} not measured: the test half holds no {images}"

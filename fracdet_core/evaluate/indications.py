@@ -5,9 +5,11 @@ images is kept (`target_kept`, default 0.99): the split-conformal rank of the in
 scores, the rule the fracture thresholds use (`clinical.split_conformal_threshold`), so the
 share holds on new images, not only on these. The test half then says what was kept per body
 part (by its truth boxes; "unlabelled" for in-scope images without boxes) and what was turned
-away per out-of-scope anatomy. A model without the indications output, or a split without
-in-scope images on its calibration half, chooses no threshold: every figure is then None and
-the file of operating thresholds says so.
+away per out-of-scope anatomy. No threshold is chosen (every figure None, and the file of
+operating thresholds says so) for a model without the indications output, and for a split whose
+calibration half holds no in-scope or no out-of-scope image: a model trained without
+out-of-scope images has learned no OTHER, its in-scope scores all round to 1, and a threshold of
+1 chosen from them would turn away in-scope images for a rounding.
 """
 
 from __future__ import annotations
@@ -50,7 +52,8 @@ def choose_in_scope_threshold(
     if not 0 < target_kept < 1:
         raise ConfigError(f"target_in_scope_kept must be within (0, 1), got {target_kept}")
     scores = [found.in_scope_score for truth, found in zip(truths, detections, strict=True) if truth.in_scope]
-    if not scores or any(score is None for score in scores):
+    shown_what_is_out = not all(truth.in_scope for truth in truths)
+    if not scores or not shown_what_is_out or any(score is None for score in scores):
         return InScopeThreshold(None, target_kept, len(scores))
     return InScopeThreshold(split_conformal_threshold(np.asarray(scores, np.float64), target_kept), target_kept, len(scores))
 

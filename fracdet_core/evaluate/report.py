@@ -137,8 +137,10 @@ def _indications_section(indications: dict | None) -> list[str]:
     """What the in-scope threshold keeps per body part and turns away per anatomy, on the test half."""
     if not indications or indications["in_scope_threshold"] is None:
         return ["<h2>Indications: is the image one the model is for?</h2>",
-                "<p>Not measured: the model has no indications output (a model trained before it had one), so every "
-                "image is answered as one of the five body parts.</p>"]
+                "<p>No in-scope threshold: the model has no indications output (a model trained before it had one), "
+                "or the split holds no out-of-scope images, without which the model learns nothing of what is out "
+                "and nothing here could measure it. The model turns no image away; DICOM tags and the image "
+                "checks still do (<code>fracdet predict</code>).</p>"]
     rows = [("in scope, kept", group, share["images"], share["share"])
             for group, share in indications["in_scope_kept"].items()]
     rows += [("out of scope, turned away", group, share["images"], share["share"])

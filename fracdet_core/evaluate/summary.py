@@ -36,7 +36,8 @@ def metrics_table(metrics: dict) -> str:
 def _indications_rows(indications: dict | None) -> list[str]:
     """The in-scope threshold's kept and turned-away shares, overall and per group, on one line each."""
     if not indications or indications["in_scope_threshold"] is None:
-        return ["indications: not measured (the model has no indications output)"]
+        return ["indications: no in-scope threshold (the model has no indications output, or the split no out-of-scope "
+                "images to learn and measure what is out); no image is turned away by the model"]
 
     def shares(groups: dict) -> str:
         return ", ".join(f"{name} {_number(group['share'])} of {group['images']}" for name, group in groups.items())
