@@ -77,7 +77,9 @@ class ProgressLog(keras.callbacks.Callback):
         self.rates.append(rate)
         self.epochs_done = epoch + 1
         left = (self.epochs - epoch - 1) * seconds
-        losses = {name: float(value) for name, value in sorted((logs or {}).items()) if "loss" in name}
+        # The total first, then its terms and validation's, by name.
+        ordered = sorted((logs or {}).items(), key=lambda item: (item[0] != "loss", item[0]))
+        losses = {name: float(value) for name, value in ordered if "loss" in name}
         figures = ", ".join(f"{name} {value:.4f}" for name, value in losses.items())
         self.history.append({"epoch": epoch + 1, **losses, "images_per_second": rate,
                              "learning_rate": float(self.model.optimizer.learning_rate)})
