@@ -13,7 +13,7 @@ import dataclasses
 
 import numpy as np
 
-from fracdet_core.synth.primitives import PathLengths, Point, Similarity
+from fracdet_core.synth.primitives import Blob, PathLengths, Point, Similarity
 
 
 @dataclasses.dataclass(frozen=True)
@@ -39,32 +39,20 @@ class Shell:
     fracture_span: None = None
 
     def transformed(self, transform: Similarity) -> Shell:
-        return dataclasses.replace(
-            self,
-            center=transform.point(self.center),
-            radii=(transform.length(self.radii[0]), transform.length(self.radii[1])),
-            angle=transform.direction(self.angle),
-            depth=None if self.depth is None else transform.length(self.depth),
-        )
+        blob = self._blob().transformed(transform)
+        return dataclasses.replace(self, center=blob.center, radii=blob.radii, angle=blob.angle, depth=blob.depth)
 
     def bounds(self) -> tuple[float, float, float, float]:
-        cos, sin = np.cos(self.angle), np.sin(self.angle)
-        half_w = np.hypot(self.radii[0] * cos, self.radii[1] * sin)
-        half_h = np.hypot(self.radii[0] * sin, self.radii[1] * cos)
-        return (self.center[0] - half_w, self.center[1] - half_h, self.center[0] + half_w, self.center[1] + half_h)
+        return self._blob().bounds()
 
     def examined_bounds(self) -> tuple[float, float, float, float]:
         return self.bounds()
 
     def path_lengths(self, x: np.ndarray, y: np.ndarray) -> PathLengths:
         """Path length through the shell at pixel centres (x, y), as cortex; nothing as marrow."""
-        cos, sin = np.cos(self.angle), np.sin(self.angle)
-        dx, dy = x - self.center[0], y - self.center[1]
-        u = (cos * dx + sin * dy) / self.radii[0]
-        v = (-sin * dx + cos * dy) / self.radii[1]
-        rho_sq = u * u + v * v
-        depth = 2.0 * min(self.radii) if self.depth is None else self.depth
-        inner = 1.0 - self.thickness
-        outer_path = depth * np.sqrt(np.maximum(1.0 - rho_sq, 0.0))
-        inner_path = depth * inner * np.sqrt(np.maximum(1.0 - rho_sq / inner**2, 0.0))
-        return (outer_path - inner_path) * self.density, np.zeros_like(outer_path)
+        cortex, _ = self._blob().path_lengths(x, y)
+        return cortex, np.zeros_like(cortex)
+
+    def _blob(self) -> Blob:
+        """The solid ellipsoid of the same outline whose cortex is this shell: its marrow is what the shell leaves out."""
+        return Blob(self.center, self.radii, self.angle, self.depth, cortex=self.thickness, density=self.density)
