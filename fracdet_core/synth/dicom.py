@@ -65,10 +65,8 @@ def _describe_study(dataset: pydicom.Dataset, radiograph: Radiograph, identity: 
     dataset.ImageComments = "synthetic radiograph made by fracdet synth"
 
 
-def _add_pixels(dataset: pydicom.Dataset, signal: np.ndarray, window: tuple[float, float]) -> None:
-    """Set the 12-bit linear pixels and the VOI window, `window` being (low, high) in signal units."""
-    stored = np.round(np.clip(signal / SIGNAL_MAX, 0.0, 1.0) * _STORED_MAX).astype(np.uint16)
-    low, high = (value / SIGNAL_MAX * _STORED_MAX for value in window)
+def set_monochrome12(dataset: pydicom.Dataset, stored: np.ndarray) -> None:
+    """Set the image pixel module for `stored`, 12-bit grey values (uint16, 2-D), dark as 0."""
     dataset.Rows, dataset.Columns = stored.shape
     dataset.SamplesPerPixel = 1
     dataset.PhotometricInterpretation = "MONOCHROME2"
@@ -76,8 +74,15 @@ def _add_pixels(dataset: pydicom.Dataset, signal: np.ndarray, window: tuple[floa
     dataset.BitsStored = 12
     dataset.HighBit = 11
     dataset.PixelRepresentation = 0
+    dataset.PixelData = stored.tobytes()
+
+
+def _add_pixels(dataset: pydicom.Dataset, signal: np.ndarray, window: tuple[float, float]) -> None:
+    """Set the 12-bit linear pixels and the VOI window, `window` being (low, high) in signal units."""
+    stored = np.round(np.clip(signal / SIGNAL_MAX, 0.0, 1.0) * _STORED_MAX).astype(np.uint16)
+    low, high = (value / SIGNAL_MAX * _STORED_MAX for value in window)
+    set_monochrome12(dataset, stored)
     dataset.RescaleIntercept = 0
     dataset.RescaleSlope = 1
     dataset.WindowCenter = round((low + high) / 2.0, 1)
     dataset.WindowWidth = round(high - low, 1)
-    dataset.PixelData = stored.tobytes()

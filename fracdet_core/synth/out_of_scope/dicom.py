@@ -15,6 +15,7 @@ import pydicom
 from pydicom.dataset import FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 
+from fracdet_core.synth.dicom import set_monochrome12
 from fracdet_core.synth.out_of_scope.kinds import DICOM_TAGS
 
 _SOP_CLASSES = {
@@ -53,11 +54,4 @@ def encode_other_dicom(pixels: np.ndarray, kind: str, identity: str) -> bytes:
 
 def _add_pixels(dataset: pydicom.Dataset, pixels: np.ndarray) -> None:
     stored = np.round(pixels.astype(np.float32) / 255.0 * _STORED_MAX).astype(np.uint16)
-    dataset.Rows, dataset.Columns = stored.shape
-    dataset.SamplesPerPixel = 1
-    dataset.PhotometricInterpretation = "MONOCHROME2"
-    dataset.BitsAllocated = 16
-    dataset.BitsStored = 12
-    dataset.HighBit = 11
-    dataset.PixelRepresentation = 0
-    dataset.PixelData = stored.tobytes()
+    set_monochrome12(dataset, stored)
