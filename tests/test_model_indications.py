@@ -11,7 +11,6 @@ import tensorflow as tf
 from test_model import SMALL
 
 from fracdet_core.classes import CLASS_NAMES, SCOPE_PARTS
-from fracdet_core.model.assign import assign_targets
 from fracdet_core.model.detector import build_detector
 from fracdet_core.model.indications import (
     DETECTIONS,
@@ -21,9 +20,10 @@ from fracdet_core.model.indications import (
     indications_target,
     with_indications_head,
 )
-from fracdet_core.model.loss import DetectionLoss
 from fracdet_core.serving.saved_model import detect, load_serving
 from fracdet_core.serving.signature import export_saved_model
+from fracdet_core.train.config import TrainConfig
+from fracdet_core.train.indications_phase import indications_learner, release
 
 
 @pytest.mark.parametrize(("classes", "in_scope", "expected"), [
@@ -64,20 +64,36 @@ def _model() -> keras.Model:
     return with_indications_head(build_detector(SMALL), SMALL)
 
 
-def test_the_head_shares_the_detector_and_every_weight_learns_from_the_two_losses():
-    model = _model()
-    images = tf.random.stateless_uniform((2, 128, 128, 1), seed=(1, 2))
-    outputs = model(images, training=True)
+def test_the_head_shares_the_detectors_layers_and_adds_its_own():
+    detector = build_detector(SMALL)
+    model = with_indications_head(detector, SMALL)
+    outputs = model(tf.random.stateless_uniform((2, 128, 128, 1), seed=(1, 2)), training=True)
     assert tuple(outputs[OUTPUT].shape) == (2, len(SCOPE_PARTS)) and outputs[OUTPUT].dtype == "float32"
-    detector_only = build_detector(SMALL)
-    assert len(model.trainable_weights) == len(detector_only.trainable_weights) + 2  # the dense layer's kernel and bias
-    boxes = tf.constant([[0.3, 0.2, 0.7, 0.6]])
-    targets = tf.stack([assign_targets(boxes, tf.constant([3]), SMALL)] * 2)
-    with tf.GradientTape() as tape:
-        outputs = model(images, training=True)
-        loss = DetectionLoss()(targets, outputs[DETECTIONS]) + IndicationsLoss()(tf.constant([3.0, 5.0]), outputs[OUTPUT])
-    for weight, gradient in zip(model.trainable_weights, tape.gradient(loss, model.trainable_weights), strict=True):
-        assert gradient is not None and np.any(gradient.numpy() != 0), weight.path
+    detector_weights = {id(weight) for weight in detector.weights}
+    head = {weight.path.split("/")[0] for weight in model.weights if id(weight) not in detector_weights}
+    assert head == {"indications_tower_0", "indications_tower_1", "indications_logits"}
+
+
+def _weights(model: keras.Model) -> dict[str, np.ndarray]:
+    return {weight.path: np.array(weight) for weight in model.weights}
+
+
+def test_the_learner_trains_the_head_alone_and_leaves_every_detector_weight_and_statistic_as_it_was():
+    detector = build_detector(SMALL)
+    before = _weights(detector)
+    served, learner = indications_learner(detector, SMALL, TrainConfig(indications_epochs=2, batch_size=4), 2)
+    head_before = {path: value for path, value in _weights(served).items() if path not in before}
+    images = tf.random.stateless_uniform((8, 128, 128, 1), seed=(3, 4))
+    learner.fit(images, tf.constant([0.0, 1, 2, 3, 4, 5, IN_SCOPE_UNKNOWN_PART, 5]), batch_size=4, epochs=2, verbose=0)
+    after = _weights(detector)
+    # Batch norm's moving statistics too: a frozen backbone runs in inference mode.
+    for path, value in before.items():
+        np.testing.assert_array_equal(after[path], value, err_msg=path)
+    head_after = _weights(served)
+    assert all(not np.array_equal(head_after[path], value) for path, value in head_before.items()
+               if "moving" not in path and "gamma" not in path)
+    release(detector)
+    assert all(layer.trainable for layer in detector.layers)
 
 
 def test_the_model_saves_and_loads_with_both_outputs(tmp_path):
@@ -118,28 +134,3 @@ def test_a_model_without_the_head_serves_as_before(tmp_path):
     export_saved_model(build_detector(config), config, str(tmp_path / "saved_model"))
     served = detect(load_serving(str(tmp_path / "saved_model")), [_png(0)])[0]
     assert served.body_part_probabilities is None and served.in_scope_score is None
-
-
-def test_a_detached_head_learns_alone_and_leaves_the_detector_as_it_would_be():
-    config = dataclasses.replace(SMALL, indications_detached=True)
-    model = with_indications_head(build_detector(config), config)
-    images = tf.random.stateless_uniform((2, 128, 128, 1), seed=(3, 4))
-    with tf.GradientTape() as tape:
-        loss = IndicationsLoss()(tf.constant([3.0, 5.0]), model(images, training=True)[OUTPUT])
-    gradients = dict(zip([weight.path for weight in model.trainable_weights],
-                         tape.gradient(loss, model.trainable_weights), strict=True))
-    head = {path for path in gradients if path.startswith("indications_logits")}
-    assert len(head) == 2 and all(np.any(gradients[path].numpy() != 0) for path in head)
-    assert all(gradients[path] is None for path in gradients if path not in head)
-
-
-def test_a_tower_gives_a_detached_head_convolutions_of_its_own_that_learn():
-    config = dataclasses.replace(SMALL, indications_detached=True, indications_tower=2)
-    model = with_indications_head(build_detector(config), config)
-    images = tf.random.stateless_uniform((2, 128, 128, 1), seed=(5, 6))
-    with tf.GradientTape() as tape:
-        loss = IndicationsLoss()(tf.constant([1.0, 5.0]), model(images, training=True)[OUTPUT])
-    learning = [weight.path for weight, gradient in zip(model.trainable_weights,
-                                                        tape.gradient(loss, model.trainable_weights), strict=True)
-                if gradient is not None and np.any(gradient.numpy() != 0)]
-    assert {path.split("/")[0] for path in learning} == {"indications_tower_0", "indications_tower_1", "indications_logits"}

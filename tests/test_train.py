@@ -30,6 +30,7 @@ model:
 train:
   batch_size: 8
   early_stopping_patience: 0
+  indications_epochs: 2
 """
 
 
@@ -54,6 +55,8 @@ def test_training_writes_the_model_and_its_summary(ingest, tmp_path):
     assert "epoch 1/2:" in result.stderr and "images/s" in result.stderr
     summary = json.loads((tmp_path / "out" / "train_summary.json").read_text())
     assert summary["epochs_run"] == 2 and summary["best_val_loss"] > 0 and summary["train_images_per_second"] > 0
+    assert "indications epoch 2/2:" in result.stderr
+    assert summary["indications"]["epochs_run"] == 2 and summary["indications"]["best_val_loss"] > 0
     assert (tmp_path / "out" / "model.keras").exists() and (tmp_path / "out" / "checkpoints" / "best.weights.h5").exists()
     assert (tmp_path / "out" / "saved_model" / "saved_model.pb").exists()
     assert any((tmp_path / "out" / "logs").rglob("events.out.tfevents.*"))
@@ -82,6 +85,36 @@ def test_a_killed_training_resumes_from_its_last_epoch(ingest, tmp_path):
     # before the signal landed), never from the first.
     assert epochs[0] >= 3 and epochs == list(range(epochs[0], 7))
     assert json.loads((out / "train_summary.json").read_text())["epochs_run"] == 6
+
+
+@pytest.mark.slow
+def test_a_training_killed_in_the_indications_phase_resumes_there_without_training_the_detector_again(ingest, tmp_path):
+    out = tmp_path / "out"
+    config = tmp_path / "long_head.yaml"
+    config.write_text(TINY_MODEL.replace("indications_epochs: 2", "indications_epochs: 5"))
+    command = [*_train_command(ingest, out, 2)[:-4], "--config", str(config), "--epochs", "2"]
+    process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
+    seen = []
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        line = process.stderr.readline()
+        seen.append(line)
+        if line.startswith("indications epoch 2/5:"):
+            break
+    process.send_signal(signal.SIGKILL)
+    process.wait(30)
+    assert any(line.startswith("indications epoch 2/5:") for line in seen), "".join(seen)
+
+    resumed = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert resumed.returncode == 0, resumed.stderr
+    lines = resumed.stderr.splitlines()
+    assert not any(line.startswith("epoch ") for line in lines)
+    assert "detector: trained already (2 epochs), resuming with the indications head" in lines
+    epochs = [int(line.split("/")[0].split()[2]) for line in lines if line.startswith("indications epoch ")]
+    assert epochs[0] >= 3 and epochs == list(range(epochs[0], 6))
+    summary = json.loads((out / "train_summary.json").read_text())
+    assert summary["epochs_run"] == 2 and len(summary["history"]) == 2 and summary["indications"]["epochs_run"] == 5
+    assert not (out / "backup").exists()
 
 
 def test_configs_from_yaml_with_overrides(tmp_path):

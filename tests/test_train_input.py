@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from fracdet_core.classes import BODY_PARTS
+from fracdet_core.classes import BODY_PARTS, OTHER, SCOPE_PARTS
 from fracdet_core.ingest import IngestConfig, ingest_dataset
 from fracdet_core.model.config import ModelConfig
-from fracdet_core.model.indications import DETECTIONS, IN_SCOPE_UNKNOWN_PART
+from fracdet_core.model.indications import IN_SCOPE_UNKNOWN_PART
 from fracdet_core.model.indications import OUTPUT as INDICATIONS
 from fracdet_core.serving.letterbox import letterbox
 from fracdet_core.synth import SynthConfig, generate_dataset
@@ -71,30 +71,45 @@ def test_a_box_pushed_out_of_the_image_is_dropped():
 @pytest.fixture(scope="module")
 def ingest(tmp_path_factory):
     base = tmp_path_factory.mktemp("input")
-    generate_dataset(SynthConfig(train=24, val=6, size=128, seed=12), str(base / "data"), progress=False)
+    generate_dataset(SynthConfig(train=24, val=6, size=128, seed=12, out_of_scope_train=6), str(base / "data"),
+                     progress=False)
     ingest_dataset(str(base / "data"), str(base / "ingest"), IngestConfig(shards=2), progress=False)
     return str(base / "ingest")
 
 
 def test_batches_have_dense_targets_and_repeat_in_deterministic_mode(ingest):
     config = ModelConfig(image_size=128, fine_image_size=0)
-    first = list(training_dataset(ingest, "train", config, 8, deterministic=True, seed=4).as_numpy_iterator())
-    again = list(training_dataset(ingest, "train", config, 8, deterministic=True, seed=4).as_numpy_iterator())
-    assert [images.shape for images, _ in first] == [(8, 128, 128, 1)] * 3
-    assert all(targets[DETECTIONS].shape == (8, 336, 15) for _, targets in first)
-    assert sum(targets[DETECTIONS][..., 4].sum() for _, targets in first) > 0
-    # Each image's indications target: the part of its boxes, or "in scope, part unknown" without boxes.
-    parts = np.concatenate([targets[INDICATIONS] for _, targets in first])
-    assert parts.shape == (24,) and set(parts) <= {*range(len(BODY_PARTS)), IN_SCOPE_UNKNOWN_PART} and len(set(parts)) > 1
+    first = list(training_dataset(ingest, "train", config, 8, deterministic=True, seed=4,
+                                  in_scope_only=True).as_numpy_iterator())
+    again = list(training_dataset(ingest, "train", config, 8, deterministic=True, seed=4,
+                                  in_scope_only=True).as_numpy_iterator())
+    assert [images.shape for images, _ in first] == [(8, 128, 128, 1)] * 3  # the 24 in-scope images, not the 6 others
+    assert all(targets.shape == (8, 336, 15) for _, targets in first)
+    assert sum(targets[..., 4].sum() for _, targets in first) > 0
     for (images_a, targets_a), (images_b, targets_b) in zip(first, again, strict=True):
         # Same images, same augmentations; multithreaded kernels may differ in the last float bit.
         np.testing.assert_allclose(images_a, images_b, rtol=0, atol=1e-6)
-        for name in (DETECTIONS, INDICATIONS):
-            np.testing.assert_allclose(targets_a[name], targets_b[name], rtol=0, atol=1e-6)
+        np.testing.assert_allclose(targets_a, targets_b, rtol=0, atol=1e-6)
+
+
+def test_the_indications_batches_hold_every_image_and_its_part(ingest):
+    config = ModelConfig(image_size=128, fine_image_size=0)
+    batches = list(training_dataset(ingest, "train", config, 10, deterministic=True, seed=4,
+                                    target=INDICATIONS).as_numpy_iterator())
+    parts = np.concatenate([targets for _, targets in batches])
+    # Each image's part from its boxes, "in scope, part unknown" without boxes, OTHER for the out-of-scope images.
+    assert parts.shape == (30,) and np.sum(parts == SCOPE_PARTS.index(OTHER)) == 6
+    in_scope = parts[parts != SCOPE_PARTS.index(OTHER)]
+    assert set(in_scope) <= {*range(len(BODY_PARTS)), IN_SCOPE_UNKNOWN_PART} and len(set(in_scope)) > 1
+
+
+def test_a_target_that_names_no_output_is_refused(ingest):
+    with pytest.raises(ValueError, match="target must be"):
+        training_dataset(ingest, "train", ModelConfig(image_size=128, fine_image_size=0), 8, target="boxes")
 
 
 def _classes_with_targets(batches: list) -> set[int]:
-    return {int(np.argmax(cell[5:])) for _, targets in batches for image in targets[DETECTIONS] for cell in image
+    return {int(np.argmax(cell[5:])) for _, targets in batches for image in targets for cell in image
             if cell[4] > 0}
 
 
@@ -111,15 +126,14 @@ def test_fine_crops_teach_small_boxes_and_leave_whole_bone_boxes_to_the_whole_im
 
 def test_a_cached_split_gives_the_streamed_batches_and_new_augmentations_every_epoch(ingest):
     config = ModelConfig(image_size=128, fine_image_size=0)
-    streamed = training_dataset(ingest, "train", config, 8, deterministic=True, seed=4)
-    cached = training_dataset(ingest, "train", config, 8, deterministic=True, seed=4, cache=True)
+    streamed = training_dataset(ingest, "train", config, 8, deterministic=True, seed=4, in_scope_only=True)
+    cached = training_dataset(ingest, "train", config, 8, deterministic=True, seed=4, in_scope_only=True, cache=True)
     epochs = iter(cached.repeat(2).as_numpy_iterator())
     first = [next(epochs) for _ in range(3)]
     second = [next(epochs) for _ in range(3)]
     for (images, targets), (images_streamed, targets_streamed) in zip(first, streamed.as_numpy_iterator(), strict=True):
         np.testing.assert_allclose(images, images_streamed, rtol=0, atol=1e-6)
-        for name in (DETECTIONS, INDICATIONS):
-            np.testing.assert_allclose(targets[name], targets_streamed[name], rtol=0, atol=1e-6)
+        np.testing.assert_allclose(targets, targets_streamed, rtol=0, atol=1e-6)
     # The cache holds letterboxed images, not augmented ones: the second epoch is drawn anew.
     assert not any(np.allclose(images_a, images_b, atol=1e-3) for (images_a, _), (images_b, _) in zip(first, second, strict=True))
 

@@ -44,10 +44,9 @@ class ModelConfig:
         indications: the model also says which of the five body parts, or something else, the
             image shows (`fracdet_core.model.indications`), and the signature returns it
             (`body_part_probabilities`, `in_scope_score`): what keeps a chest film from a fracture call.
-        indications_detached: the indications head reads the backbone without training it: its loss
-            teaches the head alone, so the detector learns exactly what it would without the head.
-        indications_tower: 3x3 convolutions of the head's own before it pools, so that a detached
-            head can still learn anatomy the detector's features do not separate.
+        indications_tower: 3x3 convolutions of the head's own before it pools: the head trains
+            after the detector, on its frozen backbone (`fracdet_core.train.indications_phase`), so
+            these are where it learns what the detector's features do not already separate.
     """
 
     image_size: int = defaults.IMAGE_SIZE
@@ -64,8 +63,7 @@ class ModelConfig:
     fine_box_share: float = 0.5
     test_time_flip: bool = True
     indications: bool = True
-    indications_detached: bool = False
-    indications_tower: int = 0
+    indications_tower: int = 2
 
     def __post_init__(self) -> None:
         if len(self.stage_widths) != len(self.stage_depths) or not self.stage_widths:
@@ -90,6 +88,8 @@ class ModelConfig:
                               f"image_size {self.image_size}, got {self.fine_image_size}")
         if not 0 < self.fine_box_share <= 1:
             raise ConfigError(f"fine_box_share must be within (0, 1], got {self.fine_box_share}")
+        if self.indications_tower < 0:
+            raise ConfigError(f"indications_tower must be 0 or more, got {self.indications_tower}")
         if self.head_depth < 0 or self.num_classes < 1:
             raise ConfigError(f"head_depth must be >= 0 and num_classes >= 1, got {self.head_depth}, {self.num_classes}")
 

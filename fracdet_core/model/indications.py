@@ -3,8 +3,11 @@
 A fracture detector trained on five body parts answers every image as one of them: a chest film
 or a CT slice gets a fracture call (issue 34). Beside the detections the model therefore
 classifies the whole image over `SCOPE_PARTS` (the five parts and OTHER), from the deepest
-backbone stage the pyramid uses, pooled over the image, both averaged (what the image is mostly) and maxed (a
-feature anywhere, such as a rib cage's arches, is evidence), so the answer costs one dense layer.
+backbone stage the pyramid uses: a few convolutions of its own (`ModelConfig.indications_tower`),
+then pooled over the image, both averaged (what the image is mostly) and maxed (a feature anywhere,
+such as a rib cage's arches, is evidence), and one dense layer. The head trains after the detector,
+on its frozen backbone (`fracdet_core.train.indications_phase`): out-of-scope images never take
+a place in the detector's batches, so its detections are what they would be without the head.
 The in-scope score is the probability of the five parts together, `1 - p(OTHER)`.
 
 Training target per image (`indications_target`): the body part of its boxes (0-4), OTHER (5) for
@@ -35,8 +38,6 @@ def with_indications_head(detector: keras.Model, config: ModelConfig) -> keras.M
     """
     stage = config.fpn_levels[-1] - 1  # stage k ends at level k + 1 (`detector`); deeper stages are not built
     deepest = detector.get_layer(f"stage{stage}_block{config.stage_depths[stage - 1]}").output
-    if config.indications_detached:
-        deepest = StopGradient(name="indications_detached")(deepest)
     for index in range(config.indications_tower):
         deepest = ConvBNAct(config.fpn_width, 3, name=f"indications_tower_{index}")(deepest)
     pooled = layers.Concatenate(name="indications_pooled")([
@@ -46,14 +47,6 @@ def with_indications_head(detector: keras.Model, config: ModelConfig) -> keras.M
     logits = layers.Dense(len(SCOPE_PARTS), name="indications_logits")(pooled)
     logits = layers.Activation("linear", dtype="float32", name="indications_float32")(logits)
     return keras.Model(detector.input, {DETECTIONS: detector.output, OUTPUT: logits}, name=detector.name)
-
-
-@keras.saving.register_keras_serializable(package="fracdet")
-class StopGradient(layers.Layer):
-    """Its input, through which no gradient flows back (`ModelConfig.indications_detached`)."""
-
-    def call(self, inputs):  # noqa: ANN001, ANN201 - a Keras tensor in, the same out
-        return ops.stop_gradient(inputs)
 
 
 def indications_target(classes, in_scope):  # noqa: ANN001, ANN201 - tensors (N,) int32 and a scalar -> a scalar

@@ -25,7 +25,8 @@ class TrainConfig:
             all cells, where the few positive cells barely count).
         study_weight: weight of the image-level fracture term (`fracdet_core.model.loss.study_term`);
             0 leaves it out. On by default: with the fine pass it raised the hand's AUC most.
-        indications_weight: weight of the indications term (`fracdet_core.model.indications`),
+        indications_epochs: passes over the training split, out-of-scope images included, of the
+            indications head's own phase, on the frozen detector (`fracdet_core.train.indications_phase`),
             for a model that has the indications output.
         early_stopping_patience: epochs without a better val loss before stopping (0: never).
         augment: augment training images.
@@ -53,7 +54,7 @@ class TrainConfig:
     box_loss: str = defaults.BOX_LOSS
     focal_gamma: float = defaults.FOCAL_GAMMA
     study_weight: float = 1.0
-    indications_weight: float = 1.0
+    indications_epochs: int = 8
     early_stopping_patience: int = 8
     augment: bool = True
     augment_acquisition: bool = False
@@ -64,13 +65,14 @@ class TrainConfig:
     xla: bool = False
 
     def __post_init__(self) -> None:
-        if self.epochs < 1 or self.batch_size < 1:
-            raise ConfigError(f"epochs and batch_size must be at least 1, got {self.epochs} and {self.batch_size}")
+        if min(self.epochs, self.batch_size, self.indications_epochs) < 1:
+            raise ConfigError(f"epochs, batch_size and indications_epochs must be at least 1, got {self.epochs}, "
+                              f"{self.batch_size} and {self.indications_epochs}")
         if not 0 < self.learning_rate < 1:
             raise ConfigError(f"learning_rate must be within (0, 1), got {self.learning_rate}")
-        if min(self.warmup_epochs, self.focal_gamma, self.study_weight, self.indications_weight,
+        if min(self.warmup_epochs, self.focal_gamma, self.study_weight,
                self.early_stopping_patience) < 0:
-            raise ConfigError("warmup_epochs, focal_gamma, study_weight, indications_weight and early_stopping_patience "
+            raise ConfigError("warmup_epochs, focal_gamma, study_weight and early_stopping_patience "
                               "must be 0 or more")
         if not 0 <= self.fine_crop_share <= 1:
             raise ConfigError(f"fine_crop_share must be within [0, 1], got {self.fine_crop_share}")

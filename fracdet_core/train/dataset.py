@@ -11,9 +11,10 @@ Under a multi-worker strategy each worker reads only its share (`input_context`,
 `load_examples`), and tf.data's auto-sharding is off so that it does not shard again; the
 batch size stays global: `tf.distribute` splits each batch among the replicas.
 
-Elements: images float32 (B, S, S, 1) in [0, 1]; targets float32 (B, cells, 5 + classes), see
-`fracdet_core.model.assign`; for a model with the indications output, targets are a dict of
-those and each image's indications target (B,) (`fracdet_core.model.indications`).
+Elements: images float32 (B, S, S, 1) in [0, 1] and the targets of one of the model's outputs
+(`target`): the detector's, float32 (B, cells, 5 + classes) (`fracdet_core.model.assign`), or
+the indications', each image's part (B,) (`fracdet_core.model.indications`), which the two
+phases of training take in turn (`fracdet_core.train.run`).
 """
 
 from __future__ import annotations
@@ -47,22 +48,29 @@ def training_dataset(
     fine_crop_share: float = 0.0,
     input_context: tf.distribute.InputContext | None = None,
     source_ids: Sequence[str] | None = None,
+    in_scope_only: bool = False,
+    target: str = DETECTIONS,
     cache: bool = False,
 ) -> tf.data.Dataset:
     """(images, targets) batches of one split; `augmentation=None` for validation, on whole images.
 
     With a model's `fine_image_size`, a `fine_crop_share` of the augmented samples are crops of the
     fine canvas (`fracdet_core.train.crop`), the others whole images. `source_ids` keeps only
-    those images (validation's calibration half, `fracdet_core.train.validation`). `cache` keeps
+    those images (validation's calibration half, `fracdet_core.train.validation`), `in_scope_only`
+    only the images within the indications (what the detector learns from). `cache` keeps
     the letterboxed images in memory after the first pass (`cached_bytes`), so that later epochs
     neither read nor decode nor resize them again; augmentation still draws anew every epoch.
     A cached pipeline runs without tf.data's autotuning: its parallel steps take one thread per
     core, and no iterator waits for the tuner when Keras tears it down.
     """
+    if target not in (DETECTIONS, OUTPUT):
+        raise ValueError(f"target must be {DETECTIONS!r} or {OUTPUT!r}, got {target!r}")
     examples = load_examples(ingest_uri, split, deterministic=deterministic, input_context=input_context)
     if source_ids is not None:
         wanted = tf.constant(list(source_ids), tf.string, shape=[len(source_ids)])
         examples = examples.filter(lambda example: tf.reduce_any(tf.equal(example["source_id"], wanted)))
+    if in_scope_only:
+        examples = examples.filter(lambda example: tf.equal(example["in_scope"], 1))
     sizes = canvas_sizes(model, augmentation, fine_crop_share)
     canvases = examples.map(lambda example: _letterboxed(example, sizes), num_parallel_calls=tf.data.AUTOTUNE,
                             deterministic=deterministic)
@@ -73,7 +81,7 @@ def training_dataset(
     seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
 
     pipeline = tf.data.Dataset.zip((canvases, seeds)).map(
-        lambda letterboxed, pair: _prepared(letterboxed, pair, model, augmentation, fine_crop_share),
+        lambda letterboxed, pair: _prepared(letterboxed, pair, model, augmentation, fine_crop_share, target),
         num_parallel_calls=tf.data.AUTOTUNE, deterministic=deterministic,
     )
     options = tf.data.Options()
@@ -86,7 +94,7 @@ def training_dataset(
 
 
 def _prepared(letterboxed: dict, pair: tf.Tensor, model: ModelConfig, augmentation: AugmentConfig | None,
-              fine_crop_share: float) -> tuple[tf.Tensor, tf.Tensor | dict[str, tf.Tensor]]:
+              fine_crop_share: float, target: str) -> tuple[tf.Tensor, tf.Tensor]:
     """(image, targets) of one letterboxed example: as stored, augmented, or a crop of its fine canvas, drawn from `pair`.
 
     The indications target is the whole image's, taken before a crop may cut its boxes away.
@@ -104,10 +112,9 @@ def _prepared(letterboxed: dict, pair: tf.Tensor, model: ModelConfig, augmentati
             lambda: fine_crop(*fine[0], classes, augmentation, model.image_size, model.fine_box_limit, seeds[2]),
             lambda: augment(whole, whole_boxes, classes, augmentation, seeds[1]),
         )
-    targets = assign_targets(boxes, classes, model)
-    if not model.indications:
-        return image, targets
-    return image, {DETECTIONS: targets, OUTPUT: indications_target(letterboxed["classes"], letterboxed["in_scope"])}
+    if target == OUTPUT:
+        return image, indications_target(letterboxed["classes"], letterboxed["in_scope"])
+    return image, assign_targets(boxes, classes, model)
 
 
 def canvas_sizes(model: ModelConfig, augmentation: AugmentConfig | None, fine_crop_share: float) -> tuple[int, ...]:

@@ -24,8 +24,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import math
 import os
+import shutil
 import sys
 import time
 import warnings
@@ -40,7 +40,6 @@ from fracdet_core.errors import ConfigError
 from fracdet_core.limits import MAX_BYTES, MAX_PIXELS
 from fracdet_core.model.config import ModelConfig
 from fracdet_core.model.detector import build_detector
-from fracdet_core.model.indications import DETECTIONS, IndicationsLoss, with_indications_head
 from fracdet_core.model.indications import OUTPUT as INDICATIONS
 from fracdet_core.model.loss import DetectionLoss
 from fracdet_core.serving.signature import export_saved_model
@@ -50,8 +49,9 @@ from fracdet_core.train.config import TrainConfig
 from fracdet_core.train.dataset import cached_bytes, canvas_sizes, training_dataset
 from fracdet_core.train.distribute import BackupAndRestoreFrom, Worker, choose_strategy, wait_for_all_workers, worker_of
 from fracdet_core.train.fine_canvas import fit_fine_canvas, train_image_sides
+from fracdet_core.train.indications_phase import indications_datasets, indications_learner, release, steps_for
 from fracdet_core.train.processing import ProcessingConfig
-from fracdet_core.train.staging import RemoteSync, local_ingest, local_output
+from fracdet_core.train.staging import BACKUP, RemoteSync, local_ingest, local_output
 from fracdet_core.train.validation import calibration_source_ids
 
 
@@ -59,14 +59,27 @@ class ProgressLog(keras.callbacks.Callback):
     """One line per epoch with losses, images/s and the time left, readable in a task's log; and each epoch's figures
     (losses, images/s, learning rate) kept for train_summary.json's `history`, which tracking logs with their step."""
 
-    def __init__(self, epochs: int, images_per_epoch: int) -> None:
+    def __init__(self, epochs: int, images_per_epoch: int, label: str = "epoch") -> None:
         super().__init__()
         self.epochs = epochs
         self.images_per_epoch = images_per_epoch
+        self.label = label
         self.rates: list[float] = []
         self.history: list[dict[str, float]] = []
         self.epochs_done = 0
         self._started = 0.0
+
+    def state(self) -> dict:
+        """What `restore` takes back: the figures so far, for a run that resumes after this phase."""
+        return {"rates": self.rates, "history": self.history, "epochs_done": self.epochs_done}
+
+    def restore(self, state: dict) -> None:
+        self.rates, self.history, self.epochs_done = list(state["rates"]), list(state["history"]), state["epochs_done"]
+
+    def steady_rate(self) -> float | None:
+        """The median images/s of the epochs after the first, which also traces the graph."""
+        steady = sorted(self.rates[1:] or self.rates)
+        return steady[len(steady) // 2] if steady else None
 
     def on_epoch_begin(self, epoch: int, logs=None) -> None:  # noqa: ANN001
         self._started = time.perf_counter()
@@ -83,7 +96,7 @@ class ProgressLog(keras.callbacks.Callback):
         figures = ", ".join(f"{name} {value:.4f}" for name, value in losses.items())
         self.history.append({"epoch": epoch + 1, **losses, "images_per_second": rate,
                              "learning_rate": float(self.model.optimizer.learning_rate)})
-        print(f"epoch {epoch + 1}/{self.epochs}: {figures}; {rate:.1f} images/s; about {left:.0f} s left",
+        print(f"{self.label} {epoch + 1}/{self.epochs}: {figures}; {rate:.1f} images/s; about {left:.0f} s left",
               file=sys.stderr, flush=True)
 
 
@@ -102,6 +115,10 @@ def serving_limits(manifest: dict) -> dict[str, int]:
 # so later epochs neither read nor decode them: the demo's split fits with room to spare; the real
 # dataset's does not and is read from the shards every epoch.
 CACHE_BUDGET_BYTES = 2 << 30
+
+# The finished detector's weights and its phase's record, kept in the backup while the indications head trains.
+DETECTOR_WEIGHTS = "detector.weights.h5"
+DETECTOR_RECORD = "detector.json"
 
 _DEFAULT_MODEL_CONFIG = ModelConfig()
 _DEFAULT_TRAIN_CONFIG = TrainConfig()
@@ -129,22 +146,30 @@ def train(
         manifest = read_manifest(ingest)
         model_config = _fine_canvas_for(model_config, ingest_uri)  # the staged copy holds only the shards
         weights = json.loads(storage.read_text(class_weights_uri)) if class_weights_uri else {}
-        train_images = manifest["splits"]["train"]["images"]
-        steps_per_epoch = max(1, math.ceil(train_images / config.batch_size))
-        train_data, val_data = _datasets(ingest, train_images, model_config, config, worker.input_context(strategy))
+        train_split = manifest["splits"]["train"]
+        in_scope_images = train_split["images"] - train_split.get("out_of_scope_images", 0)
+        steps_per_epoch = steps_for(in_scope_images, config.batch_size)
+        augmentation = _augmentation(config)
+        train_data, val_data = _datasets(ingest, in_scope_images, model_config, config, augmentation,
+                                         worker.input_context(strategy))
         with strategy.scope():
-            model, loss = _compiled_detector(model_config, config, weights, steps_per_epoch)
-        progress = ProgressLog(config.epochs, train_images)
-        callbacks = _callbacks(local_out, write_to, worker, config.early_stopping_patience, progress,
-                               restore_best=not model.optimizer.use_ema)
-        if worker.is_chief and storage.is_gcs(out):
-            callbacks.append(RemoteSync(local_out, out))
-        history = _fit(model, train_data, val_data, steps_per_epoch, config.epochs, callbacks)
+            detector, loss = _compiled_detector(model_config, config, weights, steps_per_epoch)
+        progress = ProgressLog(config.epochs, in_scope_images)
+        sync = RemoteSync(local_out, out) if worker.is_chief and storage.is_gcs(out) else None
+        history = _detector_phase(detector, train_data, val_data, steps_per_epoch, config, progress,
+                                  local_out, write_to, worker, sync)
+        model, indications = detector, None
+        if model_config.indications:
+            model, indications = _indications_phase(detector, ingest, train_split["images"], model_config, config,
+                                                    augmentation, worker.input_context(strategy), strategy,
+                                                    local_out, write_to, worker, sync)
         model.save(storage.join(write_to, "model.keras"))
         export_saved_model(model, model_config, storage.join(write_to, "saved_model"), **serving_limits(manifest))
-        summary = _summary(history.history, progress, config.epochs, loss.class_weights,
+        summary = _summary(history, progress, config.epochs, loss.class_weights, indications,
                            wall_time_s=time.perf_counter() - started, workers=worker.count, replicas=replicas)
         _write_records(write_to, model_config, config, summary)
+        if worker.is_chief and not storage.is_gcs(out):
+            shutil.rmtree(os.path.join(local_out, BACKUP), ignore_errors=True)
     wait_for_all_workers(strategy)
     return summary
 
@@ -164,24 +189,33 @@ def _check_batch_shares(batch_size: int, replicas: int) -> None:
         raise ConfigError(f"batch_size {batch_size} must be a multiple of the {replicas} replicas that share each batch")
 
 
-def _datasets(ingest_uri: str, train_images: int, model_config: ModelConfig, config: TrainConfig,
-              input_context: tf.distribute.InputContext) -> tuple[tf.data.Dataset, tf.data.Dataset]:
-    """(train, val) batches: this worker's share of the train split, augmented; the val split's calibration half, as stored.
-
-    The train split is kept in memory, letterboxed, when it fits in `CACHE_BUDGET_BYTES`.
-    """
+def _augmentation(config: TrainConfig) -> AugmentConfig | None:
+    """The training images' augmentation that `config` asks for, or None."""
+    if not config.augment:
+        return None
     acquisition = AcquisitionConfig() if config.augment_acquisition else None
     processing = ProcessingConfig() if config.augment_processing else None
-    augmentation = AugmentConfig(acquisition=acquisition, processing=processing) if config.augment else None
+    return AugmentConfig(acquisition=acquisition, processing=processing)
+
+
+def _datasets(ingest_uri: str, train_images: int, model_config: ModelConfig, config: TrainConfig,
+              augmentation: AugmentConfig | None,
+              input_context: tf.distribute.InputContext) -> tuple[tf.data.Dataset, tf.data.Dataset]:
+    """The detector's (train, val) batches: this worker's share of the train split's `train_images` in-scope images,
+    augmented; the in-scope images of the val split's calibration half, as stored.
+
+    The train images are kept in memory, letterboxed, when they fit in `CACHE_BUDGET_BYTES`.
+    """
     sizes = canvas_sizes(model_config, augmentation, config.fine_crop_share)
     cache = cached_bytes(train_images, sizes) <= CACHE_BUDGET_BYTES
     train_data = training_dataset(ingest_uri, "train", model_config, config.batch_size, augmentation=augmentation,
                                   seed=config.seed, fine_crop_share=config.fine_crop_share, input_context=input_context,
-                                  cache=cache)
+                                  in_scope_only=True, cache=cache)
     # Every worker validates on the whole calibration half (small): identical batches everywhere
     # keep the collectives' shapes equal, where uneven shares would not.
     val_data = training_dataset(ingest_uri, "val", model_config, config.batch_size, augmentation=None, shuffle=False,
-                                deterministic=True, source_ids=calibration_source_ids(ingest_uri), cache=True)
+                                deterministic=True, source_ids=calibration_source_ids(ingest_uri), in_scope_only=True,
+                                cache=True)
     return train_data, val_data
 
 
@@ -194,8 +228,6 @@ def _compiled_detector(model_config: ModelConfig, config: TrainConfig, class_wei
     if tf.config.list_logical_devices("GPU"):
         keras.mixed_precision.set_global_policy("mixed_float16")
     model = build_detector(model_config)
-    if model_config.indications:
-        model = with_indications_head(model, model_config)
     total_steps = steps_per_epoch * config.epochs
     warmup_steps = min(int(config.warmup_epochs * steps_per_epoch), total_steps - 1)
     schedule = keras.optimizers.schedules.CosineDecay(
@@ -209,12 +241,58 @@ def _compiled_detector(model_config: ModelConfig, config: TrainConfig, class_wei
                          study_weight=config.study_weight)
     momentum = averaging_momentum(config.weight_averaging, total_steps)
     optimizer = keras.optimizers.Adam(schedule, clipnorm=10.0, use_ema=momentum > 0, ema_momentum=momentum)
-    if model_config.indications:
-        model.compile(optimizer=optimizer, loss={DETECTIONS: loss, INDICATIONS: IndicationsLoss()},
-                      loss_weights={DETECTIONS: 1.0, INDICATIONS: config.indications_weight}, jit_compile=config.xla)
-    else:
-        model.compile(optimizer=optimizer, loss=loss, jit_compile=config.xla)
+    model.compile(optimizer=optimizer, loss=loss, jit_compile=config.xla)
     return model, loss
+
+
+def _detector_phase(detector: keras.Model, train_data: tf.data.Dataset, val_data: tf.data.Dataset, steps_per_epoch: int,
+                    config: TrainConfig, progress: ProgressLog, out: str, write_to: str, worker: Worker,
+                    sync: RemoteSync | None) -> dict[str, list[float]]:
+    """Train the detector on the in-scope images, or load it where an interrupted run already had; its fit history.
+
+    The finished detector and its history wait in the backup (`DETECTOR_WEIGHTS`, `DETECTOR_RECORD`)
+    until the whole training ends, so that a run killed in the indications phase resumes there.
+    """
+    weights, record = (storage.join(out, BACKUP, name) for name in (DETECTOR_WEIGHTS, DETECTOR_RECORD))
+    if os.path.exists(weights) and os.path.exists(record):
+        detector.load_weights(weights)
+        done = json.loads(storage.read_text(record))
+        progress.restore(done["progress"])
+        print(f"detector: trained already ({progress.epochs_done} epochs), resuming with the indications head",
+              file=sys.stderr, flush=True)
+        return done["history"]
+    callbacks = _callbacks(out, write_to, worker, config.early_stopping_patience, progress,
+                           restore_best=not detector.optimizer.use_ema, best_checkpoint=True)
+    history = _fit(detector, train_data, val_data, steps_per_epoch, config.epochs, callbacks + ([sync] if sync else []))
+    if worker.is_chief:
+        os.makedirs(os.path.join(out, BACKUP), exist_ok=True)
+        detector.save_weights(weights)
+        storage.write_text(record, json.dumps({"history": history.history, "progress": progress.state()}) + "\n")
+        if sync:
+            sync.on_epoch_end(config.epochs - 1)
+    return history.history
+
+
+def _indications_phase(detector: keras.Model, ingest: str, train_images: int, model_config: ModelConfig,
+                       config: TrainConfig, augmentation: AugmentConfig | None, input_context: tf.distribute.InputContext,
+                       strategy: tf.distribute.Strategy, out: str, write_to: str, worker: Worker,
+                       sync: RemoteSync | None) -> tuple[keras.Model, dict]:
+    """The detector with its indications head, trained on the frozen detector (`indications_phase`); its summary."""
+    steps_per_epoch = steps_for(train_images, config.batch_size)
+    train_data, val_data = indications_datasets(ingest, train_images, model_config, config, augmentation,
+                                                input_context, CACHE_BUDGET_BYTES)
+    with strategy.scope():
+        served, learner = indications_learner(detector, model_config, config, steps_per_epoch)
+    progress = ProgressLog(config.indications_epochs, train_images, label="indications epoch")
+    callbacks = _callbacks(out, write_to, worker, config.early_stopping_patience, progress,
+                           backup=os.path.join(BACKUP, INDICATIONS))
+    history = _fit(learner, train_data, val_data, steps_per_epoch, config.indications_epochs,
+                   callbacks + ([sync] if sync else []))
+    release(detector)
+    val_losses = history.history.get("val_loss", [])
+    return served, {"epochs_run": progress.epochs_done, "epochs_planned": config.indications_epochs,
+                    "best_val_loss": min(val_losses) if val_losses else None,
+                    "train_images_per_second": progress.steady_rate(), "history": progress.history}
 
 
 def averaging_momentum(weight_averaging: float, total_steps: int) -> float:
@@ -225,9 +303,11 @@ def averaging_momentum(weight_averaging: float, total_steps: int) -> float:
     return momentum if momentum >= 0.5 else 0.0
 
 
-def _callbacks(out: str, write_to: str, worker: Worker, early_stopping_patience: int,
-               progress: ProgressLog, *, restore_best: bool = True) -> list[keras.callbacks.Callback]:
-    """Backup for resuming, best checkpoint, TensorBoard, NaN stop, progress and early stopping.
+def _callbacks(out: str, write_to: str, worker: Worker, early_stopping_patience: int, progress: ProgressLog, *,
+               restore_best: bool = True, best_checkpoint: bool = False,
+               backup: str = BACKUP) -> list[keras.callbacks.Callback]:
+    """Backup for resuming (in `backup`, under `out`), TensorBoard, NaN stop, progress and early stopping; the best
+    epoch's weights in `checkpoints/best.weights.h5` where `best_checkpoint`.
 
     `restore_best`: early stopping puts the best epoch's weights back at the end; off where the
     weights' average is kept instead, which validation, run on the raw weights, does not see.
@@ -236,18 +316,20 @@ def _callbacks(out: str, write_to: str, worker: Worker, early_stopping_patience:
     """
     callbacks = [
         # Two backups: a kill while one is being written leaves the other to resume from.
-        (keras.callbacks.BackupAndRestore(storage.join(out, "backup"), double_checkpoint=True) if worker.is_chief
-         else BackupAndRestoreFrom(storage.join(out, "backup"), storage.join(write_to, "backup"), double_checkpoint=True)),
-        keras.callbacks.ModelCheckpoint(storage.join(write_to, "checkpoints", "best.weights.h5"), monitor="val_loss",
-                                        save_best_only=True, save_weights_only=True),
+        (keras.callbacks.BackupAndRestore(storage.join(out, backup), double_checkpoint=True) if worker.is_chief
+         else BackupAndRestoreFrom(storage.join(out, backup), storage.join(write_to, backup), double_checkpoint=True)),
         keras.callbacks.TensorBoard(storage.join(write_to, "logs")),
         keras.callbacks.TerminateOnNaN(),
         progress,
     ]
+    if best_checkpoint:
+        callbacks.insert(1, keras.callbacks.ModelCheckpoint(storage.join(write_to, "checkpoints", "best.weights.h5"),
+                                                            monitor="val_loss", save_best_only=True,
+                                                            save_weights_only=True))
     if early_stopping_patience:
         callbacks.append(keras.callbacks.EarlyStopping(monitor="val_loss", patience=early_stopping_patience,
                                                        restore_best_weights=restore_best))
-    if not storage.is_gcs(write_to):
+    if best_checkpoint and not storage.is_gcs(write_to):
         os.makedirs(storage.join(write_to, "checkpoints"), exist_ok=True)
     return callbacks
 
@@ -264,23 +346,23 @@ def _fit(model: keras.Model, train_data: tf.data.Dataset, val_data: tf.data.Data
 
 
 def _summary(history: dict[str, list[float]], progress: ProgressLog, epochs_planned: int, class_weights: dict[str, float],
-             *, wall_time_s: float, workers: int, replicas: int) -> dict:
-    """The content of `train_summary.json`."""
+             indications: dict | None, *, wall_time_s: float, workers: int, replicas: int) -> dict:
+    """The content of `train_summary.json`: the detector's training, and the indications head's where it has one."""
     val_losses = history.get("val_loss", [])
-    steady_rates = sorted(progress.rates[1:] or progress.rates)  # the first epoch also traces the graph
     return {
         "epochs_run": progress.epochs_done,  # counts epochs before a resume too
         "epochs_planned": epochs_planned,
         "stopped_early": progress.epochs_done < epochs_planned,
         "best_val_loss": min(val_losses) if val_losses else None,
         "final_loss": history["loss"][-1] if history.get("loss") else None,
-        "train_images_per_second": steady_rates[len(steady_rates) // 2] if steady_rates else None,
+        "train_images_per_second": progress.steady_rate(),
         "wall_time_s": wall_time_s,
         "workers": workers,
         "replicas": replicas,
         "class_names": list(CLASS_NAMES),
         "class_weights": class_weights,
         "history": progress.history,
+        "indications": indications,
     }
 
 

@@ -1,0 +1,72 @@
+"""Training's second phase: the indications head learns on the finished detector, frozen.
+
+Why a phase of its own: trained with the detector, the out-of-scope images took places in the
+detector's batches and moved its batch-norm statistics, and the demo's fracture AUC fell from
+0.920 to 0.860 (docs/experiments.md, "The in-scope answer"), whether their detection loss was
+masked or not. Here the detector's layers are frozen, so its backbone runs in inference mode
+(Keras runs a non-trainable BatchNormalization on its moving statistics) and its weights end as
+the first phase left them: the detections are those of a model trained without the head. The
+head (`fracdet_core.model.indications`) learns from every train image, out-of-scope ones
+included, on whole images as the serving signature's indications pass sees them.
+"""
+
+from __future__ import annotations
+
+import math
+
+import keras
+import tensorflow as tf
+
+from fracdet_core.model.config import ModelConfig
+from fracdet_core.model.indications import OUTPUT, IndicationsLoss, with_indications_head
+from fracdet_core.train.augment import AugmentConfig
+from fracdet_core.train.config import TrainConfig
+from fracdet_core.train.dataset import cached_bytes, training_dataset
+from fracdet_core.train.validation import calibration_source_ids
+
+
+def indications_datasets(ingest_uri: str, train_images: int, model_config: ModelConfig, config: TrainConfig,
+                         augmentation: AugmentConfig | None, input_context: tf.distribute.InputContext,
+                         cache_budget_bytes: int) -> tuple[tf.data.Dataset, tf.data.Dataset]:
+    """(train, val) batches of whole images with their indications targets: every train image, augmented; the val
+    split's calibration half, out-of-scope images included, as stored."""
+    cache = cached_bytes(train_images, (model_config.image_size,)) <= cache_budget_bytes
+    train_data = training_dataset(ingest_uri, "train", model_config, config.batch_size, augmentation=augmentation,
+                                  seed=config.seed, input_context=input_context, target=OUTPUT, cache=cache)
+    val_data = training_dataset(ingest_uri, "val", model_config, config.batch_size, augmentation=None, shuffle=False,
+                                deterministic=True, source_ids=calibration_source_ids(ingest_uri), target=OUTPUT,
+                                cache=True)
+    return train_data, val_data
+
+
+def indications_learner(detector: keras.Model, model_config: ModelConfig, config: TrainConfig,
+                        steps_per_epoch: int) -> tuple[keras.Model, keras.Model]:
+    """(the served model, the model that trains): the detector with its indications head, and the same layers with the
+    indications output alone, compiled with the detector's layers frozen. Build it in the strategy's scope.
+
+    Training only the head's output leaves out the pyramid and the detection heads, which the
+    head does not read: a step costs the backbone's forward pass and the head's.
+    """
+    for layer in detector.layers:
+        layer.trainable = False
+    served = with_indications_head(detector, model_config)
+    learner = keras.Model(served.input, served.output[OUTPUT], name="indications_learner")
+    total_steps = steps_per_epoch * config.indications_epochs
+    warmup_steps = min(steps_per_epoch, total_steps - 1)
+    schedule = keras.optimizers.schedules.CosineDecay(
+        initial_learning_rate=config.learning_rate * 0.01, decay_steps=max(total_steps - warmup_steps, 1), alpha=0.01,
+        warmup_target=config.learning_rate, warmup_steps=warmup_steps)
+    learner.compile(optimizer=keras.optimizers.Adam(schedule, clipnorm=10.0), loss=IndicationsLoss(),
+                    jit_compile=config.xla)
+    return served, learner
+
+
+def release(detector: keras.Model) -> None:
+    """The detector's layers trainable again, as a saved model's layers should be for whoever fine-tunes it."""
+    for layer in detector.layers:
+        layer.trainable = True
+
+
+def steps_for(images: int, batch_size: int) -> int:
+    """Steps of one pass over `images` in batches of `batch_size`."""
+    return max(1, math.ceil(images / batch_size))
