@@ -161,8 +161,8 @@ def train(
         model, indications = detector, None
         if model_config.indications:
             model, indications = _indications_phase(detector, ingest, train_split["images"], model_config, config,
-                                                    augmentation, worker.input_context(strategy), strategy,
-                                                    local_out, write_to, worker, sync)
+                                                    worker.input_context(strategy), strategy, local_out, write_to,
+                                                    worker, sync)
         model.save(storage.join(write_to, "model.keras"))
         export_saved_model(model, model_config, storage.join(write_to, "saved_model"), **serving_limits(manifest))
         summary = _summary(history, progress, config.epochs, loss.class_weights, indications,
@@ -274,13 +274,12 @@ def _detector_phase(detector: keras.Model, train_data: tf.data.Dataset, val_data
 
 
 def _indications_phase(detector: keras.Model, ingest: str, train_images: int, model_config: ModelConfig,
-                       config: TrainConfig, augmentation: AugmentConfig | None, input_context: tf.distribute.InputContext,
-                       strategy: tf.distribute.Strategy, out: str, write_to: str, worker: Worker,
-                       sync: RemoteSync | None) -> tuple[keras.Model, dict]:
+                       config: TrainConfig, input_context: tf.distribute.InputContext, strategy: tf.distribute.Strategy,
+                       out: str, write_to: str, worker: Worker, sync: RemoteSync | None) -> tuple[keras.Model, dict]:
     """The detector with its indications head, trained on the frozen detector (`indications_phase`); its summary."""
     steps_per_epoch = steps_for(train_images, config.batch_size)
-    train_data, val_data = indications_datasets(ingest, train_images, model_config, config, augmentation,
-                                                input_context, CACHE_BUDGET_BYTES)
+    train_data, val_data = indications_datasets(ingest, train_images, model_config, config, input_context,
+                                                CACHE_BUDGET_BYTES)
     with strategy.scope():
         served, learner = indications_learner(detector, model_config, config, steps_per_epoch)
     progress = ProgressLog(config.indications_epochs, train_images, label="indications epoch")
