@@ -1,11 +1,13 @@
-"""Train the detector on an ingest, with checkpoints that survive preemption.
+"""Train the detector on an ingest, then its indications head on it frozen, with checkpoints that survive preemption.
 
 Validation is on the val split's calibration half (`validation`): the test half, which the
 evaluation reports on, takes no part in choosing the model.
 
 - Resume: `BackupAndRestore` saves the model, optimizer and epoch after every epoch under
   `<out>/backup`; the same command restarted after a kill continues from the last finished
-  epoch instead of starting over, and the backup is removed when training completes.
+  epoch instead of starting over, and the backup is removed when training completes. The finished
+  detector waits there while the indications head trains (`indications_phase`), so that a kill
+  in the head's phase resumes in it.
 - Best weights by val loss in `<out>/checkpoints/best.weights.h5`; TensorBoard logs in
   `<out>/logs`; early stopping on val loss (restoring the best weights); TerminateOnNaN.
 - Adam, linear warm-up then cosine decay, per step.
@@ -149,9 +151,7 @@ def train(
         train_split = manifest["splits"]["train"]
         in_scope_images = train_split["images"] - train_split.get("out_of_scope_images", 0)
         steps_per_epoch = steps_for(in_scope_images, config.batch_size)
-        augmentation = _augmentation(config)
-        train_data, val_data = _datasets(ingest, in_scope_images, model_config, config, augmentation,
-                                         worker.input_context(strategy))
+        train_data, val_data = _datasets(ingest, in_scope_images, model_config, config, worker.input_context(strategy))
         with strategy.scope():
             detector, loss = _compiled_detector(model_config, config, weights, steps_per_epoch)
         progress = ProgressLog(config.epochs, in_scope_images)
@@ -189,23 +189,16 @@ def _check_batch_shares(batch_size: int, replicas: int) -> None:
         raise ConfigError(f"batch_size {batch_size} must be a multiple of the {replicas} replicas that share each batch")
 
 
-def _augmentation(config: TrainConfig) -> AugmentConfig | None:
-    """The training images' augmentation that `config` asks for, or None."""
-    if not config.augment:
-        return None
-    acquisition = AcquisitionConfig() if config.augment_acquisition else None
-    processing = ProcessingConfig() if config.augment_processing else None
-    return AugmentConfig(acquisition=acquisition, processing=processing)
-
-
 def _datasets(ingest_uri: str, train_images: int, model_config: ModelConfig, config: TrainConfig,
-              augmentation: AugmentConfig | None,
               input_context: tf.distribute.InputContext) -> tuple[tf.data.Dataset, tf.data.Dataset]:
     """The detector's (train, val) batches: this worker's share of the train split's `train_images` in-scope images,
     augmented; the in-scope images of the val split's calibration half, as stored.
 
     The train images are kept in memory, letterboxed, when they fit in `CACHE_BUDGET_BYTES`.
     """
+    acquisition = AcquisitionConfig() if config.augment_acquisition else None
+    processing = ProcessingConfig() if config.augment_processing else None
+    augmentation = AugmentConfig(acquisition=acquisition, processing=processing) if config.augment else None
     sizes = canvas_sizes(model_config, augmentation, config.fine_crop_share)
     cache = cached_bytes(train_images, sizes) <= CACHE_BUDGET_BYTES
     train_data = training_dataset(ingest_uri, "train", model_config, config.batch_size, augmentation=augmentation,
