@@ -47,6 +47,16 @@ def test_per_epoch_figures_are_metrics_with_their_epoch_as_step():
         ("train/best_val_loss", 2.0, 0), ("train/epochs_run", 2.0, 0), ("train/wall_time_s", 9.5, 0)]
 
 
+def test_the_indications_heads_epochs_are_metrics_of_their_own():
+    summary = {"history": [{"epoch": 1, "loss": 2.5}], "epochs_run": 1,
+               "indications": {"epochs_run": 2, "history": [{"epoch": 1, "loss": 0.7, "val_loss": 0.3},
+                                                             {"epoch": 2, "loss": 0.1, "val_loss": 0.05}]}}
+    assert training_metrics(summary) == [
+        ("train/loss", 2.5, 1), ("train/epochs_run", 1.0, 0),
+        ("train/indications/loss", 0.7, 1), ("train/indications/val_loss", 0.3, 1),
+        ("train/indications/loss", 0.1, 2), ("train/indications/val_loss", 0.05, 2)]
+
+
 def test_configs_data_eda_and_class_weights_are_params():
     params = training_params({"model": {"image_size": 64, "stage_widths": [8, 16]}, "train": {"epochs": 3}},
                              {"class_weights": [1.25, 0.5], "class_names": ["XR_HAND_positive", "XR_HAND_negative"]},

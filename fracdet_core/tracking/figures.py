@@ -48,15 +48,25 @@ def training_params(configs: dict | None, summary: dict, data: dict, eda_stats: 
 
 
 def training_metrics(summary: dict) -> list[tuple[str, float, int]]:
-    """(name, value, step) for every epoch's losses, images/s and learning rate, the step being the epoch (from 1)."""
-    found = []
-    for epoch in summary.get("history") or []:
-        step = int(epoch["epoch"])
-        found += [(f"train/{name}", float(value), step) for name, value in epoch.items()
-                  if name != "epoch" and _finite(value)]
+    """(name, value, step) for every epoch's losses, images/s and learning rate, the step being the epoch (from 1).
+
+    The indications head's phase, where the model has one, under `train/indications/`, its epochs as its steps.
+    """
     totals = {"best_val_loss": summary.get("best_val_loss"), "epochs_run": summary.get("epochs_run"),
               "wall_time_s": summary.get("wall_time_s")}
-    return found + [(f"train/{name}", float(value), 0) for name, value in totals.items() if _finite(value)]
+    found = _epoch_metrics("train", summary.get("history"))
+    found += [(f"train/{name}", float(value), 0) for name, value in totals.items() if _finite(value)]
+    indications = summary.get("indications") or {}
+    return found + _epoch_metrics("train/indications", indications.get("history"))
+
+
+def _epoch_metrics(prefix: str, history: list[dict] | None) -> list[tuple[str, float, int]]:
+    found = []
+    for epoch in history or []:
+        step = int(epoch["epoch"])
+        found += [(f"{prefix}/{name}", float(value), step) for name, value in epoch.items()
+                  if name != "epoch" and _finite(value)]
+    return found
 
 
 def evaluation_metrics(metrics: dict, thresholds: dict | None, blessed: bool | None) -> dict[str, float]:
