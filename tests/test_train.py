@@ -63,20 +63,25 @@ def test_training_writes_the_model_and_its_summary(ingest, tmp_path):
     assert not (tmp_path / "out" / "backup").exists()  # removed once training completes
 
 
-@pytest.mark.slow
-def test_a_killed_training_resumes_from_its_last_epoch(ingest, tmp_path):
-    out = tmp_path / "out"
-    process = subprocess.Popen(_train_command(ingest, out, 6), stderr=subprocess.PIPE, text=True)
+def _kill_after(command: list[str], line_start: str) -> None:
+    """Run `command` and kill it with SIGKILL once it printed a line starting with `line_start`."""
+    process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
     seen = []
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline:
         line = process.stderr.readline()
         seen.append(line)
-        if line.startswith("epoch 2/6:"):
+        if line.startswith(line_start):
             break
-    process.send_signal(signal.SIGKILL)  # the backup of epoch 2 is written before its line is printed
+    process.send_signal(signal.SIGKILL)  # the backup of an epoch is written before its line is printed
     process.wait(30)
-    assert any(line.startswith("epoch 2/6:") for line in seen), "".join(seen)
+    assert any(line.startswith(line_start) for line in seen), "".join(seen)
+
+
+@pytest.mark.slow
+def test_a_killed_training_resumes_from_its_last_epoch(ingest, tmp_path):
+    out = tmp_path / "out"
+    _kill_after(_train_command(ingest, out, 6), "epoch 2/6:")
 
     resumed = subprocess.run(_train_command(ingest, out, 6), capture_output=True, text=True, timeout=600)
     assert resumed.returncode == 0, resumed.stderr
@@ -93,17 +98,7 @@ def test_a_training_killed_in_the_indications_phase_resumes_there_without_traini
     config = tmp_path / "long_head.yaml"
     config.write_text(TINY_MODEL.replace("indications_epochs: 2", "indications_epochs: 5"))
     command = [*_train_command(ingest, out, 2)[:-4], "--config", str(config), "--epochs", "2"]
-    process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
-    seen = []
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline:
-        line = process.stderr.readline()
-        seen.append(line)
-        if line.startswith("indications epoch 2/5:"):
-            break
-    process.send_signal(signal.SIGKILL)
-    process.wait(30)
-    assert any(line.startswith("indications epoch 2/5:") for line in seen), "".join(seen)
+    _kill_after(command, "indications epoch 2/5:")
 
     resumed = subprocess.run(command, capture_output=True, text=True, timeout=600)
     assert resumed.returncode == 0, resumed.stderr
