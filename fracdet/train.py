@@ -22,9 +22,11 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
         "train",
         help="train the detector on an ingest",
         description=(
-            "Train the residual-FPN detector on an ingest's train split, validating on its val split. "
+            "Train the residual-FPN detector on an ingest's train split, validating on its val split: first the "
+            "detector on the in-scope images, then its indications head (which body part, or something else) on "
+            "the frozen detector with every image, out-of-scope ones included. "
             "Checkpoints after every epoch: the same command restarted after a kill continues from the last "
-            "finished epoch. Writes saved_model/ (the serving SavedModel), model.keras, model_config.json, "
+            "finished epoch, in either phase. Writes saved_model/ (the serving SavedModel), model.keras, model_config.json, "
             "train_summary.json, checkpoints/ and TensorBoard logs/ to --out."
         ),
     )
