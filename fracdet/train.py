@@ -116,4 +116,8 @@ def _train(args: argparse.Namespace) -> None:
     summary = train(args.data, args.class_weights, args.out, model_config, train_config)
     print(f"trained {summary['epochs_run']} epochs; best val loss {summary['best_val_loss']:.4f}; "
           f"{summary['train_images_per_second']:.1f} images/s")
+    head = summary.get("indications")
+    if head:
+        print(f"indications head: {head['epochs_run']} epochs on the frozen detector; best val loss "
+              f"{head['best_val_loss']:.4f}")
     print(f"model: {storage.join(args.out, 'saved_model')} (serving SavedModel); {storage.join(args.out, 'model.keras')}")

@@ -56,6 +56,8 @@ def test_training_writes_the_model_and_its_summary(ingest, tmp_path):
     summary = json.loads((tmp_path / "out" / "train_summary.json").read_text())
     assert summary["epochs_run"] == 2 and summary["best_val_loss"] > 0 and summary["train_images_per_second"] > 0
     assert "indications epoch 2/2:" in result.stderr
+    assert f"indications head: 2 epochs on the frozen detector; best val loss {summary['indications']['best_val_loss']:.4f}" \
+        in result.stdout
     assert summary["indications"]["epochs_run"] == 2 and summary["indications"]["best_val_loss"] > 0
     assert (tmp_path / "out" / "model.keras").exists() and (tmp_path / "out" / "checkpoints" / "best.weights.h5").exists()
     assert (tmp_path / "out" / "saved_model" / "saved_model.pb").exists()

@@ -62,8 +62,7 @@ def test_the_validation_batches_hold_only_the_chosen_images_and_repeat_from_the_
     assert sum(len(images) for images, _ in whole) == 30
     for (images, targets), (images_again, targets_again) in zip(first, again, strict=True):
         np.testing.assert_array_equal(images, images_again)
-        for name in targets:
-            np.testing.assert_array_equal(targets[name], targets_again[name])
+        np.testing.assert_array_equal(targets, targets_again)
     # The chosen images are among the whole split's, unchanged by filtering.
     whole_images = np.concatenate([images for images, _ in whole])
     for image in np.concatenate([images for images, _ in first]):
