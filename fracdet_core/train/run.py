@@ -148,21 +148,14 @@ def train(
         manifest = read_manifest(ingest)
         model_config = _fine_canvas_for(model_config, ingest_uri)  # the staged copy holds only the shards
         weights = json.loads(storage.read_text(class_weights_uri)) if class_weights_uri else {}
-        train_split = manifest["splits"]["train"]
-        in_scope_images = train_split["images"] - train_split.get("out_of_scope_images", 0)
-        steps_per_epoch = steps_for(in_scope_images, config.batch_size)
-        train_data, val_data = _datasets(ingest, in_scope_images, model_config, config, worker.input_context(strategy))
-        with strategy.scope():
-            detector, loss = _compiled_detector(model_config, config, weights, steps_per_epoch)
-        progress = ProgressLog(config.epochs, in_scope_images)
         sync = RemoteSync(local_out, out) if worker.is_chief and storage.is_gcs(out) else None
-        history = _detector_phase(detector, train_data, val_data, steps_per_epoch, config, progress,
-                                  local_out, write_to, worker, sync)
+        session = _Session(strategy, worker, local_out, write_to, sync)
+        train_split = manifest["splits"]["train"]
+        detector, loss, history, progress = _detector_phase(ingest, train_split, model_config, config, weights, session)
         model, indications = detector, None
         if model_config.indications:
             model, indications = _indications_phase(detector, ingest, train_split["images"], model_config, config,
-                                                    worker.input_context(strategy), strategy, local_out, write_to,
-                                                    worker, sync)
+                                                    session)
         model.save(storage.join(write_to, "model.keras"))
         export_saved_model(model, model_config, storage.join(write_to, "saved_model"), **serving_limits(manifest))
         summary = _summary(history, progress, config.epochs, loss.class_weights, indications,
@@ -238,48 +231,70 @@ def _compiled_detector(model_config: ModelConfig, config: TrainConfig, class_wei
     return model, loss
 
 
-def _detector_phase(detector: keras.Model, train_data: tf.data.Dataset, val_data: tf.data.Dataset, steps_per_epoch: int,
-                    config: TrainConfig, progress: ProgressLog, out: str, write_to: str, worker: Worker,
-                    sync: RemoteSync | None) -> dict[str, list[float]]:
-    """Train the detector on the in-scope images, or load it where an interrupted run already had; its fit history.
+@dataclasses.dataclass(frozen=True)
+class _Session:
+    """Where this process trains: its strategy, its part among the workers, the local output folder, the folder it
+    writes to (`out` for the chief), and the copy to a `gs://` output after every epoch, if any."""
+
+    strategy: tf.distribute.Strategy
+    worker: Worker
+    out: str
+    write_to: str
+    sync: RemoteSync | None
+
+    def callbacks(self, early_stopping_patience: int, progress: ProgressLog,
+                  **options: object) -> list[keras.callbacks.Callback]:
+        found = _callbacks(self.out, self.write_to, self.worker, early_stopping_patience, progress, **options)
+        return found + ([self.sync] if self.sync else [])
+
+
+def _detector_phase(ingest: str, train_split: dict, model_config: ModelConfig, config: TrainConfig,
+                    class_weights: dict[str, float],
+                    session: _Session) -> tuple[keras.Model, DetectionLoss, dict[str, list[float]], ProgressLog]:
+    """The detector trained on the in-scope images (or loaded, where an interrupted run had trained it), its loss, its
+    fit history and its progress.
 
     The finished detector and its history wait in the backup (`DETECTOR_WEIGHTS`, `DETECTOR_RECORD`)
     until the whole training ends, so that a run killed in the indications phase resumes there.
     """
-    weights, record = (storage.join(out, BACKUP, name) for name in (DETECTOR_WEIGHTS, DETECTOR_RECORD))
+    in_scope_images = train_split["images"] - train_split.get("out_of_scope_images", 0)
+    steps_per_epoch = steps_for(in_scope_images, config.batch_size)
+    with session.strategy.scope():
+        detector, loss = _compiled_detector(model_config, config, class_weights, steps_per_epoch)
+    progress = ProgressLog(config.epochs, in_scope_images)
+    weights, record = (storage.join(session.out, BACKUP, name) for name in (DETECTOR_WEIGHTS, DETECTOR_RECORD))
     if os.path.exists(weights) and os.path.exists(record):
         detector.load_weights(weights)
         done = json.loads(storage.read_text(record))
         progress.restore(done["progress"])
         print(f"detector: trained already ({progress.epochs_done} epochs), resuming with the indications head",
               file=sys.stderr, flush=True)
-        return done["history"]
-    callbacks = _callbacks(out, write_to, worker, config.early_stopping_patience, progress,
-                           restore_best=not detector.optimizer.use_ema, best_checkpoint=True)
-    history = _fit(detector, train_data, val_data, steps_per_epoch, config.epochs, callbacks + ([sync] if sync else []))
-    if worker.is_chief:
-        os.makedirs(os.path.join(out, BACKUP), exist_ok=True)
+        return detector, loss, done["history"], progress
+    train_data, val_data = _datasets(ingest, in_scope_images, model_config, config,
+                                     session.worker.input_context(session.strategy))
+    callbacks = session.callbacks(config.early_stopping_patience, progress, restore_best=not detector.optimizer.use_ema,
+                                  best_checkpoint=True)
+    history = _fit(detector, train_data, val_data, steps_per_epoch, config.epochs, callbacks)
+    if session.worker.is_chief:
+        os.makedirs(os.path.join(session.out, BACKUP), exist_ok=True)
         detector.save_weights(weights)
         storage.write_text(record, json.dumps({"history": history.history, "progress": progress.state()}) + "\n")
-        if sync:
-            sync.on_epoch_end(config.epochs - 1)
-    return history.history
+        if session.sync:
+            session.sync.on_epoch_end(config.epochs - 1)
+    return detector, loss, history.history, progress
 
 
 def _indications_phase(detector: keras.Model, ingest: str, train_images: int, model_config: ModelConfig,
-                       config: TrainConfig, input_context: tf.distribute.InputContext, strategy: tf.distribute.Strategy,
-                       out: str, write_to: str, worker: Worker, sync: RemoteSync | None) -> tuple[keras.Model, dict]:
+                       config: TrainConfig, session: _Session) -> tuple[keras.Model, dict]:
     """The detector with its indications head, trained on the frozen detector (`indications_phase`); its summary."""
     steps_per_epoch = steps_for(train_images, config.batch_size)
-    train_data, val_data = indications_datasets(ingest, train_images, model_config, config, input_context,
-                                                CACHE_BUDGET_BYTES)
-    with strategy.scope():
+    train_data, val_data = indications_datasets(ingest, train_images, model_config, config,
+                                                session.worker.input_context(session.strategy), CACHE_BUDGET_BYTES)
+    with session.strategy.scope():
         served, learner = indications_learner(detector, model_config, config, steps_per_epoch)
     progress = ProgressLog(config.indications_epochs, train_images, label="indications epoch")
-    callbacks = _callbacks(out, write_to, worker, config.early_stopping_patience, progress,
-                           backup=os.path.join(BACKUP, INDICATIONS))
-    history = _fit(learner, train_data, val_data, steps_per_epoch, config.indications_epochs,
-                   callbacks + ([sync] if sync else []))
+    callbacks = session.callbacks(config.early_stopping_patience, progress, backup=os.path.join(BACKUP, INDICATIONS))
+    history = _fit(learner, train_data, val_data, steps_per_epoch, config.indications_epochs, callbacks)
     release(detector)
     val_losses = history.history.get("val_loss", [])
     return served, {"epochs_run": progress.epochs_done, "epochs_planned": config.indications_epochs,
