@@ -12,8 +12,6 @@ included, on whole images as the serving signature's indications pass sees them.
 
 from __future__ import annotations
 
-import math
-
 import keras
 import tensorflow as tf
 
@@ -24,6 +22,7 @@ from fracdet_core.train.augment import AugmentConfig
 from fracdet_core.train.config import TrainConfig
 from fracdet_core.train.dataset import cached_bytes, training_dataset
 from fracdet_core.train.processing import ProcessingConfig
+from fracdet_core.train.schedule import warmup_cosine
 from fracdet_core.train.validation import calibration_source_ids
 
 
@@ -66,11 +65,7 @@ def indications_learner(detector: keras.Model, model_config: ModelConfig, config
         layer.trainable = False
     served = with_indications_head(detector, model_config)
     learner = keras.Model(served.input, served.output[OUTPUT], name="indications_learner")
-    total_steps = steps_per_epoch * config.indications_epochs
-    warmup_steps = min(steps_per_epoch, total_steps - 1)
-    schedule = keras.optimizers.schedules.CosineDecay(
-        initial_learning_rate=config.learning_rate * 0.01, decay_steps=max(total_steps - warmup_steps, 1), alpha=0.01,
-        warmup_target=config.learning_rate, warmup_steps=warmup_steps)
+    schedule = warmup_cosine(config.learning_rate, steps_per_epoch, config.indications_epochs, warmup_epochs=1.0)
     learner.compile(optimizer=keras.optimizers.Adam(schedule, clipnorm=10.0), loss=IndicationsLoss(),
                     jit_compile=config.xla)
     return served, learner
@@ -81,7 +76,3 @@ def release(detector: keras.Model) -> None:
     for layer in detector.layers:
         layer.trainable = True
 
-
-def steps_for(images: int, batch_size: int) -> int:
-    """Steps of one pass over `images` in batches of `batch_size`."""
-    return max(1, math.ceil(images / batch_size))

@@ -51,8 +51,9 @@ from fracdet_core.train.config import TrainConfig
 from fracdet_core.train.dataset import cached_bytes, canvas_sizes, training_dataset
 from fracdet_core.train.distribute import BackupAndRestoreFrom, Worker, choose_strategy, wait_for_all_workers, worker_of
 from fracdet_core.train.fine_canvas import fit_fine_canvas, train_image_sides
-from fracdet_core.train.indications_phase import indications_datasets, indications_learner, release, steps_for
+from fracdet_core.train.indications_phase import indications_datasets, indications_learner, release
 from fracdet_core.train.processing import ProcessingConfig
+from fracdet_core.train.schedule import steps_for, warmup_cosine
 from fracdet_core.train.staging import BACKUP, RemoteSync, local_ingest, local_output
 from fracdet_core.train.validation import calibration_source_ids
 
@@ -214,18 +215,10 @@ def _compiled_detector(model_config: ModelConfig, config: TrainConfig, class_wei
     if tf.config.list_logical_devices("GPU"):
         keras.mixed_precision.set_global_policy("mixed_float16")
     model = build_detector(model_config)
-    total_steps = steps_per_epoch * config.epochs
-    warmup_steps = min(int(config.warmup_epochs * steps_per_epoch), total_steps - 1)
-    schedule = keras.optimizers.schedules.CosineDecay(
-        initial_learning_rate=config.learning_rate * 0.01,
-        decay_steps=max(total_steps - warmup_steps, 1),
-        alpha=0.01,
-        warmup_target=config.learning_rate,
-        warmup_steps=warmup_steps,
-    )
+    schedule = warmup_cosine(config.learning_rate, steps_per_epoch, config.epochs, config.warmup_epochs)
     loss = DetectionLoss(class_weights=class_weights, box_loss=config.box_loss, focal_gamma=config.focal_gamma,
                          study_weight=config.study_weight)
-    momentum = averaging_momentum(config.weight_averaging, total_steps)
+    momentum = averaging_momentum(config.weight_averaging, steps_per_epoch * config.epochs)
     optimizer = keras.optimizers.Adam(schedule, clipnorm=10.0, use_ema=momentum > 0, ema_momentum=momentum)
     model.compile(optimizer=optimizer, loss=loss, jit_compile=config.xla)
     return model, loss
