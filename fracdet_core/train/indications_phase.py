@@ -23,7 +23,6 @@ from fracdet_core.train.config import TrainConfig
 from fracdet_core.train.dataset import cached_bytes, training_dataset
 from fracdet_core.train.processing import ProcessingConfig
 from fracdet_core.train.schedule import warmup_cosine
-from fracdet_core.train.validation import calibration_source_ids
 
 
 def head_augmentation(config: TrainConfig) -> AugmentConfig | None:
@@ -39,16 +38,17 @@ def head_augmentation(config: TrainConfig) -> AugmentConfig | None:
 
 
 def indications_datasets(ingest_uri: str, train_images: int, model_config: ModelConfig, config: TrainConfig,
-                         input_context: tf.distribute.InputContext,
+                         input_context: tf.distribute.InputContext, calibration: list[str],
                          cache_budget_bytes: int) -> tuple[tf.data.Dataset, tf.data.Dataset]:
     """(train, val) batches of whole images with their indications targets: every train image, augmented
-    (`head_augmentation`); the val split's calibration half, out-of-scope images included, as stored."""
+    (`head_augmentation`); the val split's calibration half (`calibration`'s source ids), out-of-scope images
+    included, as stored."""
     augmentation = head_augmentation(config)
     cache = cached_bytes(train_images, (model_config.image_size,)) <= cache_budget_bytes
     train_data = training_dataset(ingest_uri, "train", model_config, config.batch_size, augmentation=augmentation,
                                   seed=config.seed, input_context=input_context, target=OUTPUT, cache=cache)
     val_data = training_dataset(ingest_uri, "val", model_config, config.batch_size, augmentation=None, shuffle=False,
-                                deterministic=True, source_ids=calibration_source_ids(ingest_uri), target=OUTPUT,
+                                deterministic=True, source_ids=calibration, target=OUTPUT,
                                 cache=True)
     return train_data, val_data
 

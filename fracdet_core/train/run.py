@@ -150,7 +150,7 @@ def train(
         model_config = _fine_canvas_for(model_config, ingest_uri)  # the staged copy holds only the shards
         weights = json.loads(storage.read_text(class_weights_uri)) if class_weights_uri else {}
         sync = RemoteSync(local_out, out) if worker.is_chief and storage.is_gcs(out) else None
-        session = _Session(strategy, worker, local_out, write_to, sync)
+        session = _Session(strategy, worker, local_out, write_to, sync, calibration_source_ids(ingest))
         train_split = manifest["splits"]["train"]
         detector, loss, history, progress = _detector_phase(ingest, train_split, model_config, config, weights, session)
         model, indications = detector, None
@@ -184,9 +184,10 @@ def _check_batch_shares(batch_size: int, replicas: int) -> None:
 
 
 def _datasets(ingest_uri: str, train_images: int, model_config: ModelConfig, config: TrainConfig,
-              input_context: tf.distribute.InputContext) -> tuple[tf.data.Dataset, tf.data.Dataset]:
+              input_context: tf.distribute.InputContext,
+              calibration: list[str]) -> tuple[tf.data.Dataset, tf.data.Dataset]:
     """The detector's (train, val) batches: this worker's share of the train split's `train_images` in-scope images,
-    augmented; the in-scope images of the val split's calibration half, as stored.
+    augmented; the in-scope images of the val split's calibration half (`calibration`'s source ids), as stored.
 
     The train images are kept in memory, letterboxed, when they fit in `CACHE_BUDGET_BYTES`.
     """
@@ -201,7 +202,7 @@ def _datasets(ingest_uri: str, train_images: int, model_config: ModelConfig, con
     # Every worker validates on the whole calibration half (small): identical batches everywhere
     # keep the collectives' shapes equal, where uneven shares would not.
     val_data = training_dataset(ingest_uri, "val", model_config, config.batch_size, augmentation=None, shuffle=False,
-                                deterministic=True, source_ids=calibration_source_ids(ingest_uri), in_scope_only=True,
+                                deterministic=True, source_ids=calibration, in_scope_only=True,
                                 cache=True)
     return train_data, val_data
 
@@ -227,13 +228,15 @@ def _compiled_detector(model_config: ModelConfig, config: TrainConfig, class_wei
 @dataclasses.dataclass(frozen=True)
 class _Session:
     """Where this process trains: its strategy, its part among the workers, the local output folder, the folder it
-    writes to (`out` for the chief), and the copy to a `gs://` output after every epoch, if any."""
+    writes to (`out` for the chief), the copy to a `gs://` output after every epoch, if any, and the val split's
+    calibration half (`validation`), which both phases validate on."""
 
     strategy: tf.distribute.Strategy
     worker: Worker
     out: str
     write_to: str
     sync: RemoteSync | None
+    calibration: list[str]
 
     def callbacks(self, early_stopping_patience: int, progress: ProgressLog,
                   **options: object) -> list[keras.callbacks.Callback]:
@@ -264,7 +267,7 @@ def _detector_phase(ingest: str, train_split: dict, model_config: ModelConfig, c
               file=sys.stderr, flush=True)
         return detector, loss, done["history"], progress
     train_data, val_data = _datasets(ingest, in_scope_images, model_config, config,
-                                     session.worker.input_context(session.strategy))
+                                     session.worker.input_context(session.strategy), session.calibration)
     callbacks = session.callbacks(config.early_stopping_patience, progress, restore_best=not detector.optimizer.use_ema,
                                   best_checkpoint=True)
     history = _fit(detector, train_data, val_data, steps_per_epoch, config.epochs, callbacks)
@@ -282,7 +285,8 @@ def _indications_phase(detector: keras.Model, ingest: str, train_images: int, mo
     """The detector with its indications head, trained on the frozen detector (`indications_phase`); its summary."""
     steps_per_epoch = steps_for(train_images, config.batch_size)
     train_data, val_data = indications_datasets(ingest, train_images, model_config, config,
-                                                session.worker.input_context(session.strategy), CACHE_BUDGET_BYTES)
+                                                session.worker.input_context(session.strategy), session.calibration,
+                                                CACHE_BUDGET_BYTES)
     with session.strategy.scope():
         served, learner = indications_learner(detector, model_config, config, steps_per_epoch)
     progress = ProgressLog(config.indications_epochs, train_images, label="indications epoch")
